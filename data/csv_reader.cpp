@@ -1,0 +1,166 @@
+#include "data/csv_reader.hpp"
+
+#include "data/error.hpp"
+
+#include <cpl_vsi.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace smallarea::data {
+
+std::string gdal_path(const std::string& path) {
+    const bool gz = path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
+    if (gz && path.rfind("/vsi", 0) != 0) {
+        return "/vsigzip/" + path;
+    }
+    return path;
+}
+
+bool valid_utf8(const std::string& text) noexcept {
+    std::size_t i = 0;
+    const auto n = text.size();
+    while (i < n) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        std::size_t extra = 0;
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        if ((c & 0xE0) == 0xC0 && c >= 0xC2) extra = 1;
+        else if ((c & 0xF0) == 0xE0) extra = 2;
+        else if ((c & 0xF8) == 0xF0 && c <= 0xF4) extra = 3;
+        else return false;
+        if (i + extra >= n) return false;
+        for (std::size_t k = 1; k <= extra; ++k) {
+            if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return false;
+        }
+        i += extra + 1;
+    }
+    return true;
+}
+
+csv_reader::csv_reader(const std::string& path) : m_path(path), m_buffer(1 << 16) {
+    m_file = VSIFOpenL(gdal_path(path).c_str(), "rb");
+    if (!m_file) {
+        throw ingest_error(path, 0, "cannot open file");
+    }
+    if (!read_record(m_header)) {
+        throw ingest_error(path, 1, "file is empty: expected a header row");
+    }
+    if (!m_header.empty() && m_header[0].rfind("\xEF\xBB\xBF", 0) == 0) {
+        m_header[0].erase(0, 3); // a UTF-8 byte-order mark, as Excel writes
+    }
+    for (auto& h : m_header) {
+        while (!h.empty() && (h.back() == ' ' || h.back() == '\t')) h.pop_back();
+        while (!h.empty() && (h.front() == ' ' || h.front() == '\t')) h.erase(0, 1);
+    }
+}
+
+csv_reader::~csv_reader() {
+    if (m_file) {
+        VSIFCloseL(static_cast<VSILFILE*>(m_file));
+    }
+}
+
+int csv_reader::column(const std::string& name) const {
+    for (std::size_t i = 0; i < m_header.size(); ++i) {
+        if (m_header[i] == name) return static_cast<int>(i);
+    }
+    auto lower = [](std::string s) {
+        std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+        return s;
+    };
+    const auto wanted = lower(name);
+    for (std::size_t i = 0; i < m_header.size(); ++i) {
+        if (lower(m_header[i]) == wanted) return static_cast<int>(i);
+    }
+    return -1;
+}
+
+int csv_reader::get() {
+    if (m_pos == m_end) {
+        m_end = VSIFReadL(m_buffer.data(), 1, m_buffer.size(), static_cast<VSILFILE*>(m_file));
+        m_pos = 0;
+        if (m_end == 0) return EOF;
+    }
+    return static_cast<unsigned char>(m_buffer[m_pos++]);
+}
+
+bool csv_reader::read_record(std::vector<std::string>& fields) {
+    fields.clear();
+    int c = get();
+    // Skip blank lines between records.
+    while (c == '\n' || c == '\r') {
+        if (c == '\n') ++m_line;
+        c = get();
+    }
+    if (c == EOF) return false;
+    m_record_line = m_line;
+    std::string field;
+    bool quoted = false;
+    bool was_quoted = false;
+    for (;; c = get()) {
+        if (c == EOF) {
+            if (quoted) throw ingest_error(m_path, m_record_line, "unterminated quoted field");
+            fields.push_back(std::move(field));
+            return true;
+        }
+        if (c == 0) throw ingest_error(m_path, m_line, "NUL byte in a text file");
+        if (quoted) {
+            if (c == '"') {
+                const int next = get();
+                if (next == '"') {
+                    field.push_back('"');
+                } else {
+                    quoted = false;
+                    if (next == EOF) {
+                        fields.push_back(std::move(field));
+                        return true;
+                    }
+                    c = next;
+                    goto unquoted; // re-dispatch the character after a closing quote
+                }
+            } else {
+                if (c == '\n') ++m_line;
+                field.push_back(static_cast<char>(c));
+            }
+            continue;
+        }
+    unquoted:
+        if (c == '"' && field.empty() && !was_quoted) {
+            quoted = true;
+            was_quoted = true;
+        } else if (c == ',') {
+            fields.push_back(std::move(field));
+            field.clear();
+            was_quoted = false;
+        } else if (c == '\n' || c == '\r') {
+            if (c == '\r') {
+                const int next = get();
+                if (next != '\n' && next != EOF) --m_pos; // a lone CR ends the line too
+            }
+            ++m_line;
+            fields.push_back(std::move(field));
+            return true;
+        } else {
+            if (was_quoted) throw ingest_error(m_path, m_record_line, "text after a closing quote");
+            field.push_back(static_cast<char>(c));
+        }
+    }
+}
+
+bool csv_reader::next(std::vector<std::string>& fields) {
+    if (!read_record(fields)) return false;
+    if (fields.size() != m_header.size()) {
+        throw ingest_error(m_path, m_record_line,
+                           "expected " + std::to_string(m_header.size()) + " fields as in the header, found " +
+                               std::to_string(fields.size()));
+    }
+    for (const auto& f : fields) {
+        if (!valid_utf8(f)) throw ingest_error(m_path, m_record_line, "text is not valid UTF-8");
+    }
+    return true;
+}
+
+} // namespace smallarea::data

@@ -1,0 +1,1051 @@
+#include "data/ingest.hpp"
+
+#include "data/csv_reader.hpp"
+#include "data/disclosure/policy.hpp"
+#include "data/error.hpp"
+#include "data/sqlite.hpp"
+#include "data/store.hpp"
+#include "geo/geometry_ops.hpp"
+
+#include <cpl_error.h>
+#include <gdal_priv.h>
+#include <nlohmann/json.hpp>
+#include <ogr_spatialref.h>
+#include <ogrsf_frmts.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <unordered_map>
+
+namespace smallarea::data {
+
+namespace {
+
+using json = nlohmann::json;
+
+// ---------------------------------------------------------------------------------------------------------------
+// The manifest, parsed and checked before anything touches the store.
+
+struct boundary_source {
+    std::string path;
+    std::string level;
+    int vintage = 0;
+    std::string code_field;
+    std::string name_field;
+    std::string layer;
+    std::string srs; // override when the file has none or a wrong one, e.g. "EPSG:27700"
+};
+
+struct lookup_source {
+    std::string path;
+    int vintage = 0;
+    std::map<std::string, std::string> code_columns; // level -> column
+    std::map<std::string, std::string> name_columns; // level -> column
+};
+
+struct denominator_source {
+    std::string path;
+    std::string level;
+    int vintage = 0;
+    std::string code_column;
+    std::map<std::string, std::string> measures; // denominator name -> column
+    std::string source;
+};
+
+struct dataset_file {
+    std::string path;
+    std::string layout; // long | wide
+    std::string period_column, area_column, measure_column, value_column;
+    std::string period; // fixed period for wide files (or long files without a period column)
+};
+
+struct dataset_measure {
+    measure_info info;
+    std::vector<std::string> source_names; // long form: names in the measure column
+    std::string column;                    // wide form: the column holding it
+};
+
+struct dataset_source {
+    std::string id, title, publisher, licence, attribution, level;
+    int vintage = 0;
+    disclosure::policy policy;
+    std::vector<dataset_file> files;
+    std::vector<dataset_measure> measures;
+    bool skip_unknown_measures = false;
+};
+
+struct manifest {
+    std::string path;
+    std::vector<boundary_source> boundaries;
+    std::vector<lookup_source> lookups;
+    std::vector<denominator_source> denominators;
+    std::vector<dataset_source> datasets;
+};
+
+[[noreturn]] void manifest_error(const std::string& file, const std::string& where, const std::string& message) {
+    throw ingest_error(file, 0, where + ": " + message);
+}
+
+std::string folder_of(const std::string& path) {
+    const auto slash = path.find_last_of('/');
+    return slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
+}
+
+std::string resolve(const std::string& base_folder, const std::string& path) {
+    if (path.empty() || path[0] == '/') return path;
+    return base_folder + path;
+}
+
+std::string get_string(const json& object, const char* key, const std::string& file, const std::string& where,
+                       bool required = true, const std::string& fallback = {}) {
+    const auto it = object.find(key);
+    if (it == object.end() || it->is_null()) {
+        if (required) manifest_error(file, where, std::string("missing \"") + key + "\"");
+        return fallback;
+    }
+    if (!it->is_string()) manifest_error(file, where, std::string("\"") + key + "\" must be a string");
+    return it->get<std::string>();
+}
+
+std::int64_t get_int(const json& object, const char* key, const std::string& file, const std::string& where,
+                     bool required, std::int64_t fallback) {
+    const auto it = object.find(key);
+    if (it == object.end() || it->is_null()) {
+        if (required) manifest_error(file, where, std::string("missing \"") + key + "\"");
+        return fallback;
+    }
+    if (!it->is_number_integer()) manifest_error(file, where, std::string("\"") + key + "\" must be a whole number");
+    return it->get<std::int64_t>();
+}
+
+void check_level(const std::string& level, const std::string& file, const std::string& where) {
+    if (level_rank(level) < 0) manifest_error(file, where, "level \"" + level + "\" is not one of oa, lsoa, msoa, lad");
+}
+
+void check_vintage(std::int64_t vintage, const std::string& file, const std::string& where) {
+    if (vintage < 1971 || vintage > 2100) manifest_error(file, where, "vintage must be a census year such as 2011 or 2021");
+}
+
+std::map<std::string, std::string> string_map(const json& object, const char* key, const std::string& file,
+                                              const std::string& where) {
+    std::map<std::string, std::string> out;
+    const auto it = object.find(key);
+    if (it == object.end()) return out;
+    if (!it->is_object()) manifest_error(file, where, std::string("\"") + key + "\" must be an object");
+    for (const auto& [k, v] : it->items()) {
+        if (!v.is_string()) manifest_error(file, where, std::string("\"") + key + "." + k + "\" must be a string");
+        out[k] = v.get<std::string>();
+    }
+    return out;
+}
+
+const json& array_of(const json& root, const char* key, const std::string& file) {
+    static const json empty = json::array();
+    const auto it = root.find(key);
+    if (it == root.end()) return empty;
+    if (!it->is_array()) manifest_error(file, key, "must be an array");
+    return *it;
+}
+
+bool valid_identifier(const std::string& id) {
+    if (id.empty() || id.size() > 64) return false;
+    return std::all_of(id.begin(), id.end(), [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '-'; });
+}
+
+manifest parse_manifest(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw ingest_error(path, 0, "cannot open manifest");
+    json root;
+    try {
+        root = json::parse(in);
+    } catch (const json::parse_error& e) {
+        throw ingest_error(path, 0, std::string("manifest is not valid JSON: ") + e.what());
+    }
+    if (!root.is_object()) throw ingest_error(path, 0, "manifest must be a JSON object");
+    for (const auto& [key, value] : root.items()) {
+        (void)value;
+        if (key != "boundaries" && key != "lookups" && key != "denominators" && key != "datasets" && key != "comment") {
+            throw ingest_error(path, 0, "unknown manifest section \"" + key + "\"");
+        }
+    }
+    const std::string base = folder_of(path);
+    manifest m;
+    m.path = path;
+
+    int i = 0;
+    for (const auto& b : array_of(root, "boundaries", path)) {
+        const std::string where = "boundaries[" + std::to_string(i++) + "]";
+        boundary_source s;
+        s.path = resolve(base, get_string(b, "path", path, where));
+        s.level = get_string(b, "level", path, where);
+        check_level(s.level, path, where);
+        s.vintage = static_cast<int>(get_int(b, "vintage", path, where, true, 0));
+        check_vintage(s.vintage, path, where);
+        s.code_field = get_string(b, "code_field", path, where, false);
+        s.name_field = get_string(b, "name_field", path, where, false);
+        s.layer = get_string(b, "layer", path, where, false);
+        s.srs = get_string(b, "srs", path, where, false);
+        m.boundaries.push_back(std::move(s));
+    }
+    i = 0;
+    for (const auto& l : array_of(root, "lookups", path)) {
+        const std::string where = "lookups[" + std::to_string(i++) + "]";
+        lookup_source s;
+        s.path = resolve(base, get_string(l, "path", path, where));
+        s.vintage = static_cast<int>(get_int(l, "vintage", path, where, true, 0));
+        check_vintage(s.vintage, path, where);
+        for (const auto& [k, v] : string_map(l, "columns", path, where)) {
+            const auto underscore = k.find("_name");
+            if (underscore != std::string::npos && underscore + 5 == k.size()) {
+                const auto level = k.substr(0, underscore);
+                check_level(level, path, where);
+                s.name_columns[level] = v;
+            } else {
+                check_level(k, path, where);
+                s.code_columns[k] = v;
+            }
+        }
+        m.lookups.push_back(std::move(s));
+    }
+    i = 0;
+    for (const auto& d : array_of(root, "denominators", path)) {
+        const std::string where = "denominators[" + std::to_string(i++) + "]";
+        denominator_source s;
+        s.path = resolve(base, get_string(d, "path", path, where));
+        s.level = get_string(d, "level", path, where);
+        check_level(s.level, path, where);
+        s.vintage = static_cast<int>(get_int(d, "vintage", path, where, true, 0));
+        check_vintage(s.vintage, path, where);
+        s.code_column = get_string(d, "code_column", path, where, false);
+        s.measures = string_map(d, "measures", path, where);
+        if (s.measures.empty()) manifest_error(path, where, "\"measures\" must name at least one column");
+        s.source = get_string(d, "source", path, where, false);
+        m.denominators.push_back(std::move(s));
+    }
+    i = 0;
+    std::set<std::string> dataset_ids;
+    for (const auto& d : array_of(root, "datasets", path)) {
+        const std::string where = "datasets[" + std::to_string(i++) + "]";
+        dataset_source s;
+        s.id = get_string(d, "id", path, where);
+        if (!valid_identifier(s.id)) manifest_error(path, where, "id must be 1-64 letters, digits, '_' or '-'");
+        if (!dataset_ids.insert(s.id).second) manifest_error(path, where, "dataset id \"" + s.id + "\" appears twice");
+        s.title = get_string(d, "title", path, where);
+        s.publisher = get_string(d, "publisher", path, where);
+        s.licence = get_string(d, "licence", path, where);
+        s.attribution = get_string(d, "attribution", path, where);
+        s.level = get_string(d, "level", path, where);
+        check_level(s.level, path, where);
+        s.vintage = static_cast<int>(get_int(d, "vintage", path, where, true, 0));
+        check_vintage(s.vintage, path, where);
+        if (!disclosure::parse_classification(get_string(d, "classification", path, where), s.policy.classification)) {
+            manifest_error(path, where, "classification must be \"published\" or \"internal\"");
+        }
+        s.skip_unknown_measures = d.value("skip_unknown_measures", false);
+        const auto disclosure_it = d.find("disclosure");
+        const json no_policy = json::object();
+        const json& pol = disclosure_it == d.end() ? no_policy : *disclosure_it;
+        if (!pol.is_object()) manifest_error(path, where, "\"disclosure\" must be an object");
+        const bool internal = s.policy.classification == disclosure::classification::internal;
+        s.policy.rounding_base = get_int(pol, "rounding_base", path, where + ".disclosure", false, internal ? 20 : 1);
+        const auto by = get_string(pol, "rounded_by", path, where + ".disclosure", false,
+                                   internal ? "smallarea" : "publisher");
+        if (!disclosure::parse_rounded_by(by, s.policy.rounded_by)) {
+            manifest_error(path, where, "disclosure.rounded_by must be \"publisher\" or \"smallarea\"");
+        }
+        const auto rule = get_string(pol, "rounding_rule", path, where + ".disclosure", false, "half_up");
+        if (rule != "half_up") manifest_error(path, where, "disclosure.rounding_rule: only \"half_up\" is supported");
+        s.policy.suppression_threshold = get_int(pol, "suppression_threshold", path, where, false, 0);
+        s.policy.percent_min_denominator = get_int(pol, "percent_min_denominator", path, where, false, 10);
+        try {
+            disclosure::validate(s.policy);
+        } catch (const error& e) {
+            manifest_error(path, where, e.what());
+        }
+
+        int j = 0;
+        for (const auto& f : d.value("files", json::array())) {
+            const std::string fwhere = where + ".files[" + std::to_string(j++) + "]";
+            dataset_file file;
+            file.path = resolve(base, get_string(f, "path", path, fwhere));
+            file.layout = get_string(f, "layout", path, fwhere, false, "long");
+            if (file.layout != "long" && file.layout != "wide") manifest_error(path, fwhere, "layout must be long or wide");
+            const auto columns = string_map(f, "columns", path, fwhere);
+            auto col = [&](const char* k) {
+                const auto it = columns.find(k);
+                return it == columns.end() ? std::string() : it->second;
+            };
+            file.period_column = col("period");
+            file.area_column = col("area");
+            file.measure_column = col("measure");
+            file.value_column = col("value");
+            file.period = get_string(f, "period", path, fwhere, false);
+            if (!file.period.empty() && !normalise_period(file.period, file.period)) {
+                manifest_error(path, fwhere, "period \"" + file.period + "\" is not YYYY, YYYY-MM or YYYY-MM-DD");
+            }
+            s.files.push_back(std::move(file));
+        }
+        if (s.files.empty()) manifest_error(path, where, "\"files\" must name at least one file");
+
+        j = 0;
+        std::set<std::string> measure_ids;
+        for (const auto& me : d.value("measures", json::array())) {
+            const std::string mwhere = where + ".measures[" + std::to_string(j++) + "]";
+            dataset_measure dm;
+            dm.info.id = get_string(me, "id", path, mwhere);
+            if (!valid_identifier(dm.info.id)) manifest_error(path, mwhere, "id must be letters, digits, '_' or '-'");
+            if (!measure_ids.insert(dm.info.id).second) manifest_error(path, mwhere, "measure id appears twice");
+            dm.info.title = get_string(me, "title", path, mwhere, false, dm.info.id);
+            dm.info.unit = get_string(me, "unit", path, mwhere, false);
+            const auto kind = get_string(me, "kind", path, mwhere, false, "count");
+            if (kind == "count") dm.info.kind = measure_kind::count;
+            else if (kind == "percent_only") dm.info.kind = measure_kind::percent_only;
+            else if (kind == "percent_base") dm.info.kind = measure_kind::percent_base;
+            else manifest_error(path, mwhere, "kind must be count, percent_only or percent_base");
+            dm.info.denominator = get_string(me, "denominator", path, mwhere, false);
+            dm.info.percent_of = get_string(me, "percent_of", path, mwhere, false);
+            if (dm.info.kind == measure_kind::percent_only && dm.info.percent_of.empty()) {
+                manifest_error(path, mwhere, "a percent_only measure needs \"percent_of\"");
+            }
+            if (const auto it = me.find("sum_of"); it != me.end()) {
+                if (!it->is_array()) manifest_error(path, mwhere, "\"sum_of\" must be an array of measure ids");
+                for (const auto& part : *it) {
+                    if (!part.is_string()) manifest_error(path, mwhere, "\"sum_of\" must be an array of measure ids");
+                    dm.info.sum_of.push_back(part.get<std::string>());
+                }
+            }
+            if (const auto it = me.find("source_names"); it != me.end()) {
+                if (!it->is_array()) manifest_error(path, mwhere, "\"source_names\" must be an array of strings");
+                for (const auto& name : *it) {
+                    if (!name.is_string()) manifest_error(path, mwhere, "\"source_names\" must be strings");
+                    dm.source_names.push_back(name.get<std::string>());
+                }
+            }
+            dm.column = get_string(me, "column", path, mwhere, false, dm.info.id);
+            s.measures.push_back(std::move(dm));
+        }
+        if (s.measures.empty()) manifest_error(path, where, "\"measures\" must declare at least one measure");
+        for (const auto& dm : s.measures) {
+            for (const auto& part : dm.info.sum_of) {
+                if (!measure_ids.count(part)) manifest_error(path, where, "measure " + dm.info.id + " sums unknown measure " + part);
+            }
+            if (!dm.info.percent_of.empty() && !measure_ids.count(dm.info.percent_of)) {
+                manifest_error(path, where, "measure " + dm.info.id + " is a percent of unknown measure " + dm.info.percent_of);
+            }
+            if (dm.info.kind == measure_kind::percent_base && dm.info.sum_of.empty()) {
+                // A percent_base read from the file is fine too; only a derived one needs sum_of.
+            }
+        }
+        m.datasets.push_back(std::move(s));
+    }
+    if (m.boundaries.empty() && m.lookups.empty() && m.denominators.empty() && m.datasets.empty()) {
+        throw ingest_error(path, 0, "manifest names nothing to ingest");
+    }
+    return m;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Values and periods
+
+std::string trim(const std::string& text) {
+    std::size_t b = 0;
+    std::size_t e = text.size();
+    while (b < e && std::isspace(static_cast<unsigned char>(text[b]))) ++b;
+    while (e > b && std::isspace(static_cast<unsigned char>(text[e - 1]))) --e;
+    return text.substr(b, e - b);
+}
+
+/// Parses a count cell: empty -> no value; a whole non-negative number (an integral "12.0" too) -> the value.
+/// Anything else throws ingest_error at file/line.
+std::optional<std::int64_t> parse_count(const std::string& raw, const std::string& file, long line) {
+    const std::string text = trim(raw);
+    if (text.empty()) return std::nullopt;
+    std::size_t i = 0;
+    if (text[0] == '-') throw ingest_error(file, line, "negative count \"" + text + "\"");
+    std::int64_t value = 0;
+    for (; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i) {
+        if (value > (INT64_MAX - 9) / 10) throw ingest_error(file, line, "count \"" + text + "\" is too large");
+        value = value * 10 + (text[i] - '0');
+    }
+    if (i == 0) throw ingest_error(file, line, "\"" + text + "\" is not a number");
+    if (i < text.size()) {
+        if (text[i] != '.') throw ingest_error(file, line, "\"" + text + "\" is not a number");
+        for (std::size_t k = i + 1; k < text.size(); ++k) {
+            if (text[k] != '0') {
+                if (!std::isdigit(static_cast<unsigned char>(text[k])))
+                    throw ingest_error(file, line, "\"" + text + "\" is not a number");
+                throw ingest_error(file, line, "\"" + text + "\" is not a whole count");
+            }
+        }
+    }
+    return value;
+}
+
+int month_from_name(std::string name) {
+    static const char* const months[] = {"jan", "feb", "mar", "apr", "may", "jun",
+                                         "jul", "aug", "sep", "oct", "nov", "dec"};
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (name.size() < 3) return 0;
+    for (int m = 0; m < 12; ++m) {
+        if (name.compare(0, 3, months[m]) == 0) return m + 1;
+    }
+    return 0;
+}
+
+bool all_digits(const std::string& s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+
+std::string two_digits(int v) {
+    std::string s = std::to_string(v);
+    return s.size() == 1 ? "0" + s : s;
+}
+
+} // namespace
+
+bool normalise_period(const std::string& raw, std::string& out) {
+    const std::string text = trim(raw);
+    auto year_ok = [](const std::string& y) { return y.size() == 4 && all_digits(y) && y >= "1900" && y <= "2100"; };
+    if (year_ok(text)) {
+        out = text;
+        return true;
+    }
+    if (text.size() >= 7 && text[4] == '-' && year_ok(text.substr(0, 4)) && all_digits(text.substr(5, 2))) {
+        const int month = std::stoi(text.substr(5, 2));
+        if (month < 1 || month > 12) return false;
+        if (text.size() == 7) {
+            out = text;
+            return true;
+        }
+        if (text.size() == 10 && text[7] == '-' && all_digits(text.substr(8, 2))) {
+            const int day = std::stoi(text.substr(8, 2));
+            if (day < 1 || day > 31) return false;
+            out = text.substr(0, 7);
+            return true;
+        }
+        return false;
+    }
+    // "September 2017" (NOMIS DATE_NAME) and "Sep-17" are not accepted as the latter is ambiguous.
+    const auto space = text.find(' ');
+    if (space != std::string::npos && year_ok(text.substr(space + 1))) {
+        const int month = month_from_name(text.substr(0, space));
+        if (month > 0) {
+            out = text.substr(space + 1) + "-" + two_digits(month);
+            return true;
+        }
+    }
+    return false;
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------------------------
+// Writing to the store
+
+struct area_key {
+    int vintage;
+    std::string level;
+    std::string code;
+    bool operator==(const area_key& o) const { return vintage == o.vintage && level == o.level && code == o.code; }
+};
+
+struct area_key_hash {
+    std::size_t operator()(const area_key& k) const {
+        return std::hash<std::string>()(k.code) ^ (std::hash<std::string>()(k.level) << 1) ^
+               static_cast<std::size_t>(k.vintage);
+    }
+};
+
+class ingester {
+public:
+    ingester(database& db, const progress_callback& progress) : m_db(db), m_progress(progress) {
+        statement s(m_db, "SELECT id, vintage, level, code FROM areas");
+        while (s.step()) {
+            m_areas.emplace(area_key{static_cast<int>(s.int64(1)), s.text(2), s.text(3)}, s.int64(0));
+        }
+    }
+
+    void boundaries(const boundary_source& source);
+    void lookup(const lookup_source& source);
+    void denominators(const denominator_source& source);
+    void dataset(const dataset_source& source, std::int64_t release, const std::string& now);
+
+    ingest_summary summary;
+
+private:
+    void say(const std::string& line) {
+        if (m_progress) m_progress(line);
+    }
+    std::int64_t ensure_area(int vintage, const std::string& level, const std::string& code, const std::string& name);
+    std::optional<std::int64_t> find_area(int vintage, const std::string& level, const std::string& code) const {
+        const auto it = m_areas.find(area_key{vintage, level, code});
+        if (it == m_areas.end()) return std::nullopt;
+        return it->second;
+    }
+
+    database& m_db;
+    const progress_callback& m_progress;
+    std::unordered_map<area_key, std::int64_t, area_key_hash> m_areas;
+};
+
+std::int64_t ingester::ensure_area(int vintage, const std::string& level, const std::string& code,
+                                   const std::string& name) {
+    if (auto id = find_area(vintage, level, code)) {
+        if (!name.empty()) {
+            statement s(m_db, "UPDATE areas SET name = ? WHERE id = ? AND name = ''");
+            s.bind(1, name).bind(2, *id).run();
+        }
+        return *id;
+    }
+    statement s(m_db, "INSERT INTO areas (level, vintage, code, name) VALUES (?, ?, ?, ?)");
+    s.bind(1, level).bind(2, vintage).bind(3, code).bind(4, name).run();
+    const auto id = m_db.last_insert_rowid();
+    m_areas.emplace(area_key{vintage, level, code}, id);
+    return id;
+}
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+}
+
+/// ONS field names for a level and vintage: OA11CD, oa21cd, LSOA21CD, lsoa21_code, ... (case-insensitive).
+int find_field(OGRFeatureDefn* defn, const std::vector<std::string>& candidates) {
+    for (const auto& candidate : candidates) {
+        for (int i = 0; i < defn->GetFieldCount(); ++i) {
+            if (lower(defn->GetFieldDefn(i)->GetNameRef()) == candidate) return i;
+        }
+    }
+    return -1;
+}
+
+std::string yy(int vintage) { return two_digits(vintage % 100); }
+
+/// Coordinates must be finite lon/lat after reprojection; anything else means a wrong or missing CRS.
+bool lonlat_ok(const OGREnvelope& e) {
+    return std::isfinite(e.MinX) && std::isfinite(e.MaxX) && std::isfinite(e.MinY) && std::isfinite(e.MaxY) &&
+           e.MinX >= -180.0 && e.MaxX <= 180.0 && e.MinY >= -90.0 && e.MaxY <= 90.0;
+}
+
+void ingester::boundaries(const boundary_source& source) {
+    CPLErrorHandlerPusher quiet(CPLQuietErrorHandler);
+    CPLErrorReset();
+    GDALDatasetUniquePtr ds(GDALDataset::Open(gdal_path(source.path).c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY));
+    if (!ds) {
+        const std::string detail = CPLGetLastErrorMsg();
+        throw ingest_error(source.path, 0, "cannot read as a vector source" + (detail.empty() ? "" : ": " + detail),
+                           "feature");
+    }
+    OGRLayer* layer = source.layer.empty() ? ds->GetLayer(0) : ds->GetLayerByName(source.layer.c_str());
+    if (!layer) {
+        throw ingest_error(source.path, 0,
+                           source.layer.empty() ? "no layer in file" : "no layer named \"" + source.layer + "\"",
+                           "feature");
+    }
+    OGRFeatureDefn* defn = layer->GetLayerDefn();
+    const std::string lv = source.level;
+    const std::string v = yy(source.vintage);
+    const int code_field = source.code_field.empty()
+                               ? find_field(defn, {lv + v + "cd", lv + v + "_code", lv + "_code", "area_code", "code",
+                                                   "geography_code"})
+                               : find_field(defn, {lower(source.code_field)});
+    if (code_field < 0) {
+        throw ingest_error(source.path, 0,
+                           source.code_field.empty()
+                               ? "no code field found (looked for " + lv + v + "cd, " + lv + v +
+                                     "_code, area_code, code); name it with \"code_field\""
+                               : "no field named \"" + source.code_field + "\"",
+                           "feature");
+    }
+    const int name_field = source.name_field.empty()
+                               ? find_field(defn, {lv + v + "nm", lv + v + "_name", lv + "_name", "area_name", "name"})
+                               : find_field(defn, {lower(source.name_field)});
+    if (!source.name_field.empty() && name_field < 0) {
+        throw ingest_error(source.path, 0, "no field named \"" + source.name_field + "\"", "feature");
+    }
+
+    OGRSpatialReference target;
+    target.importFromEPSG(4326);
+    target.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+    OGRSpatialReference override_srs;
+    const OGRSpatialReference* layer_srs = layer->GetSpatialRef();
+    if (!source.srs.empty()) {
+        if (override_srs.SetFromUserInput(source.srs.c_str()) != OGRERR_NONE) {
+            throw ingest_error(source.path, 0, "srs \"" + source.srs + "\" is not a coordinate system GDAL knows",
+                               "feature");
+        }
+        override_srs.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+        layer_srs = &override_srs;
+    }
+    std::unique_ptr<OGRCoordinateTransformation> transform;
+    if (layer_srs && !layer_srs->IsSame(&target)) {
+        OGRSpatialReference from(*layer_srs);
+        from.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+        transform.reset(OGRCreateCoordinateTransformation(&from, &target));
+        if (!transform) throw ingest_error(source.path, 0, "cannot transform its CRS to EPSG:4326", "feature");
+    }
+
+    statement insert(m_db, "INSERT INTO areas (level, vintage, code, name, geom) VALUES (?, ?, ?, ?, "
+                           "GeomFromWKB(?, 4326))");
+    statement update(m_db, "UPDATE areas SET name = CASE WHEN ? <> '' THEN ? ELSE name END, "
+                           "geom = GeomFromWKB(?, 4326) WHERE id = ?");
+    std::unordered_map<std::string, long> seen; // code -> feature number, to name both sides of a duplicate
+    std::vector<unsigned char> wkb;
+    long feature_number = 0;
+    std::int64_t stored = 0;
+    const GIntBig total = layer->GetFeatureCount(FALSE);
+    layer->ResetReading();
+    for (auto& feature : *layer) {
+        ++feature_number;
+        const std::string code = trim(feature->GetFieldAsString(code_field));
+        if (code.empty()) throw ingest_error(source.path, feature_number, "empty area code", "feature");
+        if (!valid_utf8(code)) throw ingest_error(source.path, feature_number, "code is not valid UTF-8", "feature");
+        const auto [it, inserted] = seen.emplace(code, feature_number);
+        if (!inserted) {
+            throw ingest_error(source.path, feature_number,
+                               "area " + code + " appears again (first at feature " + std::to_string(it->second) + ")",
+                               "feature");
+        }
+        std::string name = name_field >= 0 ? trim(feature->GetFieldAsString(name_field)) : std::string();
+        if (!valid_utf8(name)) throw ingest_error(source.path, feature_number, "name is not valid UTF-8", "feature");
+        OGRGeometry* geometry = feature->GetGeometryRef();
+        if (!geometry || geometry->IsEmpty()) {
+            throw ingest_error(source.path, feature_number, "area " + code + " has no geometry", "feature");
+        }
+        const auto type = wkbFlatten(geometry->getGeometryType());
+        if (type != wkbPolygon && type != wkbMultiPolygon) {
+            throw ingest_error(source.path, feature_number,
+                               "area " + code + " is a " + geometry->getGeometryName() + ", not a polygon", "feature");
+        }
+        if (transform && geometry->transform(transform.get()) != OGRERR_NONE) {
+            throw ingest_error(source.path, feature_number, "area " + code + " cannot be transformed to EPSG:4326",
+                               "feature");
+        }
+        OGREnvelope envelope;
+        geometry->getEnvelope(&envelope);
+        if (!lonlat_ok(envelope)) {
+            throw ingest_error(source.path, feature_number,
+                               "area " + code + " has coordinates outside longitude/latitude range (wrong or missing "
+                               "CRS? set \"srs\", e.g. \"EPSG:27700\")",
+                               "feature");
+        }
+        geometry->flattenTo2D();
+        wkb.resize(static_cast<std::size_t>(geometry->WkbSize()));
+        geometry->exportToWkb(wkbNDR, wkb.data(), wkbVariantIso);
+        geo::repaired_geometry repaired;
+        try {
+            repaired = geo::make_valid_multipolygon(wkb.data(), wkb.size());
+        } catch (const error& e) {
+            throw ingest_error(source.path, feature_number, "area " + code + ": " + e.what(), "feature");
+        }
+        if (repaired.empty) {
+            throw ingest_error(source.path, feature_number, "area " + code + " has no area once made valid", "feature");
+        }
+        if (repaired.was_repaired) ++summary.repaired_geometries;
+
+        if (auto id = find_area(source.vintage, source.level, code)) {
+            update.bind(1, name).bind(2, name).bind_blob(3, repaired.wkb.data(), repaired.wkb.size()).bind(4, *id).run();
+        } else {
+            insert.bind(1, source.level).bind(2, source.vintage).bind(3, code).bind(4, name);
+            insert.bind_blob(5, repaired.wkb.data(), repaired.wkb.size()).run();
+            m_areas.emplace(area_key{source.vintage, source.level, code}, m_db.last_insert_rowid());
+        }
+        ++stored;
+        if (stored % 10000 == 0) {
+            say("  " + source.path + ": " + std::to_string(stored) + (total > 0 ? " of " + std::to_string(total) : "") +
+                " features");
+        }
+    }
+    if (stored == 0) throw ingest_error(source.path, 0, "no features", "feature");
+    summary.features += stored;
+    say("boundaries " + source.path + ": " + std::to_string(stored) + " " + source.level + " " +
+        std::to_string(source.vintage) + " areas");
+}
+
+/// Lookup columns from ONS names when the manifest does not name them: oa21cd, lsoa11cd, lsoa11nm, lad21nm, ...
+void detect_lookup_columns(const csv_reader& csv, lookup_source& source) {
+    for (const auto& level : known_levels()) {
+        const std::string v = yy(source.vintage);
+        if (!source.code_columns.count(level) && csv.column(level + v + "cd") >= 0) {
+            source.code_columns[level] = level + v + "cd";
+        }
+        if (!source.name_columns.count(level) && csv.column(level + v + "nm") >= 0) {
+            source.name_columns[level] = level + v + "nm";
+        }
+    }
+}
+
+void ingester::lookup(const lookup_source& original) {
+    lookup_source source = original;
+    csv_reader csv(source.path);
+    detect_lookup_columns(csv, source);
+    if (source.code_columns.size() < 2) {
+        throw ingest_error(source.path, 1, "a lookup needs code columns of at least two levels (e.g. oa" +
+                                               yy(source.vintage) + "cd and lsoa" + yy(source.vintage) + "cd)");
+    }
+    struct column_pair {
+        std::string level;
+        int code = -1;
+        int name = -1;
+    };
+    std::vector<column_pair> columns;
+    for (const auto& level : known_levels()) { // finest first
+        const auto it = source.code_columns.find(level);
+        if (it == source.code_columns.end()) continue;
+        column_pair c;
+        c.level = level;
+        c.code = csv.column(it->second);
+        if (c.code < 0) throw ingest_error(source.path, 1, "no column \"" + it->second + "\"");
+        if (const auto n = source.name_columns.find(level); n != source.name_columns.end()) {
+            c.name = csv.column(n->second);
+            if (c.name < 0) throw ingest_error(source.path, 1, "no column \"" + n->second + "\"");
+        }
+        columns.push_back(c);
+    }
+    statement link(m_db, "INSERT OR IGNORE INTO area_ancestors (area_id, ancestor_id) VALUES (?, ?)");
+    // One parent per coarser level: a lookup row that contradicts an earlier one is an error, not a second parent.
+    std::unordered_map<std::int64_t, std::map<std::string, std::pair<std::int64_t, long>>> parents;
+    {
+        statement s(m_db, "SELECT a.area_id, p.level, a.ancestor_id FROM area_ancestors a JOIN areas p ON p.id = a.ancestor_id");
+        while (s.step()) parents[s.int64(0)][s.text(1)] = {s.int64(2), 0};
+    }
+    std::unordered_map<std::int64_t, bool> named;
+    std::vector<std::string> fields;
+    std::int64_t rows = 0;
+    while (csv.next(fields)) {
+        std::vector<std::int64_t> ids;
+        for (const auto& c : columns) {
+            const std::string code = trim(fields[static_cast<std::size_t>(c.code)]);
+            if (code.empty()) throw ingest_error(source.path, csv.line(), "empty " + c.level + " code");
+            const std::string name = c.name >= 0 ? trim(fields[static_cast<std::size_t>(c.name)]) : std::string();
+            std::int64_t id;
+            if (auto existing = find_area(source.vintage, c.level, code)) {
+                id = *existing;
+                if (!name.empty() && !named[id]) {
+                    statement s(m_db, "UPDATE areas SET name = ? WHERE id = ? AND name = ''");
+                    s.bind(1, name).bind(2, id).run();
+                    named[id] = true;
+                }
+            } else {
+                id = ensure_area(source.vintage, c.level, code, name);
+                named[id] = true;
+            }
+            ids.push_back(id);
+        }
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            for (std::size_t j = i + 1; j < ids.size(); ++j) {
+                auto& known = parents[ids[i]];
+                const auto it = known.find(columns[j].level);
+                if (it != known.end() && it->second.first != ids[j]) {
+                    throw ingest_error(source.path, csv.line(),
+                                       columns[i].level + " " + fields[static_cast<std::size_t>(columns[i].code)] +
+                                           " is already in another " + columns[j].level +
+                                           (it->second.second > 0 ? " (line " + std::to_string(it->second.second) + ")"
+                                                                  : " (an earlier ingest)"));
+                }
+                if (it == known.end()) {
+                    known[columns[j].level] = {ids[j], csv.line()};
+                    link.bind(1, ids[i]).bind(2, ids[j]).run();
+                }
+            }
+        }
+        ++rows;
+        if (rows % 50000 == 0) say("  " + source.path + ": " + std::to_string(rows) + " rows");
+    }
+    summary.lookup_rows += rows;
+    say("lookup " + source.path + ": " + std::to_string(rows) + " rows");
+}
+
+void ingester::denominators(const denominator_source& source) {
+    csv_reader csv(source.path);
+    const std::string v = yy(source.vintage);
+    int code = -1;
+    if (!source.code_column.empty()) {
+        code = csv.column(source.code_column);
+        if (code < 0) throw ingest_error(source.path, 1, "no column \"" + source.code_column + "\"");
+    } else {
+        for (const auto& candidate : {source.level + v + "cd", std::string("area_code"), std::string("geography code"),
+                                      std::string("GEOGRAPHY_CODE"), std::string("areacd")}) {
+            if ((code = csv.column(candidate)) >= 0) break;
+        }
+        if (code < 0) throw ingest_error(source.path, 1, "no area code column (looked for " + source.level + v + "cd); set \"code_column\"");
+    }
+    std::vector<std::pair<std::string, int>> measures;
+    for (const auto& [name, column] : source.measures) {
+        const int index = csv.column(column);
+        if (index < 0) throw ingest_error(source.path, 1, "no column \"" + column + "\"");
+        measures.emplace_back(name, index);
+    }
+    statement insert(m_db, "INSERT OR REPLACE INTO denominators (area_id, measure, value, source) VALUES (?, ?, ?, ?)");
+    std::unordered_map<std::string, long> seen;
+    std::vector<std::string> fields;
+    std::int64_t rows = 0;
+    while (csv.next(fields)) {
+        const std::string area_code = trim(fields[static_cast<std::size_t>(code)]);
+        const auto id = find_area(source.vintage, source.level, area_code);
+        if (!id) {
+            throw ingest_error(source.path, csv.line(),
+                               "unknown " + source.level + " " + std::to_string(source.vintage) + " area \"" +
+                                   area_code + "\" (ingest its boundaries or lookup first)");
+        }
+        const auto [it, inserted] = seen.emplace(area_code, csv.line());
+        if (!inserted) {
+            throw ingest_error(source.path, csv.line(),
+                               "area " + area_code + " appears again (first on line " + std::to_string(it->second) + ")");
+        }
+        for (const auto& [name, index] : measures) {
+            const auto value = parse_count(fields[static_cast<std::size_t>(index)], source.path, csv.line());
+            if (!value) continue;
+            insert.bind(1, *id).bind(2, name).bind(3, *value).bind(4, source.source).run();
+        }
+        ++rows;
+        if (rows % 50000 == 0) say("  " + source.path + ": " + std::to_string(rows) + " rows");
+    }
+    summary.denominator_rows += rows;
+    say("denominators " + source.path + ": " + std::to_string(rows) + " rows");
+}
+
+int find_first(const csv_reader& csv, const std::vector<std::string>& candidates) {
+    for (const auto& c : candidates) {
+        const int index = csv.column(c);
+        if (index >= 0) return index;
+    }
+    return -1;
+}
+
+struct cell_key {
+    std::string measure;
+    std::string period;
+    std::int64_t area_id;
+    bool operator<(const cell_key& o) const {
+        return std::tie(measure, period, area_id) < std::tie(o.measure, o.period, o.area_id);
+    }
+};
+
+struct cell_value {
+    std::optional<std::int64_t> value;
+    std::string file;
+    long line;
+};
+
+void ingester::dataset(const dataset_source& source, std::int64_t release, const std::string& now) {
+    std::map<std::string, std::string> measure_by_name; // source name or id -> measure id
+    for (const auto& m : source.measures) {
+        if (m.info.kind == measure_kind::percent_base && !m.info.sum_of.empty()) continue; // derived below
+        measure_by_name[m.info.id] = m.info.id;
+        for (const auto& n : m.source_names) measure_by_name[n] = m.info.id;
+    }
+    std::map<cell_key, cell_value> cells;
+    std::int64_t skipped = 0;
+    std::vector<std::string> fields;
+    const std::string v = yy(source.vintage);
+    for (const auto& file : source.files) {
+        csv_reader csv(file.path);
+        auto column = [&](const std::string& named, const std::vector<std::string>& candidates, const char* what,
+                          bool required) {
+            if (!named.empty()) {
+                const int index = csv.column(named);
+                if (index < 0) throw ingest_error(file.path, 1, "no column \"" + named + "\" (" + what + ")");
+                return index;
+            }
+            const int index = find_first(csv, candidates);
+            if (index < 0 && required) {
+                throw ingest_error(file.path, 1, std::string("no ") + what + " column (looked for " + candidates.front() +
+                                                     "); name it in \"columns\"");
+            }
+            return index;
+        };
+        const int area = column(file.area_column,
+                                {"GEOGRAPHY_CODE", source.level + v + "cd", "area_code", "geography code", "areacd"},
+                                "area code", true);
+        const int period = column(file.period_column, {"DATE", "date", "period", "DATE_CODE"}, "period",
+                                  file.period.empty());
+        if (period < 0 && file.period.empty()) throw ingest_error(file.path, 1, "no period column and no \"period\" given");
+        if (file.layout == "long") {
+            const bool one_measure = measure_by_name.size() == 1 ||
+                                     std::count_if(source.measures.begin(), source.measures.end(), [](const auto& m) {
+                                         return !(m.info.kind == measure_kind::percent_base && !m.info.sum_of.empty());
+                                     }) == 1;
+            const int measure = column(file.measure_column, {"MEASURE_NAME", "measure", "MEASURES_NAME", "indicator"},
+                                       "measure", !one_measure);
+            const int value = column(file.value_column, {"OBS_VALUE", "value", "count"}, "value", true);
+            while (csv.next(fields)) {
+                std::string measure_id;
+                if (measure >= 0) {
+                    const std::string name = trim(fields[static_cast<std::size_t>(measure)]);
+                    const auto it = measure_by_name.find(name);
+                    if (it == measure_by_name.end()) {
+                        if (source.skip_unknown_measures) {
+                            ++skipped;
+                            continue;
+                        }
+                        throw ingest_error(file.path, csv.line(),
+                                           "measure \"" + name + "\" is not declared for dataset " + source.id +
+                                               " (add it to \"source_names\" or set \"skip_unknown_measures\")");
+                    }
+                    measure_id = it->second;
+                } else {
+                    measure_id = measure_by_name.begin()->second;
+                }
+                std::string p = file.period;
+                if (period >= 0 && !normalise_period(fields[static_cast<std::size_t>(period)], p)) {
+                    throw ingest_error(file.path, csv.line(),
+                                       "\"" + fields[static_cast<std::size_t>(period)] + "\" is not a period (YYYY, YYYY-MM, YYYY-MM-DD)");
+                }
+                const std::string code = trim(fields[static_cast<std::size_t>(area)]);
+                const auto id = find_area(source.vintage, source.level, code);
+                if (!id) {
+                    throw ingest_error(file.path, csv.line(),
+                                       "unknown " + source.level + " " + std::to_string(source.vintage) + " area \"" +
+                                           code + "\" for dataset " + source.id);
+                }
+                const auto parsed = parse_count(fields[static_cast<std::size_t>(value)], file.path, csv.line());
+                const auto [it, inserted] = cells.emplace(cell_key{measure_id, p, *id}, cell_value{parsed, file.path, csv.line()});
+                if (!inserted) {
+                    throw ingest_error(file.path, csv.line(),
+                                       "duplicate row for area " + code + ", measure " + measure_id + ", period " + p +
+                                           " (first at " + it->second.file + " line " + std::to_string(it->second.line) + ")");
+                }
+            }
+        } else {
+            std::vector<std::pair<std::string, int>> measure_columns;
+            for (const auto& m : source.measures) {
+                if (m.info.kind == measure_kind::percent_base && !m.info.sum_of.empty()) continue;
+                const int index = csv.column(m.column);
+                if (index < 0) throw ingest_error(file.path, 1, "no column \"" + m.column + "\" for measure " + m.info.id);
+                measure_columns.emplace_back(m.info.id, index);
+            }
+            while (csv.next(fields)) {
+                std::string p = file.period;
+                if (period >= 0 && !normalise_period(fields[static_cast<std::size_t>(period)], p)) {
+                    throw ingest_error(file.path, csv.line(), "\"" + fields[static_cast<std::size_t>(period)] + "\" is not a period");
+                }
+                const std::string code = trim(fields[static_cast<std::size_t>(area)]);
+                const auto id = find_area(source.vintage, source.level, code);
+                if (!id) {
+                    throw ingest_error(file.path, csv.line(),
+                                       "unknown " + source.level + " " + std::to_string(source.vintage) + " area \"" +
+                                           code + "\" for dataset " + source.id);
+                }
+                for (const auto& [measure_id, index] : measure_columns) {
+                    const auto parsed = parse_count(fields[static_cast<std::size_t>(index)], file.path, csv.line());
+                    const auto [it, inserted] =
+                        cells.emplace(cell_key{measure_id, p, *id}, cell_value{parsed, file.path, csv.line()});
+                    if (!inserted) {
+                        throw ingest_error(file.path, csv.line(),
+                                           "duplicate row for area " + code + ", period " + p + " (first at " +
+                                               it->second.file + " line " + std::to_string(it->second.line) + ")");
+                    }
+                }
+            }
+        }
+    }
+    if (cells.empty()) throw ingest_error(source.files.front().path, 0, "dataset " + source.id + " has no rows");
+
+    // Derived percentage bases (e.g. all job outcomes = the sum of the payment groups) are stored like any other
+    // measure but are never served as volumes: their kind is percent_base.
+    for (const auto& m : source.measures) {
+        if (m.info.kind != measure_kind::percent_base || m.info.sum_of.empty()) continue;
+        std::map<std::pair<std::string, std::int64_t>, std::optional<std::int64_t>> sums;
+        for (const auto& [key, cell] : cells) {
+            if (std::find(m.info.sum_of.begin(), m.info.sum_of.end(), key.measure) == m.info.sum_of.end()) continue;
+            auto& sum = sums[{key.period, key.area_id}];
+            if (cell.value) sum = sum.value_or(0) + *cell.value;
+        }
+        for (const auto& [key, sum] : sums) {
+            cells.emplace(cell_key{m.info.id, key.first, key.second}, cell_value{sum, "(derived)", 0});
+        }
+    }
+
+    // Replace atomically: the old release disappears in the same transaction that brings the new one.
+    for (const char* sql : {"DELETE FROM observations WHERE dataset_id = ?", "DELETE FROM measures WHERE dataset_id = ?",
+                            "DELETE FROM datasets WHERE id = ?"}) {
+        statement s(m_db, sql);
+        s.bind(1, source.id).run();
+    }
+    {
+        statement s(m_db, "INSERT INTO datasets (id, title, publisher, licence, attribution, classification, level, "
+                          "vintage, rounding_base, rounded_by, suppression_threshold, percent_min_denominator, release, "
+                          "ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        s.bind(1, source.id).bind(2, source.title).bind(3, source.publisher).bind(4, source.licence);
+        s.bind(5, source.attribution).bind(6, disclosure::to_string(source.policy.classification));
+        s.bind(7, source.level).bind(8, source.vintage).bind(9, source.policy.rounding_base);
+        s.bind(10, disclosure::to_string(source.policy.rounded_by)).bind(11, source.policy.suppression_threshold);
+        s.bind(12, source.policy.percent_min_denominator).bind(13, release).bind(14, now).run();
+    }
+    {
+        statement s(m_db, "INSERT INTO measures (dataset_id, id, ord, title, unit, kind, denominator, percent_of, sum_of) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        int ord = 0;
+        for (const auto& m : source.measures) {
+            std::string sum_of;
+            for (const auto& part : m.info.sum_of) sum_of += (sum_of.empty() ? "" : ",") + part;
+            s.bind(1, source.id).bind(2, m.info.id).bind(3, ord++).bind(4, m.info.title).bind(5, m.info.unit);
+            s.bind(6, to_string(m.info.kind)).bind(7, m.info.denominator).bind(8, m.info.percent_of).bind(9, sum_of).run();
+        }
+    }
+    statement insert(m_db, "INSERT INTO observations (dataset_id, measure_id, period, area_id, value) VALUES (?, ?, ?, ?, ?)");
+    for (const auto& [key, cell] : cells) {
+        insert.bind(1, source.id).bind(2, key.measure).bind(3, key.period).bind(4, key.area_id).bind(5, cell.value).run();
+    }
+    summary.observation_rows += static_cast<std::int64_t>(cells.size());
+    summary.skipped_rows += skipped;
+    if (skipped > 0) {
+        summary.notes.push_back(source.id + ": " + std::to_string(skipped) + " rows of undeclared measures skipped");
+    }
+    summary.datasets.push_back(source.id + " (release " + std::to_string(release) + ")");
+    say("dataset " + source.id + ": " + std::to_string(cells.size()) + " cells, release " + std::to_string(release));
+}
+
+std::string utc_now() {
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buffer[32];
+    std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buffer;
+}
+
+} // namespace
+
+ingest_summary ingest_manifest(const std::string& manifest_path, const std::string& db_path,
+                               const progress_callback& progress) {
+    const manifest m = parse_manifest(manifest_path); // all checks on the manifest before the store is touched
+    GDALAllRegister();
+    database db = create_or_open_store(db_path);
+    transaction tx(db);
+    ingester in(db, progress);
+    for (const auto& b : m.boundaries) in.boundaries(b);
+    for (const auto& l : m.lookups) in.lookup(l);
+    for (const auto& d : m.denominators) in.denominators(d);
+    const std::int64_t release = data_release(db) + 1;
+    const std::string now = utc_now();
+    for (const auto& d : m.datasets) in.dataset(d, release, now);
+    {
+        statement s(db, "UPDATE meta SET value = ? WHERE key = 'release'");
+        s.bind(1, std::to_string(release)).run();
+    }
+    // A hint for users: areas of a dataset's level without a household count get no rate.
+    {
+        statement s(db, "SELECT a.level, a.vintage, count(*) FROM areas a WHERE a.geom IS NOT NULL AND NOT EXISTS "
+                        "(SELECT 1 FROM denominators d WHERE d.area_id = a.id AND d.measure = 'households') "
+                        "GROUP BY a.level, a.vintage");
+        while (s.step()) {
+            in.summary.notes.push_back(std::to_string(s.int64(2)) + " " + s.text(0) + " " + std::to_string(s.int64(1)) +
+                                       " areas with a boundary have no household count (no rates for them)");
+        }
+    }
+    tx.commit();
+    in.summary.release = release;
+    return in.summary;
+}
+
+} // namespace smallarea::data

@@ -1,0 +1,170 @@
+#include "data/sqlite.hpp"
+
+#include "data/error.hpp"
+
+#include <spatialite.h>
+
+namespace smallarea::data {
+
+namespace {
+
+[[noreturn]] void fail(sqlite3* db, const std::string& what) {
+    throw store_error(what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+} // namespace
+
+database::database(const std::string& path, mode m) : m_path(path) {
+    int flags = SQLITE_OPEN_NOMUTEX; // one connection per thread, never shared
+    switch (m) {
+    case mode::read_only: flags |= SQLITE_OPEN_READONLY; break;
+    case mode::read_write: flags |= SQLITE_OPEN_READWRITE; break;
+    case mode::create: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE; break;
+    }
+    if (sqlite3_open_v2(path.c_str(), &m_db, flags, nullptr) != SQLITE_OK) {
+        std::string message = "cannot open store '" + path + "'";
+        if (m_db) {
+            message += ": ";
+            message += sqlite3_errmsg(m_db);
+            sqlite3_close(m_db);
+        }
+        m_db = nullptr;
+        throw store_error(message);
+    }
+    sqlite3_extended_result_codes(m_db, 1);
+    sqlite3_busy_timeout(m_db, 5000);
+    // Linked, not loaded as an extension: no dlopen search path to get wrong on a user's machine.
+    m_spatialite_cache = spatialite_alloc_connection();
+    spatialite_init_ex(m_db, m_spatialite_cache, 0);
+    try {
+        if (m != mode::read_only) {
+            exec("PRAGMA journal_mode=WAL");
+            exec("PRAGMA synchronous=NORMAL");
+        }
+        exec("PRAGMA foreign_keys=ON");
+    } catch (...) {
+        spatialite_cleanup_ex(m_spatialite_cache);
+        sqlite3_close(m_db);
+        throw;
+    }
+}
+
+database::~database() {
+    if (m_db) {
+        sqlite3_close_v2(m_db);
+    }
+    if (m_spatialite_cache) {
+        spatialite_cleanup_ex(m_spatialite_cache);
+    }
+}
+
+database::database(database&& other) noexcept
+    : m_db(other.m_db), m_spatialite_cache(other.m_spatialite_cache), m_path(std::move(other.m_path)) {
+    other.m_db = nullptr;
+    other.m_spatialite_cache = nullptr;
+}
+
+void database::exec(const std::string& sql) {
+    char* message = nullptr;
+    if (sqlite3_exec(m_db, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+        std::string text = message ? message : sqlite3_errmsg(m_db);
+        sqlite3_free(message);
+        throw store_error("SQL failed (" + sql.substr(0, 120) + "): " + text);
+    }
+}
+
+statement::statement(database& db, const std::string& sql) : m_db(db.handle()), m_sql(sql) {
+    if (sqlite3_prepare_v2(m_db, sql.c_str(), static_cast<int>(sql.size()), &m_stmt, nullptr) != SQLITE_OK) {
+        fail(m_db, "cannot prepare (" + sql.substr(0, 160) + ")");
+    }
+}
+
+statement::~statement() { sqlite3_finalize(m_stmt); }
+
+statement::statement(statement&& other) noexcept
+    : m_stmt(other.m_stmt), m_db(other.m_db), m_sql(std::move(other.m_sql)) {
+    other.m_stmt = nullptr;
+}
+
+statement& statement::bind(int index, std::int64_t value) {
+    if (sqlite3_bind_int64(m_stmt, index, value) != SQLITE_OK) fail(m_db, "bind failed in " + m_sql.substr(0, 80));
+    return *this;
+}
+
+statement& statement::bind(int index, double value) {
+    if (sqlite3_bind_double(m_stmt, index, value) != SQLITE_OK) fail(m_db, "bind failed in " + m_sql.substr(0, 80));
+    return *this;
+}
+
+statement& statement::bind(int index, std::string_view text) {
+    if (sqlite3_bind_text(m_stmt, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT) != SQLITE_OK) {
+        fail(m_db, "bind failed in " + m_sql.substr(0, 80));
+    }
+    return *this;
+}
+
+statement& statement::bind_blob(int index, const void* data, std::size_t size) {
+    if (sqlite3_bind_blob(m_stmt, index, data, static_cast<int>(size), SQLITE_TRANSIENT) != SQLITE_OK) {
+        fail(m_db, "bind failed in " + m_sql.substr(0, 80));
+    }
+    return *this;
+}
+
+statement& statement::bind_null(int index) {
+    if (sqlite3_bind_null(m_stmt, index) != SQLITE_OK) fail(m_db, "bind failed in " + m_sql.substr(0, 80));
+    return *this;
+}
+
+bool statement::step() {
+    const int rc = sqlite3_step(m_stmt);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    fail(m_db, "step failed (" + m_sql.substr(0, 160) + ")");
+}
+
+void statement::run() {
+    while (step()) {
+    }
+    reset();
+}
+
+void statement::reset() {
+    sqlite3_reset(m_stmt);
+    sqlite3_clear_bindings(m_stmt);
+}
+
+bool statement::is_null(int column) const noexcept { return sqlite3_column_type(m_stmt, column) == SQLITE_NULL; }
+std::int64_t statement::int64(int column) const noexcept { return sqlite3_column_int64(m_stmt, column); }
+double statement::real(int column) const noexcept { return sqlite3_column_double(m_stmt, column); }
+
+std::string statement::text(int column) const {
+    const auto* p = sqlite3_column_text(m_stmt, column);
+    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, column)))
+             : std::string();
+}
+
+std::optional<std::int64_t> statement::optional_int64(int column) const noexcept {
+    if (is_null(column)) return std::nullopt;
+    return int64(column);
+}
+
+std::string_view statement::blob(int column) const noexcept {
+    const void* p = sqlite3_column_blob(m_stmt, column);
+    return p ? std::string_view(static_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, column)))
+             : std::string_view();
+}
+
+transaction::transaction(database& db) : m_db(db) { m_db.exec("BEGIN IMMEDIATE"); }
+
+transaction::~transaction() {
+    if (!m_done) {
+        sqlite3_exec(m_db.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+}
+
+void transaction::commit() {
+    m_db.exec("COMMIT");
+    m_done = true;
+}
+
+} // namespace smallarea::data

@@ -1,0 +1,310 @@
+#include "data/store.hpp"
+
+#include "data/error.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <unordered_map>
+
+namespace smallarea::data {
+
+namespace {
+
+// Version 1 of the schema. Observations are WITHOUT ROWID keyed by what a query asks for, so one measure and
+// period of a dataset is one contiguous range of the b-tree.
+const char* const schema_v1 = R"sql(
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO meta (key, value) VALUES ('release', '0');
+CREATE TABLE areas (
+    id INTEGER PRIMARY KEY,
+    level TEXT NOT NULL,
+    vintage INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    UNIQUE (vintage, level, code)
+);
+SELECT AddGeometryColumn('areas', 'geom', 4326, 'MULTIPOLYGON', 'XY');
+SELECT CreateSpatialIndex('areas', 'geom');
+CREATE TABLE area_ancestors (
+    area_id INTEGER NOT NULL REFERENCES areas (id),
+    ancestor_id INTEGER NOT NULL REFERENCES areas (id),
+    PRIMARY KEY (area_id, ancestor_id)
+) WITHOUT ROWID;
+CREATE TABLE denominators (
+    area_id INTEGER NOT NULL REFERENCES areas (id),
+    measure TEXT NOT NULL,
+    value INTEGER NOT NULL CHECK (value >= 0),
+    source TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (area_id, measure)
+) WITHOUT ROWID;
+CREATE TABLE datasets (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    publisher TEXT NOT NULL,
+    licence TEXT NOT NULL,
+    attribution TEXT NOT NULL,
+    classification TEXT NOT NULL CHECK (classification IN ('published', 'internal')),
+    level TEXT NOT NULL,
+    vintage INTEGER NOT NULL,
+    rounding_base INTEGER NOT NULL CHECK (rounding_base >= 1),
+    rounded_by TEXT NOT NULL CHECK (rounded_by IN ('publisher', 'smallarea')),
+    suppression_threshold INTEGER NOT NULL DEFAULT 0,
+    percent_min_denominator INTEGER NOT NULL DEFAULT 10,
+    release INTEGER NOT NULL,
+    ingested_at TEXT NOT NULL
+);
+CREATE TABLE measures (
+    dataset_id TEXT NOT NULL REFERENCES datasets (id) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    ord INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    unit TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL CHECK (kind IN ('count', 'percent_only', 'percent_base')),
+    denominator TEXT NOT NULL DEFAULT '',
+    percent_of TEXT NOT NULL DEFAULT '',
+    sum_of TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (dataset_id, id)
+);
+CREATE TABLE observations (
+    dataset_id TEXT NOT NULL,
+    measure_id TEXT NOT NULL,
+    period TEXT NOT NULL,
+    area_id INTEGER NOT NULL,
+    value INTEGER CHECK (value IS NULL OR value >= 0),
+    PRIMARY KEY (dataset_id, measure_id, period, area_id)
+) WITHOUT ROWID;
+)sql";
+
+int read_user_version(database& db) {
+    statement s(db, "PRAGMA user_version");
+    return s.step() ? static_cast<int>(s.int64(0)) : 0;
+}
+
+bool has_table(database& db, const char* name) {
+    statement s(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
+    s.bind(1, name);
+    return s.step();
+}
+
+void check_version(database& db) {
+    const int version = read_user_version(db);
+    if (version > schema_version) {
+        throw store_error("store '" + db.path() + "' has schema version " + std::to_string(version) +
+                          ", newer than this smallarea understands (" + std::to_string(schema_version) +
+                          "); upgrade smallarea");
+    }
+    if (version < 1 || !has_table(db, "areas")) {
+        throw store_error("'" + db.path() + "' is not a smallarea store (run `smallarea ingest` to create one)");
+    }
+}
+
+bool file_exists(const std::string& path) { return static_cast<bool>(std::ifstream(path)); }
+
+} // namespace
+
+database open_store(const std::string& path, bool writable) {
+    if (!file_exists(path)) {
+        throw store_error("store '" + path + "' does not exist (run `smallarea ingest MANIFEST --db " + path + "`)");
+    }
+    database db(path, writable ? database::mode::read_write : database::mode::read_only);
+    try {
+        check_version(db);
+    } catch (const store_error&) {
+        throw;
+    } catch (const error& e) {
+        // A locked or corrupt file fails on the first read: say so in store terms.
+        throw store_error("cannot read store '" + path + "': " + e.what());
+    }
+    return db;
+}
+
+database create_or_open_store(const std::string& path) {
+    database db(path, database::mode::create);
+    const int version = read_user_version(db);
+    if (version == 0 && !has_table(db, "areas")) {
+        transaction tx(db);
+        // Only the WGS84 reference systems: the full EPSG table would add seconds and megabytes for nothing.
+        db.exec("SELECT InitSpatialMetadata(0, 'WGS84')");
+        db.exec(schema_v1);
+        db.exec("PRAGMA user_version = " + std::to_string(schema_version));
+        tx.commit();
+        return db;
+    }
+    check_version(db);
+    return db;
+}
+
+const std::vector<std::string>& known_levels() {
+    static const std::vector<std::string> levels{"oa", "lsoa", "msoa", "lad"};
+    return levels;
+}
+
+int level_rank(const std::string& level) {
+    const auto& levels = known_levels();
+    const auto it = std::find(levels.begin(), levels.end(), level);
+    return it == levels.end() ? -1 : static_cast<int>(it - levels.begin());
+}
+
+std::vector<area> load_areas(database& db) {
+    std::vector<area> areas;
+    std::unordered_map<std::int64_t, std::size_t> index;
+    {
+        statement s(db, "SELECT id, level, vintage, code, name, geom IS NOT NULL FROM areas ORDER BY id");
+        while (s.step()) {
+            area a;
+            a.id = s.int64(0);
+            a.level = s.text(1);
+            a.vintage = static_cast<int>(s.int64(2));
+            a.code = s.text(3);
+            a.name = s.text(4);
+            a.has_geometry = s.int64(5) != 0;
+            index.emplace(a.id, areas.size());
+            areas.push_back(std::move(a));
+        }
+    }
+    {
+        statement s(db, "SELECT area_id, measure, value FROM denominators");
+        while (s.step()) {
+            const auto it = index.find(s.int64(0));
+            if (it != index.end()) {
+                areas[it->second].denominators[s.text(1)] = s.int64(2);
+            }
+        }
+    }
+    {
+        statement s(db, "SELECT area_id, ancestor_id FROM area_ancestors");
+        while (s.step()) {
+            const auto it = index.find(s.int64(0));
+            if (it != index.end()) {
+                areas[it->second].ancestors.push_back(s.int64(1));
+            }
+        }
+    }
+    return areas;
+}
+
+std::vector<std::pair<std::int64_t, std::string>> load_geometries(database& db, const std::string& level, int vintage) {
+    std::vector<std::pair<std::int64_t, std::string>> out;
+    statement s(db, "SELECT id, AsBinary(geom) FROM areas WHERE level = ? AND vintage = ? AND geom IS NOT NULL "
+                    "ORDER BY id");
+    s.bind(1, level).bind(2, vintage);
+    while (s.step()) {
+        out.emplace_back(s.int64(0), std::string(s.blob(1)));
+    }
+    return out;
+}
+
+std::string load_geometry(database& db, std::int64_t area_id) {
+    statement s(db, "SELECT AsBinary(geom) FROM areas WHERE id = ? AND geom IS NOT NULL");
+    s.bind(1, area_id);
+    return s.step() ? std::string(s.blob(0)) : std::string();
+}
+
+const char* to_string(measure_kind k) noexcept {
+    switch (k) {
+    case measure_kind::count: return "count";
+    case measure_kind::percent_only: return "percent_only";
+    case measure_kind::percent_base: return "percent_base";
+    }
+    return "count";
+}
+
+const measure_info* dataset_info::find_measure(const std::string& measure_id) const {
+    for (const auto& m : measures) {
+        if (m.id == measure_id) return &m;
+    }
+    return nullptr;
+}
+
+namespace {
+
+measure_kind parse_measure_kind(const std::string& text) {
+    if (text == "percent_only") return measure_kind::percent_only;
+    if (text == "percent_base") return measure_kind::percent_base;
+    return measure_kind::count;
+}
+
+std::vector<std::string> split_commas(const std::string& text) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        const auto comma = text.find(',', start);
+        const auto end = comma == std::string::npos ? text.size() : comma;
+        if (end > start) out.push_back(text.substr(start, end - start));
+        start = end + 1;
+    }
+    return out;
+}
+
+} // namespace
+
+std::vector<dataset_info> load_datasets(database& db) {
+    std::vector<dataset_info> out;
+    statement s(db, "SELECT id, title, publisher, licence, attribution, classification, level, vintage, rounding_base, "
+                    "rounded_by, suppression_threshold, percent_min_denominator, release, ingested_at "
+                    "FROM datasets ORDER BY id");
+    while (s.step()) {
+        dataset_info d;
+        d.id = s.text(0);
+        d.title = s.text(1);
+        d.publisher = s.text(2);
+        d.licence = s.text(3);
+        d.attribution = s.text(4);
+        disclosure::parse_classification(s.text(5), d.policy.classification);
+        d.level = s.text(6);
+        d.vintage = static_cast<int>(s.int64(7));
+        d.policy.rounding_base = s.int64(8);
+        disclosure::parse_rounded_by(s.text(9), d.policy.rounded_by);
+        d.policy.suppression_threshold = s.int64(10);
+        d.policy.percent_min_denominator = s.int64(11);
+        d.release = s.int64(12);
+        d.ingested_at = s.text(13);
+        out.push_back(std::move(d));
+    }
+    statement m(db, "SELECT id, title, unit, kind, denominator, percent_of, sum_of FROM measures WHERE dataset_id = ? "
+                    "ORDER BY ord");
+    statement p(db, "SELECT DISTINCT period FROM observations WHERE dataset_id = ? ORDER BY period");
+    statement n(db, "SELECT count(*) FROM observations WHERE dataset_id = ?");
+    for (auto& d : out) {
+        m.bind(1, d.id);
+        while (m.step()) {
+            measure_info info;
+            info.id = m.text(0);
+            info.title = m.text(1);
+            info.unit = m.text(2);
+            info.kind = parse_measure_kind(m.text(3));
+            info.denominator = m.text(4);
+            info.percent_of = m.text(5);
+            info.sum_of = split_commas(m.text(6));
+            d.measures.push_back(std::move(info));
+        }
+        m.reset();
+        p.bind(1, d.id);
+        while (p.step()) {
+            d.periods.push_back(p.text(0));
+        }
+        p.reset();
+        n.bind(1, d.id);
+        if (n.step()) d.observations = n.int64(0);
+        n.reset();
+    }
+    return out;
+}
+
+std::vector<observation> load_observations(database& db, const std::string& dataset_id, const std::string& measure_id,
+                                           const std::string& period) {
+    std::vector<observation> out;
+    statement s(db, "SELECT area_id, value FROM observations WHERE dataset_id = ? AND measure_id = ? AND period = ?");
+    s.bind(1, dataset_id).bind(2, measure_id).bind(3, period);
+    while (s.step()) {
+        out.push_back({s.int64(0), s.optional_int64(1)});
+    }
+    return out;
+}
+
+std::int64_t data_release(database& db) {
+    statement s(db, "SELECT value FROM meta WHERE key = 'release'");
+    return s.step() ? std::stoll(s.text(0)) : 0;
+}
+
+} // namespace smallarea::data

@@ -1,0 +1,95 @@
+#pragma once
+// The store: one SQLite/SpatiaLite file holding areas (boundaries in EPSG:4326), lookups, denominators,
+// datasets and their observations. Typed queries return plain structs; no SQL leaves data/.
+
+#include "data/disclosure/policy.hpp"
+#include "data/sqlite.hpp"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace smallarea::data {
+
+/// Schema version this build reads and writes (PRAGMA user_version).
+constexpr int schema_version = 1;
+
+/// Opens an existing store for reading/serving. Throws store_error when it is missing, not a smallarea store,
+/// locked, or from a newer schema version.
+database open_store(const std::string& path, bool writable);
+
+/// Opens a store for ingest, creating it (and its schema) when absent; migrates older schema versions.
+database create_or_open_store(const std::string& path);
+
+/// Geography levels from finest to coarsest; `level_rank` orders them (oa < lsoa < msoa < lad).
+const std::vector<std::string>& known_levels();
+int level_rank(const std::string& level); // -1 when unknown
+
+struct area {
+    std::int64_t id = 0;
+    std::string level;
+    int vintage = 0;
+    std::string code;
+    std::string name;
+    bool has_geometry = false;
+    std::map<std::string, std::int64_t> denominators; ///< e.g. "households" -> 123 (Census, published)
+    std::vector<std::int64_t> ancestors;             ///< ids of every coarser area containing it (lookups)
+};
+
+/// Every area with its denominators and ancestors, ordered by id.
+std::vector<area> load_areas(database& db);
+
+/// (area id, WKB MultiPolygon in EPSG:4326) for every area of a level and vintage that has a boundary, by id.
+std::vector<std::pair<std::int64_t, std::string>> load_geometries(database& db, const std::string& level, int vintage);
+
+/// One area's boundary as WKB (EPSG:4326); empty when it has none.
+std::string load_geometry(database& db, std::int64_t area_id);
+
+enum class measure_kind { count, percent_only, percent_base };
+const char* to_string(measure_kind k) noexcept;
+
+struct measure_info {
+    std::string id;
+    std::string title;
+    std::string unit;
+    measure_kind kind = measure_kind::count;
+    std::string denominator;           ///< count: denominator for rates, e.g. "households"
+    std::string percent_of;            ///< percent_only: the measure id it is a percentage of
+    std::vector<std::string> sum_of;   ///< percent_base: the measures it sums
+};
+
+struct dataset_info {
+    std::string id;
+    std::string title;
+    std::string publisher;
+    std::string licence;
+    std::string attribution;
+    std::string level;
+    int vintage = 0;
+    disclosure::policy policy;
+    std::int64_t release = 0; ///< bumped on every (re-)ingest of this dataset; keys caches and ETags
+    std::string ingested_at;  ///< ISO 8601 UTC
+    std::vector<measure_info> measures;
+    std::vector<std::string> periods; ///< ascending
+    std::int64_t observations = 0;
+
+    const measure_info* find_measure(const std::string& measure_id) const;
+};
+
+std::vector<dataset_info> load_datasets(database& db);
+
+struct observation {
+    std::int64_t area_id = 0;
+    std::optional<std::int64_t> value; ///< nullopt: the source had an empty (publisher-suppressed) cell
+};
+
+/// Raw observations of one measure and period, by area id. Raw: callers must pass them through disclosure.
+std::vector<observation> load_observations(database& db, const std::string& dataset_id, const std::string& measure_id,
+                                           const std::string& period);
+
+/// The store-wide data release: the largest dataset release (0 when none). Part of every cache key.
+std::int64_t data_release(database& db);
+
+} // namespace smallarea::data

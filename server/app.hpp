@@ -1,0 +1,45 @@
+#pragma once
+// The HTTP server: routes -> handlers (parse -> call -> encode -> set headers). Errors become HTTP in one
+// function (errors.cpp). Binds where the config says (127.0.0.1 by default).
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace smallarea::server {
+
+struct server_config {
+    std::string db_path;
+    std::string host = "127.0.0.1";
+    int port = 8080;                      ///< 0 picks a free ephemeral port (tests)
+    std::string web_root;                 ///< folder served at / (the map); empty serves no static files
+    std::size_t tile_cache_bytes = 256u << 20;
+    int threads = 0;                      ///< 0: cpp-httplib's default pool
+    std::string basemap_url;              ///< optional raster basemap URL template for the map
+    std::size_t max_body_bytes = 1u << 20;
+};
+
+class app {
+public:
+    /// Opens the store and loads the first snapshot. Throws store_error when the store is unusable.
+    explicit app(server_config config);
+    ~app();
+    app(const app&) = delete;
+    app& operator=(const app&) = delete;
+
+    /// Binds and serves until stop(). Throws error when it cannot bind.
+    void run();
+    /// Binds to the configured host/port and returns the port actually bound (for port 0), without serving yet.
+    int bind();
+    /// Serves on the socket bound by bind(); blocks until stop().
+    void serve();
+    /// Stops accepting; in-flight requests finish. Safe from a signal-handling thread.
+    void stop();
+
+private:
+    struct impl;
+    std::unique_ptr<impl> m_impl;
+};
+
+} // namespace smallarea::server

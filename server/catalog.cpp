@@ -1,0 +1,213 @@
+#include "server/catalog.hpp"
+
+#include "data/error.hpp"
+
+#include <algorithm>
+
+namespace smallarea::server {
+
+snapshot::snapshot(data::database& db, bool build_tiles) {
+    m_release = data::data_release(db);
+    m_areas = data::load_areas(db);
+    for (std::size_t i = 0; i < m_areas.size(); ++i) {
+        if (m_areas[i].name.empty()) m_areas[i].name = m_areas[i].code; // OAs have no names, only codes
+        m_by_id.emplace(m_areas[i].id, i);
+        m_by_code.emplace(m_areas[i].code, i);
+    }
+    m_datasets = data::load_datasets(db);
+    if (!build_tiles) return;
+    std::map<layer_key, bool> levels;
+    for (const auto& a : m_areas) {
+        if (a.has_geometry) levels[{a.level, a.vintage}] = true;
+    }
+    for (const auto& [key, unused] : levels) {
+        (void)unused;
+        tile_layer& layer = m_layers[key];
+        for (const auto& [id, wkb] : data::load_geometries(db, key.level, key.vintage)) {
+            layer.polygons.add(reinterpret_cast<const unsigned char*>(wkb.data()), wkb.size());
+            layer.area_index.push_back(m_by_id.at(id));
+        }
+        layer.polygons.build();
+    }
+}
+
+const data::dataset_info& snapshot::dataset(const std::string& id) const {
+    for (const auto& d : m_datasets) {
+        if (d.id == id) return d;
+    }
+    throw not_found("UnknownDataset", "no dataset \"" + id + "\"");
+}
+
+std::optional<std::size_t> snapshot::find_area(const std::string& code, int vintage_preference) const {
+    std::optional<std::size_t> found;
+    const auto [begin, end] = m_by_code.equal_range(code);
+    for (auto it = begin; it != end; ++it) {
+        if (m_areas[it->second].vintage == vintage_preference) return it->second;
+        if (!found || m_areas[it->second].vintage > m_areas[*found].vintage) found = it->second;
+    }
+    return found;
+}
+
+std::optional<std::size_t> snapshot::find_area_by_id(std::int64_t id) const {
+    const auto it = m_by_id.find(id);
+    if (it == m_by_id.end()) return std::nullopt;
+    return it->second;
+}
+
+int snapshot::latest_vintage(const std::string& level) const {
+    int best = 0;
+    for (const auto& [key, layer] : m_layers) {
+        (void)layer;
+        if (key.level == level) best = std::max(best, key.vintage);
+    }
+    if (best == 0) {
+        for (const auto& a : m_areas) {
+            if (a.level == level) best = std::max(best, a.vintage);
+        }
+    }
+    return best;
+}
+
+const tile_layer& snapshot::layer(const std::string& level, int vintage) const {
+    const auto it = m_layers.find({level, vintage});
+    if (it == m_layers.end()) {
+        throw not_found("UnknownLevel", "no " + level + " " + std::to_string(vintage) + " boundaries in this store");
+    }
+    return it->second;
+}
+
+std::vector<std::size_t> snapshot::areas_of(const std::string& level, int vintage,
+                                            std::optional<std::size_t> within) const {
+    std::vector<std::size_t> out;
+    const std::int64_t within_id = within ? m_areas[*within].id : -1;
+    for (std::size_t i = 0; i < m_areas.size(); ++i) {
+        const auto& a = m_areas[i];
+        if (a.level != level || a.vintage != vintage) continue;
+        if (within && a.id != within_id &&
+            std::find(a.ancestors.begin(), a.ancestors.end(), within_id) == a.ancestors.end()) {
+            continue;
+        }
+        out.push_back(i);
+    }
+    std::sort(out.begin(), out.end(), [&](std::size_t x, std::size_t y) { return m_areas[x].code < m_areas[y].code; });
+    return out;
+}
+
+std::optional<std::size_t> snapshot::ancestor_at(std::size_t area, const std::string& level) const {
+    if (m_areas[area].level == level) return area;
+    for (const auto id : m_areas[area].ancestors) {
+        const auto it = m_by_id.find(id);
+        if (it != m_by_id.end() && m_areas[it->second].level == level) return it->second;
+    }
+    return std::nullopt;
+}
+
+table_query snapshot::make_query(const std::string& dataset_id, const std::string& measure_id,
+                                 const std::string& period, const std::string& level, const std::string& vintage,
+                                 const std::string& within) const {
+    if (dataset_id.empty()) throw bad_request("MissingParameter", "dataset is required");
+    table_query q;
+    q.dataset = &dataset(dataset_id);
+    const auto& d = *q.dataset;
+    if (measure_id.empty()) {
+        for (const auto& m : d.measures) {
+            if (m.kind != data::measure_kind::percent_base) {
+                q.measure = &m;
+                break;
+            }
+        }
+    } else {
+        q.measure = d.find_measure(measure_id);
+        if (!q.measure) throw not_found("UnknownMeasure", "dataset " + d.id + " has no measure \"" + measure_id + "\"");
+    }
+    if (!q.measure) throw not_found("UnknownMeasure", "dataset " + d.id + " has no servable measure");
+    if (q.measure->kind == data::measure_kind::percent_base) {
+        throw disclosure_refused("PercentageOnly", "measure " + q.measure->id + " is the base of percentage-only measures "
+                                                   "and is never released as a volume");
+    }
+    if (period.empty()) {
+        if (d.periods.empty()) throw not_found("UnknownPeriod", "dataset " + d.id + " has no periods");
+        q.period = d.periods.back();
+    } else {
+        if (std::find(d.periods.begin(), d.periods.end(), period) == d.periods.end()) {
+            throw not_found("UnknownPeriod", "dataset " + d.id + " has no period \"" + period + "\" (it has " +
+                                                 (d.periods.empty() ? "none" : d.periods.front() + " to " + d.periods.back()) + ")");
+        }
+        q.period = period;
+    }
+    q.vintage = d.vintage;
+    if (!vintage.empty() && vintage != std::to_string(d.vintage)) {
+        throw bad_request("InvalidVintage", "dataset " + d.id + " is on " + std::to_string(d.vintage) + " geography");
+    }
+    q.level = level.empty() ? d.level : level;
+    const int rank = data::level_rank(q.level);
+    if (rank < 0) throw bad_request("InvalidLevel", "level must be one of oa, lsoa, msoa, lad");
+    if (rank < data::level_rank(d.level)) {
+        throw bad_request("LevelTooFine", "dataset " + d.id + " is published at " + d.level +
+                                              " level; it is never apportioned down to " + q.level);
+    }
+    if (!within.empty()) {
+        q.within = find_area(within, d.vintage);
+        if (!q.within) throw not_found("UnknownArea", "no area \"" + within + "\"");
+    }
+    return q;
+}
+
+table_result snapshot::table(data::database& db, const table_query& q) const {
+    const auto& d = *q.dataset;
+    const auto cells = areas_of(d.level, d.vintage, q.within);
+    std::unordered_map<std::int64_t, std::optional<std::int64_t>> values;
+    for (const auto& o : data::load_observations(db, d.id, q.measure->id, q.period)) values[o.area_id] = o.value;
+    std::unordered_map<std::int64_t, std::optional<std::int64_t>> bases;
+    const bool percent = q.measure->kind == data::measure_kind::percent_only;
+    if (percent) {
+        for (const auto& o : data::load_observations(db, d.id, q.measure->percent_of, q.period)) bases[o.area_id] = o.value;
+    }
+    const std::string denominator = q.measure->denominator.empty() ? "households" : q.measure->denominator;
+
+    disclosure::raw_table raw;
+    raw.kind = percent ? disclosure::measure_kind::percent_only : disclosure::measure_kind::count;
+    raw.rows.reserve(cells.size());
+    for (const auto index : cells) {
+        const auto& a = m_areas[index];
+        disclosure::raw_row row;
+        row.code = a.code;
+        row.name = a.name;
+        if (const auto h = a.denominators.find(denominator); h != a.denominators.end()) row.households = h->second;
+        if (const auto v = values.find(a.id); v != values.end()) row.value = v->second;
+        if (percent) {
+            if (const auto b = bases.find(a.id); b != bases.end()) row.denominator = b->second;
+        }
+        raw.rows.push_back(std::move(row));
+    }
+    auto protected_cells = disclosure::protect(raw, d.policy);
+
+    if (q.level == d.level) {
+        return table_result{q, std::move(protected_cells), cells};
+    }
+    // A coarser level: each row is the sum of its members' protected cells (rule 2), never a raw sum.
+    std::map<std::size_t, std::vector<std::size_t>> members;
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+        if (const auto parent = ancestor_at(cells[i], q.level)) members[*parent].push_back(i);
+    }
+    std::vector<std::pair<std::string, std::vector<std::size_t>>> groups;
+    std::vector<std::size_t> parents;
+    for (auto& [parent, rows] : members) {
+        groups.emplace_back(m_areas[parent].code, std::move(rows));
+        parents.push_back(parent);
+    }
+    std::vector<std::size_t> order(groups.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](std::size_t x, std::size_t y) { return m_areas[parents[x]].code < m_areas[parents[y]].code; });
+    std::vector<std::pair<std::string, std::vector<std::size_t>>> sorted_groups;
+    std::vector<std::size_t> sorted_parents;
+    for (const auto i : order) {
+        sorted_groups.push_back(std::move(groups[i]));
+        sorted_parents.push_back(parents[i]);
+    }
+    auto aggregated = disclosure::aggregate(sorted_groups, protected_cells, raw);
+    return table_result{q, std::move(aggregated), sorted_parents};
+}
+
+} // namespace smallarea::server

@@ -1,0 +1,89 @@
+#pragma once
+// A read-only snapshot of the store held in memory: areas with their denominators and ancestors, datasets,
+// and the tile layers of every level that has boundaries. Built once per data release and shared by all request
+// threads through a shared_ptr; a new release builds a new snapshot and swaps it in.
+
+#include "data/disclosure/table.hpp"
+#include "data/store.hpp"
+#include "geo/polygon_layer.hpp"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace smallarea::server {
+
+struct layer_key {
+    std::string level;
+    int vintage = 0;
+    bool operator<(const layer_key& o) const { return std::tie(level, vintage) < std::tie(o.level, o.vintage); }
+};
+
+struct tile_layer {
+    geo::polygon_layer polygons;
+    std::vector<std::size_t> area_index; ///< polygon index -> index into snapshot::areas
+};
+
+/// What a table request names, after validation.
+struct table_query {
+    const data::dataset_info* dataset = nullptr;
+    const data::measure_info* measure = nullptr;
+    std::string period;
+    std::string level;      ///< the level rows are at (the dataset's or a coarser one)
+    int vintage = 0;
+    std::optional<std::size_t> within; ///< index into snapshot::areas
+};
+
+/// A protected table plus what it is about: the only thing encoders receive.
+struct table_result {
+    table_query query;
+    disclosure::protected_table table;
+    std::vector<std::size_t> row_areas; ///< index into snapshot::areas for each row (same order)
+};
+
+class snapshot {
+public:
+    /// Loads everything from the store. Throws store_error.
+    explicit snapshot(data::database& db, bool build_tiles = true);
+
+    std::int64_t release() const noexcept { return m_release; }
+    const std::vector<data::area>& areas() const noexcept { return m_areas; }
+    const std::vector<data::dataset_info>& datasets() const noexcept { return m_datasets; }
+    const std::map<layer_key, tile_layer>& layers() const noexcept { return m_layers; }
+
+    /// Throws not_found when there is no such dataset.
+    const data::dataset_info& dataset(const std::string& id) const;
+    /// Index of the area with this code at any level; prefers the given vintage. nullopt when unknown.
+    std::optional<std::size_t> find_area(const std::string& code, int vintage_preference) const;
+    std::optional<std::size_t> find_area_by_id(std::int64_t id) const;
+    /// The newest vintage of a level that has any area (0 when none).
+    int latest_vintage(const std::string& level) const;
+    /// Throws not_found when the level/vintage has no boundaries.
+    const tile_layer& layer(const std::string& level, int vintage) const;
+
+    /// Areas of level/vintage, inside `within` (itself or any ancestor) when given, ordered by code.
+    std::vector<std::size_t> areas_of(const std::string& level, int vintage, std::optional<std::size_t> within) const;
+    /// The ancestor of an area at a coarser level, if the lookups know it.
+    std::optional<std::size_t> ancestor_at(std::size_t area, const std::string& level) const;
+
+    /// Builds the raw table for a query from the store and protects it (and aggregates it to a coarser level).
+    /// The raw values never leave this function.
+    table_result table(data::database& db, const table_query& q) const;
+
+    /// Validates request parameters into a query. Throws bad_request / not_found / disclosure_refused.
+    table_query make_query(const std::string& dataset_id, const std::string& measure_id, const std::string& period,
+                           const std::string& level, const std::string& vintage, const std::string& within) const;
+
+private:
+    std::int64_t m_release = 0;
+    std::vector<data::area> m_areas;
+    std::unordered_map<std::int64_t, std::size_t> m_by_id;
+    std::unordered_multimap<std::string, std::size_t> m_by_code;
+    std::vector<data::dataset_info> m_datasets;
+    std::map<layer_key, tile_layer> m_layers;
+};
+
+} // namespace smallarea::server

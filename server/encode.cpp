@@ -1,0 +1,165 @@
+#include "server/encode.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+namespace smallarea::server {
+
+using nlohmann::json;
+
+nlohmann::json disclosure_json(const data::dataset_info& d) {
+    return json{{"classification", disclosure::to_string(d.policy.classification)},
+                {"label", d.policy.classification == disclosure::classification::published
+                              ? "Published data (public domain)"
+                              : "Internal MI: not for onward sharing"},
+                {"rounding_base", d.policy.rounding_base},
+                {"rounded_by", disclosure::to_string(d.policy.rounded_by)},
+                {"rounding_rule", "half_up"},
+                {"suppression_threshold", d.policy.suppression_threshold},
+                {"percent_min_denominator", d.policy.percent_min_denominator},
+                {"totals", "sum of rounded cells"},
+                {"rule", disclosure::describe(d.policy)}};
+}
+
+nlohmann::json dataset_json(const data::dataset_info& d) {
+    json measures = json::array();
+    for (const auto& m : d.measures) {
+        if (m.kind == data::measure_kind::percent_base) continue; // never served, so not listed
+        json j{{"id", m.id}, {"title", m.title}, {"unit", m.unit}, {"kind", data::to_string(m.kind)}};
+        if (m.kind == data::measure_kind::count) j["denominator"] = m.denominator.empty() ? "households" : m.denominator;
+        if (m.kind == data::measure_kind::percent_only) j["percent_of"] = m.percent_of;
+        measures.push_back(std::move(j));
+    }
+    return json{{"id", d.id},
+                {"title", d.title},
+                {"publisher", d.publisher},
+                {"licence", d.licence},
+                {"attribution", d.attribution},
+                {"classification", disclosure::to_string(d.policy.classification)},
+                {"level", d.level},
+                {"vintage", d.vintage},
+                {"release", d.release},
+                {"ingested_at", d.ingested_at},
+                {"periods", d.periods},
+                {"measures", std::move(measures)},
+                {"disclosure", disclosure_json(d)}};
+}
+
+namespace {
+
+json optional_number(const std::optional<std::int64_t>& v) { return v ? json(*v) : json(nullptr); }
+
+json rate_json(const std::optional<double>& v) {
+    if (!v) return nullptr;
+    return std::round(*v * 100.0) / 100.0; // two decimals: finer digits would only imply false precision
+}
+
+json row_json(const disclosure::protected_row& r, bool percent) {
+    json j{{"code", r.code}, {"name", r.name}, {"households", optional_number(r.households)}};
+    if (percent) {
+        j["percent"] = optional_number(r.percent);
+    } else {
+        j["value"] = optional_number(r.value);
+        j["rate_per_100_households"] = rate_json(r.rate_per_100_households);
+        j["uncertainty"] = r.uncertainty;
+    }
+    j["suppressed"] = r.suppressed;
+    j["missing"] = r.missing;
+    if (r.cells != 1) j["cells"] = r.cells;
+    return j;
+}
+
+std::string number_text(double v) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.2f", v);
+    return buffer;
+}
+
+} // namespace
+
+nlohmann::json table_json(const table_result& t, const snapshot& s) {
+    const auto& d = *t.query.dataset;
+    const bool percent = t.table.kind() == disclosure::measure_kind::percent_only;
+    json rows = json::array();
+    for (std::size_t i = 0; i < t.table.rows().size(); ++i) {
+        json row = row_json(t.table.rows()[i], percent);
+        const auto& area = s.areas()[t.row_areas[i]];
+        row["name"] = area.name;
+        row["level"] = area.level;
+        json parents = json::object();
+        for (const auto id : area.ancestors) {
+            if (const auto p = s.find_area_by_id(id)) parents[s.areas()[*p].level] = s.areas()[*p].code;
+        }
+        row["parents"] = std::move(parents);
+        rows.push_back(std::move(row));
+    }
+    json out{{"dataset", json{{"id", d.id}, {"title", d.title}, {"publisher", d.publisher}, {"licence", d.licence},
+                              {"attribution", d.attribution}, {"release", d.release}}},
+             {"measure", json{{"id", t.query.measure->id}, {"title", t.query.measure->title},
+                              {"unit", t.query.measure->unit}, {"kind", data::to_string(t.query.measure->kind)}}},
+             {"period", t.query.period},
+             {"level", t.query.level},
+             {"vintage", t.query.vintage},
+             {"classification", disclosure::to_string(d.policy.classification)},
+             {"disclosure", disclosure_json(d)},
+             {"rows", std::move(rows)},
+             {"total", row_json(t.table.total(), percent)}};
+    if (t.query.within) {
+        const auto& w = s.areas()[*t.query.within];
+        out["within"] = json{{"code", w.code}, {"name", w.name}, {"level", w.level}};
+    }
+    return out;
+}
+
+std::string csv_field(const std::string& text) {
+    std::string value = text;
+    if (!value.empty() && (value[0] == '=' || value[0] == '+' || value[0] == '-' || value[0] == '@')) {
+        value.insert(value.begin(), '\'');
+    }
+    if (value.find_first_of(",\"\r\n") == std::string::npos) return value;
+    std::string out = "\"";
+    for (const char c : value) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    return out + "\"";
+}
+
+std::string table_csv(const table_result& t, const snapshot& s) {
+    const auto& d = *t.query.dataset;
+    const bool percent = t.table.kind() == disclosure::measure_kind::percent_only;
+    std::string out;
+    auto meta = [&](const std::string& key, const std::string& value) { out += "# " + key + ": " + value + "\n"; };
+    meta("dataset", d.title + " (" + d.id + ", release " + std::to_string(d.release) + ")");
+    meta("measure", t.query.measure->title + (percent ? " (percentage only)" : ""));
+    meta("period", t.query.period);
+    meta("geography", t.query.level + " " + std::to_string(t.query.vintage) +
+                          (t.query.within ? " within " + s.areas()[*t.query.within].code : ""));
+    meta("classification", d.policy.classification == disclosure::classification::published
+                               ? "published (public domain)"
+                               : "internal MI - not for onward sharing");
+    meta("disclosure", disclosure::describe(d.policy));
+    meta("publisher", d.publisher);
+    meta("licence", d.licence);
+    meta("attribution", d.attribution);
+    out += percent ? "code,name,households,percent,suppressed,missing\n"
+                   : "code,name,households,value,rate_per_100_households,uncertainty,suppressed,missing\n";
+    auto write_row = [&](const disclosure::protected_row& r, const std::string& name) {
+        out += csv_field(r.code) + "," + csv_field(name) + "," + (r.households ? std::to_string(*r.households) : "") + ",";
+        if (percent) {
+            out += (r.percent ? std::to_string(*r.percent) : "") + ",";
+        } else {
+            out += (r.value ? std::to_string(*r.value) : "") + ",";
+            out += (r.rate_per_100_households ? number_text(*r.rate_per_100_households) : "") + ",";
+            out += number_text(r.uncertainty) + ",";
+        }
+        out += std::string(r.suppressed ? "true" : "false") + "," + (r.missing ? "true" : "false") + "\n";
+    };
+    for (std::size_t i = 0; i < t.table.rows().size(); ++i) {
+        write_row(t.table.rows()[i], s.areas()[t.row_areas[i]].name);
+    }
+    write_row(t.table.total(), "Total");
+    return out;
+}
+
+} // namespace smallarea::server

@@ -1,0 +1,31 @@
+#pragma once
+// Encoders: they accept only protected tables (table_result holds a disclosure::protected_table), so no raw
+// internal value can reach a response through them.
+
+#include "server/catalog.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace smallarea::server {
+
+/// Dataset metadata as served by /api/datasets: measures, periods, classification, licence, the rule in words
+/// and as data.
+nlohmann::json dataset_json(const data::dataset_info& d);
+
+/// The disclosure block every table-like response carries.
+nlohmann::json disclosure_json(const data::dataset_info& d);
+
+/// /api/table as JSON: metadata, one row per area, the total row.
+nlohmann::json table_json(const table_result& t, const snapshot& s);
+
+/// /api/table as CSV: '#'-prefixed metadata lines (title, classification, rule, licence), a header, the rows and
+/// the total row. Numbers unquoted, empty cells for null.
+std::string table_csv(const table_result& t, const snapshot& s);
+
+/// A CSV field, quoted when it holds a comma, quote or line break; a leading = + - @ is prefixed with ' so a
+/// spreadsheet never evaluates it as a formula.
+std::string csv_field(const std::string& text);
+
+} // namespace smallarea::server

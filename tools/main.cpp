@@ -1,0 +1,165 @@
+// The smallarea command line. A thin main: parse arguments, call the library, and map failures to messages and
+// exit codes in one catch ladder (osmium-tool style). Only this file prints or exits.
+
+#include "data/error.hpp"
+#include "data/ingest.hpp"
+#include "server/app.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <algorithm>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <pthread.h>
+
+namespace {
+
+const char* const usage_text = R"(usage:
+  smallarea ingest MANIFEST.json --db STORE.sqlite
+  smallarea serve --db STORE.sqlite [--host 127.0.0.1] [--port 8080] [--web DIR] [--cache-mb 256]
+                  [--threads N] [--basemap URL]
+  smallarea --version
+exit codes: 0 ok, 1 bad input or unusable store, 2 usage, 3 internal error
+)";
+
+struct usage_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+/// --key value options after the positional arguments.
+struct arguments {
+    std::vector<std::string> positional;
+    std::map<std::string, std::string> options;
+
+    std::string get(const std::string& key, const std::string& fallback = {}) const {
+        const auto it = options.find(key);
+        return it == options.end() ? fallback : it->second;
+    }
+    std::string require(const std::string& key) const {
+        const auto it = options.find(key);
+        if (it == options.end() || it->second.empty()) throw usage_error("missing --" + key);
+        return it->second;
+    }
+};
+
+arguments parse(int argc, char** argv, int first, const std::vector<std::string>& known) {
+    arguments a;
+    for (int i = first; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (arg.rfind("--", 0) == 0) {
+            const auto key = arg.substr(2);
+            if (std::find(known.begin(), known.end(), key) == known.end()) throw usage_error("unknown option " + arg);
+            if (i + 1 >= argc) throw usage_error("option " + arg + " needs a value");
+            a.options[key] = argv[++i];
+        } else {
+            a.positional.push_back(arg);
+        }
+    }
+    return a;
+}
+
+int number(const std::string& text, const char* what) {
+    try {
+        std::size_t used = 0;
+        const int v = std::stoi(text, &used);
+        if (used != text.size()) throw usage_error("");
+        return v;
+    } catch (...) {
+        throw usage_error(std::string(what) + " must be a number, got " + text);
+    }
+}
+
+int run_ingest(const arguments& a) {
+    if (a.positional.size() != 1) throw usage_error("ingest takes one manifest");
+    const auto summary = smallarea::data::ingest_manifest(a.positional[0], a.require("db"), [](const std::string& line) {
+        std::cerr << line << '\n';
+    });
+    std::cout << "ingested into " << a.require("db") << " (data release " << summary.release << "):\n"
+              << "  boundary features:   " << summary.features << " (" << summary.repaired_geometries
+              << " repaired with MakeValid)\n"
+              << "  lookup rows:         " << summary.lookup_rows << '\n'
+              << "  denominator rows:    " << summary.denominator_rows << '\n'
+              << "  dataset cells:       " << summary.observation_rows << '\n'
+              << "  skipped rows:        " << summary.skipped_rows << '\n';
+    for (const auto& d : summary.datasets) std::cout << "  dataset " << d << '\n';
+    for (const auto& n : summary.notes) std::cout << "  note: " << n << '\n';
+    return 0;
+}
+
+int run_serve(const arguments& a) {
+    if (!a.positional.empty()) throw usage_error("serve takes no positional arguments");
+    smallarea::server::server_config config;
+    config.db_path = a.require("db");
+    config.host = a.get("host", "127.0.0.1");
+    config.port = number(a.get("port", "8080"), "--port");
+    config.web_root = a.get("web", "");
+    config.tile_cache_bytes = static_cast<std::size_t>(number(a.get("cache-mb", "256"), "--cache-mb")) << 20;
+    config.threads = number(a.get("threads", "0"), "--threads");
+    config.basemap_url = a.get("basemap", "");
+
+    // SIGINT/SIGTERM are taken by a thread that waits for them, so stop() runs outside a signal handler and
+    // in-flight requests finish.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    smallarea::server::app server(config);
+    const int port = server.bind();
+    std::thread waiter([&server, signals]() {
+        int received = 0;
+        sigwait(&signals, &received);
+        std::cerr << "smallarea: signal " << received << ", finishing in-flight requests\n";
+        server.stop();
+    });
+    std::cerr << "smallarea: serving " << config.db_path << " on http://" << config.host << ":" << port << "/\n";
+    std::cout << "listening on " << config.host << ":" << port << std::endl;
+    server.serve();
+    pthread_kill(waiter.native_handle(), SIGTERM); // wake the waiter if serve() ended another way
+    waiter.join();
+    std::cerr << "smallarea: stopped\n";
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    try {
+        if (argc < 2) throw usage_error("no command");
+        const std::string command = argv[1];
+        if (command == "--version") {
+            std::cout << "smallarea 0.1.0\n";
+            return 0;
+        }
+        if (command == "--help" || command == "-h" || command == "help") {
+            std::cout << usage_text;
+            return 0;
+        }
+        if (command == "ingest") return run_ingest(parse(argc, argv, 2, {"db"}));
+        if (command == "serve") {
+            return run_serve(parse(argc, argv, 2, {"db", "host", "port", "web", "cache-mb", "threads", "basemap"}));
+        }
+        throw usage_error("unknown command " + command);
+    } catch (const usage_error& e) {
+        std::cerr << "smallarea: " << e.what() << "\n" << usage_text;
+        return 2;
+    } catch (const smallarea::ingest_error& e) {
+        std::cerr << "smallarea: ingest failed: " << e.what() << "\nthe store is unchanged\n";
+        return 1;
+    } catch (const smallarea::store_error& e) {
+        std::cerr << "smallarea: " << e.what() << '\n';
+        return 1;
+    } catch (const smallarea::error& e) {
+        std::cerr << "smallarea: " << e.what() << '\n';
+        return 1;
+    } catch (const std::exception& e) {
+        std::cerr << "smallarea: internal error: " << e.what() << '\n';
+        return 3;
+    }
+}

@@ -24,7 +24,6 @@ CREATE TABLE areas (
     UNIQUE (vintage, level, code)
 );
 SELECT AddGeometryColumn('areas', 'geom', 4326, 'MULTIPOLYGON', 'XY');
-SELECT CreateSpatialIndex('areas', 'geom');
 CREATE TABLE area_ancestors (
     area_id INTEGER NOT NULL REFERENCES areas (id),
     ancestor_id INTEGER NOT NULL REFERENCES areas (id),

@@ -3,6 +3,8 @@
 #include <protozero/pbf_writer.hpp>
 #include <protozero/varint.hpp>
 
+#include <cstring>
+
 namespace smallarea::geo::mvt {
 
 namespace {
@@ -79,15 +81,52 @@ std::uint32_t layer_builder::key_index(std::string_view key) {
     return index;
 }
 
+namespace {
+// FNV-1a: values are short (a code, a number), where it beats std::hash's setup cost.
+std::uint64_t hash_bytes(const std::string& s) noexcept {
+    std::uint64_t h = 14695981039346656037ULL;
+    for (const char c : s) {
+        h ^= static_cast<unsigned char>(c);
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+} // namespace
+
+void layer_builder::grow_value_table() {
+    const std::size_t size = m_value_slots.empty() ? 256 : m_value_slots.size() * 2;
+    m_value_slots.assign(size, 0);
+    for (std::uint32_t i = 0; i < m_num_values; ++i) {
+        std::size_t slot = m_value_spans[i].hash & (size - 1);
+        while (m_value_slots[slot] != 0) {
+            slot = (slot + 1) & (size - 1);
+        }
+        m_value_slots[slot] = i + 1;
+    }
+}
+
 std::uint32_t layer_builder::value_index_of_scratch() {
-    const auto found = m_value_map.find(m_scratch);
-    if (found != m_value_map.end()) {
-        return found->second;
+    if ((m_num_values + 1) * 2 > m_value_slots.size()) { // keep the load factor under 1/2
+        grow_value_table();
+    }
+    const std::uint64_t h = hash_bytes(m_scratch);
+    const std::size_t mask = m_value_slots.size() - 1;
+    std::size_t slot = h & mask;
+    while (m_value_slots[slot] != 0) {
+        const span& sp = m_value_spans[m_value_slots[slot] - 1];
+        if (sp.hash == h && sp.size == m_scratch.size() &&
+            std::memcmp(m_value_bytes.data() + sp.offset, m_scratch.data(), sp.size) == 0) {
+            return m_value_slots[slot] - 1;
+        }
+        slot = (slot + 1) & mask;
     }
     const std::uint32_t index = m_num_values++;
+    m_value_slots[slot] = index + 1;
+    m_value_spans.push_back(span{static_cast<std::uint32_t>(m_value_bytes.size()),
+                                 static_cast<std::uint32_t>(m_scratch.size()), h});
+    m_value_bytes += m_scratch;
     protozero::pbf_writer values{m_values};
     values.add_message(layer_field::values, m_scratch);
-    m_value_map.emplace(m_scratch, index);
     return index;
 }
 

@@ -52,8 +52,20 @@ private:
     std::size_t m_num_features = 0;
     std::vector<std::string> m_keys;
     std::unordered_map<std::string, std::uint32_t> m_key_map; // used once there are many keys
-    std::string m_values;   // encoded `values` fields (4)
-    std::unordered_map<std::string, std::uint32_t> m_value_map; // encoded Value message -> index
+    void grow_value_table();
+
+    std::string m_values; // encoded `values` fields (4)
+    // Value dedup without a heap allocation per value (every OA code is a new value, so this is hot): an
+    // open-addressing table of value indices; each value's encoded Value message lives in m_value_bytes at
+    // m_value_spans[index].
+    struct span {
+        std::uint32_t offset;
+        std::uint32_t size;
+        std::uint64_t hash;
+    };
+    std::string m_value_bytes;
+    std::vector<span> m_value_spans;
+    std::vector<std::uint32_t> m_value_slots; // value index + 1; 0 = empty
     std::uint32_t m_num_values = 0;
     std::string m_scratch;
 };

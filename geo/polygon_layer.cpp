@@ -78,6 +78,13 @@ int clip_against(const std::vector<dpoint>& in, std::vector<dpoint>& out, double
     return exits;
 }
 
+// Round half up without a libm call (std::lround is one, and this runs for every output vertex).
+std::int32_t round_to_int(double v) noexcept {
+    const double u = v + 0.5;
+    auto i = static_cast<std::int32_t>(u); // truncates towards zero
+    return i - static_cast<std::int32_t>(static_cast<double>(i) > u);
+}
+
 std::int64_t cross(const mvt::point& o, const mvt::point& a, const mvt::point& b) noexcept {
     return std::int64_t(a.x - o.x) * (b.y - o.y) - std::int64_t(a.y - o.y) * (b.x - o.x);
 }
@@ -88,7 +95,7 @@ std::int64_t cross(const mvt::point& o, const mvt::point& a, const mvt::point& b
 void quantise_ring(const std::vector<dpoint>& in, std::vector<mvt::point>& out) {
     out.clear();
     for (const dpoint& d : in) {
-        const mvt::point p{static_cast<std::int32_t>(std::lround(d.x)), static_cast<std::int32_t>(std::lround(d.y))};
+        const mvt::point p{round_to_int(d.x), round_to_int(d.y)};
         if (!out.empty() && out.back().x == p.x && out.back().y == p.y) {
             continue;
         }

@@ -5,6 +5,7 @@
 #include "data/ingest.hpp"
 #include "server/app.hpp"
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -76,8 +77,12 @@ int number(const std::string& text, const char* what) {
 
 int run_ingest(const arguments& a) {
     if (a.positional.size() != 1) throw usage_error("ingest takes one manifest");
-    const auto summary = smallarea::data::ingest_manifest(a.positional[0], a.require("db"), [](const std::string& line) {
-        std::cerr << line << '\n';
+    const auto started = std::chrono::steady_clock::now();
+    const auto summary = smallarea::data::ingest_manifest(a.positional[0], a.require("db"), [&](const std::string& line) {
+        const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;
+        char stamp[16];
+        std::snprintf(stamp, sizeof stamp, "[%6.1fs] ", elapsed.count());
+        std::cerr << stamp << line << '\n';
     });
     std::cout << "ingested into " << a.require("db") << " (data release " << summary.release << "):\n"
               << "  boundary features:   " << summary.features << " (" << summary.repaired_geometries

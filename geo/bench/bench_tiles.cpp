@@ -14,6 +14,7 @@
 #include <ogrsf_frmts.h>
 
 #include <sys/resource.h>
+#include <time.h>
 
 #include <algorithm>
 #include <atomic>
@@ -33,6 +34,13 @@ namespace {
 
 double now() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// CPU time of the calling thread: the VM is shared and noisy, so tiles per CPU-second is the steadier figure.
+double thread_cpu_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 long peak_rss_kb() {
@@ -180,20 +188,28 @@ int main(int argc, char** argv) {
 
     for (int pass = 1; pass <= passes; ++pass) {
         std::vector<double> latency(tiles.size());
+        std::vector<std::size_t> tile_bytes(tiles.size());
         std::atomic<std::size_t> next{0};
         std::atomic<std::uint64_t> bytes{0};
         std::atomic<std::size_t> non_empty{0};
+        std::atomic<double> cpu_seconds{0.0};
         const double start = now();
         auto worker = [&] {
+            const double cpu0 = thread_cpu_seconds();
             for (;;) {
                 const std::size_t i = next.fetch_add(1);
                 if (i >= tiles.size()) {
+                    double expected = cpu_seconds.load();
+                    const double mine = thread_cpu_seconds() - cpu0;
+                    while (!cpu_seconds.compare_exchange_weak(expected, expected + mine)) {
+                    }
                     return;
                 }
                 const double s = now();
                 const std::string mvt = geo::render_mvt(layer, "oa", tiles[i], feature_id, properties, options);
                 latency[i] = (now() - s) * 1000.0;
                 bytes += mvt.size();
+                tile_bytes[i] = mvt.size();
                 if (!mvt.empty()) {
                     ++non_empty;
                     if (!out_dir.empty() && pass == 1) {
@@ -217,15 +233,33 @@ int main(int argc, char** argv) {
             th.join();
         }
         const double sec = now() - start;
+        if (pass == 1) { // where the time and bytes go, per zoom
+            for (std::uint32_t z = 0; z <= geo::max_zoom; ++z) {
+                double ms = 0;
+                std::size_t count = 0;
+                std::size_t zb = 0;
+                for (std::size_t i = 0; i < tiles.size(); ++i) {
+                    if (tiles[i].z == z) {
+                        ms += latency[i];
+                        ++count;
+                        zb += tile_bytes[i];
+                    }
+                }
+                if (count > 0) {
+                    std::fprintf(stderr, "#   z%-2u tiles=%5zu total=%8.1fms mean=%7.3fms bytes=%10zu mean=%8.0f\n", z,
+                                 count, ms, ms / count, zb, double(zb) / count);
+                }
+            }
+        }
         std::sort(latency.begin(), latency.end());
         auto q = [&](double f) {
             return latency.empty() ? 0.0
                                    : latency[std::min(latency.size() - 1,
                                                       static_cast<std::size_t>(latency.size() * f))];
         };
-        std::fprintf(stderr, "# geo pass %d (threads %d): %.3fs %.1f tiles/s bytes=%llu mean=%.0f nonempty=%zu "
-                             "p50=%.3fms p99=%.3fms max=%.3fms\n",
-                     pass, threads, sec, tiles.size() / sec, static_cast<unsigned long long>(bytes.load()),
+        std::fprintf(stderr, "# geo pass %d (threads %d): %.3fs %.1f tiles/s (cpu %.3fs: %.1f tiles per cpu-s) "
+                             "bytes=%llu mean=%.0f nonempty=%zu p50=%.3fms p99=%.3fms max=%.3fms\n",
+                     pass, threads, sec, tiles.size() / sec, cpu_seconds.load(), tiles.size() / cpu_seconds.load(), static_cast<unsigned long long>(bytes.load()),
                      tiles.empty() ? 0.0 : double(bytes.load()) / tiles.size(), non_empty.load(), q(0.5), q(0.99),
                      latency.empty() ? 0.0 : latency.back());
         std::printf("RESULT|G:geo-render-t%d-pass%d|%zu|%.3f|%.1f|%llu|%ld|%.3f|%.3f\n", threads, pass, tiles.size(),

@@ -1,0 +1,47 @@
+// Build web/dist: the plain ES-module sources from src/ plus MapLibre GL JS copied from node_modules into vendor/.
+// No bundler and no CDN: the server serves dist/ as static files and the map works offline.
+// Usage: node build.mjs [--out DIR]   (default: dist next to this file)
+import { cp, mkdir, rm, readdir, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const outIndex = process.argv.indexOf('--out');
+const out = path.resolve(outIndex > 0 ? process.argv[outIndex + 1] : path.join(here, 'dist'));
+const require = createRequire(path.join(here, 'package.json'));
+
+async function main() {
+  let maplibreDir;
+  try {
+    maplibreDir = path.join(path.dirname(require.resolve('maplibre-gl/package.json')), 'dist');
+  } catch {
+    throw new Error('maplibre-gl is not installed: run `npm ci` (or `npm install`) in web/ first');
+  }
+  await rm(out, { recursive: true, force: true });
+  await mkdir(path.join(out, 'vendor'), { recursive: true });
+  await cp(path.join(here, 'src'), out, { recursive: true });
+  const vendored = [
+    ['maplibre-gl.js', 'maplibre-gl.js'],
+    ['maplibre-gl.css', 'maplibre-gl.css'],
+    ['LICENSE.txt', 'maplibre-gl.LICENSE.txt'],
+  ];
+  for (const [from, to] of vendored) await cp(path.join(maplibreDir, from), path.join(out, 'vendor', to));
+  const files = [];
+  const walk = async (dir) => {
+    for (const name of await readdir(dir)) {
+      const full = path.join(dir, name);
+      if ((await stat(full)).isDirectory()) await walk(full);
+      else files.push([path.relative(out, full), (await stat(full)).size]);
+    }
+  };
+  await walk(out);
+  const version = require('maplibre-gl/package.json').version;
+  console.log(`web build: ${files.length} files in ${out} (maplibre-gl ${version})`);
+  for (const [name, size] of files.sort()) console.log(`  ${name.padEnd(32)} ${String(size).padStart(9)} bytes`);
+}
+
+main().catch((error) => {
+  console.error(`web build failed: ${error.message}`);
+  process.exit(1);
+});

@@ -81,8 +81,17 @@ struct dataset_source {
     bool skip_unknown_measures = false;
 };
 
+/// Boundaries made by dissolving finer ones through the lookups (e.g. LAD outlines from LSOAs), for areas that
+/// have no boundary of their own.
+struct derived_boundary {
+    std::string level;
+    int vintage = 0;
+    std::string from;
+};
+
 struct manifest {
     std::string path;
+    std::vector<derived_boundary> derived;
     std::vector<boundary_source> boundaries;
     std::vector<lookup_source> lookups;
     std::vector<denominator_source> denominators;
@@ -171,7 +180,8 @@ manifest parse_manifest(const std::string& path) {
     if (!root.is_object()) throw ingest_error(path, 0, "manifest must be a JSON object");
     for (const auto& [key, value] : root.items()) {
         (void)value;
-        if (key != "boundaries" && key != "lookups" && key != "denominators" && key != "datasets" && key != "comment") {
+        if (key != "boundaries" && key != "lookups" && key != "denominators" && key != "datasets" && key != "derive" &&
+            key != "comment") {
             throw ingest_error(path, 0, "unknown manifest section \"" + key + "\"");
         }
     }
@@ -193,6 +203,19 @@ manifest parse_manifest(const std::string& path) {
         s.layer = get_string(b, "layer", path, where, false);
         s.srs = get_string(b, "srs", path, where, false);
         m.boundaries.push_back(std::move(s));
+    }
+    i = 0;
+    for (const auto& b : array_of(root, "derive", path)) {
+        const std::string where = "derive[" + std::to_string(i++) + "]";
+        derived_boundary d;
+        d.level = get_string(b, "level", path, where);
+        check_level(d.level, path, where);
+        d.from = get_string(b, "from", path, where);
+        check_level(d.from, path, where);
+        if (level_rank(d.from) >= level_rank(d.level)) manifest_error(path, where, "\"from\" must be a finer level than \"level\"");
+        d.vintage = static_cast<int>(get_int(b, "vintage", path, where, true, 0));
+        check_vintage(d.vintage, path, where);
+        m.derived.push_back(std::move(d));
     }
     i = 0;
     for (const auto& l : array_of(root, "lookups", path)) {
@@ -345,7 +368,7 @@ manifest parse_manifest(const std::string& path) {
         }
         m.datasets.push_back(std::move(s));
     }
-    if (m.boundaries.empty() && m.lookups.empty() && m.denominators.empty() && m.datasets.empty()) {
+    if (m.boundaries.empty() && m.derived.empty() && m.lookups.empty() && m.denominators.empty() && m.datasets.empty()) {
         throw ingest_error(path, 0, "manifest names nothing to ingest");
     }
     return m;
@@ -479,6 +502,7 @@ public:
     void boundaries(const boundary_source& source);
     void lookup(const lookup_source& source);
     void denominators(const denominator_source& source);
+    void derive(const derived_boundary& d);
     void dataset(const dataset_source& source, std::int64_t release, const std::string& now);
 
     ingest_summary summary;
@@ -813,6 +837,29 @@ void ingester::denominators(const denominator_source& source) {
     say("denominators " + source.path + ": " + std::to_string(rows) + " rows");
 }
 
+void ingester::derive(const derived_boundary& d) {
+    std::map<std::int64_t, std::vector<std::string>> members; // parent id -> member WKBs
+    statement s(m_db, "SELECT p.id, AsBinary(c.geom) FROM areas c JOIN area_ancestors a ON a.area_id = c.id "
+                      "JOIN areas p ON p.id = a.ancestor_id WHERE c.level = ? AND c.vintage = ? AND p.level = ? "
+                      "AND c.geom IS NOT NULL");
+    s.bind(1, d.from).bind(2, d.vintage).bind(3, d.level);
+    while (s.step()) members[s.int64(0)].emplace_back(s.blob(1));
+    if (members.empty()) {
+        throw ingest_error(m_db.path(), 0, "cannot derive " + d.level + " " + std::to_string(d.vintage) + " boundaries: no " +
+                                             d.from + " boundaries linked to a " + d.level + " by a lookup");
+    }
+    statement update(m_db, "UPDATE areas SET geom = GeomFromWKB(?, 4326) WHERE id = ?");
+    for (const auto& [parent, wkbs] : members) {
+        std::vector<std::string_view> parts(wkbs.begin(), wkbs.end());
+        const std::string dissolved = geo::union_wkb(parts);
+        const auto fixed = geo::make_valid_multipolygon(reinterpret_cast<const unsigned char*>(dissolved.data()), dissolved.size());
+        update.bind_blob(1, fixed.wkb.data(), fixed.wkb.size()).bind(2, parent).run();
+    }
+    summary.features += static_cast<std::int64_t>(members.size());
+    say("derived " + std::to_string(members.size()) + " " + d.level + " " + std::to_string(d.vintage) +
+        " boundaries by dissolving " + d.from);
+}
+
 int find_first(const csv_reader& csv, const std::vector<std::string>& candidates) {
     for (const auto& c : candidates) {
         const int index = csv.column(c);
@@ -1041,6 +1088,7 @@ ingest_summary ingest_manifest(const std::string& manifest_path, const std::stri
     for (const auto& b : m.boundaries) in.boundaries(b);
     for (const auto& l : m.lookups) in.lookup(l);
     for (const auto& d : m.denominators) in.denominators(d);
+    for (const auto& d : m.derived) in.derive(d);
     const std::int64_t release = data_release(db) + 1;
     const std::string now = utc_now();
     for (const auto& d : m.datasets) in.dataset(d, release, now);

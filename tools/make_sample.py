@@ -279,6 +279,7 @@ def manifest():
              "columns": {"oa": "oa11cd", "lsoa": "lsoa11cd", "lsoa_name": "lsoa11nm", "lad": "lad11cd",
                          "lad_name": "lad11nm"}},
         ],
+        "derive": [{"level": "lad", "vintage": 2011, "from": "lsoa"}],
         "denominators": [
             {"path": HH_LSOA_CSV, "level": "lsoa", "vintage": 2011, "code_column": "lsoa11cd",
              "measures": {"households": "households_total"},

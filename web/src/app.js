@@ -37,9 +37,9 @@ const OGL_ATTRIBUTION =
 
 // Short labels for the "Show as" picker; the legend subtitle spells the unit out.
 const OF_LABELS = {
-  rate: 'Rate per 100 households',
+  rate: 'Rate',
   value: 'Count',
-  percent: 'Percentage',
+  percent: 'Percent',
 };
 
 // The live view. Everything that the URL carries is a top-level field here.
@@ -263,7 +263,7 @@ function renderPickers() {
   fillSelect($('of'), ofOptions(measure).map((o) => [o, OF_LABELS[o]]), state.of);
   fillSelect(
     $('level'),
-    levelOptions(dataset).map((l) => [l.id, l.id === dataset.level ? `${l.short} (dataset level)` : `${l.short} (sums)`]),
+    levelOptions(dataset).map((l) => [l.id, l.short]),
     state.level,
   );
   $('method').value = state.method;

@@ -330,8 +330,8 @@ function hatchImage() {
   canvas.width = size;
   canvas.height = size;
   const ctx = canvas.getContext('2d');
-  ctx.strokeStyle = '#7b8594';
-  ctx.lineWidth = 2.2;
+  ctx.strokeStyle = '#a3acb8';
+  ctx.lineWidth = 1.6;
   ctx.beginPath();
   for (const offset of [-size, 0, size]) {
     ctx.moveTo(offset, size);
@@ -736,6 +736,17 @@ function createMap(initialView, bounds) {
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
   map.addControl(new maplibregl.AttributionControl({ compact: window.innerWidth < 720, customAttribution: OGL_ATTRIBUTION }), 'bottom-right');
+  if (window.innerWidth < 720) {
+    // On a phone the expanded attribution would cover a third of the map; it starts collapsed (the statement is
+    // also printed under the map) and opens with the (i) button.
+    map.once('load', () => {
+      const attrib = map.getContainer().querySelector('.maplibregl-ctrl-attrib');
+      if (attrib) {
+        attrib.classList.remove('maplibregl-compact-show');
+        attrib.removeAttribute('open');
+      }
+    });
+  }
   map.on('error', (event) => {
     // Tile errors (e.g. a 400 for a level finer than the dataset) are shown once, not thrown.
     const message = event && event.error && event.error.message;

@@ -45,6 +45,13 @@ csv_reader::csv_reader(const std::string& path) : m_path(path), m_buffer(1 << 16
     if (!m_file) {
         throw ingest_error(path, 0, "cannot open file");
     }
+    // A UTF-8 byte-order mark (Excel, some NOMIS exports) is skipped before parsing, so a quoted first header
+    // field is still recognised as quoted.
+    unsigned char bom[3] = {0, 0, 0};
+    auto* file = static_cast<VSILFILE*>(m_file);
+    if (VSIFReadL(bom, 1, 3, file) != 3 || bom[0] != 0xEF || bom[1] != 0xBB || bom[2] != 0xBF) {
+        VSIFSeekL(file, 0, SEEK_SET);
+    }
     if (!read_record(m_header)) {
         throw ingest_error(path, 1, "file is empty: expected a header row");
     }

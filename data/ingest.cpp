@@ -19,6 +19,7 @@
 #include <cmath>
 #include <ctime>
 #include <fstream>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <set>
@@ -168,6 +169,19 @@ bool valid_identifier(const std::string& id) {
     return std::all_of(id.begin(), id.end(), [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '-'; });
 }
 
+/// A typo in a manifest key ("code_feild") would otherwise be ignored silently and the default used instead.
+void check_keys(const json& object, std::initializer_list<const char*> allowed, const std::string& file,
+                const std::string& where) {
+    if (!object.is_object()) manifest_error(file, where, "must be a JSON object");
+    for (const auto& [key, value] : object.items()) {
+        (void)value;
+        if (key == "comment") continue;
+        if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; })) {
+            manifest_error(file, where, "unknown key \"" + key + "\"");
+        }
+    }
+}
+
 manifest parse_manifest(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw ingest_error(path, 0, "cannot open manifest");
@@ -192,6 +206,7 @@ manifest parse_manifest(const std::string& path) {
     int i = 0;
     for (const auto& b : array_of(root, "boundaries", path)) {
         const std::string where = "boundaries[" + std::to_string(i++) + "]";
+        check_keys(b, {"path", "level", "vintage", "code_field", "name_field", "layer", "srs"}, path, where);
         boundary_source s;
         s.path = resolve(base, get_string(b, "path", path, where));
         s.level = get_string(b, "level", path, where);
@@ -207,6 +222,7 @@ manifest parse_manifest(const std::string& path) {
     i = 0;
     for (const auto& b : array_of(root, "derive", path)) {
         const std::string where = "derive[" + std::to_string(i++) + "]";
+        check_keys(b, {"level", "from", "vintage"}, path, where);
         derived_boundary d;
         d.level = get_string(b, "level", path, where);
         check_level(d.level, path, where);
@@ -220,6 +236,7 @@ manifest parse_manifest(const std::string& path) {
     i = 0;
     for (const auto& l : array_of(root, "lookups", path)) {
         const std::string where = "lookups[" + std::to_string(i++) + "]";
+        check_keys(l, {"path", "vintage", "columns"}, path, where);
         lookup_source s;
         s.path = resolve(base, get_string(l, "path", path, where));
         s.vintage = static_cast<int>(get_int(l, "vintage", path, where, true, 0));
@@ -240,6 +257,7 @@ manifest parse_manifest(const std::string& path) {
     i = 0;
     for (const auto& d : array_of(root, "denominators", path)) {
         const std::string where = "denominators[" + std::to_string(i++) + "]";
+        check_keys(d, {"path", "level", "vintage", "code_column", "measures", "source"}, path, where);
         denominator_source s;
         s.path = resolve(base, get_string(d, "path", path, where));
         s.level = get_string(d, "level", path, where);
@@ -256,6 +274,9 @@ manifest parse_manifest(const std::string& path) {
     std::set<std::string> dataset_ids;
     for (const auto& d : array_of(root, "datasets", path)) {
         const std::string where = "datasets[" + std::to_string(i++) + "]";
+        check_keys(d, {"id", "title", "publisher", "licence", "attribution", "classification", "level", "vintage",
+                       "files", "measures", "disclosure", "skip_unknown_measures"},
+                   path, where);
         dataset_source s;
         s.id = get_string(d, "id", path, where);
         if (!valid_identifier(s.id)) manifest_error(path, where, "id must be 1-64 letters, digits, '_' or '-'");
@@ -276,6 +297,8 @@ manifest parse_manifest(const std::string& path) {
         const json no_policy = json::object();
         const json& pol = disclosure_it == d.end() ? no_policy : *disclosure_it;
         if (!pol.is_object()) manifest_error(path, where, "\"disclosure\" must be an object");
+        check_keys(pol, {"rounding_base", "rounded_by", "rounding_rule", "suppression_threshold", "percent_min_denominator"},
+                   path, where + ".disclosure");
         const bool internal = s.policy.classification == disclosure::classification::internal;
         s.policy.rounding_base = get_int(pol, "rounding_base", path, where + ".disclosure", false, internal ? 20 : 1);
         const auto by = get_string(pol, "rounded_by", path, where + ".disclosure", false,
@@ -296,6 +319,10 @@ manifest parse_manifest(const std::string& path) {
         int j = 0;
         for (const auto& f : d.value("files", json::array())) {
             const std::string fwhere = where + ".files[" + std::to_string(j++) + "]";
+            check_keys(f, {"path", "layout", "columns", "period"}, path, fwhere);
+            if (const auto c = f.find("columns"); c != f.end()) {
+                check_keys(*c, {"period", "area", "measure", "value"}, path, fwhere + ".columns");
+            }
             dataset_file file;
             file.path = resolve(base, get_string(f, "path", path, fwhere));
             file.layout = get_string(f, "layout", path, fwhere, false, "long");
@@ -321,6 +348,8 @@ manifest parse_manifest(const std::string& path) {
         std::set<std::string> measure_ids;
         for (const auto& me : d.value("measures", json::array())) {
             const std::string mwhere = where + ".measures[" + std::to_string(j++) + "]";
+            check_keys(me, {"id", "title", "unit", "kind", "denominator", "percent_of", "sum_of", "source_names", "column"},
+                       path, mwhere);
             dataset_measure dm;
             dm.info.id = get_string(me, "id", path, mwhere);
             if (!valid_identifier(dm.info.id)) manifest_error(path, mwhere, "id must be letters, digits, '_' or '-'");
@@ -411,13 +440,15 @@ std::optional<std::int64_t> parse_count(const std::string& raw, const std::strin
     return value;
 }
 
+/// "September", "Sep" or "Sept" (any case) -> 9; anything else (e.g. "Septober") -> 0, so it is not a period.
 int month_from_name(std::string name) {
-    static const char* const months[] = {"jan", "feb", "mar", "apr", "may", "jun",
-                                         "jul", "aug", "sep", "oct", "nov", "dec"};
+    static const char* const months[] = {"january", "february", "march",     "april",   "may",      "june",
+                                         "july",    "august",   "september", "october", "november", "december"};
     std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
     if (name.size() < 3) return 0;
     for (int m = 0; m < 12; ++m) {
-        if (name.compare(0, 3, months[m]) == 0) return m + 1;
+        const std::string full = months[m];
+        if (name == full || name == full.substr(0, 3) || (m == 8 && name == "sept")) return m + 1;
     }
     return 0;
 }
@@ -855,7 +886,7 @@ void ingester::derive(const derived_boundary& d) {
         const auto fixed = geo::make_valid_multipolygon(reinterpret_cast<const unsigned char*>(dissolved.data()), dissolved.size());
         update.bind_blob(1, fixed.wkb.data(), fixed.wkb.size()).bind(2, parent).run();
     }
-    summary.features += static_cast<std::int64_t>(members.size());
+    summary.derived_boundaries += static_cast<std::int64_t>(members.size());
     say("derived " + std::to_string(members.size()) + " " + d.level + " " + std::to_string(d.vintage) +
         " boundaries by dissolving " + d.from);
 }
@@ -1053,8 +1084,11 @@ void ingester::dataset(const dataset_source& source, std::int64_t release, const
 }
 
 void drop_spatial_index(database& db) {
-    statement s(db, "SELECT 1 FROM sqlite_master WHERE name = 'idx_areas_geom'");
-    if (!s.step()) return;
+    {
+        // Scoped: a statement still pending on sqlite_master makes the DROP below fail with "table is locked".
+        statement s(db, "SELECT 1 FROM sqlite_master WHERE name = 'idx_areas_geom'");
+        if (!s.step()) return;
+    }
     db.exec("SELECT DisableSpatialIndex('areas', 'geom')");
     db.exec("DROP TABLE IF EXISTS idx_areas_geom");
 }

@@ -13,6 +13,7 @@ namespace smallarea::data {
 struct ingest_summary {
     std::int64_t features = 0;          ///< boundary features stored
     std::int64_t repaired_geometries = 0;
+    std::int64_t derived_boundaries = 0; ///< boundaries dissolved from finer ones ("derive")
     std::int64_t lookup_rows = 0;
     std::int64_t denominator_rows = 0;
     std::int64_t observation_rows = 0;  ///< dataset cells stored

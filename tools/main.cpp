@@ -87,6 +87,7 @@ int run_ingest(const arguments& a) {
     std::cout << "ingested into " << a.require("db") << " (data release " << summary.release << "):\n"
               << "  boundary features:   " << summary.features << " (" << summary.repaired_geometries
               << " repaired with MakeValid)\n"
+              << "  derived boundaries:  " << summary.derived_boundaries << '\n'
               << "  lookup rows:         " << summary.lookup_rows << '\n'
               << "  denominator rows:    " << summary.denominator_rows << '\n'
               << "  dataset cells:       " << summary.observation_rows << '\n'

@@ -195,6 +195,10 @@ TEST_CASE("normalise_period - NOMIS and Stat-Xplore dates become YYYY or YYYY-MM
         CHECK(out == "2017-09");
         REQUIRE(data::normalise_period("Jan 2020", out));
         CHECK(out == "2020-01");
+        REQUIRE(data::normalise_period("Sept 2021", out));
+        CHECK(out == "2021-09");
+        REQUIRE(data::normalise_period("DECEMBER 2019", out));
+        CHECK(out == "2019-12");
     }
     SUBCASE("a year and month stays as it is, surrounding spaces are ignored") {
         REQUIRE(data::normalise_period(" 2017-10 ", out));
@@ -238,7 +242,11 @@ TEST_CASE("sample - the bundled sample ingests with the counts its files imply")
 
     CHECK(oa_codes.size() == 2261);
     CHECK(lsoa_codes.size() == 420);
-    CHECK(summary.features == static_cast<std::int64_t>(oa_codes.size() + lsoa_codes.size()));
+    // The manifest derives one LAD boundary per district of the lookup by dissolving its LSOAs.
+    std::set<std::string> lookup_lads;
+    for (std::size_t i = 0; i < lookup.rows.size(); ++i) lookup_lads.insert(lookup.at(i, "lad11cd"));
+    CHECK(lookup_lads.size() == 2);
+    CHECK(summary.features == static_cast<std::int64_t>(oa_codes.size() + lsoa_codes.size() + lookup_lads.size()));
     CHECK(summary.lookup_rows == static_cast<std::int64_t>(lookup.rows.size()));
     CHECK(summary.denominator_rows == static_cast<std::int64_t>(hh_lsoa.rows.size() + hh_oa.rows.size()));
     CHECK(summary.observation_rows ==
@@ -291,6 +299,7 @@ TEST_CASE("sample - the bundled sample ingests with the counts its files imply")
         CHECK(lsoas.size() == lsoa_codes.size());
         const auto lads = areas_of(db, "lad", 2011);
         CHECK(lads.size() == 2);
+        for (const auto& lad : lads) CHECK(lad.has_geometry);
         const auto& code = hh_lsoa.at(0, "lsoa11cd");
         const auto* a = find_code(lsoas, code);
         REQUIRE(a);

@@ -68,6 +68,7 @@ let catalog = [];
 const tileLevels = new Set();
 const areaNames = new Map(); // code -> name, for parent areas
 let map = null;
+let mapReady = false; // set once the style has loaded and the context layers are in
 let hoveredId = null;
 let lastWrittenHash = '';
 let breaksToken = 0;
@@ -285,7 +286,8 @@ function renderClassification(disclosure) {
   const classification = disclosure ? disclosure.classification : '';
   const label = disclosure ? disclosure.label : '';
   const badge = $('classification-badge');
-  badge.textContent = label;
+  const short = { published: 'Published data', internal: 'Internal MI' }[classification] || label;
+  badge.innerHTML = `<span class="badge-long">${escapeHtml(label)}</span><span class="badge-short" aria-hidden="true">${escapeHtml(short)}</span>`;
   badge.dataset.classification = classification;
   $('internal-banner').hidden = classification !== 'internal';
   document.body.dataset.classification = classification;
@@ -385,7 +387,8 @@ function removeAreaLayers() {
 }
 
 function refreshAreas() {
-  if (!map || !map.isStyleLoaded()) return;
+  // Not map.isStyleLoaded(): that is false while any source is still fetching tiles, which would drop a change.
+  if (!map || !mapReady) return;
   const dataset = currentDataset();
   if (!dataset) return;
   removeAreaLayers();
@@ -576,7 +579,7 @@ async function loadDetails({ scroll = false } = {}) {
     const row = (table.rows || []).find((r) => r.code === code) || null;
     state.row = row;
     renderDetails(code, row, table);
-    if (scroll) panel.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+    if (scroll && window.innerWidth > 760) panel.scrollTop = 0;
   } catch (error) {
     if (token !== detailsToken) return;
     state.row = null;
@@ -827,6 +830,7 @@ async function main() {
   map.on('load', async () => {
     map.addImage('hatch', hatchImage(), { pixelRatio: 2 });
     await addContextLayers(config);
+    mapReady = true;
     bindMapEvents();
     refreshAreas();
     if (state.area) {

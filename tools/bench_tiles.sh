@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Tile benchmark (issue: choropleth tiles). Runs the anchors of ../shared/bench (PostGIS ST_AsMVT, geojson-vt)
+# and smallarea over HTTP on the SAME polygons and tile list in one run, and prints the table plus ratios.
+#   tools/bench_tiles.sh [city|national|real_oa_city] [BUILD_DIR]
+# Env: RUNS (default 3), ANCHORS (default "A B"), SKIP_ANCHORS=1 to time only smallarea.
+# The harness is copied to .bench/ (git-ignored) because ../shared is read-only; data is generated there once.
+# smallarea is measured twice: "cold" with the tile cache off (--cache-mb 0, every request renders), and
+# "cached" with the cache on (run_product.sh's warm-up walk fills it).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+set_name="${1:-city}"
+build="${2:-$here/build}"
+runs="${RUNS:-3}"
+harness="$here/.bench/harness"
+mkdir -p "$harness"
+cp -r "$here/../shared/bench/." "$harness/"
+chmod -R u+w "$harness"
+cd "$harness"
+mkdir -p data results
+
+case "$set_name" in
+city) [ -f data/city.geojson ] || python3 tools/gen_synth.py -n 3000 -o data/city.geojson --bbox=-2.40,53.38,-2.10,53.56 ;;
+national) [ -f data/national.geojson ] || python3 tools/gen_synth.py -n 190000 -o data/national.geojson --bbox=-3,51,0,54 ;;
+real_oa_city)
+    D="$here/../shared/data/boundaries/local/oa11_by_lad"
+    [ -f data/real_oa_city.geojson ] || python3 tools/prepare_real.py "$D/E08000003.geojson" "$D/E08000009.geojson" \
+        "$D/E08000007.geojson" -o data/real_oa_city.geojson \
+        --counts "$here/../shared/data/counts/national/census2021_oa21_households_population_ew.csv.gz" ;;
+*) echo "unknown set $set_name" >&2; exit 2 ;;
+esac
+data="data/$set_name.geojson"
+tiles="data/tiles_$set_name.txt"
+[ -f "$tiles" ] || python3 tools/gen_tilelist.py --data "$data" -o "$tiles"
+
+# The same polygons as a smallarea manifest: boundaries + households + a published "claimants" dataset.
+store="$harness/data/$set_name.sqlite"
+if [ ! -f "$store" ] || [ "$data" -nt "$store" ]; then
+    python3 - "$data" "$harness/data/${set_name}_counts.csv" <<'PY'
+import json, sys
+features = json.load(open(sys.argv[1]))["features"]
+with open(sys.argv[2], "w") as out:
+    out.write("code,households,claimants\n")
+    for f in features:
+        p = f["properties"]
+        out.write(f'{p["code"]},{int(p.get("households") or 0)},{int(p.get("claimants") or 0)}\n')
+PY
+    cat > "$harness/data/$set_name.manifest.json" <<JSON
+{"boundaries": [{"path": "$set_name.geojson", "level": "oa", "vintage": 2021, "code_field": "code"}],
+ "denominators": [{"path": "${set_name}_counts.csv", "level": "oa", "vintage": 2021, "code_column": "code",
+                   "measures": {"households": "households"}}],
+ "datasets": [{"id": "bench", "title": "benchmark claimants", "publisher": "bench", "licence": "OGL",
+               "attribution": "bench", "classification": "published", "level": "oa", "vintage": 2021,
+               "files": [{"path": "${set_name}_counts.csv", "layout": "wide", "period": "2017-09",
+                          "columns": {"area": "code"}}],
+               "measures": [{"id": "claimants", "kind": "count", "denominator": "households"}],
+               "disclosure": {"rounding_base": 1, "rounded_by": "publisher"}}]}
+JSON
+    rm -f "$store"*
+    "$build/tools/smallarea" ingest "$harness/data/$set_name.manifest.json" --db "$store" >/dev/null
+fi
+
+log="results/product_${set_name}_$(date -u +%Y%m%dT%H%M%SZ).txt"
+if [ -z "${SKIP_ANCHORS:-}" ]; then
+    (cd node && [ -d node_modules ] || npm install --no-audit --no-fund --loglevel=error >/dev/null)
+    RUNS="$runs" ANCHORS="${ANCHORS:-A B}" ./run_anchors.sh "$data" "$tiles" 2>&1 | tee -a "$log"
+fi
+
+serve() { # cache_mb -> starts the server, sets port and pid
+    "$build/tools/smallarea" serve --db "$store" --host 127.0.0.1 --port 0 --cache-mb "$1" > "$harness/serve.out" 2>"$harness/serve.err" &
+    pid=$!
+    for _ in $(seq 1 600); do
+        port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$harness/serve.out")
+        [ -n "$port" ] && break
+        sleep 0.1
+    done
+    [ -n "$port" ] || { cat "$harness/serve.err" >&2; kill "$pid"; exit 1; }
+}
+for mode in cold cached; do
+    cache_mb=0; [ "$mode" = cached ] && cache_mb=1024
+    serve "$cache_mb"
+    url="http://127.0.0.1:$port/tiles/oa/{z}/{x}/{y}.mvt?dataset=bench&measure=claimants&period=2017-09"
+    NAME="P:smallarea-$mode" SERVER_PID="$pid" RUNS="$runs" CLIENTS="1 2" ./run_product.sh "$url" "$tiles" 2>&1 | tee -a "$log"
+    kill -TERM "$pid"; wait "$pid" || true
+done
+echo "log: $harness/$log"

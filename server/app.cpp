@@ -247,7 +247,8 @@ void app::impl::handle_tile(const httplib::Request& req, httplib::Response& res)
                 const auto area_index = layer.area_index[index];
                 const auto& a = areas[area_index];
                 out.add("code", a.code);
-                out.add("name", a.name);
+                // OAs have no names (the catalogue names them by code): do not send the code twice.
+                if (a.name != a.code) out.add("name", a.name);
                 if (const auto h = a.denominators.find("households"); h != a.denominators.end()) {
                     out.add("households", static_cast<std::int64_t>(h->second));
                 }
@@ -334,6 +335,8 @@ void app::impl::handle_tilejson(const httplib::Request& req, httplib::Response& 
 
 void app::impl::routes() {
     http.set_payload_max_length(config.max_body_bytes);
+    // Without TCP_NODELAY small responses on a kept-alive connection wait ~40 ms for a delayed ACK (Nagle).
+    http.set_tcp_nodelay(true);
     http.Get("/health", wrap([this](const httplib::Request&, httplib::Response& res) {
         const auto s = snap();
         send_json(res, json{{"status", "ok"}, {"release", s->release()}, {"datasets", s->datasets().size()},

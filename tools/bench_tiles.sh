@@ -9,7 +9,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 set_name="${1:-city}"
-build="${2:-$here/build}"
+build="$(cd "${2:-$here/build}" && pwd)"
 runs="${RUNS:-3}"
 harness="$here/.bench/harness"
 mkdir -p "$harness"
@@ -66,6 +66,7 @@ if [ -z "${SKIP_ANCHORS:-}" ]; then
 fi
 
 serve() { # cache_mb -> starts the server, sets port and pid
+    : > "$harness/serve.out"
     "$build/tools/smallarea" serve --db "$store" --host 127.0.0.1 --port 0 --cache-mb "$1" > "$harness/serve.out" 2>"$harness/serve.err" &
     pid=$!
     for _ in $(seq 1 600); do

@@ -246,7 +246,8 @@ TEST_CASE("sample - the bundled sample ingests with the counts its files imply")
     std::set<std::string> lookup_lads;
     for (std::size_t i = 0; i < lookup.rows.size(); ++i) lookup_lads.insert(lookup.at(i, "lad11cd"));
     CHECK(lookup_lads.size() == 2);
-    CHECK(summary.features == static_cast<std::int64_t>(oa_codes.size() + lsoa_codes.size() + lookup_lads.size()));
+    CHECK(summary.features == static_cast<std::int64_t>(oa_codes.size() + lsoa_codes.size()));
+    CHECK(summary.derived_boundaries == static_cast<std::int64_t>(lookup_lads.size()));
     CHECK(summary.lookup_rows == static_cast<std::int64_t>(lookup.rows.size()));
     CHECK(summary.denominator_rows == static_cast<std::int64_t>(hh_lsoa.rows.size() + hh_oa.rows.size()));
     CHECK(summary.observation_rows ==

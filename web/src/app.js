@@ -759,12 +759,18 @@ function createMap(initialView, bounds) {
 }
 
 window.smallareaIdle = function smallareaIdle(timeoutMs = 20000) {
+  // Quiet = no fetch in flight, classes applied, style and every tile loaded, not moving; it must hold for 250 ms,
+  // because a source added a moment ago has not yet asked for its tiles.
   const started = Date.now();
+  let quietSince = null;
   return new Promise((resolve, reject) => {
     const check = () => {
-      if (state.ready && state.pending === 0 && map && map.loaded() && map.areTilesLoaded() && !map.isMoving()) resolve(true);
+      const quiet = state.ready && state.pending === 0 && mapReady && map.loaded() && map.areTilesLoaded() && !map.isMoving();
+      if (!quiet) quietSince = null;
+      else if (quietSince === null) quietSince = Date.now();
+      if (quiet && Date.now() - quietSince >= 250) resolve(true);
       else if (Date.now() - started > timeoutMs) reject(new Error(`map not idle after ${timeoutMs} ms (pending=${state.pending}, ready=${state.ready})`));
-      else setTimeout(check, 50);
+      else setTimeout(check, 25);
     };
     check();
   });

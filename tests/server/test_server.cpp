@@ -1,0 +1,477 @@
+// test_server: end-to-end tests of the HTTP API against a real server on 127.0.0.1 (ephemeral port) over a store
+// ingested from the bundled sample, with cpp-httplib's client. Expected values are read from the sample's CSVs.
+
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include "data/ingest.hpp"
+#include "server/app.hpp"
+
+#include "../data/test_support.hpp"
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+using nlohmann::json;
+using namespace test_support;
+
+namespace {
+
+const std::string source_dir = SMALLAREA_SOURCE_DIR;
+const std::string sample_dir = source_dir + "/data/sample";
+const std::string sample_manifest = sample_dir + "/manifest.json";
+
+/// One server for the whole run: the sample ingested into a temporary store, served on an ephemeral port.
+class test_server {
+public:
+    test_server() {
+        m_db = m_dir.file("store.db");
+        smallarea::data::ingest_manifest(sample_manifest, m_db);
+        smallarea::server::server_config config;
+        config.db_path = m_db;
+        config.host = "127.0.0.1";
+        config.port = 0;
+        m_app = std::make_unique<smallarea::server::app>(config);
+        m_port = m_app->bind();
+        m_thread = std::thread([this] { m_app->serve(); });
+    }
+    ~test_server() {
+        m_app->stop();
+        m_thread.join();
+    }
+    int port() const noexcept { return m_port; }
+    const std::string& db_path() const noexcept { return m_db; }
+
+private:
+    temp_dir m_dir;
+    std::string m_db;
+    std::unique_ptr<smallarea::server::app> m_app;
+    int m_port = 0;
+    std::thread m_thread;
+};
+
+test_server& server() {
+    static test_server s;
+    return s;
+}
+
+httplib::Client client() {
+    httplib::Client c("127.0.0.1", server().port());
+    c.set_connection_timeout(5);
+    c.set_read_timeout(20);
+    return c;
+}
+
+httplib::Result get(const std::string& path, const httplib::Headers& headers = {}) {
+    auto c = client();
+    auto r = c.Get(path.c_str(), headers);
+    REQUIRE_MESSAGE(r, "no response for " << path);
+    return r;
+}
+
+json get_json(const std::string& path, int expected_status = 200) {
+    const auto r = get(path);
+    INFO(path << " -> " << r->status << " " << r->body.substr(0, 300));
+    REQUIRE(r->status == expected_status);
+    return json::parse(r->body);
+}
+
+/// An error response: the status and a JSON body {"code", "message"}; returns the code.
+std::string error_code(const std::string& path, int status) {
+    const auto r = get(path);
+    INFO(path << " -> " << r->status << " " << r->body.substr(0, 300));
+    CHECK(r->status == status);
+    const auto body = json::parse(r->body, nullptr, false);
+    REQUIRE_FALSE(body.is_discarded());
+    REQUIRE(body.contains("code"));
+    REQUIRE(body.contains("message"));
+    CHECK(body["code"].is_string());
+    CHECK_FALSE(body["message"].get<std::string>().empty());
+    return body["code"].get<std::string>();
+}
+
+/// LSOA code -> LAD code from the sample lookup.
+std::map<std::string, std::string> lad_of_lsoa() {
+    const auto t = read_csv(sample_dir + "/lookups/oa11_lsoa11_lad11_manchester_trafford.csv");
+    std::map<std::string, std::string> out;
+    for (std::size_t i = 0; i < t.rows.size(); ++i) out[t.at(i, "lsoa11cd")] = t.at(i, "lad11cd");
+    return out;
+}
+
+std::map<std::string, std::string> lad_of_oa() {
+    const auto t = read_csv(sample_dir + "/lookups/oa11_lsoa11_lad11_manchester_trafford.csv");
+    std::map<std::string, std::string> out;
+    for (std::size_t i = 0; i < t.rows.size(); ++i) out[t.at(i, "oa11cd")] = t.at(i, "lad11cd");
+    return out;
+}
+
+/// Raw values of one measure and period of the synthetic MI file, by OA.
+std::map<std::string, std::int64_t> raw_mi(const std::string& measure, const std::string& period) {
+    const auto t = read_csv(sample_dir + "/counts/synthetic_mi_work_programme_oa11.csv");
+    std::map<std::string, std::int64_t> out;
+    for (std::size_t i = 0; i < t.rows.size(); ++i) {
+        if (t.at(i, "measure") == measure && t.at(i, "period") == period) out[t.at(i, "oa11cd")] = std::stoll(t.at(i, "value"));
+    }
+    return out;
+}
+
+std::int64_t sum_values(const json& rows) {
+    std::int64_t sum = 0;
+    for (const auto& r : rows) {
+        if (r["value"].is_number()) sum += r["value"].get<std::int64_t>();
+    }
+    return sum;
+}
+
+/// Web-mercator tile containing lon/lat (EPSG:4326) at zoom z.
+std::pair<int, int> tile_of(double lon, double lat, int z) {
+    const double n = std::pow(2.0, z);
+    const double rad = lat * M_PI / 180.0;
+    const int x = static_cast<int>(std::floor((lon + 180.0) / 360.0 * n));
+    const int y = static_cast<int>(std::floor((1.0 - std::log(std::tan(rad) + 1.0 / std::cos(rad)) / M_PI) / 2.0 * n));
+    return {x, y};
+}
+
+std::string manchester_tile(int z = 12) {
+    const auto [x, y] = tile_of(-2.2426, 53.4808, z); // Manchester city centre
+    return "/tiles/lsoa/" + std::to_string(z) + "/" + std::to_string(x) + "/" + std::to_string(y) + ".mvt";
+}
+
+} // namespace
+
+TEST_CASE("health - the server answers with its release and counts") {
+    const auto body = get_json("/health");
+    CHECK(body["status"] == "ok");
+    CHECK(body["release"].get<int>() >= 1);
+    CHECK(body["datasets"] == 2);
+    CHECK(body["areas"].get<int>() > 2000);
+}
+
+TEST_CASE("datasets - both sample datasets are listed with their classification and disclosure rule") {
+    const auto body = get_json("/api/datasets");
+    REQUIRE(body["datasets"].size() == 2);
+    std::map<std::string, json> by_id;
+    for (const auto& d : body["datasets"]) by_id[d["id"].get<std::string>()] = d;
+    REQUIRE(by_id.count("claimant_count"));
+    REQUIRE(by_id.count("synthetic_work_programme"));
+    CHECK(by_id["claimant_count"]["classification"] == "published");
+    CHECK(by_id["claimant_count"]["disclosure"]["rounding_base"] == 5);
+    CHECK(by_id["claimant_count"]["periods"] == json::array({"2017-09", "2017-10"}));
+    CHECK(by_id["synthetic_work_programme"]["classification"] == "internal");
+    CHECK(by_id["synthetic_work_programme"]["disclosure"]["rounding_base"] == 20);
+    // The percentage base is never served, so it is not listed.
+    for (const auto& m : by_id["synthetic_work_programme"]["measures"]) CHECK(m["id"] != "job_outcomes_total");
+    const auto one = get_json("/api/datasets/synthetic_work_programme");
+    CHECK(one["classification"] == "internal");
+}
+
+TEST_CASE("table - published claimant counts within Manchester equal the source CSV, total = sum of rows") {
+    const auto body = get_json("/api/table?dataset=claimant_count&measure=claimants&period=2017-09&within=E08000003");
+    CHECK(body["classification"] == "published");
+    CHECK(body["level"] == "lsoa");
+    const auto csv = read_csv(sample_dir + "/counts/claimant_count_lsoa11_manchester_trafford_2017-09.csv");
+    const auto lads = lad_of_lsoa();
+    std::map<std::string, std::int64_t> expected;
+    for (std::size_t i = 0; i < csv.rows.size(); ++i) {
+        if (lads.at(csv.at(i, "lsoa11cd")) == "E08000003") expected[csv.at(i, "lsoa11cd")] = std::stoll(csv.at(i, "value"));
+    }
+    REQUIRE(expected.size() > 100);
+    std::map<std::string, std::int64_t> served;
+    for (const auto& r : body["rows"]) {
+        REQUIRE(r["value"].is_number());
+        served[r["code"].get<std::string>()] = r["value"].get<std::int64_t>();
+        CHECK(r["parents"]["lad"] == "E08000003");
+        CHECK(r.contains("rate_per_100_households"));
+        CHECK(r.contains("uncertainty"));
+        CHECK(r.contains("suppressed"));
+        CHECK(r.contains("missing"));
+    }
+    CHECK(served == expected);
+    CHECK(body["total"]["value"].get<std::int64_t>() == sum_values(body["rows"]));
+}
+
+TEST_CASE("table - internal MI is rounded to 20 per cell, no raw value leaks, total = sum of rounded cells") {
+    const auto raw = raw_mi("referrals", "2017-09");
+    const auto body =
+        get_json("/api/table?dataset=synthetic_work_programme&measure=referrals&period=2017-09&within=E08000003");
+    CHECK(body["classification"] == "internal");
+    const auto lads = lad_of_oa();
+    std::size_t expected_rows = 0;
+    for (const auto& [oa, value] : raw) {
+        (void)value;
+        if (lads.at(oa) == "E08000003") ++expected_rows;
+    }
+    CHECK(body["rows"].size() == expected_rows);
+    std::size_t differing = 0;
+    for (const auto& r : body["rows"]) {
+        const std::string code = r["code"];
+        INFO("area " << code);
+        REQUIRE(r["value"].is_number());
+        const auto served = r["value"].get<std::int64_t>();
+        CHECK(served % 20 == 0);
+        const auto it = raw.find(code);
+        REQUIRE(it != raw.end());
+        CHECK(served == (it->second + 10) / 20 * 20); // half up
+        if (it->second % 20 != 0) {
+            CHECK(served != it->second);
+            ++differing;
+        }
+        CHECK_FALSE(r.contains("raw"));
+    }
+    CHECK(differing > 0); // the check above must have had something to bite on
+    const auto total = body["total"]["value"].get<std::int64_t>();
+    CHECK(total == sum_values(body["rows"]));
+    CHECK(total % 20 == 0);
+}
+
+TEST_CASE("table - a LAD row is the sum of the protected rows of its areas") {
+    SUBCASE("published claimant counts: LSOA -> LAD") {
+        const auto lsoa = get_json("/api/table?dataset=claimant_count&measure=claimants&period=2017-09&within=E08000003");
+        const auto lad = get_json("/api/table?dataset=claimant_count&measure=claimants&period=2017-09&level=lad");
+        bool found = false;
+        for (const auto& r : lad["rows"]) {
+            if (r["code"] != "E08000003") continue;
+            found = true;
+            CHECK(r["value"].get<std::int64_t>() == sum_values(lsoa["rows"]));
+            // n published cells, each up to base/2 from the truth.
+            CHECK(r["uncertainty"].get<double>() == doctest::Approx(2.5 * static_cast<double>(lsoa["rows"].size())));
+        }
+        CHECK(found);
+        CHECK(lad["total"]["value"].get<std::int64_t>() == sum_values(lad["rows"]));
+    }
+    SUBCASE("internal MI: OA -> LSOA and OA -> LAD, both from rounded OA cells") {
+        const auto oa = get_json("/api/table?dataset=synthetic_work_programme&measure=referrals&period=2017-09&within=E08000009");
+        const auto lad = get_json("/api/table?dataset=synthetic_work_programme&measure=referrals&period=2017-09&level=lad");
+        bool found = false;
+        for (const auto& r : lad["rows"]) {
+            if (r["code"] != "E08000009") continue;
+            found = true;
+            CHECK(r["value"].get<std::int64_t>() == sum_values(oa["rows"]));
+        }
+        CHECK(found);
+        const auto lsoa = get_json("/api/table?dataset=synthetic_work_programme&measure=referrals&period=2017-09&level=lsoa");
+        std::map<std::string, std::int64_t> by_lsoa;
+        const auto all_oa = get_json("/api/table?dataset=synthetic_work_programme&measure=referrals&period=2017-09");
+        for (const auto& r : all_oa["rows"]) {
+            if (r["value"].is_number()) by_lsoa[r["parents"]["lsoa"].get<std::string>()] += r["value"].get<std::int64_t>();
+        }
+        for (const auto& r : lsoa["rows"]) {
+            INFO("lsoa " << r["code"]);
+            CHECK(r["value"].get<std::int64_t>() == by_lsoa[r["code"].get<std::string>()]);
+            CHECK(r["value"].get<std::int64_t>() % 20 == 0);
+        }
+    }
+}
+
+TEST_CASE("table - a percentage-only measure carries percent and never a value") {
+    const auto body = get_json(
+        "/api/table?dataset=synthetic_work_programme&measure=job_outcomes_group_a&period=2017-09&within=E08000009");
+    REQUIRE(body["rows"].size() > 0);
+    std::size_t with_percent = 0;
+    for (const auto& r : body["rows"]) {
+        CHECK(r.contains("percent"));
+        CHECK_FALSE(r.contains("value"));
+        CHECK_FALSE(r.contains("rate_per_100_households"));
+        if (r["percent"].is_number()) {
+            ++with_percent;
+            CHECK(r["percent"].get<std::int64_t>() >= 0);
+            CHECK(r["percent"].get<std::int64_t>() <= 100);
+        }
+    }
+    CHECK(with_percent > 0);
+    CHECK_FALSE(body["total"].contains("value"));
+    SUBCASE("the CSV has a percent column and no value column") {
+        const auto r = get("/api/table?dataset=synthetic_work_programme&measure=job_outcomes_group_a&period=2017-09"
+                           "&within=E08000009&format=csv");
+        REQUIRE(r->status == 200);
+        CHECK(contains(r->body, "\ncode,name,households,percent,suppressed,missing\n"));
+        CHECK_FALSE(contains(r->body, ",value,"));
+    }
+}
+
+TEST_CASE("table - the percentage base is refused as a volume (422)") {
+    CHECK(error_code("/api/table?dataset=synthetic_work_programme&measure=job_outcomes_total&period=2017-09", 422) ==
+          "PercentageOnly");
+    CHECK(error_code("/tiles/oa/12/2013/1316.mvt?dataset=synthetic_work_programme&measure=job_outcomes_total", 422) ==
+          "PercentageOnly");
+}
+
+TEST_CASE("table - format=csv parses and carries the classification line") {
+    const std::string query = "/api/table?dataset=synthetic_work_programme&measure=referrals&period=2017-09&within=E08000009";
+    const auto json_body = get_json(query);
+    const auto r = get(query + "&format=csv");
+    REQUIRE(r->status == 200);
+    CHECK(contains(r->get_header_value("Content-Type"), "text/csv"));
+    CHECK(r->get_header_value("X-Smallarea-Classification") == "internal");
+    temp_dir dir;
+    std::string data_part;
+    std::vector<std::string> comments;
+    std::istringstream lines(r->body);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind("# ", 0) == 0) comments.push_back(line);
+        else data_part += line + "\n";
+    }
+    bool classification = false;
+    for (const auto& c : comments) {
+        if (c.rfind("# classification: internal", 0) == 0) classification = true;
+    }
+    CHECK(classification);
+    write_text(dir.file("table.csv"), data_part);
+    const auto t = read_csv(dir.file("table.csv")); // the product's strict reader: no ragged rows, valid quoting
+    CHECK(t.header == std::vector<std::string>{"code", "name", "households", "value", "rate_per_100_households",
+                                               "uncertainty", "suppressed", "missing"});
+    REQUIRE(t.rows.size() == json_body["rows"].size() + 1);
+    for (std::size_t i = 0; i < json_body["rows"].size(); ++i) {
+        CHECK(t.at(i, "code") == json_body["rows"][i]["code"].get<std::string>());
+        CHECK(std::stoll(t.at(i, "value")) == json_body["rows"][i]["value"].get<std::int64_t>());
+    }
+    CHECK(t.at(t.rows.size() - 1, "name") == "Total");
+    CHECK(std::stoll(t.at(t.rows.size() - 1, "value")) == json_body["total"]["value"].get<std::int64_t>());
+}
+
+TEST_CASE("errors - unknown dataset, area, period and level are 404 with a JSON body") {
+    CHECK(error_code("/api/table?dataset=no_such_dataset", 404) == "UnknownDataset");
+    CHECK(error_code("/api/datasets/no_such_dataset", 404) == "UnknownDataset");
+    CHECK(error_code("/api/table?dataset=claimant_count&within=E08999999", 404) == "UnknownArea");
+    CHECK(error_code("/api/areas?level=lsoa&within=E08999999", 404) == "UnknownArea");
+    CHECK(error_code("/api/table?dataset=claimant_count&period=2099-01", 404) == "UnknownPeriod");
+    CHECK(error_code("/api/table?dataset=claimant_count&measure=no_such_measure", 404) == "UnknownMeasure");
+    CHECK(error_code("/tiles/ward/12/2013/1316.mvt", 404) == "UnknownLevel");
+    CHECK(error_code("/tiles/ward.json", 404) == "UnknownLevel");
+    CHECK(error_code("/tiles/msoa/12/2013/1316.mvt", 404) == "UnknownLevel"); // a level with no boundaries here
+    SUBCASE("an unknown level in a table query is a 404 too") {
+        error_code("/api/table?dataset=claimant_count&level=ward", 404);
+    }
+}
+
+TEST_CASE("errors - malformed requests are 400 with a JSON body") {
+    CHECK(error_code("/api/table?dataset=claimant_count&level=oa", 400) == "LevelTooFine");
+    CHECK(error_code("/api/table?dataset=claimant_count&period=2017-09&period=2017-10", 400) == "RepeatedParameter");
+    CHECK(error_code("/tiles/lsoa/abc/0/0.mvt", 400) == "InvalidTile");
+    CHECK(error_code("/tiles/lsoa/12/x12/1316.mvt", 400) == "InvalidTile");
+    CHECK(error_code("/tiles/lsoa/17/0/0.mvt", 400) == "InvalidTile");
+    CHECK(error_code("/tiles/lsoa/2/4/0.mvt", 400) == "InvalidTile"); // x beyond 2^z - 1
+    CHECK(error_code("/tiles/lsoa/-1/0/0.mvt", 400) == "InvalidTile");
+    CHECK(error_code("/api/table", 400) == "MissingParameter");
+}
+
+TEST_CASE("errors - a parameter repeated with the same value is still a 400") {
+    // cpp-httplib drops identical key=value pairs while parsing, so the handler cannot see this repetition.
+    CHECK(error_code("/api/table?dataset=claimant_count&dataset=claimant_count", 400) == "RepeatedParameter");
+}
+
+TEST_CASE("tiles - 200 with a body, 204 when empty, 304 for a matching If-None-Match, gzip on request") {
+    const std::string path = manchester_tile();
+    const auto first = get(path, {{"Accept-Encoding", "identity"}});
+    REQUIRE(first->status == 200);
+    CHECK(first->get_header_value("Content-Type") == "application/vnd.mapbox-vector-tile");
+    CHECK_FALSE(first->body.empty());
+    CHECK(first->get_header_value("Content-Encoding").empty());
+    CHECK(contains(first->body, "E0100")); // LSOA codes are feature properties
+    const std::string etag = first->get_header_value("ETag");
+    REQUIRE_FALSE(etag.empty());
+    CHECK(etag.front() == '"'); // strong ETag
+    CHECK_FALSE(first->get_header_value("Cache-Control").empty());
+
+    SUBCASE("If-None-Match with the ETag -> 304 with no body") {
+        const auto again = get(path, {{"If-None-Match", etag}});
+        CHECK(again->status == 304);
+        CHECK(again->body.empty());
+        CHECK(again->get_header_value("ETag") == etag);
+    }
+    SUBCASE("a different ETag -> 200") {
+        CHECK(get(path, {{"If-None-Match", "\"r0-0000000000000000\""}})->status == 200);
+    }
+    SUBCASE("a tile far from any area (mid-Atlantic) -> 204") {
+        const auto [x, y] = tile_of(-30.0, 40.0, 12);
+        const auto r = get("/tiles/lsoa/12/" + std::to_string(x) + "/" + std::to_string(y) + ".mvt");
+        CHECK(r->status == 204);
+        CHECK(r->body.empty());
+    }
+    SUBCASE("Accept-Encoding: gzip -> Content-Encoding: gzip, which decodes to the same tile") {
+        auto c = client();
+        c.set_decompress(false);
+        const auto raw = c.Get(path.c_str(), {{"Accept-Encoding", "gzip"}});
+        REQUIRE(raw);
+        CHECK(raw->status == 200);
+        CHECK(raw->get_header_value("Content-Encoding") == "gzip");
+        REQUIRE(raw->body.size() > 2);
+        CHECK(static_cast<unsigned char>(raw->body[0]) == 0x1f);
+        CHECK(static_cast<unsigned char>(raw->body[1]) == 0x8b);
+        CHECK(contains(raw->get_header_value("Vary"), "Accept-Encoding"));
+        auto d = client(); // decompresses transparently
+        const auto decoded = d.Get(path.c_str(), {{"Accept-Encoding", "gzip"}});
+        REQUIRE(decoded);
+        CHECK(decoded->body == first->body);
+    }
+    SUBCASE("a tile with a dataset carries values and its own ETag") {
+        const auto r = get(path + "?dataset=claimant_count&measure=claimants&period=2017-09",
+                           {{"Accept-Encoding", "identity"}});
+        CHECK(r->status == 200);
+        CHECK(contains(r->body, "value"));
+        CHECK(r->get_header_value("ETag") != etag);
+    }
+}
+
+TEST_CASE("tilejson - a TileJSON 3.0.0 document per level") {
+    const auto body = get_json("/tiles/lsoa.json");
+    CHECK(body["tilejson"] == "3.0.0");
+    REQUIRE(body["tiles"].is_array());
+    REQUIRE(body["tiles"].size() == 1);
+    const std::string url = body["tiles"][0];
+    CHECK(contains(url, "/tiles/lsoa/{z}/{x}/{y}.mvt"));
+    CHECK(body["minzoom"] == 0);
+    CHECK(body["maxzoom"] == 16);
+    REQUIRE(body["bounds"].size() == 4);
+    // The sample covers Manchester and Trafford.
+    CHECK(body["bounds"][0].get<double>() > -2.6);
+    CHECK(body["bounds"][1].get<double>() > 53.3);
+    CHECK(body["bounds"][2].get<double>() < -2.0);
+    CHECK(body["bounds"][3].get<double>() < 53.6);
+    CHECK(body["bounds"][0].get<double>() < body["bounds"][2].get<double>());
+    REQUIRE(body["center"].size() == 3);
+    REQUIRE(body["vector_layers"].size() == 1);
+    CHECK(body["vector_layers"][0]["id"] == "lsoa");
+    CHECK(body["vector_layers"][0]["fields"].contains("code"));
+    CHECK_FALSE(body["attribution"].get<std::string>().empty());
+    SUBCASE("with a dataset the URL and fields name it") {
+        const auto d = get_json("/tiles/oa.json?dataset=synthetic_work_programme&measure=job_outcomes_group_a&period=2017-09");
+        CHECK(contains(d["tiles"][0].get<std::string>(), "dataset=synthetic_work_programme"));
+        CHECK(d["vector_layers"][0]["fields"].contains("percent"));
+        CHECK_FALSE(d["vector_layers"][0]["fields"].contains("value"));
+    }
+}
+
+// Last: it changes the store under the running server.
+TEST_CASE("tiles - the ETag changes after a re-ingest while the server runs") {
+    const std::string path = manchester_tile(13);
+    const auto before = get(path);
+    REQUIRE(before->status == 200);
+    const std::string etag = before->get_header_value("ETag");
+    const auto release = get_json("/health")["release"].get<int>();
+
+    smallarea::data::ingest_manifest(sample_manifest, server().db_path());
+
+    // The server looks for a new release at most every 500 ms: poll for up to 5 s.
+    int now = release;
+    for (int i = 0; i < 50 && now == release; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        now = get_json("/health")["release"].get<int>();
+    }
+    CHECK(now == release + 1);
+    const auto after = get(path, {{"If-None-Match", etag}});
+    CHECK(after->status == 200); // the old ETag no longer matches
+    CHECK(after->get_header_value("ETag") != etag);
+    CHECK(after->body == before->body); // same data, new release
+    const auto datasets = get_json("/api/datasets");
+    for (const auto& d : datasets["datasets"]) CHECK(d["release"] == now);
+}

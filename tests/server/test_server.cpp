@@ -174,6 +174,33 @@ TEST_CASE("datasets - both sample datasets are listed with their classification 
     CHECK(one["classification"] == "internal");
 }
 
+TEST_CASE("areas - the LSOAs within Trafford are those of the lookup, in JSON and CSV") {
+    const auto lads = lad_of_lsoa();
+    std::set<std::string> expected;
+    for (const auto& [lsoa, lad] : lads) {
+        if (lad == "E08000009") expected.insert(lsoa);
+    }
+    const auto body = get_json("/api/areas?level=lsoa&within=E08000009&vintage=2011");
+    std::set<std::string> served;
+    for (const auto& a : body["areas"]) {
+        served.insert(a["code"].get<std::string>());
+        CHECK(a["parents"]["lad"]["code"] == "E08000009");
+        CHECK(a["has_boundary"] == true);
+    }
+    CHECK(served == expected);
+    CHECK(body["count"] == expected.size());
+    const auto r = get("/api/areas?level=lsoa&within=E08000009&vintage=2011&format=csv");
+    REQUIRE(r->status == 200);
+    temp_dir dir;
+    write_text(dir.file("areas.csv"), r->body);
+    const auto t = read_csv(dir.file("areas.csv"));
+    CHECK(t.rows.size() == expected.size());
+    for (std::size_t i = 0; i < t.rows.size(); ++i) {
+        CHECK(expected.count(t.at(i, "code")) == 1);
+        CHECK(contains(t.at(i, "parents"), "E08000009"));
+    }
+}
+
 TEST_CASE("table - published claimant counts within Manchester equal the source CSV, total = sum of rows") {
     const auto body = get_json("/api/table?dataset=claimant_count&measure=claimants&period=2017-09&within=E08000003");
     CHECK(body["classification"] == "published");

@@ -679,7 +679,11 @@ function bindMapEvents() {
   });
   map.on('click', 'areas-fill', (event) => {
     const feature = event.features && event.features[0];
-    if (feature && feature.properties.code) select(feature.properties.code, { scroll: true });
+    if (!feature || !feature.properties.code) return;
+    select(feature.properties.code, { scroll: true });
+    // On wide screens the details card covers the map's top-left corner: nudge a clicked area out from under it.
+    const card = 350;
+    if (window.innerWidth > 760 && event.point.x < card + 20 && event.point.y < 480) map.panBy([-(card + 60 - event.point.x), 0]);
   });
   map.on('moveend', () => writeUrl());
 }

@@ -28,9 +28,27 @@ using nlohmann::json;
 
 namespace {
 
+/// How often a key occurs in the raw query string. cpp-httplib 0.11 folds identical key=value pairs while
+/// parsing, so its own count cannot see "?a=1&a=1".
+std::size_t raw_param_count(const httplib::Request& req, const std::string& name) {
+    const auto q = req.target.find('?');
+    if (q == std::string::npos) return 0;
+    std::size_t count = 0;
+    std::size_t start = q + 1;
+    while (start <= req.target.size()) {
+        auto end = req.target.find('&', start);
+        if (end == std::string::npos) end = req.target.size();
+        const auto pair = req.target.substr(start, end - start);
+        const auto key = pair.substr(0, pair.find('='));
+        if (httplib::detail::decode_url(key, true) == name) ++count;
+        start = end + 1;
+    }
+    return count;
+}
+
 /// One query parameter: absent -> "", repeated -> 400 (which one would win is not obvious to the user).
 std::string param(const httplib::Request& req, const char* name) {
-    const auto count = req.get_param_value_count(name);
+    const auto count = std::max(req.get_param_value_count(name), raw_param_count(req, name));
     if (count == 0) return {};
     if (count > 1) throw bad_request("RepeatedParameter", std::string("parameter \"") + name + "\" is given more than once");
     std::string value = req.get_param_value(name);
@@ -356,7 +374,7 @@ void app::impl::routes() {
         const auto s = snap();
         const std::string level = param(req, "level");
         if (level.empty()) throw bad_request("MissingParameter", "level is required (oa, lsoa, msoa or lad)");
-        if (data::level_rank(level) < 0) throw bad_request("InvalidLevel", "level must be one of oa, lsoa, msoa, lad");
+        if (data::level_rank(level) < 0) throw not_found("UnknownLevel", "no level \"" + level.substr(0, 20) + "\" (oa, lsoa, msoa, lad)");
         const auto v = param(req, "vintage");
         const int vintage = v.empty() ? s->latest_vintage(level) : static_cast<int>(parse_integer(v, "vintage", 1971, 2100));
         std::optional<std::size_t> within;

@@ -141,7 +141,7 @@ table_query snapshot::make_query(const std::string& dataset_id, const std::strin
     }
     q.level = level.empty() ? d.level : level;
     const int rank = data::level_rank(q.level);
-    if (rank < 0) throw bad_request("InvalidLevel", "level must be one of oa, lsoa, msoa, lad");
+    if (rank < 0) throw not_found("UnknownLevel", "no level \"" + q.level.substr(0, 20) + "\" (oa, lsoa, msoa, lad)");
     if (rank < data::level_rank(d.level)) {
         throw bad_request("LevelTooFine", "dataset " + d.id + " is published at " + d.level +
                                               " level; it is never apportioned down to " + q.level);

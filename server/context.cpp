@@ -1,0 +1,71 @@
+#include "server/context.hpp"
+
+#include "data/error.hpp"
+#include "data/store.hpp"
+
+#include <chrono>
+
+namespace smallarea::server {
+
+context::context(server_config c) : m_config(std::move(c)), m_tiles(m_config.tile_cache_bytes) {
+    m_current = std::make_shared<const snapshot>(connection());
+}
+
+data::database& context::connection() {
+    thread_local std::unique_ptr<data::database> db;
+    thread_local std::string path;
+    if (!db || path != m_config.db_path) {
+        db = std::make_unique<data::database>(data::open_store(m_config.db_path, false));
+        path = m_config.db_path;
+    }
+    return *db;
+}
+
+std::shared_ptr<const snapshot> context::snap() {
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch())
+                         .count();
+    auto last = m_last_check_ms.load();
+    if (now - last > 500 && m_last_check_ms.compare_exchange_strong(last, now)) {
+        const auto release = data::data_release(connection());
+        std::shared_ptr<const snapshot> old;
+        {
+            std::shared_lock<std::shared_mutex> lock(m_snapshot_mutex);
+            old = m_current;
+        }
+        if (release != old->release()) {
+            std::unique_lock<std::mutex> reload(m_reload_mutex, std::try_to_lock);
+            if (reload.owns_lock()) {
+                auto fresh = std::make_shared<const snapshot>(connection());
+                std::unique_lock<std::shared_mutex> lock(m_snapshot_mutex);
+                m_current = std::move(fresh);
+                std::lock_guard<std::mutex> values_lock(m_values_mutex);
+                m_value_tables.clear();
+            }
+        }
+    }
+    std::shared_lock<std::shared_mutex> lock(m_snapshot_mutex);
+    return m_current;
+}
+
+std::shared_ptr<const table_result> context::table_values(const snapshot& s, const table_query& q) {
+    const std::string key = q.dataset->id + "|" + q.measure->id + "|" + q.period + "|" + q.level + "|" +
+                            std::to_string(s.release());
+    {
+        std::lock_guard<std::mutex> lock(m_values_mutex);
+        if (const auto it = m_value_tables.find(key); it != m_value_tables.end()) return it->second;
+    }
+    auto result = std::make_shared<const table_result>(s.table(connection(), q));
+    std::lock_guard<std::mutex> lock(m_values_mutex);
+    m_value_tables[key] = result;
+    return result;
+}
+
+void context::authorize(const httplib::Request&, const data::dataset_info&) {
+    // Access control for internal MI (API keys, organisations, suspension) is the next piece of work; until then
+    // every dataset in the store is served to whoever can reach the server, which binds 127.0.0.1 by default.
+}
+
+bool context::visible(const httplib::Request&, const data::dataset_info&) { return true; }
+
+} // namespace smallarea::server

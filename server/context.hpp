@@ -1,0 +1,60 @@
+#pragma once
+// What every route needs: the configuration, the current snapshot (swapped when an ingest makes a new release),
+// one SQLite connection per worker thread, the tile cache and the cache of protected value tables, and the
+// access check for internal datasets.
+
+#include "server/app.hpp"
+#include "server/catalog.hpp"
+#include "server/tile_cache.hpp"
+
+#include <httplib.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+
+namespace smallarea::server {
+
+class context {
+public:
+    /// Opens the store and builds the first snapshot. Throws store_error.
+    explicit context(server_config c);
+
+    const server_config& config() const noexcept { return m_config; }
+    tile_cache& tiles() noexcept { return m_tiles; }
+
+    /// One read-only connection per thread (cpp-httplib's pool): SQLite handles are not shared across threads.
+    data::database& connection();
+
+    /// The current snapshot; at most every 500 ms it checks whether an ingest made a new release and, if so,
+    /// builds the new snapshot while requests keep using the old one.
+    std::shared_ptr<const snapshot> snap();
+
+    /// The protected table of a whole dataset/measure/period/level (no `within`), cached per data release:
+    /// what tiles and class breaks read.
+    std::shared_ptr<const table_result> table_values(const snapshot& s, const table_query& q);
+
+    /// Throws unauthorized/forbidden when the request may not see this dataset (internal MI needs an active key).
+    void authorize(const httplib::Request& req, const data::dataset_info& d);
+    /// Whether the dataset is listed for this request (internal datasets are not listed to others).
+    bool visible(const httplib::Request& req, const data::dataset_info& d);
+
+private:
+    server_config m_config;
+    tile_cache m_tiles;
+    std::shared_mutex m_snapshot_mutex;
+    std::shared_ptr<const snapshot> m_current;
+    std::mutex m_reload_mutex;
+    std::atomic<std::int64_t> m_last_check_ms{0};
+    std::mutex m_values_mutex;
+    std::map<std::string, std::shared_ptr<const table_result>> m_value_tables;
+};
+
+/// Route registration, one function per file.
+void register_api_routes(httplib::Server& http, context& ctx);
+void register_tile_routes(httplib::Server& http, context& ctx);
+
+} // namespace smallarea::server

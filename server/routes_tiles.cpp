@@ -1,0 +1,157 @@
+#include "data/error.hpp"
+#include "geo/tile.hpp"
+#include "server/context.hpp"
+#include "server/http_util.hpp"
+
+#include <cmath>
+
+namespace smallarea::server {
+
+using nlohmann::json;
+
+namespace {
+
+// 4.5 extent units (about half a pixel of a 512-px tile) keeps the mean tile no larger than geojson-vt's at its
+// default tolerance although our features carry ids (measured with geo/bench/bench_tiles.cpp).
+const geo::tile_options tile_rendering{4096, 64, 4.5};
+
+void handle_tile(context& ctx, const httplib::Request& req, httplib::Response& res) {
+    const std::string level = req.matches[1];
+    if (data::level_rank(level) < 0) throw not_found("UnknownLevel", "no level \"" + level.substr(0, 20) + "\"");
+    const auto z = static_cast<std::uint32_t>(parse_integer(req.matches[2], "zoom", 0, geo::max_zoom, "InvalidTile"));
+    const long max_xy = (1L << z) - 1;
+    const auto x = static_cast<std::uint32_t>(parse_integer(req.matches[3], "x", 0, max_xy, "InvalidTile"));
+    const auto y = static_cast<std::uint32_t>(parse_integer(req.matches[4], "y", 0, max_xy, "InvalidTile"));
+    const auto s = ctx.snap();
+    const std::string dataset_id = param(req, "dataset");
+    std::optional<table_query> query;
+    int vintage = 0;
+    if (!dataset_id.empty()) {
+        query = s->make_query(dataset_id, param(req, "measure"), param(req, "period"), level, param(req, "vintage"), "");
+        vintage = query->vintage;
+    } else {
+        const auto v = param(req, "vintage");
+        vintage = v.empty() ? s->latest_vintage(level) : static_cast<int>(parse_integer(v, "vintage", 1971, 2100));
+    }
+    const tile_layer& layer = s->layer(level, vintage);
+    std::string key = level + "/" + std::to_string(vintage) + "/" + std::to_string(z) + "/" + std::to_string(x) + "/" +
+                      std::to_string(y) + "|" + std::to_string(s->release());
+    if (query) key += "|" + query->dataset->id + "|" + query->measure->id + "|" + query->period;
+
+    auto tile = ctx.tiles().get(key);
+    if (!tile) {
+        std::shared_ptr<const table_result> table;
+        std::vector<std::int32_t> row_of_area; // area index -> row, -1 when none
+        if (query) {
+            table = ctx.table_values(*s, *query);
+            row_of_area.assign(s->areas().size(), -1);
+            for (std::size_t i = 0; i < table->row_areas.size(); ++i) {
+                row_of_area[table->row_areas[i]] = static_cast<std::int32_t>(i);
+            }
+        }
+        const auto& areas = s->areas();
+        const bool percent = table && table->table.kind() == disclosure::measure_kind::percent_only;
+        auto fresh = std::make_shared<cached_tile>();
+        fresh->mvt = geo::render_mvt(
+            layer.polygons, level, geo::tile_id{z, x, y},
+            [&](std::uint32_t index) { return static_cast<std::uint64_t>(areas[layer.area_index[index]].id); },
+            [&](std::uint32_t index, geo::feature_properties& out) {
+                const auto area_index = layer.area_index[index];
+                const auto& a = areas[area_index];
+                out.add("code", a.code);
+                // OAs have no names (the catalogue names them by code): do not send the code twice.
+                if (a.name != a.code) out.add("name", a.name);
+                if (const auto h = a.denominators.find("households"); h != a.denominators.end()) {
+                    out.add("households", static_cast<std::int64_t>(h->second));
+                }
+                if (!table) return;
+                const auto row_index = row_of_area[area_index];
+                if (row_index < 0) return;
+                const auto& row = table->table.rows()[static_cast<std::size_t>(row_index)];
+                if (percent) {
+                    if (row.percent) out.add("percent", static_cast<std::int64_t>(*row.percent));
+                } else {
+                    if (row.value) out.add("value", static_cast<std::int64_t>(*row.value));
+                    if (row.rate_per_100_households) {
+                        out.add("rate", std::round(*row.rate_per_100_households * 100.0) / 100.0);
+                    }
+                }
+                out.add("suppressed", row.suppressed);
+                out.add("missing", row.missing);
+            },
+            tile_rendering);
+        if (!fresh->mvt.empty()) fresh->gzip = gzip(fresh->mvt);
+        fresh->etag = "\"r" + std::to_string(s->release()) + "-" + hex(fnv1a(fresh->mvt, fnv1a(key))) + "\"";
+        tile = fresh;
+        ctx.tiles().put(key, tile);
+    }
+    res.set_header("ETag", tile->etag);
+    res.set_header("Cache-Control", "public, max-age=300");
+    res.set_header("Vary", "Accept-Encoding");
+    res.set_header("Access-Control-Allow-Origin", "*");
+    if (etag_matches(req, tile->etag)) {
+        res.status = 304;
+        return;
+    }
+    if (tile->mvt.empty()) {
+        res.status = 204;
+        return;
+    }
+    if (accepts_gzip(req) && !tile->gzip.empty()) {
+        res.set_header("Content-Encoding", "gzip");
+        res.set_content(tile->gzip, "application/vnd.mapbox-vector-tile");
+    } else {
+        res.set_content(tile->mvt, "application/vnd.mapbox-vector-tile");
+    }
+}
+
+void handle_tilejson(context& ctx, const httplib::Request& req, httplib::Response& res) {
+    const std::string level = req.matches[1];
+    if (data::level_rank(level) < 0) throw not_found("UnknownLevel", "no level \"" + level.substr(0, 20) + "\"");
+    const auto s = ctx.snap();
+    std::string query_string;
+    int vintage = 0;
+    const std::string dataset_id = param(req, "dataset");
+    json fields{{"code", "String"}, {"name", "String"}, {"households", "Number"}};
+    if (!dataset_id.empty()) {
+        const auto q = s->make_query(dataset_id, param(req, "measure"), param(req, "period"), level, param(req, "vintage"), "");
+        vintage = q.vintage;
+        query_string = "?dataset=" + q.dataset->id + "&measure=" + q.measure->id + "&period=" + q.period;
+        if (q.measure->kind == data::measure_kind::percent_only) {
+            fields["percent"] = "Number";
+        } else {
+            fields["value"] = "Number";
+            fields["rate"] = "Number";
+        }
+        fields["suppressed"] = "Boolean";
+        fields["missing"] = "Boolean";
+    } else {
+        const auto v = param(req, "vintage");
+        vintage = v.empty() ? s->latest_vintage(level) : static_cast<int>(parse_integer(v, "vintage", 1971, 2100));
+    }
+    const tile_layer& layer = s->layer(level, vintage);
+    const auto b = layer.polygons.bounds_lonlat();
+    json body{{"tilejson", "3.0.0"},
+              {"name", "smallarea " + level + " " + std::to_string(vintage)},
+              {"tiles", json::array({base_url(req) + "/tiles/" + level + "/{z}/{x}/{y}.mvt" + query_string})},
+              {"minzoom", 0},
+              {"maxzoom", geo::max_zoom},
+              {"bounds", json::array({b.min_x, b.min_y, b.max_x, b.max_y})},
+              {"center", json::array({(b.min_x + b.max_x) / 2, (b.min_y + b.max_y) / 2, 11})},
+              {"attribution", "Contains public sector information licensed under the Open Government Licence v3.0. "
+                              "Contains OS data © Crown copyright and database right."},
+              {"vector_layers", json::array({json{{"id", level}, {"fields", fields}, {"minzoom", 0}, {"maxzoom", geo::max_zoom}}})}};
+    res.set_header("Access-Control-Allow-Origin", "*");
+    send_json(res, body);
+}
+
+} // namespace
+
+void register_tile_routes(httplib::Server& http, context& ctx) {
+    http.Get(R"(/tiles/([^/]+)/([^/]+)/([^/]+)/([^/]+)\.mvt)",
+             wrap([&ctx](const httplib::Request& req, httplib::Response& res) { handle_tile(ctx, req, res); }));
+    http.Get(R"(/tiles/([^/]+)\.json)",
+             wrap([&ctx](const httplib::Request& req, httplib::Response& res) { handle_tilejson(ctx, req, res); }));
+}
+
+} // namespace smallarea::server

@@ -74,6 +74,80 @@ CREATE TABLE observations (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 2: bespoke (combined) areas, and access control for internal MI (organisations, keys, audit).
+// The tables of each feature are defined next to the code that owns them.
+const char* const schema_v2_bespoke = R"sql(
+CREATE TABLE bespoke_areas (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    level TEXT NOT NULL,
+    vintage INTEGER NOT NULL,
+    owner TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL DEFAULT 'codes' CHECK (source IN ('codes', 'polygon', 'zones')),
+    created_at TEXT NOT NULL,
+    outline BLOB
+);
+CREATE TABLE bespoke_members (
+    bespoke_id TEXT NOT NULL REFERENCES bespoke_areas (id) ON DELETE CASCADE,
+    area_id INTEGER NOT NULL REFERENCES areas (id),
+    PRIMARY KEY (bespoke_id, area_id)
+) WITHOUT ROWID;
+)sql";
+
+const char* const schema_v2_access = R"sql(
+CREATE TABLE organisations (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    agreement_signed TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended')),
+    created_at TEXT NOT NULL
+);
+CREATE TABLE organisation_datasets (
+    organisation_id INTEGER NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
+    dataset_id TEXT NOT NULL,
+    PRIMARY KEY (organisation_id, dataset_id)
+) WITHOUT ROWID;
+CREATE TABLE api_keys (
+    id INTEGER PRIMARY KEY,
+    organisation_id INTEGER NOT NULL REFERENCES organisations (id),
+    key_hash TEXT NOT NULL UNIQUE,
+    prefix TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE TABLE sharing (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    suspended_all INTEGER NOT NULL DEFAULT 0,
+    changed_at TEXT
+);
+INSERT INTO sharing (id, suspended_all) VALUES (1, 0);
+CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    organisation_id INTEGER,
+    key_id INTEGER,
+    client TEXT NOT NULL DEFAULT '',
+    endpoint TEXT NOT NULL,
+    dataset_id TEXT,
+    area TEXT,
+    outcome INTEGER NOT NULL,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE TRIGGER audit_log_append_only_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_log_append_only_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+)sql";
+
+/// Brings a store from `from` up to schema_version, inside the caller's transaction.
+void migrate(database& db, int from) {
+    if (from < 2) {
+        db.exec(schema_v2_bespoke);
+        db.exec(schema_v2_access);
+    }
+    db.exec("PRAGMA user_version = " + std::to_string(schema_version));
+}
+
 int read_user_version(database& db) {
     statement s(db, "PRAGMA user_version");
     return s.step() ? static_cast<int>(s.int64(0)) : 0;
@@ -108,6 +182,11 @@ database open_store(const std::string& path, bool writable) {
     database db(path, writable ? database::mode::read_write : database::mode::read_only);
     try {
         check_version(db);
+        const int version = read_user_version(db);
+        if (version < schema_version) {
+            throw store_error("store '" + path + "' has schema version " + std::to_string(version) + ", older than " +
+                              std::to_string(schema_version) + "; run `smallarea ingest` with any manifest to migrate it");
+        }
     } catch (const store_error&) {
         throw;
     } catch (const error& e) {
@@ -125,11 +204,16 @@ database create_or_open_store(const std::string& path) {
         // Only the WGS84 reference systems: the full EPSG table would add seconds and megabytes for nothing.
         db.exec("SELECT InitSpatialMetadata(0, 'WGS84')");
         db.exec(schema_v1);
-        db.exec("PRAGMA user_version = " + std::to_string(schema_version));
+        migrate(db, 1);
         tx.commit();
         return db;
     }
     check_version(db);
+    if (read_user_version(db) < schema_version) {
+        transaction tx(db);
+        migrate(db, read_user_version(db));
+        tx.commit();
+    }
     return db;
 }
 

@@ -14,10 +14,10 @@
 namespace smallarea::data {
 
 /// Schema version this build reads and writes (PRAGMA user_version).
-constexpr int schema_version = 1;
+constexpr int schema_version = 2;
 
 /// Opens an existing store for reading/serving. Throws store_error when it is missing, not a smallarea store,
-/// locked, or from a newer schema version.
+/// locked, from a newer schema version, or from an older one (run `smallarea ingest` to migrate it).
 database open_store(const std::string& path, bool writable);
 
 /// Opens a store for ingest, creating it (and its schema) when absent; migrates older schema versions.

@@ -21,6 +21,11 @@ data::database& context::connection() {
     return *db;
 }
 
+data::database& context::writer() {
+    if (!m_writer) m_writer = std::make_unique<data::database>(data::open_store(m_config.db_path, true));
+    return *m_writer;
+}
+
 std::shared_ptr<const snapshot> context::snap() {
     const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::steady_clock::now().time_since_epoch())

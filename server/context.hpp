@@ -37,13 +37,25 @@ public:
     /// what tiles and class breaks read.
     std::shared_ptr<const table_result> table_values(const snapshot& s, const table_query& q);
 
+    /// Runs f(database&) on the server's one read-write connection, serialised by a mutex (SQLite has one
+    /// writer at a time): bespoke areas, the audit log.
+    template <typename F>
+    auto with_writer(F&& f) {
+        std::lock_guard<std::mutex> lock(m_writer_mutex);
+        return f(writer());
+    }
+
     /// Throws unauthorized/forbidden when the request may not see this dataset (internal MI needs an active key).
     void authorize(const httplib::Request& req, const data::dataset_info& d);
     /// Whether the dataset is listed for this request (internal datasets are not listed to others).
     bool visible(const httplib::Request& req, const data::dataset_info& d);
 
 private:
+    data::database& writer(); // call with m_writer_mutex held
+
     server_config m_config;
+    std::mutex m_writer_mutex;
+    std::unique_ptr<data::database> m_writer;
     tile_cache m_tiles;
     std::shared_mutex m_snapshot_mutex;
     std::shared_ptr<const snapshot> m_current;

@@ -7,7 +7,7 @@
 #include "data/ingest.hpp"
 #include "server/app.hpp"
 
-#include "../data/test_support.hpp"
+#include "server_fixture.hpp"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -24,129 +24,7 @@
 using nlohmann::json;
 using namespace test_support;
 
-namespace {
-
-const std::string source_dir = SMALLAREA_SOURCE_DIR;
-const std::string sample_dir = source_dir + "/data/sample";
-const std::string sample_manifest = sample_dir + "/manifest.json";
-
-/// One server for the whole run: the sample ingested into a temporary store, served on an ephemeral port.
-class test_server {
-public:
-    test_server() {
-        m_db = m_dir.file("store.db");
-        smallarea::data::ingest_manifest(sample_manifest, m_db);
-        smallarea::server::server_config config;
-        config.db_path = m_db;
-        config.host = "127.0.0.1";
-        config.port = 0;
-        m_app = std::make_unique<smallarea::server::app>(config);
-        m_port = m_app->bind();
-        m_thread = std::thread([this] { m_app->serve(); });
-    }
-    ~test_server() {
-        m_app->stop();
-        m_thread.join();
-    }
-    int port() const noexcept { return m_port; }
-    const std::string& db_path() const noexcept { return m_db; }
-
-private:
-    temp_dir m_dir;
-    std::string m_db;
-    std::unique_ptr<smallarea::server::app> m_app;
-    int m_port = 0;
-    std::thread m_thread;
-};
-
-test_server& server() {
-    static test_server s;
-    return s;
-}
-
-httplib::Client client() {
-    httplib::Client c("127.0.0.1", server().port());
-    c.set_connection_timeout(5);
-    c.set_read_timeout(20);
-    return c;
-}
-
-httplib::Result get(const std::string& path, const httplib::Headers& headers = {}) {
-    auto c = client();
-    auto r = c.Get(path.c_str(), headers);
-    REQUIRE_MESSAGE(r, "no response for " << path);
-    return r;
-}
-
-json get_json(const std::string& path, int expected_status = 200) {
-    const auto r = get(path);
-    INFO(path << " -> " << r->status << " " << r->body.substr(0, 300));
-    REQUIRE(r->status == expected_status);
-    return json::parse(r->body);
-}
-
-/// An error response: the status and a JSON body {"code", "message"}; returns the code.
-std::string error_code(const std::string& path, int status) {
-    const auto r = get(path);
-    INFO(path << " -> " << r->status << " " << r->body.substr(0, 300));
-    CHECK(r->status == status);
-    const auto body = json::parse(r->body, nullptr, false);
-    REQUIRE_FALSE(body.is_discarded());
-    REQUIRE(body.contains("code"));
-    REQUIRE(body.contains("message"));
-    CHECK(body["code"].is_string());
-    CHECK_FALSE(body["message"].get<std::string>().empty());
-    return body["code"].get<std::string>();
-}
-
-/// LSOA code -> LAD code from the sample lookup.
-std::map<std::string, std::string> lad_of_lsoa() {
-    const auto t = read_csv(sample_dir + "/lookups/oa11_lsoa11_lad11_manchester_trafford.csv");
-    std::map<std::string, std::string> out;
-    for (std::size_t i = 0; i < t.rows.size(); ++i) out[t.at(i, "lsoa11cd")] = t.at(i, "lad11cd");
-    return out;
-}
-
-std::map<std::string, std::string> lad_of_oa() {
-    const auto t = read_csv(sample_dir + "/lookups/oa11_lsoa11_lad11_manchester_trafford.csv");
-    std::map<std::string, std::string> out;
-    for (std::size_t i = 0; i < t.rows.size(); ++i) out[t.at(i, "oa11cd")] = t.at(i, "lad11cd");
-    return out;
-}
-
-/// Raw values of one measure and period of the synthetic MI file, by OA.
-std::map<std::string, std::int64_t> raw_mi(const std::string& measure, const std::string& period) {
-    const auto t = read_csv(sample_dir + "/counts/synthetic_mi_work_programme_oa11.csv");
-    std::map<std::string, std::int64_t> out;
-    for (std::size_t i = 0; i < t.rows.size(); ++i) {
-        if (t.at(i, "measure") == measure && t.at(i, "period") == period) out[t.at(i, "oa11cd")] = std::stoll(t.at(i, "value"));
-    }
-    return out;
-}
-
-std::int64_t sum_values(const json& rows) {
-    std::int64_t sum = 0;
-    for (const auto& r : rows) {
-        if (r["value"].is_number()) sum += r["value"].get<std::int64_t>();
-    }
-    return sum;
-}
-
-/// Web-mercator tile containing lon/lat (EPSG:4326) at zoom z.
-std::pair<int, int> tile_of(double lon, double lat, int z) {
-    const double n = std::pow(2.0, z);
-    const double rad = lat * M_PI / 180.0;
-    const int x = static_cast<int>(std::floor((lon + 180.0) / 360.0 * n));
-    const int y = static_cast<int>(std::floor((1.0 - std::log(std::tan(rad) + 1.0 / std::cos(rad)) / M_PI) / 2.0 * n));
-    return {x, y};
-}
-
-std::string manchester_tile(int z = 12) {
-    const auto [x, y] = tile_of(-2.2426, 53.4808, z); // Manchester city centre
-    return "/tiles/lsoa/" + std::to_string(z) + "/" + std::to_string(x) + "/" + std::to_string(y) + ".mvt";
-}
-
-} // namespace
+using namespace test_fixture;
 
 TEST_CASE("health - the server answers with its release and counts") {
     const auto body = get_json("/health");

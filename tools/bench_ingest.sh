@@ -23,11 +23,11 @@ cat > "$work/full.json" <<JSON
                    "source": "Census 2021 TS046 / TS001"}]}
 JSON
 
-measure() { # label, command...: prints "label seconds peak_rss_mb"
+measure() { # label, command...: prints "label wall_seconds peak_rss_mb cpu_seconds"
     local label="$1"; shift
-    /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
-    read -r secs kb < "$work/time"
-    echo "$label $secs $((kb / 1024))"
+    /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
+    read -r secs kb user sys < "$work/time"
+    echo "$label $secs $((kb / 1024)) $(echo "$user + $sys" | bc)"
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -39,11 +39,12 @@ for run in $(seq 1 "$runs"); do
     measure smallarea-boundaries "$build/tools/smallarea" ingest "$work/boundaries.json" --db "$work/b.sqlite" >> "$work/results"
     measure smallarea-full "$build/tools/smallarea" ingest "$work/full.json" --db "$work/f.sqlite" >> "$work/results"
 done
-printf '%-22s %8s %10s   (median of %s runs, same machine, interleaved)\n' what seconds peakRSS_MB "$runs"
+printf '%-22s %8s %10s %8s   (median of %s runs, same machine, interleaved)\n' what seconds peakRSS_MB cpu_s "$runs"
 for label in ogr2ogr smallarea-boundaries smallarea-full; do
     secs=$(awk -v l=$label '$1==l {print $2}' "$work/results" | median)
     rss=$(awk -v l=$label '$1==l {print $3}' "$work/results" | median)
-    printf '%-22s %8s %10s\n' "$label" "$secs" "$rss"
+    cpu=$(awk -v l=$label '$1==l {print $4}' "$work/results" | median)
+    printf '%-22s %8s %10s %8s\n' "$label" "$secs" "$rss" "$cpu"
     eval "secs_${label//-/_}=$secs"
 done
 awk -v a="$secs_smallarea_boundaries" -v b="$secs_ogr2ogr" -v c="$secs_smallarea_full" 'BEGIN {

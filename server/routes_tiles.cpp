@@ -15,6 +15,29 @@ namespace {
 // default tolerance although our features carry ids (measured with geo/bench/bench_tiles.cpp).
 const geo::tile_options tile_rendering{4096, 64, 4.5};
 
+// Properties a client may ask for with ?fields=a,b (as tile servers let a style pick its columns), so a style
+// that only needs the value does not pay for the rest. Default: all.
+enum : unsigned { field_code = 1, field_name = 2, field_households = 4, field_value = 8, field_rate = 16 };
+
+unsigned parse_fields(const std::string& text) {
+    if (text.empty()) return field_code | field_name | field_households | field_value | field_rate;
+    unsigned out = 0;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        auto end = text.find(',', start);
+        if (end == std::string::npos) end = text.size();
+        const auto f = text.substr(start, end - start);
+        if (f == "code") out |= field_code;
+        else if (f == "name") out |= field_name;
+        else if (f == "households") out |= field_households;
+        else if (f == "value" || f == "percent") out |= field_value;
+        else if (f == "rate") out |= field_rate;
+        else throw bad_request("InvalidParameter", "fields: unknown field \"" + f.substr(0, 20) + "\" (code, name, households, value, rate, percent)");
+        start = end + 1;
+    }
+    return out;
+}
+
 void handle_tile(context& ctx, const httplib::Request& req, httplib::Response& res) {
     const std::string level = req.matches[1];
     if (data::level_rank(level) < 0) throw not_found("UnknownLevel", "no level \"" + level.substr(0, 20) + "\"");
@@ -28,13 +51,15 @@ void handle_tile(context& ctx, const httplib::Request& req, httplib::Response& r
     int vintage = 0;
     if (!dataset_id.empty()) {
         query = s->make_query(dataset_id, param(req, "measure"), param(req, "period"), level, param(req, "vintage"), "");
+        ctx.authorize(req, *query->dataset); // before the cache lookup and the ETag/304 (also gated in begin_request)
         vintage = query->vintage;
     } else {
         const auto v = param(req, "vintage");
         vintage = v.empty() ? s->latest_vintage(level) : static_cast<int>(parse_integer(v, "vintage", 1971, 2100));
     }
     const tile_layer& layer = s->layer(level, vintage);
-    std::string key = level + "/" + std::to_string(vintage) + "/" + std::to_string(z) + "/" + std::to_string(x) + "/" +
+    const unsigned fields = parse_fields(param(req, "fields"));
+    std::string key = "f" + std::to_string(fields) + "/" + level + "/" + std::to_string(vintage) + "/" + std::to_string(z) + "/" + std::to_string(x) + "/" +
                       std::to_string(y) + "|" + std::to_string(s->release());
     if (query) key += "|" + query->dataset->id + "|" + query->measure->id + "|" + query->period;
 
@@ -58,10 +83,11 @@ void handle_tile(context& ctx, const httplib::Request& req, httplib::Response& r
             [&](std::uint32_t index, geo::feature_properties& out) {
                 const auto area_index = layer.area_index[index];
                 const auto& a = areas[area_index];
-                out.add("code", a.code);
+                if (fields & field_code) out.add("code", a.code);
                 // OAs have no names (the catalogue names them by code): do not send the code twice.
-                if (a.name != a.code) out.add("name", a.name);
-                if (const auto h = a.denominators.find("households"); h != a.denominators.end()) {
+                if ((fields & field_name) && a.name != a.code) out.add("name", a.name);
+                if (const auto h = a.denominators.find("households");
+                    (fields & field_households) && h != a.denominators.end()) {
                     out.add("households", static_cast<std::int64_t>(h->second));
                 }
                 if (!table) return;
@@ -69,15 +95,16 @@ void handle_tile(context& ctx, const httplib::Request& req, httplib::Response& r
                 if (row_index < 0) return;
                 const auto& row = table->table.rows()[static_cast<std::size_t>(row_index)];
                 if (percent) {
-                    if (row.percent) out.add("percent", static_cast<std::int64_t>(*row.percent));
+                    if (row.percent && (fields & field_value)) out.add("percent", static_cast<std::int64_t>(*row.percent));
                 } else {
-                    if (row.value) out.add("value", static_cast<std::int64_t>(*row.value));
-                    if (row.rate_per_100_households) {
+                    if (row.value && (fields & field_value)) out.add("value", static_cast<std::int64_t>(*row.value));
+                    if (row.rate_per_100_households && (fields & field_rate)) {
                         out.add("rate", std::round(*row.rate_per_100_households * 100.0) / 100.0);
                     }
                 }
-                out.add("suppressed", row.suppressed);
-                out.add("missing", row.missing);
+                // Flags only when set: most cells are neither, and absent reads as false in MapLibre filters.
+                if (row.suppressed) out.add("suppressed", true);
+                if (row.missing) out.add("missing", true);
             },
             tile_rendering);
         if (!fresh->mvt.empty()) fresh->gzip = gzip(fresh->mvt);
@@ -115,6 +142,7 @@ void handle_tilejson(context& ctx, const httplib::Request& req, httplib::Respons
     json fields{{"code", "String"}, {"name", "String"}, {"households", "Number"}};
     if (!dataset_id.empty()) {
         const auto q = s->make_query(dataset_id, param(req, "measure"), param(req, "period"), level, param(req, "vintage"), "");
+        ctx.authorize(req, *q.dataset);
         vintage = q.vintage;
         query_string = "?dataset=" + q.dataset->id + "&measure=" + q.measure->id + "&period=" + q.period;
         if (q.measure->kind == data::measure_kind::percent_only) {

@@ -2,7 +2,7 @@
 # Tile benchmark (issue: choropleth tiles). Runs the anchors of ../shared/bench (PostGIS ST_AsMVT, geojson-vt)
 # and smallarea over HTTP on the SAME polygons and tile list in one run, and prints the table plus ratios.
 #   tools/bench_tiles.sh [city|national|real_oa_city] [BUILD_DIR]
-# Env: RUNS (default 3), ANCHORS (default "A B"), SKIP_ANCHORS=1 to time only smallarea.
+# Env: RUNS (default 3), ANCHORS (default "A B"), SKIP_ANCHORS=1 to time only smallarea, FIELDS=code,households,value.
 # The harness is copied to .bench/ (git-ignored) because ../shared is read-only; data is generated there once.
 # smallarea is measured twice: "cold" with the tile cache off (--cache-mb 0, every request renders), and
 # "cached" with the cache on (run_product.sh's warm-up walk fills it).
@@ -80,6 +80,9 @@ for mode in cold cached; do
     cache_mb=0; [ "$mode" = cached ] && cache_mb=1024
     serve "$cache_mb"
     url="http://127.0.0.1:$port/tiles/oa/{z}/{x}/{y}.mvt?dataset=bench&measure=claimants&period=2017-09"
+    # FIELDS=code,households,value gives the anchors' columns (code, claimants, households) for a like-for-like
+    # byte comparison; unset, tiles carry every property (adds name, rate, flags).
+    [ -n "${FIELDS:-}" ] && url="$url&fields=$FIELDS"
     NAME="P:smallarea-$mode" SERVER_PID="$pid" RUNS="$runs" CLIENTS="1 2" ./run_product.sh "$url" "$tiles" 2>&1 | tee -a "$log"
     kill -TERM "$pid"; wait "$pid" || true
 done

@@ -180,7 +180,7 @@ void check_keys(const json& object, std::initializer_list<const char*> allowed, 
     for (const auto& [key, value] : object.items()) {
         (void)value;
         if (key == "comment") continue;
-        if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; })) {
+        if (std::none_of(allowed.begin(), allowed.end(), [&k = key](const char* a) { return k == a; })) {
             manifest_error(file, where, "unknown key \"" + key + "\"");
         }
     }

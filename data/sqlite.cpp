@@ -9,7 +9,9 @@ namespace smallarea::data {
 namespace {
 
 [[noreturn]] void fail(sqlite3* db, const std::string& what) {
-    throw store_error(what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
+    throw store_error(what + ": " + (db ? std::string(sqlite3_errmsg(db)) + " (code " +
+                                               std::to_string(sqlite3_extended_errcode(db)) + ")"
+                                         : std::string("out of memory")));
 }
 
 } // namespace
@@ -42,10 +44,10 @@ database::database(const std::string& path, mode m) : m_path(path) {
             exec("PRAGMA synchronous=NORMAL");
         }
         exec("PRAGMA foreign_keys=ON");
-    } catch (...) {
+    } catch (const std::exception& e) {
         spatialite_cleanup_ex(m_spatialite_cache);
         sqlite3_close(m_db);
-        throw;
+        throw store_error("cannot use '" + path + "' as a store: " + e.what());
     }
 }
 

@@ -3,7 +3,7 @@
 #include "data/error.hpp"
 
 #include <algorithm>
-#include <fstream>
+#include <sys/stat.h>
 #include <unordered_map>
 
 namespace smallarea::data {
@@ -171,7 +171,13 @@ void check_version(database& db) {
     }
 }
 
-bool file_exists(const std::string& path) { return static_cast<bool>(std::ifstream(path)); }
+// stat(), never open(): closing any descriptor of the database file drops every POSIX lock this process holds
+// on it (SQLite's own connections included), after which another process may checkpoint and truncate the WAL
+// under our readers ("disk I/O error", SQLITE_IOERR_SHORT_READ).
+bool file_exists(const std::string& path) {
+    struct stat info {};
+    return ::stat(path.c_str(), &info) == 0;
+}
 
 } // namespace
 

@@ -20,8 +20,24 @@ void app::impl::routes() {
     http.set_payload_max_length(config.max_body_bytes);
     // Without TCP_NODELAY small responses on a kept-alive connection wait ~40 ms for a delayed ACK (Nagle).
     http.set_tcp_nodelay(true);
+    // Rate limits and the access gate run before any route (and before the tile cache); the audit entries are
+    // completed with the final status after the handler.
+    http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+        try {
+            ctx.begin_request(req);
+        } catch (...) {
+            write_error(res, std::current_exception());
+            ctx.end_request(req, res); // audits a refusal here, since post-routing may not run for it
+            return httplib::Server::HandlerResponse::Handled;
+        }
+        return httplib::Server::HandlerResponse::Unhandled;
+    });
+    http.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) { ctx.end_request(req, res); });
     register_api_routes(http, ctx);
     register_tile_routes(http, ctx);
+    register_ogc_routes(http, ctx);
+    register_export_routes(http, ctx);
+    register_bespoke_routes(http, ctx);
     if (!config.web_root.empty()) {
         // cpp-httplib's mount point refuses paths that climb out of the folder ("..", encoded or not).
         http.set_mount_point("/", config.web_root);
@@ -31,8 +47,11 @@ void app::impl::routes() {
             write_error(res, 404, "NotFound", "no such resource: " + req.path.substr(0, 200));
         } else if (res.status == 413) {
             write_error(res, 413, "TooLarge", "request body is larger than " + std::to_string(config.max_body_bytes) + " bytes");
-        } else if (res.status == 400 && res.body.empty()) {
-            write_error(res, 400, "BadRequest", "malformed request");
+        } else if (res.status == 414) {
+            write_error(res, 414, "UriTooLong", "the request line is too long");
+        } else if (res.status >= 400 && res.body.empty()) {
+            // Failures cpp-httplib detects itself (malformed requests, bad ranges) get a JSON body too.
+            write_error(res, res.status, "BadRequest", "malformed request");
         }
     });
     http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {

@@ -18,6 +18,12 @@ struct server_config {
     int threads = 0;                      ///< 0: cpp-httplib's default pool
     std::string basemap_url;              ///< optional raster basemap URL template for the map
     std::size_t max_body_bytes = 1u << 20;
+    /// Token bucket per client address and per API key: `rate_limit_per_second` refill, `rate_limit_burst`
+    /// capacity; 0 disables. A map opening fetches dozens of tiles at once, hence the burst.
+    double rate_limit_per_second = 50;
+    double rate_limit_burst = 200;
+    std::size_t max_bespoke_areas = 5000; ///< member areas of one bespoke area (413 above)
+    std::size_t max_export_rows = 250000; ///< rows (or features) of one table/GeoJSON/XLSX export (413 above)
 };
 
 class app {

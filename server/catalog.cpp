@@ -1,5 +1,6 @@
 #include "server/catalog.hpp"
 
+#include "data/bespoke_store.hpp"
 #include "data/error.hpp"
 
 #include <algorithm>
@@ -7,6 +8,27 @@
 namespace smallarea::server {
 
 snapshot::snapshot(data::database& db, bool build_tiles) {
+    // One read transaction: with WAL it sees exactly one committed release, so the areas, datasets, periods and
+    // observations of a snapshot always belong together, whatever an ingest commits meanwhile.
+    db.exec("BEGIN");
+    try {
+        load(db, build_tiles);
+    } catch (...) {
+        db.exec("ROLLBACK");
+        throw;
+    }
+    db.exec("COMMIT");
+}
+
+const std::vector<data::observation>& snapshot::observations(const std::string& dataset_id,
+                                                             const std::string& measure_id,
+                                                             const std::string& period) const {
+    static const std::vector<data::observation> none;
+    const auto it = m_observations.find(dataset_id + "|" + measure_id + "|" + period);
+    return it == m_observations.end() ? none : it->second;
+}
+
+void snapshot::load(data::database& db, bool build_tiles) {
     m_release = data::data_release(db);
     m_areas = data::load_areas(db);
     for (std::size_t i = 0; i < m_areas.size(); ++i) {
@@ -15,6 +37,16 @@ snapshot::snapshot(data::database& db, bool build_tiles) {
         m_by_code.emplace(m_areas[i].code, i);
     }
     m_datasets = data::load_datasets(db);
+    // Observations are held in memory with the snapshot (16 bytes a cell) rather than read per request, so a
+    // response is computed from the same release as the snapshot that names it: readers never see half a release.
+    for (const auto& d : m_datasets) {
+        for (const auto& m : d.measures) {
+            for (const auto& p : d.periods) {
+                auto cells = data::load_observations(db, d.id, m.id, p);
+                if (!cells.empty()) m_observations.emplace(d.id + "|" + m.id + "|" + p, std::move(cells));
+            }
+        }
+    }
     if (!build_tiles) return;
     std::map<layer_key, bool> levels;
     for (const auto& a : m_areas) {
@@ -146,22 +178,67 @@ table_query snapshot::make_query(const std::string& dataset_id, const std::strin
         throw bad_request("LevelTooFine", "dataset " + d.id + " is published at " + d.level +
                                               " level; it is never apportioned down to " + q.level);
     }
-    if (!within.empty()) {
+    if (within.rfind("bespoke:", 0) == 0) {
+        q.within_bespoke = within.substr(8);
+        if (q.within_bespoke.empty()) throw bad_request("InvalidParameter", "within=bespoke: needs a bespoke area id");
+    } else if (!within.empty()) {
         q.within = find_area(within, d.vintage);
         if (!q.within) throw not_found("UnknownArea", "no area \"" + within + "\"");
     }
     return q;
 }
 
+std::vector<std::size_t> snapshot::cells_covering(const std::vector<std::size_t>& members,
+                                                  const data::dataset_info& d) const {
+    std::unordered_map<std::int64_t, bool> ids;
+    for (const auto m : members) {
+        const auto& a = m_areas[m];
+        if (a.vintage != d.vintage) {
+            throw bad_request("InvalidVintage", "area " + a.code + " is on " + std::to_string(a.vintage) +
+                                                    " geography; dataset " + d.id + " is on " + std::to_string(d.vintage));
+        }
+        if (data::level_rank(a.level) < data::level_rank(d.level)) {
+            throw bad_request("LevelTooFine", "dataset " + d.id + " is published at " + d.level + " level; " + a.level +
+                                                  " areas are never apportioned from it");
+        }
+        ids[a.id] = true;
+    }
+    std::vector<std::size_t> out;
+    for (std::size_t i = 0; i < m_areas.size(); ++i) {
+        const auto& a = m_areas[i];
+        if (a.level != d.level || a.vintage != d.vintage) continue;
+        bool in = ids.count(a.id) != 0;
+        for (std::size_t k = 0; !in && k < a.ancestors.size(); ++k) in = ids.count(a.ancestors[k]) != 0;
+        if (in) out.push_back(i);
+    }
+    std::sort(out.begin(), out.end(), [&](std::size_t x, std::size_t y) { return m_areas[x].code < m_areas[y].code; });
+    return out;
+}
+
 table_result snapshot::table(data::database& db, const table_query& q) const {
     const auto& d = *q.dataset;
-    const auto cells = areas_of(d.level, d.vintage, q.within);
+    std::vector<std::size_t> cells;
+    if (!q.groups.empty()) {
+        std::vector<std::size_t> all;
+        for (const auto& g : q.groups) all.insert(all.end(), g.second.begin(), g.second.end());
+        cells = cells_covering(all, d);
+    } else if (!q.within_bespoke.empty()) {
+        const auto b = data::load_bespoke(db, q.within_bespoke, false);
+        if (!b) throw not_found("UnknownBespoke", "no bespoke area \"" + q.within_bespoke.substr(0, 40) + "\"");
+        std::vector<std::size_t> members;
+        for (const auto id : b->members) {
+            if (const auto i = find_area_by_id(id)) members.push_back(*i);
+        }
+        cells = cells_covering(members, d);
+    } else {
+        cells = areas_of(d.level, d.vintage, q.within);
+    }
     std::unordered_map<std::int64_t, std::optional<std::int64_t>> values;
-    for (const auto& o : data::load_observations(db, d.id, q.measure->id, q.period)) values[o.area_id] = o.value;
+    for (const auto& o : observations(d.id, q.measure->id, q.period)) values[o.area_id] = o.value;
     std::unordered_map<std::int64_t, std::optional<std::int64_t>> bases;
     const bool percent = q.measure->kind == data::measure_kind::percent_only;
     if (percent) {
-        for (const auto& o : data::load_observations(db, d.id, q.measure->percent_of, q.period)) bases[o.area_id] = o.value;
+        for (const auto& o : observations(d.id, q.measure->percent_of, q.period)) bases[o.area_id] = o.value;
     }
     const std::string denominator = q.measure->denominator.empty() ? "households" : q.measure->denominator;
 
@@ -182,6 +259,18 @@ table_result snapshot::table(data::database& db, const table_query& q) const {
     }
     auto protected_cells = disclosure::protect(raw, d.policy);
 
+    if (!q.groups.empty()) {
+        // One row per bespoke area: the sum of the protected cells its members cover (rule 2), never a raw sum.
+        std::unordered_map<std::size_t, std::size_t> row_of;
+        for (std::size_t i = 0; i < cells.size(); ++i) row_of[cells[i]] = i;
+        std::vector<std::pair<std::string, std::vector<std::size_t>>> rows;
+        for (const auto& [code, members] : q.groups) {
+            std::vector<std::size_t> indices;
+            for (const auto c : cells_covering(members, d)) indices.push_back(row_of.at(c));
+            rows.emplace_back(code, std::move(indices));
+        }
+        return table_result{q, disclosure::aggregate(rows, protected_cells, raw), {}};
+    }
     if (q.level == d.level) {
         return table_result{q, std::move(protected_cells), cells};
     }
@@ -206,7 +295,15 @@ table_result snapshot::table(data::database& db, const table_query& q) const {
         sorted_groups.push_back(std::move(groups[i]));
         sorted_parents.push_back(parents[i]);
     }
-    auto aggregated = disclosure::aggregate(sorted_groups, protected_cells, raw);
+    // A coarser area's own Census count when it has one (every LSOA does), rather than the sum of its members'.
+    const std::string denominator_name = q.measure->denominator.empty() ? "households" : q.measure->denominator;
+    std::vector<std::optional<std::int64_t>> own_households;
+    for (const auto parent : sorted_parents) {
+        const auto it = m_areas[parent].denominators.find(denominator_name);
+        own_households.push_back(it == m_areas[parent].denominators.end() ? std::nullopt
+                                                                           : std::optional<std::int64_t>(it->second));
+    }
+    auto aggregated = disclosure::aggregate(sorted_groups, protected_cells, raw, own_households);
     return table_result{q, std::move(aggregated), sorted_parents};
 }
 

@@ -35,6 +35,12 @@ struct table_query {
     std::string level;      ///< the level rows are at (the dataset's or a coarser one)
     int vintage = 0;
     std::optional<std::size_t> within; ///< index into snapshot::areas
+    /// within=bespoke:ID: the bespoke area's id; table() loads its members from the store and keeps only the
+    /// dataset-level cells they cover.
+    std::string within_bespoke;
+    /// level=bespoke: one output row per group (code, member area indices at the dataset's level or coarser), each
+    /// the disclosure::aggregate of the dataset-level protected cells its members cover; row_areas is then empty.
+    std::vector<std::pair<std::string, std::vector<std::size_t>>> groups;
 };
 
 /// A protected table plus what it is about: the only thing encoders receive.
@@ -68,6 +74,10 @@ public:
     std::vector<std::size_t> areas_of(const std::string& level, int vintage, std::optional<std::size_t> within) const;
     /// The ancestor of an area at a coarser level, if the lookups know it.
     std::optional<std::size_t> ancestor_at(std::size_t area, const std::string& level) const;
+    /// The areas of dataset d's level and vintage covered by `members` (each at d's level, or coarser: then its
+    /// d-level descendants), ordered by code, no duplicates. Never apportions down: a member finer than d's level
+    /// throws bad_request("LevelTooFine"); another vintage throws bad_request("InvalidVintage").
+    std::vector<std::size_t> cells_covering(const std::vector<std::size_t>& members, const data::dataset_info& d) const;
 
     /// Builds the raw table for a query from the store and protects it (and aggregates it to a coarser level).
     /// The raw values never leave this function.
@@ -78,7 +88,14 @@ public:
                            const std::string& level, const std::string& vintage, const std::string& within) const;
 
 private:
+    void load(data::database& db, bool build_tiles);
+    /// Raw observations of one dataset measure and period (empty when none). Raw, so private: only table()
+    /// reads them, and it returns protected values.
+    const std::vector<data::observation>& observations(const std::string& dataset_id, const std::string& measure_id,
+                                                       const std::string& period) const;
+
     std::int64_t m_release = 0;
+    std::unordered_map<std::string, std::vector<data::observation>> m_observations;
     std::vector<data::area> m_areas;
     std::unordered_map<std::int64_t, std::size_t> m_by_id;
     std::unordered_multimap<std::string, std::size_t> m_by_code;

@@ -2,6 +2,8 @@
 
 #include "data/error.hpp"
 #include "data/store.hpp"
+#include "server/access.hpp"
+#include "server/http_util.hpp"
 
 #include <chrono>
 
@@ -9,13 +11,21 @@ namespace smallarea::server {
 
 context::context(server_config c) : m_config(std::move(c)), m_tiles(m_config.tile_cache_bytes) {
     m_current = std::make_shared<const snapshot>(connection());
+    m_access = std::make_unique<access_control>(
+        [this]() -> data::database& { return connection(); },
+        [this](const std::function<void(data::database&)>& f) { with_writer(f); }, m_config.rate_limit_per_second,
+        m_config.rate_limit_burst);
 }
+
+context::~context() = default;
 
 data::database& context::connection() {
     thread_local std::unique_ptr<data::database> db;
     thread_local std::string path;
     if (!db || path != m_config.db_path) {
-        db = std::make_unique<data::database>(data::open_store(m_config.db_path, false));
+        // Opened read-write although requests only read: a read-only SQLite connection cannot recreate the WAL
+        // index (-shm) after the last writer closed and removed it, and then fails with "disk I/O error".
+        db = std::make_unique<data::database>(data::open_store(m_config.db_path, true));
         path = m_config.db_path;
     }
     return *db;
@@ -66,11 +76,24 @@ std::shared_ptr<const table_result> context::table_values(const snapshot& s, con
     return result;
 }
 
-void context::authorize(const httplib::Request&, const data::dataset_info&) {
-    // Access control for internal MI (API keys, organisations, suspension) is the next piece of work; until then
-    // every dataset in the store is served to whoever can reach the server, which binds 127.0.0.1 by default.
+void context::authorize(const httplib::Request& req, const data::dataset_info& d) { m_access->authorize(req, d); }
+
+bool context::visible(const httplib::Request& req, const data::dataset_info& d) { return m_access->visible(req, d); }
+
+void context::begin_request(const httplib::Request& req) {
+    m_access->begin_request(req);
+    // A `dataset` parameter naming an internal dataset is checked here, so tables, breaks, tiles (before the
+    // tile cache and ETags), exports and whatever a route adds later cannot forget the check. param() refuses
+    // a repeated parameter (400) as the routes do, so no route can read a second, unchecked value. Unknown ids
+    // pass through: the route answers 404.
+    const auto id = param(req, "dataset");
+    if (id.empty()) return;
+    const auto s = snap();
+    for (const auto& d : s->datasets()) {
+        if (d.id == id) authorize(req, d);
+    }
 }
 
-bool context::visible(const httplib::Request&, const data::dataset_info&) { return true; }
+void context::end_request(const httplib::Request& req, httplib::Response& res) { m_access->end_request(req, res); }
 
 } // namespace smallarea::server

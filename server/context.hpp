@@ -18,10 +18,14 @@
 
 namespace smallarea::server {
 
+class access_control;
+
 class context {
 public:
     /// Opens the store and builds the first snapshot. Throws store_error.
     explicit context(server_config c);
+    /// Flushes the audit queue through the writer before the writer closes.
+    ~context();
 
     const server_config& config() const noexcept { return m_config; }
     tile_cache& tiles() noexcept { return m_tiles; }
@@ -49,6 +53,12 @@ public:
     void authorize(const httplib::Request& req, const data::dataset_info& d);
     /// Whether the dataset is listed for this request (internal datasets are not listed to others).
     bool visible(const httplib::Request& req, const data::dataset_info& d);
+    /// Called by app for every request before routing: rate limits (429), then the access gate: a `dataset`
+    /// query parameter naming an internal dataset is authorised here, before any route or cache runs.
+    void begin_request(const httplib::Request& req);
+    /// Called by app for every response: audit entries with the final status; private caching of internal data.
+    void end_request(const httplib::Request& req, httplib::Response& res);
+    access_control& access() noexcept { return *m_access; }
 
 private:
     data::database& writer(); // call with m_writer_mutex held
@@ -63,10 +73,14 @@ private:
     std::atomic<std::int64_t> m_last_check_ms{0};
     std::mutex m_values_mutex;
     std::map<std::string, std::shared_ptr<const table_result>> m_value_tables;
+    std::unique_ptr<access_control> m_access; // last: destroyed first, its audit flush still has the writer
 };
 
 /// Route registration, one function per file.
 void register_api_routes(httplib::Server& http, context& ctx);
 void register_tile_routes(httplib::Server& http, context& ctx);
+void register_ogc_routes(httplib::Server& http, context& ctx);    // routes_ogc.cpp: /ogc (OGC API Features)
+void register_export_routes(httplib::Server& http, context& ctx); // routes_ogc.cpp: /api/export/...
+void register_bespoke_routes(httplib::Server& http, context& ctx);
 
 } // namespace smallarea::server

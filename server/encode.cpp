@@ -77,6 +77,8 @@ std::string number_text(double v) {
 
 } // namespace
 
+nlohmann::json protected_row_json(const disclosure::protected_row& r, bool percent) { return row_json(r, percent); }
+
 nlohmann::json table_json(const table_result& t, const snapshot& s) {
     const auto& d = *t.query.dataset;
     const bool percent = t.table.kind() == disclosure::measure_kind::percent_only;

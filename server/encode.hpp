@@ -17,6 +17,9 @@ nlohmann::json dataset_json(const data::dataset_info& d);
 /// The disclosure block every table-like response carries.
 nlohmann::json disclosure_json(const data::dataset_info& d);
 
+/// One protected row as served in tables: code, name, households, value/rate/uncertainty (or percent), flags.
+nlohmann::json protected_row_json(const disclosure::protected_row& r, bool percent);
+
 /// /api/table as JSON: metadata, one row per area, the total row.
 nlohmann::json table_json(const table_result& t, const snapshot& s);
 

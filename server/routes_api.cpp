@@ -1,7 +1,9 @@
 #include "data/error.hpp"
+#include "server/bespoke.hpp"
 #include "server/breaks.hpp"
 #include "server/context.hpp"
 #include "server/encode.hpp"
+#include "server/export.hpp"
 #include "server/http_util.hpp"
 
 #include <algorithm>
@@ -16,15 +18,20 @@ void register_api_routes(httplib::Server& http, context& ctx) {
         send_json(res, json{{"status", "ok"}, {"release", s->release()}, {"datasets", s->datasets().size()},
                             {"areas", s->areas().size()}, {"tile_cache_bytes", ctx.tiles().bytes()}});
     }));
-    http.Get("/api/datasets", wrap([&ctx](const httplib::Request&, httplib::Response& res) {
+    http.Get("/api/datasets", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
         const auto s = ctx.snap();
         json list = json::array();
-        for (const auto& d : s->datasets()) list.push_back(dataset_json(d));
+        for (const auto& d : s->datasets()) {
+            if (ctx.visible(req, d)) list.push_back(dataset_json(d)); // internal MI is not even listed to others
+        }
         send_json(res, json{{"datasets", list}});
     }));
     http.Get(R"(/api/datasets/([^/]+))", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
         const auto s = ctx.snap();
-        send_json(res, dataset_json(s->dataset(req.matches[1])));
+        const auto& d = s->dataset(req.matches[1]);
+        // Indistinguishable from an unknown id for those who may not see it.
+        if (!ctx.visible(req, d)) throw not_found("UnknownDataset", "no dataset \"" + d.id + "\"");
+        send_json(res, dataset_json(d));
     }));
     http.Get("/api/areas", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
         const auto s = ctx.snap();
@@ -76,9 +83,19 @@ void register_api_routes(httplib::Server& http, context& ctx) {
         send_json(res, json{{"level", level}, {"vintage", vintage}, {"count", rows.size()}, {"areas", rows}});
     }));
     http.Get("/api/table", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
+        if (param(req, "level") == "bespoke") return serve_bespoke_table(ctx, req, res); // server/bespoke.cpp
         const auto s = ctx.snap();
         const auto q = s->make_query(param(req, "dataset"), param(req, "measure"), param(req, "period"),
                                      param(req, "level"), param(req, "vintage"), param(req, "within"));
+        ctx.authorize(req, *q.dataset);
+        if (param(req, "format") == "xlsx") { // the planners' workbook (server/export.cpp, server/encode_xlsx.cpp)
+            ctx.authorize(req, *q.dataset);
+            const auto file = export_table(*s, ctx.connection(), q, "xlsx", ctx.config().max_export_rows);
+            res.set_header("X-Smallarea-Classification", disclosure::to_string(q.dataset->policy.classification));
+            res.set_header("Content-Disposition", "attachment; filename=\"" + file.filename + "\"");
+            res.set_content(file.bytes, file.content_type);
+            return;
+        }
         const std::string format = format_of(req);
         const auto result = s->table(ctx.connection(), q);
         res.set_header("X-Smallarea-Classification", disclosure::to_string(q.dataset->policy.classification));
@@ -95,6 +112,7 @@ void register_api_routes(httplib::Server& http, context& ctx) {
         const auto s = ctx.snap();
         const auto q = s->make_query(param(req, "dataset"), param(req, "measure"), param(req, "period"),
                                      param(req, "level"), param(req, "vintage"), param(req, "within"));
+        ctx.authorize(req, *q.dataset);
         const auto method = parse_break_method(param(req, "method"));
         const auto classes_text = param(req, "classes");
         const int classes = classes_text.empty() ? 5 : static_cast<int>(parse_integer(classes_text, "classes", 3, 9));

@@ -67,7 +67,7 @@ fi
 
 serve() { # cache_mb -> starts the server, sets port and pid
     : > "$harness/serve.out"
-    "$build/tools/smallarea" serve --db "$store" --host 127.0.0.1 --port 0 --cache-mb "$1" > "$harness/serve.out" 2>"$harness/serve.err" &
+    "$build/tools/smallarea" serve --db "$store" --host 127.0.0.1 --port 0 --rate-limit 0 --cache-mb "$1" > "$harness/serve.out" 2>"$harness/serve.err" &
     pid=$!
     for _ in $(seq 1 600); do
         port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$harness/serve.out")

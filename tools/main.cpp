@@ -4,6 +4,7 @@
 #include "data/error.hpp"
 #include "data/ingest.hpp"
 #include "server/app.hpp"
+#include "server/export.hpp"
 
 #include <chrono>
 #include <csignal>
@@ -18,12 +19,18 @@
 
 #include <pthread.h>
 
+int run_keys(int argc, char** argv); // tools/keys.cpp
+
 namespace {
 
 const char* const usage_text = R"(usage:
   smallarea ingest MANIFEST.json --db STORE.sqlite
   smallarea serve --db STORE.sqlite [--host 127.0.0.1] [--port 8080] [--web DIR] [--cache-mb 256]
-                  [--threads N] [--basemap URL]
+                  [--threads N] [--basemap URL] [--rate-limit 50/s] [--burst 200]
+                  [--max-bespoke-areas 5000] [--max-export-rows 250000]   (--rate-limit 0 disables)
+  smallarea export --db STORE.sqlite [--dataset ID] [--measure M] [--period P] [--level L] [--within CODE]
+                   [--vintage Y] --format csv|xlsx|geojson|gpkg --out FILE
+  smallarea keys org-add|org-list|issue|revoke|suspend|resume|suspend-all|resume-all|audit --db STORE ...
   smallarea --version
 exit codes: 0 ok, 1 bad input or unusable store, 2 usage, 3 internal error
 )";
@@ -107,6 +114,13 @@ int run_serve(const arguments& a) {
     config.tile_cache_bytes = static_cast<std::size_t>(number(a.get("cache-mb", "256"), "--cache-mb")) << 20;
     config.threads = number(a.get("threads", "0"), "--threads");
     config.basemap_url = a.get("basemap", "");
+    if (auto rate = a.get("rate-limit"); !rate.empty()) { // "N/s" or "N" requests per second per address and per key
+        if (rate.size() > 2 && rate.compare(rate.size() - 2, 2, "/s") == 0) rate.resize(rate.size() - 2);
+        config.rate_limit_per_second = number(rate, "--rate-limit");
+    }
+    config.rate_limit_burst = number(a.get("burst", "200"), "--burst");
+    config.max_bespoke_areas = static_cast<std::size_t>(number(a.get("max-bespoke-areas", "5000"), "--max-bespoke-areas"));
+    config.max_export_rows = static_cast<std::size_t>(number(a.get("max-export-rows", "250000"), "--max-export-rows"));
 
     // SIGINT/SIGTERM are taken by a thread that waits for them, so stop() runs outside a signal handler and
     // in-flight requests finish.
@@ -133,6 +147,21 @@ int run_serve(const arguments& a) {
     return 0;
 }
 
+int run_export(const arguments& a) { // the same export as /api/export and /api/table?format=xlsx (server/export.cpp)
+    if (!a.positional.empty()) throw usage_error("export takes no positional arguments");
+    smallarea::server::export_request r;
+    r.dataset = a.get("dataset");
+    r.measure = a.get("measure");
+    r.period = a.get("period");
+    r.level = a.get("level");
+    r.vintage = a.get("vintage");
+    r.within = a.get("within");
+    r.format = a.require("format");
+    const auto out = smallarea::server::export_to_path(a.require("db"), r, a.require("out"));
+    std::cout << "wrote " << out.features << " rows to " << a.require("out") << " (suggested name " << out.filename << ")\n";
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -147,9 +176,14 @@ int main(int argc, char** argv) {
             std::cout << usage_text;
             return 0;
         }
+        if (command == "keys") return run_keys(argc, argv);
         if (command == "ingest") return run_ingest(parse(argc, argv, 2, {"db"}));
+        if (command == "export") {
+            return run_export(parse(argc, argv, 2, {"db", "dataset", "measure", "period", "level", "within", "vintage", "format", "out"}));
+        }
         if (command == "serve") {
-            return run_serve(parse(argc, argv, 2, {"db", "host", "port", "web", "cache-mb", "threads", "basemap"}));
+            return run_serve(parse(argc, argv, 2, {"db", "host", "port", "web", "cache-mb", "threads", "basemap",
+                                                  "rate-limit", "burst", "max-bespoke-areas", "max-export-rows"}));
         }
         throw usage_error("unknown command " + command);
     } catch (const usage_error& e) {

@@ -21,7 +21,11 @@ std::int64_t protect_count(std::int64_t raw, const policy& p) {
 
 void set_rate(protected_row& row) {
     if (row.value && row.households && *row.households > 0) {
-        row.rate_per_100_households = 100.0 * static_cast<double>(*row.value) / static_cast<double>(*row.households);
+        // Rounded here, once, to hundredths with halves up in integer arithmetic, so every format (JSON, CSV,
+        // XLSX, tiles) shows the same digits: 20 per 128 households is 15.63 everywhere, never 15.62 by a float.
+        const std::int64_t h = *row.households;
+        const std::int64_t hundredths = (*row.value * 20000 + h) / (2 * h);
+        row.rate_per_100_households = static_cast<double>(hundredths) / 100.0;
     }
 }
 
@@ -47,7 +51,8 @@ void check_raw(const raw_row& row) {
 /// Sums members of a protected table (rule 2) or, for percentage-only measures, recomputes the percentage from
 /// the members' raw figures (rule 3). Shared by the total row and by aggregate().
 protected_row combine(const std::string& code, const std::string& name, const std::vector<std::size_t>& members,
-                      const std::vector<protected_row>& cells, const raw_table& raw, const policy& p) {
+                      const std::vector<protected_row>& cells, const raw_table& raw, const policy& p,
+                      std::optional<std::int64_t> own_households = std::nullopt) {
     protected_row row;
     row.code = code;
     row.name = name;
@@ -83,7 +88,9 @@ protected_row combine(const std::string& code, const std::string& name, const st
             ++row.excluded_cells;
         }
     }
-    if (any_households) {
+    if (own_households) {
+        row.households = own_households;
+    } else if (any_households) {
         row.households = households;
     }
     if (raw.kind == measure_kind::percent_only) {
@@ -142,15 +149,17 @@ protected_table protect(const raw_table& raw, const policy& p) {
 }
 
 protected_table aggregate(const std::vector<std::pair<std::string, std::vector<std::size_t>>>& groups,
-                          const protected_table& cells, const raw_table& raw) {
+                          const protected_table& cells, const raw_table& raw,
+                          const std::vector<std::optional<std::int64_t>>& households) {
     if (raw.rows.size() != cells.rows().size() || raw.kind != cells.kind()) {
         throw error("AggregateMismatch", "aggregate() needs the raw table its cells were protected from");
     }
     protected_table out;
     out.m_kind = cells.kind();
     out.m_policy = cells.policy();
-    for (const auto& [name, members] : groups) {
-        out.m_rows.push_back(combine(name, name, members, cells.rows(), raw, out.m_policy));
+    for (std::size_t i = 0; i < groups.size(); ++i) {
+        const auto own = i < households.size() ? households[i] : std::nullopt;
+        out.m_rows.push_back(combine(groups[i].first, groups[i].first, groups[i].second, cells.rows(), raw, out.m_policy, own));
     }
     out.m_total = combine("total", "Total", all_rows(cells.rows().size()), cells.rows(), raw, out.m_policy);
     return out;

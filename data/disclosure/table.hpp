@@ -43,7 +43,7 @@ struct protected_row {
     std::optional<std::int64_t> value;
     /// percent_only: whole percent; count: not set.
     std::optional<std::int64_t> percent;
-    /// value (or percent) per 100 households, from protected values only (rule 5). count measures only.
+    /// value (or percent) per 100 households, from protected values only (rule 5), rounded to hundredths (halves up).
     std::optional<double> rate_per_100_households;
     /// true when the cell is hidden by a small-cell or small-denominator rule (value/percent are then null).
     bool suppressed = false;
@@ -70,7 +70,8 @@ public:
 private:
     friend protected_table protect(const raw_table&, const disclosure::policy&);
     friend protected_table aggregate(const std::vector<std::pair<std::string, std::vector<std::size_t>>>&,
-                                     const protected_table&, const raw_table&);
+                                     const protected_table&, const raw_table&,
+                                     const std::vector<std::optional<std::int64_t>>&);
     protected_table() = default;
 
     measure_kind m_kind = measure_kind::count;
@@ -90,8 +91,11 @@ protected_table protect(const raw_table& raw, const disclosure::policy& p);
 /// is the sum of its members' protected values (never a re-rounded raw sum); its uncertainty is the sum of the
 /// members'. Percentage-only aggregates are computed from the members' raw figures (rule 3), so `raw` must be the
 /// table `cells` was protected from (same rows, same order). members are row indices into cells.rows().
-/// Households sum over members that have them; rates use the summed protected value.
+/// Households sum over members that have them, unless `households` gives an aggregate its own published count
+/// (e.g. an LSOA's Census households, more complete than the sum of its OAs'): then that one is used. Rates use
+/// the summed protected value.
 protected_table aggregate(const std::vector<std::pair<std::string, std::vector<std::size_t>>>& groups,
-                          const protected_table& cells, const raw_table& raw);
+                          const protected_table& cells, const raw_table& raw,
+                          const std::vector<std::optional<std::int64_t>>& households = {});
 
 } // namespace smallarea::disclosure

@@ -150,8 +150,10 @@ function assert(condition, message) {
   if (!condition) throw new Error(message);
 }
 
+let partnerKey = ''; // internal MI needs a partner key (minted with `smallarea keys` below)
+
 async function getJson(base, pathAndQuery) {
-  const response = await fetch(`${base}${pathAndQuery}`);
+  const response = await fetch(`${base}${pathAndQuery}`, { headers: partnerKey ? { Authorization: `Bearer ${partnerKey}` } : {} });
   assert(response.ok, `GET ${pathAndQuery} -> ${response.status}`);
   return response.json();
 }
@@ -232,6 +234,11 @@ async function main() {
 
   try {
     await run(args.server, ['ingest', args.sample, '--db', store], { timeoutMs: 120000 });
+    // Internal MI is served only with a key of an organisation it is shared with.
+    await run(args.server, ['keys', 'org-add', '--db', store, '--name', 'browser-test', '--agreement-signed', '2024-01-01',
+      '--datasets', 'claimant_count,synthetic_work_programme']);
+    partnerKey = (/sak_[0-9a-f]{48}/.exec(await run(args.server, ['keys', 'issue', '--db', store, '--org', 'browser-test'])) || [''])[0];
+    assert(partnerKey, '`smallarea keys issue` printed no key');
     server = await startServer(args, store);
     const base = server.base;
     console.log(`# server at ${base}, store ${store}`);
@@ -261,6 +268,10 @@ async function main() {
     });
     const start = `${base}/#dataset=${published.id}&map=11.2/53.455/-2.27`;
     await page.goto(start, { waitUntil: 'load' });
+    // Enter the partner key in the map's key field (kept in sessionStorage; the page reloads with it).
+    await page.click('#api-key-summary');
+    await page.fill('#api-key-input', partnerKey);
+    await Promise.all([page.waitForEvent('load'), page.click('#api-key-form button[type=submit]')]);
 
     const loaded = await check('the map loads with WebGL and renders the choropleth', async () => {
       await idle(page);

@@ -210,3 +210,19 @@ TEST_CASE("aggregate - member index out of range is an error") {
     auto cells = protect(raw, internal_policy());
     CHECK_THROWS_AS(aggregate({{"x", {5}}}, cells, raw), smallarea::error);
 }
+
+TEST_CASE("aggregate - an aggregate's own published household count replaces the sum of its members'") {
+    auto raw = counts({29, 30});
+    auto cells = protect(raw, internal_policy());
+    auto agg = aggregate({{"lsoa", {0, 1}}}, cells, raw, {std::optional<std::int64_t>(400)});
+    CHECK(*agg.rows()[0].households == 400);
+    CHECK(*agg.rows()[0].value == 60);
+    CHECK(*agg.rows()[0].rate_per_100_households == doctest::Approx(15.0));
+}
+
+TEST_CASE("protect - rates are rounded to hundredths with halves up") {
+    raw_table t;
+    t.rows.push_back({"A", "A", 128, 20, std::nullopt}); // 15.625 -> 15.63
+    auto table = protect(t, published_policy(1));
+    CHECK(*table.rows()[0].rate_per_100_households == doctest::Approx(15.63));
+}

@@ -5,7 +5,9 @@
 
 #include <doctest/doctest.h>
 
+#include "data/access_store.hpp"
 #include "data/ingest.hpp"
+#include "data/store.hpp"
 #include "server/app.hpp"
 
 #include "../data/test_support.hpp"
@@ -62,6 +64,26 @@ inline test_server& server() {
     return s;
 }
 
+/// A key of an organisation every dataset is shared with (made once in the fixture's store). Internal MI needs
+/// `Authorization: Bearer KEY` (server/access.hpp).
+inline const std::string& fixture_key() {
+    static const std::string key = [] {
+        auto db = smallarea::data::open_store(server().db_path(), true);
+        std::vector<std::string> all;
+        for (const auto& d : smallarea::data::load_datasets(db)) all.push_back(d.id);
+        smallarea::data::add_organisation(db, "test-fixture", "2024-01-01", all);
+        return smallarea::data::issue_key(db, "test-fixture").key;
+    }();
+    return key;
+}
+
+/// When true, get()/get_json()/error_code() send fixture_key() unless the caller passes an Authorization header
+/// (test_server reads internal MI throughout; tests of refusals leave it false).
+inline bool& send_fixture_key() {
+    static bool on = false;
+    return on;
+}
+
 inline httplib::Client client() {
     httplib::Client c("127.0.0.1", server().port());
     c.set_connection_timeout(5);
@@ -71,7 +93,11 @@ inline httplib::Client client() {
 
 inline httplib::Result get(const std::string& path, const httplib::Headers& headers = {}) {
     auto c = client();
-    auto r = c.Get(path.c_str(), headers);
+    httplib::Headers sent = headers;
+    if (send_fixture_key() && sent.find("Authorization") == sent.end()) {
+        sent.emplace("Authorization", "Bearer " + fixture_key());
+    }
+    auto r = c.Get(path.c_str(), sent);
     REQUIRE_MESSAGE(r, "no response for " << path);
     return r;
 }

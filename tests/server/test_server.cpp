@@ -26,6 +26,9 @@ using namespace test_support;
 
 using namespace test_fixture;
 
+// Internal MI needs a key: every request of this file sends the fixture's (refusals are tested in test_access).
+[[maybe_unused]] const bool sends_key = (send_fixture_key() = true);
+
 TEST_CASE("health - the server answers with its release and counts") {
     const auto body = get_json("/health");
     CHECK(body["status"] == "ok");

@@ -8,6 +8,8 @@
 // reproduces it. For tests, window.smallareaMap is the maplibregl.Map, window.smallareaState the live view state
 // and window.smallareaIdle() resolves once every fetch has finished and the map has rendered its tiles.
 
+import { transformRequest } from './auth.js'; // partner key: Bearer header on fetches, tiles, downloads
+
 const maplibregl = window.maplibregl;
 
 // Coarsest last. A dataset can be shown at its own level or any coarser level that has boundaries.
@@ -202,6 +204,7 @@ function writeUrl() {
   }
   if (state.view) params.set('map', `${state.view.zoom.toFixed(2)}/${state.view.lat.toFixed(5)}/${state.view.lng.toFixed(5)}`);
   if (state.area) params.set('area', state.area);
+  if (state.bespoke) params.set('bespoke', state.bespoke); // a saved bespoke area (bespoke.js)
   const hash = `#${params.toString().replace(/%2F/g, '/')}`;
   if (hash !== window.location.hash) {
     lastWrittenHash = hash;
@@ -726,6 +729,7 @@ function createMap(initialView, bounds) {
     dragRotate: false,
     pitchWithRotate: false,
     fadeDuration: 0,
+    transformRequest, // sends the partner key (auth.js) with tile requests
   };
   if (initialView) {
     options.center = [initialView.lng, initialView.lat];

@@ -1,0 +1,60 @@
+#include "data/ogc_queries.hpp"
+
+#include <algorithm>
+#include <map>
+
+namespace smallarea::data {
+
+std::unordered_map<std::int64_t, std::string> load_geometry_map(database& db, const std::vector<std::int64_t>& ids) {
+    std::unordered_map<std::int64_t, std::string> out;
+    out.reserve(ids.size());
+    // 500 stays well under SQLite's bound-parameter limit of older builds (999).
+    constexpr std::size_t chunk = 500;
+    for (std::size_t first = 0; first < ids.size(); first += chunk) {
+        const std::size_t n = std::min(chunk, ids.size() - first);
+        std::string sql = "SELECT id, AsBinary(geom) FROM areas WHERE geom IS NOT NULL AND id IN (";
+        for (std::size_t i = 0; i < n; ++i) sql += i == 0 ? "?" : ",?";
+        sql += ")";
+        statement s(db, sql);
+        for (std::size_t i = 0; i < n; ++i) s.bind(static_cast<int>(i + 1), ids[first + i]);
+        while (s.step()) {
+            if (!s.is_null(1)) out.emplace(s.int64(0), std::string(s.blob(1)));
+        }
+    }
+    return out;
+}
+
+bool has_bespoke_areas(database& db) {
+    statement s(db, "SELECT EXISTS (SELECT 1 FROM bespoke_areas)");
+    return s.step() && s.int64(0) != 0;
+}
+
+std::vector<bespoke_area_row> load_bespoke_areas(database& db) {
+    std::vector<bespoke_area_row> out;
+    std::map<std::string, std::size_t> index;
+    {
+        // AsBinary() is NULL for a blob that is not a SpatiaLite geometry: then the column already holds WKB.
+        statement s(db, "SELECT id, name, level, vintage, source, created_at, "
+                        "COALESCE(AsBinary(outline), outline) FROM bespoke_areas ORDER BY id");
+        while (s.step()) {
+            bespoke_area_row r;
+            r.id = s.text(0);
+            r.name = s.text(1);
+            r.level = s.text(2);
+            r.vintage = static_cast<int>(s.int64(3));
+            r.source = s.text(4);
+            r.created_at = s.text(5);
+            if (!s.is_null(6)) r.outline = std::string(s.blob(6));
+            index.emplace(r.id, out.size());
+            out.push_back(std::move(r));
+        }
+    }
+    statement m(db, "SELECT bespoke_id, area_id FROM bespoke_members ORDER BY bespoke_id, area_id");
+    while (m.step()) {
+        const auto it = index.find(m.text(0));
+        if (it != index.end()) out[it->second].members.push_back(m.int64(1));
+    }
+    return out;
+}
+
+} // namespace smallarea::data

@@ -1,0 +1,229 @@
+#include "server/bespoke.hpp"
+
+#include "data/access_store.hpp"
+#include "data/error.hpp"
+#include "data/ogc_queries.hpp"
+#include "geo/bespoke_geometry.hpp"
+#include "geo/geojson.hpp"
+#include "server/encode.hpp"
+#include "server/http_util.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <random>
+
+namespace smallarea::server {
+
+using nlohmann::json;
+
+namespace {
+
+std::string random_text(std::size_t n, const char* alphabet, std::size_t alphabet_size) {
+    // std::random_device reads the kernel's CSPRNG on Linux (getrandom / /dev/urandom).
+    std::random_device rd;
+    std::uniform_int_distribution<std::size_t> pick(0, alphabet_size - 1);
+    std::string out;
+    for (std::size_t i = 0; i < n; ++i) out += alphabet[pick(rd)];
+    return out;
+}
+
+std::int64_t households_of(const data::area& a) {
+    const auto it = a.denominators.find("households");
+    return it == a.denominators.end() ? 0 : it->second;
+}
+
+// Checks members and builds the record to save (outline included). members are sorted and deduplicated.
+data::bespoke_record prepare(context& ctx, const snapshot& s, const std::string& name, std::vector<std::size_t> members,
+                             const std::string& source, const std::string& owner_hash) {
+    std::sort(members.begin(), members.end());
+    members.erase(std::unique(members.begin(), members.end()), members.end());
+    if (members.empty()) throw bad_request("EmptySelection", "a bespoke area needs at least one member area");
+    if (members.size() > max_bespoke_members) {
+        throw bad_request("TooManyMembers", "a bespoke area has at most " + std::to_string(max_bespoke_members) +
+                                                " members (" + std::to_string(members.size()) + " given)");
+    }
+    const auto& first = s.areas()[members.front()];
+    data::bespoke_record r;
+    r.name = name;
+    r.level = first.level;
+    r.vintage = first.vintage;
+    for (const auto m : members) {
+        const auto& a = s.areas()[m];
+        if (a.level != r.level || a.vintage != r.vintage) {
+            throw bad_request("MixedLevels", "members must share one level and vintage: " + first.code + " is " +
+                                                 first.level + " " + std::to_string(first.vintage) + ", " + a.code +
+                                                 " is " + a.level + " " + std::to_string(a.vintage));
+        }
+        r.members.push_back(a.id);
+    }
+    std::sort(r.members.begin(), r.members.end());
+    r.id = new_bespoke_id();
+    r.owner = owner_hash;
+    r.source = source;
+    r.created_at = data::utc_now();
+    r.outline = dissolve_areas(ctx, s, members);
+    return r;
+}
+
+} // namespace
+
+std::string bespoke_owner(const httplib::Request& req) {
+    const auto token = req.get_header_value("X-Owner-Token");
+    return token.empty() ? std::string() : data::hash_key(token);
+}
+
+std::string new_bespoke_id() { return random_text(10, "abcdefghijklmnopqrstuvwxyz234567", 32); }
+
+std::string new_owner_token() { return random_text(64, "0123456789abcdef", 16); }
+
+bespoke_area load_bespoke_area(context& ctx, const snapshot& s, const std::string& id, bool with_outline) {
+    const bool well_formed = !id.empty() && id.size() <= 32 &&
+                             std::all_of(id.begin(), id.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '2' && c <= '7'); });
+    std::optional<data::bespoke_record> r;
+    if (well_formed) r = data::load_bespoke(ctx.connection(), id, with_outline);
+    if (!r) throw not_found("UnknownBespoke", "no bespoke area \"" + id.substr(0, 40) + "\"");
+    bespoke_area b;
+    b.record = std::move(*r);
+    for (const auto area_id : b.record.members) {
+        if (const auto i = s.find_area_by_id(area_id)) b.members.push_back(*i);
+    }
+    std::sort(b.members.begin(), b.members.end(),
+              [&](std::size_t x, std::size_t y) { return s.areas()[x].code < s.areas()[y].code; });
+    return b;
+}
+
+std::string dissolve_areas(context& ctx, const snapshot& s, const std::vector<std::size_t>& members) {
+    std::vector<std::int64_t> ids;
+    ids.reserve(members.size());
+    for (const auto m : members) ids.push_back(s.areas()[m].id);
+    const auto geometries = data::load_geometry_map(ctx.connection(), ids);
+    std::vector<std::string_view> views;
+    views.reserve(geometries.size());
+    for (const auto& [id, wkb] : geometries) views.emplace_back(wkb);
+    return geo::dissolve_wkb(views);
+}
+
+data::bespoke_record save_bespoke_area(context& ctx, const snapshot& s, const std::string& name,
+                                       std::vector<std::size_t> members, const std::string& source,
+                                       const std::string& owner_hash) {
+    auto r = prepare(ctx, s, name, std::move(members), source, owner_hash);
+    ctx.with_writer([&](data::database& db) { data::insert_bespoke(db, r); });
+    return r;
+}
+
+std::vector<data::bespoke_record> save_bespoke_areas(context& ctx, const snapshot& s,
+                                                     const std::vector<std::pair<std::string, std::vector<std::size_t>>>& areas,
+                                                     const std::string& source, const std::string& owner_hash) {
+    std::vector<data::bespoke_record> out;
+    for (const auto& [name, members] : areas) out.push_back(prepare(ctx, s, name, members, source, owner_hash));
+    ctx.with_writer([&](data::database& db) {
+        for (const auto& r : out) data::insert_bespoke(db, r);
+    });
+    return out;
+}
+
+json geometry_json(const std::string& wkb) {
+    if (wkb.empty()) return nullptr;
+    std::string text;
+    geo::append_geojson_geometry(text, reinterpret_cast<const unsigned char*>(wkb.data()), wkb.size());
+    return json::parse(text);
+}
+
+json bespoke_json(const snapshot& s, const bespoke_area& b, bool with_members) {
+    std::int64_t households = 0;
+    json members = json::array();
+    for (const auto m : b.members) {
+        const auto& a = s.areas()[m];
+        households += households_of(a);
+        if (with_members) {
+            const auto it = a.denominators.find("households");
+            members.push_back(json{{"code", a.code}, {"name", a.name},
+                                   {"households", it == a.denominators.end() ? json(nullptr) : json(it->second)}});
+        }
+    }
+    json bbox = nullptr;
+    if (!b.record.outline.empty()) {
+        const auto box = geo::wkb_bounds(b.record.outline);
+        bbox = json::array({box.minx, box.miny, box.maxx, box.maxy});
+    }
+    json out{{"id", b.record.id}, {"name", b.record.name}, {"level", b.record.level}, {"vintage", b.record.vintage},
+             {"source", b.record.source}, {"created_at", b.record.created_at}, {"member_count", b.members.size()},
+             {"households", households}, {"bbox", bbox}, {"url", "/api/bespoke/" + b.record.id},
+             {"geojson", "/api/bespoke/" + b.record.id + ".geojson"}};
+    if (with_members) out["members"] = std::move(members);
+    return out;
+}
+
+void serve_bespoke_table(context& ctx, const httplib::Request& req, httplib::Response& res) {
+    const auto s = ctx.snap();
+    auto q = s->make_query(param(req, "dataset"), param(req, "measure"), param(req, "period"), "",
+                           param(req, "vintage"), "");
+    ctx.authorize(req, *q.dataset);
+    const std::string ids_text = param(req, "ids");
+    if (ids_text.empty()) throw bad_request("MissingParameter", "level=bespoke needs ids=ID,ID,...");
+    if (!param(req, "within").empty()) throw bad_request("InvalidParameter", "level=bespoke takes ids, not within");
+    std::vector<std::string> ids;
+    for (std::size_t start = 0; start <= ids_text.size();) {
+        const auto comma = std::min(ids_text.find(',', start), ids_text.size());
+        ids.push_back(ids_text.substr(start, comma - start));
+        start = comma + 1;
+    }
+    if (ids.size() > 100) throw bad_request("InvalidParameter", "at most 100 bespoke ids");
+    std::vector<bespoke_area> areas;
+    for (const auto& id : ids) {
+        areas.push_back(load_bespoke_area(ctx, *s, id, false));
+        q.groups.emplace_back(id, areas.back().members);
+    }
+    const auto result = s->table(ctx.connection(), q);
+    const bool percent = result.table.kind() == disclosure::measure_kind::percent_only;
+    const auto& d = *q.dataset;
+    res.set_header("X-Smallarea-Classification", disclosure::to_string(d.policy.classification));
+    if (format_of(req) == "csv") {
+        std::string out = "# dataset: " + d.title + " (" + d.id + ", release " + std::to_string(d.release) + ")\n";
+        out += "# measure: " + q.measure->title + (percent ? " (percentage only)" : "") + "\n# period: " + q.period + "\n";
+        out += "# geography: bespoke areas (sums of members' protected cells)\n";
+        out += "# classification: " + std::string(disclosure::to_string(d.policy.classification)) + "\n";
+        out += "# disclosure: " + disclosure::describe(d.policy) + "\n# licence: " + d.licence + "\n";
+        out += percent ? "id,name,members,households,percent\n" : "id,name,members,households,value,rate_per_100_households,uncertainty\n";
+        for (std::size_t i = 0; i < areas.size(); ++i) {
+            const auto& r = result.table.rows()[i];
+            out += csv_field(areas[i].record.id) + "," + csv_field(areas[i].record.name) + "," +
+                   std::to_string(areas[i].members.size()) + "," + (r.households ? std::to_string(*r.households) : "") + ",";
+            if (percent) {
+                out += (r.percent ? std::to_string(*r.percent) : "") + "\n";
+            } else {
+                char rate[32] = "";
+                if (r.rate_per_100_households) std::snprintf(rate, sizeof rate, "%.2f", *r.rate_per_100_households);
+                char unc[32];
+                std::snprintf(unc, sizeof unc, "%.2f", r.uncertainty);
+                out += (r.value ? std::to_string(*r.value) : "") + "," + rate + "," + unc + "\n";
+            }
+        }
+        res.set_header("Content-Disposition", "attachment; filename=\"" + d.id + "_" + q.measure->id + "_" + q.period + "_bespoke.csv\"");
+        res.set_content(out, "text/csv; charset=utf-8");
+        return;
+    }
+    json rows = json::array();
+    for (std::size_t i = 0; i < areas.size(); ++i) {
+        json row = protected_row_json(result.table.rows()[i], percent);
+        row["id"] = areas[i].record.id;
+        row["code"] = "bespoke:" + areas[i].record.id;
+        row["name"] = areas[i].record.name;
+        row["level"] = "bespoke";
+        row["member_level"] = areas[i].record.level;
+        row["members"] = areas[i].members.size();
+        rows.push_back(std::move(row));
+    }
+    send_json(res, json{{"dataset", json{{"id", d.id}, {"title", d.title}, {"publisher", d.publisher},
+                                         {"licence", d.licence}, {"attribution", d.attribution}, {"release", d.release}}},
+                        {"measure", json{{"id", q.measure->id}, {"title", q.measure->title}, {"unit", q.measure->unit},
+                                         {"kind", data::to_string(q.measure->kind)}}},
+                        {"period", q.period},
+                        {"level", "bespoke"},
+                        {"vintage", q.vintage},
+                        {"classification", disclosure::to_string(d.policy.classification)},
+                        {"disclosure", disclosure_json(d)},
+                        {"rows", std::move(rows)}});
+}
+
+} // namespace smallarea::server

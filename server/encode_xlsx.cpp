@@ -1,0 +1,174 @@
+#include "server/encode_xlsx.hpp"
+
+#include "data/error.hpp"
+
+#include <xlsxwriter.h>
+
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdlib.h>
+#include <unistd.h>
+
+namespace smallarea::server {
+
+namespace {
+
+/// A private temporary folder (libxlsxwriter also puts its own scratch files in it), removed on scope exit.
+class scratch_dir {
+public:
+    scratch_dir() {
+        std::string pattern = (std::filesystem::temp_directory_path() / "smallarea-xlsx-XXXXXX").string();
+        if (!mkdtemp(pattern.data())) throw error("ExportFailed", "cannot create a temporary folder for the workbook");
+        m_path = pattern;
+    }
+    ~scratch_dir() {
+        std::error_code ec;
+        std::filesystem::remove_all(m_path, ec);
+    }
+    scratch_dir(const scratch_dir&) = delete;
+    scratch_dir& operator=(const scratch_dir&) = delete;
+    const std::string& path() const noexcept { return m_path; }
+
+private:
+    std::string m_path;
+};
+
+std::string today_utc() {
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char buffer[16];
+    std::strftime(buffer, sizeof buffer, "%Y-%m-%d", &tm);
+    return buffer;
+}
+
+void check(lxw_error e, const char* what) {
+    if (e != LXW_NO_ERROR) throw error("ExportFailed", std::string("cannot write ") + what + ": " + lxw_strerror(e));
+}
+
+} // namespace
+
+std::string uncertainty_note(const table_result& t) {
+    const auto& p = t.query.dataset->policy;
+    if (t.table.kind() == disclosure::measure_kind::percent_only) {
+        return "Percentages are whole percent of unrounded counts (halves up), suppressed where the base is below " +
+               std::to_string(p.percent_min_denominator) + "; no volumes are released for this measure.";
+    }
+    if (p.rounding_base <= 1) return "Values are not rounded: the uncertainty column is 0.";
+    const std::string half = p.rounding_base % 2 == 0 ? std::to_string(p.rounding_base / 2)
+                                                       : std::to_string(p.rounding_base / 2) + ".5";
+    return "Each cell is a multiple of " + std::to_string(p.rounding_base) + ", so its true value lies within +/-" + half +
+           " of it; a total or aggregate of n cells is the sum of rounded cells and lies within +/- n x " + half +
+           " (the uncertainty column). Differences smaller than that between areas may not be real.";
+}
+
+std::string table_xlsx(const table_result& t, const snapshot& s) {
+    const auto& d = *t.query.dataset;
+    const bool percent = t.table.kind() == disclosure::measure_kind::percent_only;
+    const bool internal = d.policy.classification == disclosure::classification::internal;
+    scratch_dir dir;
+    const std::string file = dir.path() + "/table.xlsx";
+    lxw_workbook_options options{};
+    options.constant_memory = LXW_FALSE;
+    options.tmpdir = const_cast<char*>(dir.path().c_str());
+    lxw_workbook* book = workbook_new_opt(file.c_str(), &options);
+    if (!book) throw error("ExportFailed", "cannot create the workbook");
+    bool closed = false;
+    try {
+        lxw_format* bold = workbook_add_format(book);
+        format_set_bold(bold);
+        lxw_format* wrap = workbook_add_format(book);
+        format_set_text_wrap(wrap);
+        lxw_format* two_decimals = workbook_add_format(book);
+        format_set_num_format(two_decimals, "0.00");
+
+        lxw_worksheet* data = workbook_add_worksheet(book, "Data");
+        std::vector<std::string> header{"code", "name", "level", "households"};
+        if (percent) {
+            header.push_back("percent");
+        } else {
+            header.insert(header.end(), {"value", "rate_per_100_households", "uncertainty"});
+        }
+        header.insert(header.end(), {"suppressed", "missing", "cells"});
+        for (std::size_t c = 0; c < header.size(); ++c) {
+            check(worksheet_write_string(data, 0, static_cast<lxw_col_t>(c), header[c].c_str(), bold), "the header");
+        }
+        auto write_row = [&](lxw_row_t r, const disclosure::protected_row& row, const std::string& name, const std::string& level) {
+            lxw_col_t c = 0;
+            check(worksheet_write_string(data, r, c++, row.code.c_str(), nullptr), "a row");
+            check(worksheet_write_string(data, r, c++, name.c_str(), nullptr), "a row");
+            check(worksheet_write_string(data, r, c++, level.c_str(), nullptr), "a row");
+            auto number = [&](const std::optional<std::int64_t>& v) {
+                if (v) check(worksheet_write_number(data, r, c, static_cast<double>(*v), nullptr), "a row");
+                ++c;
+            };
+            number(row.households);
+            if (percent) {
+                number(row.percent);
+            } else {
+                number(row.value);
+                if (row.rate_per_100_households) {
+                    check(worksheet_write_number(data, r, c, std::round(*row.rate_per_100_households * 100.0) / 100.0, two_decimals), "a row");
+                }
+                ++c;
+                check(worksheet_write_number(data, r, c++, row.uncertainty, nullptr), "a row");
+            }
+            check(worksheet_write_boolean(data, r, c++, row.suppressed, nullptr), "a row");
+            check(worksheet_write_boolean(data, r, c++, row.missing, nullptr), "a row");
+            check(worksheet_write_number(data, r, c++, static_cast<double>(row.cells), nullptr), "a row");
+        };
+        lxw_row_t r = 1;
+        for (std::size_t i = 0; i < t.table.rows().size(); ++i, ++r) {
+            const auto& area = s.areas()[t.row_areas[i]];
+            write_row(r, t.table.rows()[i], area.name, area.level);
+        }
+        write_row(r, t.table.total(), "Total", t.query.level);
+        worksheet_freeze_panes(data, 1, 0);
+        worksheet_set_column(data, 0, 0, 12, nullptr);
+        worksheet_set_column(data, 1, 1, 36, nullptr);
+
+        lxw_worksheet* about = workbook_add_worksheet(book, "About");
+        std::vector<std::pair<std::string, std::string>> lines{
+            {"Title", d.title + ": " + t.query.measure->title + (percent ? " (percentage only)" : "")},
+            {"Dataset", d.id + " (release " + std::to_string(d.release) + ")"},
+            {"Measure", t.query.measure->id + (t.query.measure->unit.empty() ? "" : " (" + t.query.measure->unit + ")")},
+            {"Period", t.query.period},
+            {"Geography", t.query.level + " " + std::to_string(t.query.vintage) +
+                              (t.query.within ? " within " + s.areas()[*t.query.within].code + " " + s.areas()[*t.query.within].name : "")},
+            {"Publisher", d.publisher},
+            {"Licence", d.licence},
+            {"Attribution", d.attribution},
+            {"Classification", internal ? "internal: Internal MI: not for onward sharing" : "published: Published data (public domain)"},
+            {"Rounding base", std::to_string(d.policy.rounding_base)},
+            {"Rounded by", disclosure::to_string(d.policy.rounded_by)},
+            {"Rounding rule", disclosure::describe(d.policy)},
+            {"Totals", "sum of rounded cells (never a separately rounded raw total)"},
+            {"Suppression threshold", std::to_string(d.policy.suppression_threshold)},
+            {"Uncertainty", uncertainty_note(t)},
+            {"Generated", today_utc() + " by smallarea"},
+        };
+        worksheet_set_column(about, 0, 0, 22, bold);
+        worksheet_set_column(about, 1, 1, 100, wrap);
+        for (std::size_t i = 0; i < lines.size(); ++i) {
+            const auto row = static_cast<lxw_row_t>(i);
+            check(worksheet_write_string(about, row, 0, lines[i].first.c_str(), bold), "the About sheet");
+            check(worksheet_write_string(about, row, 1, lines[i].second.c_str(), wrap), "the About sheet");
+        }
+        closed = true;
+        check(workbook_close(book), "the workbook");
+    } catch (...) {
+        if (!closed) workbook_close(book);
+        throw;
+    }
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw error("ExportFailed", "cannot read the workbook back");
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    return bytes.str();
+}
+
+} // namespace smallarea::server

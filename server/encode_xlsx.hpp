@@ -1,0 +1,22 @@
+#pragma once
+// The XLSX encoder for strategic planners: like every encoder it accepts only a protected table (table_result),
+// so no unrounded internal value can reach the spreadsheet.
+
+#include "server/catalog.hpp"
+
+#include <string>
+
+namespace smallarea::server {
+
+/// A workbook with two sheets: "Data" (a header row, one row per area, the total row recomputed from protected
+/// cells; numbers as numbers, null cells blank) and "About" (title, publisher, licence, attribution, period,
+/// geography, classification with "Internal MI: not for onward sharing" for internal data, the rounding base and
+/// rule, the uncertainty note, data release, generation date). Returns the .xlsx bytes.
+/// libxlsxwriter 1.1.4 (Debian 12) only writes files, so it goes through a temporary file that is removed again.
+/// Throws smallarea::error("ExportFailed") when the workbook cannot be written.
+std::string table_xlsx(const table_result& t, const snapshot& s);
+
+/// The uncertainty note of a table in words (shared by the XLSX About sheet and the vector exports).
+std::string uncertainty_note(const table_result& t);
+
+} // namespace smallarea::server

@@ -1,0 +1,286 @@
+#include "server/ogc.hpp"
+
+#include "data/error.hpp"
+#include "geo/geojson.hpp"
+
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <regex>
+
+namespace smallarea::server {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+std::vector<ogc_collection> ogc_collections(const snapshot& s, bool has_bespoke,
+                                            const std::function<bool(const data::dataset_info&)>& visible) {
+    std::vector<ogc_collection> out;
+    for (const auto& [key, layer] : s.layers()) {
+        ogc_collection c;
+        c.type = ogc_collection::kind::boundaries;
+        c.id = key.level + "-" + std::to_string(key.vintage);
+        c.level = key.level;
+        c.vintage = key.vintage;
+        c.title = "Boundaries: " + key.level + " " + std::to_string(key.vintage);
+        c.description = std::to_string(layer.polygons.size()) + " " + key.level + " " + std::to_string(key.vintage) +
+                        " boundaries (EPSG:4326) with code, name, Census households and parent codes";
+        out.push_back(std::move(c));
+    }
+    for (const auto& d : s.datasets()) {
+        if (!visible(d)) continue;
+        if (s.layers().find({d.level, d.vintage}) == s.layers().end()) continue; // nothing to draw it on
+        for (const auto& m : d.measures) {
+            if (m.kind == data::measure_kind::percent_base) continue; // never served (disclosure rule 3)
+            ogc_collection c;
+            c.type = ogc_collection::kind::dataset;
+            c.id = d.id + "." + m.id;
+            c.level = d.level;
+            c.vintage = d.vintage;
+            c.dataset = &d;
+            c.measure = &m;
+            c.title = d.title + ": " + (m.title.empty() ? m.id : m.title);
+            c.description = std::string(m.kind == data::measure_kind::percent_only ? "Percentage only. " : "") +
+                            "Classification: " + disclosure::to_string(d.policy.classification) +
+                            (d.policy.classification == disclosure::classification::internal
+                                 ? " (Internal MI: not for onward sharing)"
+                                 : " (published)") +
+                            ". " + disclosure::describe(d.policy) + " Period: ?period=YYYY-MM or ?datetime=, default " +
+                            (d.periods.empty() ? std::string("none") : d.periods.back()) + ". " + d.licence + ". " +
+                            d.attribution;
+            out.push_back(std::move(c));
+        }
+    }
+    if (has_bespoke) {
+        ogc_collection c;
+        c.type = ogc_collection::kind::bespoke;
+        c.id = "bespoke";
+        c.title = "Bespoke areas";
+        c.description = "Combined areas defined by users: name, member level, member count and Census households";
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
+feature_schema::feature_schema(const snapshot& s, const std::string& level, const table_result* table)
+    : m_s(s), m_table(table) {
+    using geo::field_type;
+    m_fields = {{"code", field_type::string}, {"name", field_type::string}, {"level", field_type::string},
+                {"vintage", field_type::integer}, {"households", field_type::integer}};
+    for (const auto& l : data::known_levels()) {
+        if (data::level_rank(l) > data::level_rank(level)) {
+            m_parent_levels.push_back(l);
+            m_fields.push_back({l + "_code", field_type::string});
+        }
+    }
+    if (!table) return;
+    m_percent = table->table.kind() == disclosure::measure_kind::percent_only;
+    m_fields.push_back({"dataset", field_type::string});
+    m_fields.push_back({"measure", field_type::string});
+    m_fields.push_back({"period", field_type::string});
+    if (m_percent) {
+        m_fields.push_back({"percent", field_type::integer});
+    } else {
+        m_fields.push_back({"value", field_type::integer});
+        m_fields.push_back({"rate_per_100_households", field_type::real});
+        m_fields.push_back({"uncertainty", field_type::real});
+    }
+    m_fields.push_back({"suppressed", field_type::boolean});
+    m_fields.push_back({"missing", field_type::boolean});
+    m_fields.push_back({"cells", field_type::integer});
+    m_fields.push_back({"classification", field_type::string});
+    m_row_of_area.assign(s.areas().size(), -1);
+    for (std::size_t i = 0; i < table->row_areas.size(); ++i) m_row_of_area[table->row_areas[i]] = static_cast<long>(i);
+}
+
+std::vector<geo::field_value> feature_schema::values(std::size_t area, long row) const {
+    const auto& a = m_s.areas()[area];
+    std::vector<geo::field_value> v;
+    v.reserve(m_fields.size());
+    v.emplace_back(a.code);
+    v.emplace_back(a.name);
+    v.emplace_back(a.level);
+    v.emplace_back(static_cast<std::int64_t>(a.vintage));
+    if (const auto h = a.denominators.find("households"); h != a.denominators.end()) {
+        v.emplace_back(static_cast<std::int64_t>(h->second));
+    } else {
+        v.emplace_back(std::monostate{});
+    }
+    for (const auto& l : m_parent_levels) {
+        const auto p = m_s.ancestor_at(area, l);
+        if (p) {
+            v.emplace_back(m_s.areas()[*p].code);
+        } else {
+            v.emplace_back(std::monostate{});
+        }
+    }
+    if (!m_table) return v;
+    const auto& q = m_table->query;
+    v.emplace_back(q.dataset->id);
+    v.emplace_back(q.measure->id);
+    v.emplace_back(q.period);
+    auto optional = [&](const std::optional<std::int64_t>& x) {
+        if (x) {
+            v.emplace_back(*x);
+        } else {
+            v.emplace_back(std::monostate{});
+        }
+    };
+    if (row < 0) {
+        for (int i = 0; i < (m_percent ? 1 : 3); ++i) v.emplace_back(std::monostate{});
+        v.emplace_back(false);
+        v.emplace_back(true);
+        v.emplace_back(std::monostate{});
+    } else {
+        const auto& r = m_table->table.rows()[static_cast<std::size_t>(row)];
+        if (m_percent) {
+            optional(r.percent);
+        } else {
+            optional(r.value);
+            if (r.rate_per_100_households) {
+                // two decimals: finer digits would only imply false precision (as /api/table)
+                v.emplace_back(std::round(*r.rate_per_100_households * 100.0) / 100.0);
+            } else {
+                v.emplace_back(std::monostate{});
+            }
+            v.emplace_back(r.uncertainty);
+        }
+        v.emplace_back(r.suppressed);
+        v.emplace_back(r.missing);
+        v.emplace_back(static_cast<std::int64_t>(r.cells));
+    }
+    v.emplace_back(std::string(disclosure::to_string(q.dataset->policy.classification)));
+    return v;
+}
+
+ordered_json properties_json(const std::vector<geo::vector_field>& fields, const std::vector<geo::field_value>& values) {
+    ordered_json out = ordered_json::object();
+    for (std::size_t i = 0; i < fields.size() && i < values.size(); ++i) {
+        std::visit(
+            [&](const auto& x) {
+                using T = std::decay_t<decltype(x)>;
+                if constexpr (std::is_same_v<T, std::monostate>) {
+                    out[fields[i].name] = nullptr;
+                } else {
+                    out[fields[i].name] = x;
+                }
+            },
+            values[i]);
+    }
+    return out;
+}
+
+ordered_json feature_schema::properties(std::size_t area, long row) const {
+    return properties_json(m_fields, values(area, row));
+}
+
+void append_feature(std::string& out, const std::string& id, const std::string& wkb, const ordered_json& properties) {
+    out += R"({"type":"Feature","id":)";
+    out += json(id).dump();
+    out += R"(,"geometry":)";
+    if (wkb.empty()) {
+        out += "null";
+    } else {
+        const auto before = out.size();
+        try {
+            geo::append_geojson_geometry(out, reinterpret_cast<const unsigned char*>(wkb.data()), wkb.size(), 6);
+        } catch (...) {
+            out.resize(before);
+            throw;
+        }
+    }
+    out += R"(,"properties":)";
+    out += properties.dump(-1, ' ', false, json::error_handler_t::replace);
+    out += '}';
+}
+
+namespace {
+
+int days_in_month(int year, int month) {
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (month == 2 && ((year % 4 == 0 && year % 100 != 0) || year % 400 == 0)) return 29;
+    return days[month - 1];
+}
+
+/// The first and last day (YYYY-MM-DD) an instant of YYYY, YYYY-MM, YYYY-MM-DD or an RFC 3339 date-time covers.
+std::pair<std::string, std::string> instant_days(const std::string& text) {
+    static const std::regex pattern(
+        R"(^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})?)?)?)?$)");
+    std::smatch m;
+    if (!std::regex_match(text, m, pattern)) {
+        throw bad_request("InvalidParameter", "datetime \"" + text.substr(0, 40) +
+                                                  "\" is not an RFC 3339 date, date-time, YYYY-MM or YYYY (or an interval a/b)");
+    }
+    const int year = std::stoi(m[1]);
+    if (!m[2].matched) return {m[1].str() + "-01-01", m[1].str() + "-12-31"};
+    const int month = std::stoi(m[2]);
+    if (month < 1 || month > 12) throw bad_request("InvalidParameter", "datetime has month " + m[2].str());
+    const std::string ym = m[1].str() + "-" + m[2].str();
+    if (!m[3].matched) {
+        char last[4];
+        std::snprintf(last, sizeof last, "%02d", days_in_month(year, month));
+        return {ym + "-01", ym + "-" + last};
+    }
+    const int day = std::stoi(m[3]);
+    if (day < 1 || day > days_in_month(year, month)) throw bad_request("InvalidParameter", "datetime has day " + m[3].str());
+    // A date-time's offset could move it across midnight; periods are months or years, so the day is close enough.
+    return {ym + "-" + m[3].str(), ym + "-" + m[3].str()};
+}
+
+std::pair<std::string, std::string> period_days(const std::string& period) {
+    try {
+        return instant_days(period);
+    } catch (const bad_request&) {
+        return {period, period};
+    }
+}
+
+} // namespace
+
+std::optional<std::string> period_for_datetime(const std::vector<std::string>& periods, const std::string& datetime) {
+    std::string from = "0000-00-00";
+    std::string to = "9999-99-99";
+    if (const auto slash = datetime.find('/'); slash != std::string::npos) {
+        const std::string a = datetime.substr(0, slash);
+        const std::string b = datetime.substr(slash + 1);
+        if ((a.empty() || a == "..") && (b.empty() || b == "..")) {
+            if (datetime.find('/', slash + 1) != std::string::npos) throw bad_request("InvalidParameter", "datetime has more than one /");
+        } else {
+            if (!a.empty() && a != "..") from = instant_days(a).first;
+            if (!b.empty() && b != "..") to = instant_days(b).second;
+            if (from > to) throw bad_request("InvalidParameter", "datetime interval ends before it starts");
+        }
+    } else {
+        const auto days = instant_days(datetime);
+        from = days.first;
+        to = days.second;
+    }
+    for (auto it = periods.rbegin(); it != periods.rend(); ++it) {
+        const auto [start, end] = period_days(*it);
+        if (start <= to && end >= from) return *it;
+    }
+    return std::nullopt;
+}
+
+std::pair<std::string, std::string> period_interval(const std::string& period) {
+    const auto [start, end] = period_days(period);
+    if (start.size() != 10) return {period, period};
+    return {start + "T00:00:00Z", end + "T23:59:59Z"};
+}
+
+std::string url_encode(const std::string& text) {
+    static const char* hex_digits = "0123456789ABCDEF";
+    std::string out;
+    for (const unsigned char c : text) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == ',' || c == ':') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += hex_digits[c >> 4];
+            out += hex_digits[c & 15];
+        }
+    }
+    return out;
+}
+
+} // namespace smallarea::server

@@ -1,0 +1,81 @@
+#pragma once
+// OGC API Features model shared by routes_ogc.cpp and the exports (export.cpp): the collections a store offers,
+// the attribute schema of an area feature (with protected values when a dataset is involved), GeoJSON feature
+// text, and mapping OGC `datetime` to a dataset period. No HTTP here.
+
+#include "geo/vector_writer.hpp"
+#include "server/catalog.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace smallarea::server {
+
+/// One OGC collection: the boundaries of a level/vintage, one dataset measure on its boundaries, or the bespoke
+/// areas.
+struct ogc_collection {
+    enum class kind { boundaries, dataset, bespoke };
+    kind type = kind::boundaries;
+    std::string id;    ///< "lsoa-2011", "claimant_count.claimants", "bespoke"
+    std::string title;
+    std::string description;
+    std::string level;
+    int vintage = 0;
+    const data::dataset_info* dataset = nullptr;
+    const data::measure_info* measure = nullptr;
+};
+
+/// Every collection of the snapshot: one per level/vintage with boundaries, one per servable measure of each
+/// dataset that `visible` lets through and whose level has boundaries, and "bespoke" when has_bespoke.
+std::vector<ogc_collection> ogc_collections(const snapshot& s, bool has_bespoke,
+                                            const std::function<bool(const data::dataset_info&)>& visible);
+
+/// The attribute schema of area features: code, name, level, vintage, households, <coarser level>_code..., and
+/// with a table: dataset, measure, period, value, rate_per_100_households, uncertainty (or percent), suppressed,
+/// missing, cells, classification. Values come from the protected table only.
+class feature_schema {
+public:
+    /// table may be null (boundaries only). The table must outlive the schema.
+    feature_schema(const snapshot& s, const std::string& level, const table_result* table);
+
+    const std::vector<geo::vector_field>& fields() const noexcept { return m_fields; }
+    /// Attribute values of one area (index into snapshot::areas); row = index into the table's rows, or -1 when
+    /// the area has no row (then the value columns are null and missing is true).
+    std::vector<geo::field_value> values(std::size_t area, long row) const;
+    /// The same as GeoJSON properties, in field order.
+    nlohmann::ordered_json properties(std::size_t area, long row) const;
+    /// area index -> row of the table (-1 when none); empty without a table.
+    const std::vector<long>& row_of_area() const noexcept { return m_row_of_area; }
+
+private:
+    const snapshot& m_s;
+    const table_result* m_table;
+    bool m_percent = false;
+    std::vector<std::string> m_parent_levels;
+    std::vector<geo::vector_field> m_fields;
+    std::vector<long> m_row_of_area;
+};
+
+/// Converts attribute values to GeoJSON properties (null for std::monostate).
+nlohmann::ordered_json properties_json(const std::vector<geo::vector_field>& fields, const std::vector<geo::field_value>& values);
+
+/// Appends a GeoJSON Feature: {"type":"Feature","id":id,"geometry":<from WKB EPSG:4326, or null>,"properties":...}.
+/// Throws smallarea::error("InvalidGeometry") on unparseable WKB.
+void append_feature(std::string& out, const std::string& id, const std::string& wkb, const nlohmann::ordered_json& properties);
+
+/// Maps an OGC `datetime` (RFC 3339 date or date-time, YYYY-MM or YYYY; or an interval a/b with ".." or empty
+/// for an open end) to the latest of `periods` (YYYY-MM or YYYY, ascending) that overlaps it; nullopt when none
+/// does. Throws bad_request("InvalidParameter") on a malformed value.
+std::optional<std::string> period_for_datetime(const std::vector<std::string>& periods, const std::string& datetime);
+
+/// A dataset period as an RFC 3339 interval [first instant, last instant] (UTC).
+std::pair<std::string, std::string> period_interval(const std::string& period);
+
+/// Percent-encodes a query-string component.
+std::string url_encode(const std::string& text);
+
+} // namespace smallarea::server

@@ -1,0 +1,419 @@
+// Bespoke (combined) areas, the target-area finder and the zone builder:
+//   POST /api/bespoke, GET /api/bespoke/{id}[.geojson], DELETE /api/bespoke/{id},
+//   GET /api/targets, POST /api/zones.
+// Values always come from snapshot::table (protected cells) and disclosure::aggregate (sums of protected cells).
+
+#include "data/access_store.hpp"
+#include "data/error.hpp"
+#include "data/ogc_queries.hpp"
+#include "geo/bespoke_geometry.hpp"
+#include "geo/contiguity.hpp"
+#include "geo/zones.hpp"
+#include "server/bespoke.hpp"
+#include "server/context.hpp"
+#include "server/encode.hpp"
+#include "server/http_util.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace smallarea::server {
+
+using nlohmann::json;
+
+namespace {
+
+json parse_body(const httplib::Request& req) {
+    auto body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded()) throw bad_request("InvalidJson", "the request body is not valid JSON");
+    if (!body.is_object()) throw bad_request("InvalidJson", "the request body must be a JSON object");
+    return body;
+}
+
+std::string string_field(const json& body, const char* name, const std::string& fallback = "") {
+    if (!body.contains(name) || body[name].is_null()) return fallback;
+    if (!body[name].is_string()) throw bad_request("InvalidParameter", std::string(name) + " must be a string");
+    return body[name].get<std::string>();
+}
+
+// A whole number from a JSON body (a number or a numeric string, as query parameters are), within [lo, hi].
+long integer_field(const json& body, const char* name, long fallback, long lo, long hi) {
+    if (!body.contains(name) || body[name].is_null()) return fallback;
+    if (body[name].is_number_integer()) {
+        const auto v = body[name].get<long>();
+        if (v < lo || v > hi) {
+            throw bad_request("InvalidParameter", std::string(name) + " must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+        }
+        return v;
+    }
+    if (body[name].is_string()) return parse_integer(body[name].get<std::string>(), name, lo, hi);
+    throw bad_request("InvalidParameter", std::string(name) + " must be a whole number");
+}
+
+std::string household_band_note(long lo, long hi) {
+    return "areas with " + std::to_string(lo) + " to " + std::to_string(hi) + " households (Census)";
+}
+
+void check_band(long lo, long hi) {
+    if (lo > hi) throw bad_request("InvalidParameter", "min_households is above max_households");
+}
+
+double round2(double v) { return std::round(v * 100.0) / 100.0; }
+
+// Members of a POST /api/bespoke body: codes (one level and vintage) or a drawn polygon (areas whose point on
+// surface lies inside it).
+std::vector<std::size_t> members_from_body(context& ctx, const snapshot& s, const json& body, std::string& source) {
+    const std::string level = string_field(body, "level");
+    if (level.empty()) throw bad_request("MissingParameter", "level is required (oa, lsoa, msoa or lad)");
+    if (data::level_rank(level) < 0) throw bad_request("UnknownLevel", "no level \"" + level.substr(0, 20) + "\" (oa, lsoa, msoa, lad)");
+    const int vintage = static_cast<int>(integer_field(body, "vintage", s.latest_vintage(level), 1971, 2100));
+    const bool has_codes = body.contains("codes") && !body["codes"].is_null();
+    const bool has_polygon = body.contains("polygon") && !body["polygon"].is_null();
+    if (has_codes == has_polygon) {
+        throw bad_request("InvalidParameter", "give either codes (a list of area codes) or polygon (a GeoJSON geometry)");
+    }
+    std::vector<std::size_t> members;
+    if (has_codes) {
+        source = "codes";
+        if (!body["codes"].is_array()) throw bad_request("InvalidParameter", "codes must be a list of area codes");
+        if (body["codes"].size() > max_bespoke_members) {
+            throw bad_request("TooManyMembers", "a bespoke area has at most " + std::to_string(max_bespoke_members) +
+                                                    " members (" + std::to_string(body["codes"].size()) + " given)");
+        }
+        std::vector<std::string> unknown;
+        for (const auto& c : body["codes"]) {
+            if (!c.is_string()) throw bad_request("InvalidParameter", "codes must be strings");
+            const auto code = c.get<std::string>();
+            const auto i = s.find_area(code, vintage);
+            if (!i) {
+                unknown.push_back(code.substr(0, 20));
+                continue;
+            }
+            const auto& a = s.areas()[*i];
+            if (a.level != level || a.vintage != vintage) {
+                throw bad_request("MixedLevels", "area " + a.code + " is " + a.level + " " + std::to_string(a.vintage) +
+                                                     "; this bespoke area is " + level + " " + std::to_string(vintage));
+            }
+            members.push_back(*i);
+        }
+        if (!unknown.empty()) {
+            std::string list;
+            for (std::size_t k = 0; k < unknown.size() && k < 10; ++k) list += (k ? ", " : "") + unknown[k];
+            throw bad_request("UnknownCodes", std::to_string(unknown.size()) + " unknown " + level + " " +
+                                                  std::to_string(vintage) + " code(s): " + list +
+                                                  (unknown.size() > 10 ? ", ..." : ""));
+        }
+        return members;
+    }
+    source = "polygon";
+    if (!body["polygon"].is_object()) throw bad_request("InvalidPolygon", "polygon must be a GeoJSON geometry object");
+    const std::string polygon = geo::parse_drawn_polygon(body["polygon"].dump());
+    const auto box = geo::wkb_bounds(polygon);
+    const auto& layer = s.layer(level, vintage);
+    std::vector<std::int64_t> ids;
+    for (const auto c : geo::query_bbox(layer.polygons, geo::bbox{box.minx, box.miny, box.maxx, box.maxy})) {
+        ids.push_back(s.areas()[layer.area_index[c]].id);
+    }
+    // The test uses the stored (exact, unprojected) boundaries, not the tile layer's.
+    const auto geometries = data::load_geometry_map(ctx.connection(), ids);
+    std::vector<std::int64_t> found;
+    std::vector<std::string_view> views;
+    for (const auto id : ids) {
+        if (const auto g = geometries.find(id); g != geometries.end()) {
+            found.push_back(id);
+            views.emplace_back(g->second);
+        }
+    }
+    const auto inside = geo::point_on_surface_inside(polygon, views);
+    for (std::size_t i = 0; i < inside.size(); ++i) {
+        if (inside[i]) members.push_back(*s.find_area_by_id(found[i]));
+    }
+    if (members.empty()) throw bad_request("EmptySelection", "no " + level + " area has its point on surface inside the polygon");
+    return members;
+}
+
+// The rows a finder or zone build works on: the dataset-level protected cells inside `within` (a code or
+// bespoke:ID; empty = everywhere).
+table_result cells_within(context& ctx, const snapshot& s, const httplib::Request& req, const std::string& dataset,
+                          const std::string& measure, const std::string& period, const std::string& within) {
+    const auto q = s.make_query(dataset, measure, period, "", "", within);
+    ctx.authorize(req, *q.dataset);
+    return s.table(ctx.connection(), q);
+}
+
+std::string rate_text(const std::optional<double>& v) {
+    if (!v) return "";
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.2f", *v);
+    return buffer;
+}
+
+} // namespace
+
+void register_bespoke_routes(httplib::Server& http, context& ctx) {
+    http.Post("/api/bespoke", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
+        const auto s = ctx.snap();
+        const auto body = parse_body(req);
+        std::string name = string_field(body, "name", "Bespoke area");
+        if (name.empty() || name.size() > 200) throw bad_request("InvalidParameter", "name must be 1 to 200 characters");
+        std::string source;
+        auto members = members_from_body(ctx, *s, body, source);
+        const std::string token = new_owner_token();
+        const auto record = save_bespoke_area(ctx, *s, name, std::move(members), source, data::hash_key(token));
+        const auto saved = load_bespoke_area(ctx, *s, record.id, true);
+        json out = bespoke_json(*s, saved, false);
+        out["owner_token"] = token; // returned once; only its hash is stored
+        res.status = 201;
+        res.set_header("Location", "/api/bespoke/" + record.id);
+        send_json(res, out);
+    }));
+    http.Get(R"(/api/bespoke/([^/.]+)\.geojson)", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
+        const auto s = ctx.snap();
+        const auto b = load_bespoke_area(ctx, *s, req.matches[1], true);
+        const std::string members = param(req, "members");
+        if (!members.empty() && members != "true" && members != "false") {
+            throw bad_request("InvalidParameter", "members must be true or false");
+        }
+        json meta = bespoke_json(*s, b, false);
+        json outline{{"type", "Feature"}, {"id", b.record.id}, {"geometry", geometry_json(b.record.outline)},
+                     {"properties", json{{"id", b.record.id}, {"name", b.record.name}, {"role", "outline"},
+                                         {"level", b.record.level}, {"vintage", b.record.vintage},
+                                         {"member_count", meta["member_count"]}, {"households", meta["households"]}}}};
+        if (members != "true") {
+            send_json(res, outline, "application/geo+json");
+            return;
+        }
+        json features = json::array({outline});
+        std::vector<std::int64_t> ids;
+        for (const auto m : b.members) ids.push_back(s->areas()[m].id);
+        const auto geometries = data::load_geometry_map(ctx.connection(), ids);
+        for (const auto m : b.members) {
+            const auto& a = s->areas()[m];
+            const auto g = geometries.find(a.id);
+            const std::string wkb = g == geometries.end() ? std::string() : g->second;
+            const auto h = a.denominators.find("households");
+            features.push_back(json{{"type", "Feature"}, {"id", a.code}, {"geometry", geometry_json(wkb)},
+                                    {"properties", json{{"code", a.code}, {"name", a.name}, {"role", "member"},
+                                                        {"households", h == a.denominators.end() ? json(nullptr) : json(h->second)}}}});
+        }
+        send_json(res, json{{"type", "FeatureCollection"}, {"features", std::move(features)}}, "application/geo+json");
+    }));
+    http.Get(R"(/api/bespoke/([^/.]+))", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
+        const auto s = ctx.snap();
+        send_json(res, bespoke_json(*s, load_bespoke_area(ctx, *s, req.matches[1], true), true));
+    }));
+    http.Delete(R"(/api/bespoke/([^/.]+))", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
+        const auto s = ctx.snap();
+        const auto b = load_bespoke_area(ctx, *s, req.matches[1], false);
+        const std::string owner = bespoke_owner(req);
+        if (owner.empty()) throw unauthorized("OwnerTokenRequired", "send the owner_token given at creation as X-Owner-Token");
+        if (owner != b.record.owner) throw forbidden("NotOwner", "this owner token does not own bespoke area " + b.record.id);
+        ctx.with_writer([&](data::database& db) { data::delete_bespoke(db, b.record.id); });
+        res.status = 204;
+    }));
+
+    http.Get("/api/targets", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
+        const auto s = ctx.snap();
+        const auto lo_text = param(req, "min_households");
+        const auto hi_text = param(req, "max_households");
+        const auto limit_text = param(req, "limit");
+        const long lo = lo_text.empty() ? 100 : parse_integer(lo_text, "min_households", 0, 1000000);
+        const long hi = hi_text.empty() ? 150 : parse_integer(hi_text, "max_households", 0, 1000000);
+        const long limit = limit_text.empty() ? 20 : parse_integer(limit_text, "limit", 1, 1000);
+        check_band(lo, hi);
+        const std::string format = format_of(req);
+        const auto within = param(req, "within");
+        const auto t = cells_within(ctx, *s, req, param(req, "dataset"), param(req, "measure"), param(req, "period"), within);
+        const auto& d = *t.query.dataset;
+        const bool percent = t.table.kind() == disclosure::measure_kind::percent_only;
+        // Rank by protected rate per household (percent for percentage-only measures), ties by code (rows are
+        // already in code order, so a stable sort keeps it).
+        std::vector<std::size_t> picked;
+        for (std::size_t i = 0; i < t.table.rows().size(); ++i) {
+            const auto& r = t.table.rows()[i];
+            if (!r.households || *r.households < lo || *r.households > hi) continue;
+            if (percent ? !r.percent : !r.rate_per_100_households) continue;
+            picked.push_back(i);
+        }
+        auto key = [&](std::size_t i) {
+            const auto& r = t.table.rows()[i];
+            return percent ? static_cast<double>(*r.percent) : *r.rate_per_100_households;
+        };
+        std::stable_sort(picked.begin(), picked.end(), [&](std::size_t a, std::size_t b) { return key(a) > key(b); });
+        const std::size_t eligible = picked.size();
+        if (picked.size() > static_cast<std::size_t>(limit)) picked.resize(static_cast<std::size_t>(limit));
+        std::string note;
+        if (data::level_rank(d.level) > data::level_rank("oa")) {
+            note = "dataset " + d.id + " is published at " + d.level + " level only, so " + d.level +
+                   "s are ranked (an LSOA is ~650 households); its counts are never apportioned down to OAs";
+        }
+        const std::string ranked_by = percent ? "percent (a percentage-only measure is ranked by its percentage)"
+                                              : "rate per 100 households of the protected value";
+        res.set_header("X-Smallarea-Classification", disclosure::to_string(d.policy.classification));
+        if (format == "csv") {
+            std::string out = "# dataset: " + d.title + " (" + d.id + ", release " + std::to_string(d.release) + ")\n";
+            out += "# measure: " + t.query.measure->title + "\n# period: " + t.query.period + "\n";
+            out += "# selection: " + household_band_note(lo, hi) + (within.empty() ? "" : " within " + within) +
+                   ", ranked by " + ranked_by + "\n";
+            if (!note.empty()) out += "# note: " + note + "\n";
+            out += "# classification: " + std::string(disclosure::to_string(d.policy.classification)) + "\n";
+            out += "# disclosure: " + disclosure::describe(d.policy) + "\n# licence: " + d.licence + "\n";
+            out += percent ? "rank,code,name,level,households,percent\n" : "rank,code,name,level,households,value,rate_per_100_households\n";
+            for (std::size_t k = 0; k < picked.size(); ++k) {
+                const auto& r = t.table.rows()[picked[k]];
+                const auto& a = s->areas()[t.row_areas[picked[k]]];
+                out += std::to_string(k + 1) + "," + csv_field(a.code) + "," + csv_field(a.name) + "," + a.level + "," +
+                       std::to_string(*r.households) + "," +
+                       (percent ? std::to_string(*r.percent) : std::to_string(*r.value) + "," + rate_text(r.rate_per_100_households)) + "\n";
+            }
+            res.set_header("Content-Disposition", "attachment; filename=\"targets_" + d.id + "_" + t.query.measure->id + "_" + t.query.period + ".csv\"");
+            res.set_content(out, "text/csv; charset=utf-8");
+            return;
+        }
+        // Boundaries of the top N: a bbox per row (the map zooms to one) and their dissolved outline.
+        std::vector<std::int64_t> ids;
+        for (const auto i : picked) ids.push_back(s->areas()[t.row_areas[i]].id);
+        const auto geometries = data::load_geometry_map(ctx.connection(), ids);
+        std::vector<std::string_view> views;
+        json rows = json::array();
+        for (std::size_t k = 0; k < picked.size(); ++k) {
+            const auto& r = t.table.rows()[picked[k]];
+            const auto& a = s->areas()[t.row_areas[picked[k]]];
+            json row{{"rank", k + 1}, {"code", a.code}, {"name", a.name}, {"level", a.level}, {"households", *r.households}};
+            row["bbox"] = nullptr;
+            if (const auto g = geometries.find(a.id); g != geometries.end()) {
+                views.emplace_back(g->second);
+                const auto b = geo::wkb_bounds(g->second);
+                row["bbox"] = json::array({b.minx, b.miny, b.maxx, b.maxy});
+            }
+            if (percent) {
+                row["percent"] = *r.percent; // ranked by percent; no "rate" field, which means per 100 households
+            } else {
+                row["value"] = *r.value;
+                row["rate"] = round2(*r.rate_per_100_households);
+                row["uncertainty"] = r.uncertainty;
+            }
+            rows.push_back(std::move(row));
+        }
+        json out{{"dataset", d.id}, {"measure", t.query.measure->id}, {"period", t.query.period}, {"level", d.level},
+                 {"within", within.empty() ? json(nullptr) : json(within)},
+                 {"min_households", lo}, {"max_households", hi}, {"limit", limit}, {"eligible", eligible},
+                 {"ranked_by", ranked_by}, {"rate_unit", percent ? "percent" : "per 100 households"},
+                 {"note", note.empty() ? json(nullptr) : json(note)},
+                 {"classification", disclosure::to_string(d.policy.classification)}, {"disclosure", disclosure_json(d)},
+                 {"rows", std::move(rows)},
+                 {"outline", views.empty() ? json(nullptr) : geometry_json(geo::dissolve_wkb(views))}};
+        send_json(res, out);
+    }));
+
+    http.Post("/api/zones", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
+        const auto s = ctx.snap();
+        const auto body = parse_body(req);
+        const long lo = integer_field(body, "min_households", 100, 0, 1000000);
+        const long hi = integer_field(body, "max_households", 150, 0, 1000000);
+        const long max_zones = integer_field(body, "max_zones", 20, 1, 500);
+        check_band(lo, hi);
+        const std::string rule = string_field(body, "contiguity", "rook");
+        if (rule != "rook" && rule != "queen") throw bad_request("InvalidParameter", "contiguity must be rook or queen");
+        const std::string within = string_field(body, "within");
+        if (within.empty()) throw bad_request("MissingParameter", "within is required (an area code or bespoke:ID)");
+        const auto t = cells_within(ctx, *s, req, string_field(body, "dataset"), string_field(body, "measure"),
+                                    string_field(body, "period"), within);
+        const auto& d = *t.query.dataset;
+        if (t.table.kind() == disclosure::measure_kind::percent_only) {
+            throw disclosure_refused("PercentageOnly", "measure " + t.query.measure->id + " is served only as percentages; "
+                                                       "zones are built from counts");
+        }
+        if (t.row_areas.size() > max_bespoke_members) {
+            throw bad_request("TooManyMembers", "within has more than " + std::to_string(max_bespoke_members) + " areas");
+        }
+        // The graph over the dataset-level areas that have a boundary; values are protected (suppressed and missing
+        // cells count as 0 for ranking, and are excluded from the zone's protected sum as in every aggregate).
+        std::vector<std::int64_t> ids;
+        for (const auto i : t.row_areas) ids.push_back(s->areas()[i].id);
+        const auto geometries = data::load_geometry_map(ctx.connection(), ids);
+        std::vector<std::string_view> views;
+        std::vector<std::size_t> rows; // graph node -> table row (code order, so ties break by code)
+        json unplaced = json::array();
+        for (std::size_t row = 0; row < ids.size(); ++row) {
+            const auto& a = s->areas()[t.row_areas[row]];
+            const auto g = geometries.find(ids[row]);
+            // An area without a Census household count cannot be placed in a household band (unknown is not 0).
+            if (!t.table.rows()[row].households || g == geometries.end()) {
+                unplaced.push_back(json{{"code", a.code}, {"households", nullptr},
+                                        {"reason", g == geometries.end() ? "no_boundary" : "no_households"}});
+                continue;
+            }
+            views.emplace_back(g->second);
+            rows.push_back(row);
+        }
+        const auto graph = geo::build_contiguity(views, rule == "queen" ? geo::contiguity::queen : geo::contiguity::rook);
+        std::vector<std::int64_t> households;
+        std::vector<std::int64_t> values;
+        for (const auto row : rows) {
+            const auto& r = t.table.rows()[row];
+            households.push_back(r.households.value_or(0));
+            values.push_back(r.value.value_or(0));
+        }
+        geo::zone_options options;
+        options.min_households = lo;
+        options.max_households = hi;
+        options.max_zones = static_cast<std::size_t>(max_zones);
+        const auto built = geo::build_zones(graph, households, values, options);
+
+        std::vector<std::pair<std::string, std::vector<std::size_t>>> to_save;
+        for (std::size_t z = 0; z < built.zones.size(); ++z) {
+            std::vector<std::size_t> members;
+            for (const auto node : built.zones[z].members) members.push_back(t.row_areas[rows[node]]);
+            to_save.emplace_back("Zone " + std::to_string(z + 1) + ": " + d.id + " " + t.query.measure->id + " " +
+                                     t.query.period + " in " + within,
+                                 std::move(members));
+        }
+        const std::string token = new_owner_token();
+        const auto records = to_save.empty() ? std::vector<data::bespoke_record>{}
+                                             : save_bespoke_areas(ctx, *s, to_save, "zones", data::hash_key(token));
+        // Zone values: disclosure::aggregate over the protected cells (the sum of members' protected values).
+        auto q = t.query;
+        q.within.reset();
+        q.within_bespoke.clear();
+        for (std::size_t z = 0; z < records.size(); ++z) q.groups.emplace_back(records[z].id, to_save[z].second);
+        json zones = json::array();
+        if (!q.groups.empty()) {
+            const auto values_table = s->table(ctx.connection(), q);
+            for (std::size_t z = 0; z < records.size(); ++z) {
+                const auto& r = values_table.table.rows()[z];
+                json members = json::array();
+                for (const auto m : q.groups[z].second) members.push_back(s->areas()[m].code);
+                std::sort(members.begin(), members.end());
+                json zone = protected_row_json(r, false);
+                zone["id"] = records[z].id;
+                zone["code"] = "bespoke:" + records[z].id;
+                zone["name"] = records[z].name;
+                zone["rank"] = z + 1;
+                zone["members"] = std::move(members);
+                zone["rate"] = r.rate_per_100_households ? json(round2(*r.rate_per_100_households)) : json(nullptr);
+                zone["url"] = "/api/bespoke/" + records[z].id;
+                zones.push_back(std::move(zone));
+            }
+        }
+        for (const auto& u : built.unplaced) {
+            const auto& a = s->areas()[t.row_areas[rows[u.area]]];
+            unplaced.push_back(json{{"code", a.code}, {"households", households[u.area]}, {"reason", u.reason}});
+        }
+        json out{{"dataset", d.id}, {"measure", t.query.measure->id}, {"period", t.query.period}, {"level", d.level},
+                 {"within", within}, {"min_households", lo}, {"max_households", hi}, {"contiguity", rule},
+                 {"max_zones", max_zones},
+                 {"method", "greedy seed-and-grow: seed = highest-rate unassigned area; grow by the contiguous "
+                            "neighbour that keeps the zone's rate highest until households reach the floor, never "
+                            "passing the ceiling"},
+                 {"areas", rows.size()}, {"zones", std::move(zones)}, {"unplaced", std::move(unplaced)},
+                 {"rate_unit", "per 100 households"},
+                 {"classification", disclosure::to_string(d.policy.classification)}, {"disclosure", disclosure_json(d)}};
+        if (!records.empty()) out["owner_token"] = token;
+        res.status = 201;
+        send_json(res, out);
+    }));
+}
+
+} // namespace smallarea::server

@@ -1,0 +1,351 @@
+#!/usr/bin/env node
+// Browser test of bespoke areas and the target finder on the web map (web/src/bespoke.js), same harness and
+// arguments as map.test.mjs: ingests the bundled sample into a temporary store, starts the real server on
+// 127.0.0.1 (ephemeral port), drives Debian's chromium through playwright-core and checks what a planner sees.
+//
+// Usage:
+//   node tests/browser/bespoke.test.mjs --server build/tools/smallarea --web web/dist \
+//        --sample data/sample/manifest.json --out DIR [--keep] [--timeout SECONDS] [--chromium /usr/bin/chromium]
+//
+// playwright-core is resolved from web/node_modules (next to --web, or the repository's web/ folder).
+// Prints one line per check and finally `browser-bespoke: N passed, M failed`; exits 0 only if every check passed.
+// The server and browser are always stopped, also on failure or when the overall time guard fires.
+
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Arguments
+
+function parseArgs(argv) {
+  const args = { timeout: 240, chromium: '/usr/bin/chromium', keep: false };
+  for (let i = 0; i < argv.length; i += 1) {
+    const a = argv[i];
+    if (a === '--keep') args.keep = true;
+    else if (a.startsWith('--') && i + 1 < argv.length) args[a.slice(2)] = argv[++i];
+    else fail(`unexpected argument ${a}`);
+  }
+  for (const required of ['server', 'web', 'sample', 'out']) {
+    if (!args[required]) fail(`missing --${required}\nusage: node bespoke.test.mjs --server BIN --web DIR --sample MANIFEST --out DIR`);
+  }
+  args.server = path.resolve(args.server);
+  args.web = path.resolve(args.web);
+  args.sample = path.resolve(args.sample);
+  args.out = path.resolve(args.out);
+  args.timeout = Number(args.timeout);
+  if (!existsSync(args.server)) fail(`--server ${args.server} does not exist (build the smallarea target first)`);
+  if (!existsSync(path.join(args.web, 'index.html'))) fail(`--web ${args.web} has no index.html (run npm ci && npm run build in web/)`);
+  if (!existsSync(path.join(args.web, 'vendor', 'maplibre-gl.js'))) fail(`--web ${args.web} has no vendor/maplibre-gl.js (run npm run build in web/)`);
+  if (!existsSync(args.sample)) fail(`--sample ${args.sample} does not exist`);
+  if (!existsSync(args.chromium)) fail(`chromium not found at ${args.chromium} (apt-get install chromium)`);
+  return args;
+}
+
+function fail(message) {
+  console.error(`browser test: ${message}`);
+  console.log('browser-bespoke: 0 passed, 1 failed');
+  process.exit(2);
+}
+
+function loadPlaywright(web) {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [path.join(web, '..', 'package.json'), path.join(here, '..', '..', 'web', 'package.json'), path.join(web, 'package.json')];
+  for (const candidate of candidates) {
+    try {
+      return createRequire(candidate)('playwright-core');
+    } catch {
+      // try the next one
+    }
+  }
+  fail('playwright-core is not installed: run `npm ci` in web/');
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Processes
+
+const children = new Set();
+
+function run(cmd, argv, { timeoutMs = 60000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { out += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      children.delete(child);
+      if (code === 0) resolve(out);
+      else reject(new Error(`${path.basename(cmd)} ${argv[0]} exited with ${code ?? signal}:\n${out}`));
+    });
+  });
+}
+
+function startServer(args, store) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(args.server, ['serve', '--db', store, '--host', '127.0.0.1', '--port', '0', '--web', args.web], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.add(child);
+    let out = '';
+    let log = '';
+    const timer = setTimeout(() => reject(new Error(`server did not print "listening on" within 20 s:\n${out}${log}`)), 20000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (127\.0\.0\.1):(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, base: `http://${m[1]}:${m[2]}`, log: () => log });
+      }
+    });
+    child.stderr.on('data', (d) => { log += d; });
+    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('exit', (code, signal) => {
+      children.delete(child);
+      clearTimeout(timer);
+      reject(new Error(`server exited early with ${code ?? signal}:\n${out}${log}`));
+    });
+  });
+}
+
+function stopChild(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => { child.kill('SIGKILL'); resolve(); }, 3000);
+    child.once('exit', () => { clearTimeout(timer); resolve(); });
+    child.kill('SIGTERM');
+  });
+}
+
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Checks
+
+let passed = 0;
+let failed = 0;
+
+async function check(name, fn) {
+  try {
+    const detail = await fn();
+    passed += 1;
+    console.log(`ok   - ${name}${detail ? ` (${detail})` : ''}`);
+    return true;
+  } catch (error) {
+    failed += 1;
+    console.log(`FAIL - ${name}: ${error.message}`);
+    return false;
+  }
+}
+
+function assert(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+async function getJson(base, pathAndQuery) {
+  const response = await fetch(`${base}${pathAndQuery}`);
+  assert(response.ok, `GET ${pathAndQuery} -> ${response.status}`);
+  return response.json();
+}
+
+const number = (text) => Number(String(text).replace(/[,%\s]/g, '').replace(/±.*$/, ''));
+
+// ---------------------------------------------------------------------------------------------------------------
+// Page helpers
+
+async function idle(page) {
+  await page.evaluate(() => window.smallareaIdle(30000));
+  await page.waitForFunction(() => window.smallareaBespoke && window.smallareaBespoke.started && window.smallareaBespoke.busy === 0, null, { timeout: 30000 });
+}
+
+// Two rendered, distinct areas with a value near the map centre (page coordinates to click).
+async function twoAreas(page) {
+  return page.evaluate(() => {
+    const map = window.smallareaMap;
+    const canvas = map.getCanvas();
+    const rect = canvas.getBoundingClientRect();
+    const found = [];
+    for (let fy = 0.45; fy < 0.85 && found.length < 2; fy += 0.03) {
+      for (let fx = 0.35; fx < 0.75 && found.length < 2; fx += 0.03) {
+        const x = Math.round(canvas.clientWidth * fx);
+        const y = Math.round(canvas.clientHeight * fy);
+        const [f] = map.queryRenderedFeatures([x, y], { layers: ['areas-fill'] });
+        if (f && f.properties.code && typeof f.properties.value === 'number' && !found.some((a) => a.code === f.properties.code)) {
+          found.push({ code: f.properties.code, pageX: rect.left + x, pageY: rect.top + y });
+        }
+      }
+    }
+    return found;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Main
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const { chromium } = loadPlaywright(args.web);
+  mkdirSync(args.out, { recursive: true });
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'smallarea-bespoke-'));
+  const store = path.join(tmp, 'store.sqlite');
+  let server = null;
+  let browser = null;
+
+  const guard = setTimeout(async () => {
+    console.log(`FAIL - time guard: the test did not finish within ${args.timeout} s`);
+    failed += 1;
+    try { if (browser) await Promise.race([browser.close(), new Promise((r) => setTimeout(r, 3000))]); } catch { /* closing anyway */ }
+    for (const child of children) child.kill('SIGKILL');
+    console.log(`browser-bespoke: ${passed} passed, ${failed} failed`);
+    process.exit(3);
+  }, args.timeout * 1000);
+
+  try {
+    await run(args.server, ['ingest', args.sample, '--db', store], { timeoutMs: 120000 });
+    server = await startServer(args, store);
+    const base = server.base;
+    console.log(`# server at ${base}, store ${store}`);
+    browser = await chromium.launch({
+      executablePath: args.chromium,
+      args: [
+        '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+        '--no-first-run', '--disable-sync', '--disable-quic', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
+      ],
+    });
+    const datasets = (await getJson(base, '/api/datasets')).datasets;
+    // Published, so no API key is needed in the page.
+    const published = datasets.find((d) => d.classification === 'published' && d.level === 'lsoa');
+    assert(published, 'the sample should hold a published LSOA dataset');
+
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+    const page = await context.newPage();
+    const pageErrors = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(`${base}/#dataset=${published.id}&map=12.5/53.475/-2.245`, { waitUntil: 'load' });
+    await idle(page);
+
+    let picked = [];
+    let saved = null;
+    await check('click selects an area and shift-click adds a second one', async () => {
+      picked = await twoAreas(page);
+      assert(picked.length === 2, `found ${picked.length} clickable areas`);
+      await page.mouse.click(picked[0].pageX, picked[0].pageY);
+      await page.waitForFunction(() => window.smallareaBespoke.codes.length === 1);
+      await idle(page);
+      // The map may have moved (app.js nudges a clicked area out from under the details card): look again.
+      const second = (await twoAreas(page)).find((a) => a.code !== picked[0].code);
+      assert(second, 'no second area to shift-click');
+      picked[1] = second;
+      await page.keyboard.down('Shift');
+      await page.mouse.click(picked[1].pageX, picked[1].pageY);
+      await page.keyboard.up('Shift');
+      await page.waitForFunction(() => window.smallareaBespoke.codes.length === 2);
+      const codes = await page.evaluate(() => window.smallareaBespoke.codes);
+      assert(codes.includes(picked[0].code) && codes.includes(picked[1].code), `selection is ${codes.join(',')}`);
+      assert(await page.locator('#bespoke-save').isEnabled(), 'save button not enabled');
+      return codes.join(', ');
+    });
+
+    await check('"Save as bespoke area" saves it, puts bespoke=ID in the URL and shows totals', async () => {
+      await page.fill('#bespoke-name', 'Browser test patch');
+      await page.click('#bespoke-save');
+      await page.waitForFunction(() => window.location.hash.includes('bespoke=') && window.smallareaBespoke.totals, null, { timeout: 20000 });
+      await idle(page);
+      const hash = await page.evaluate(() => window.location.hash);
+      const id = new URLSearchParams(hash.slice(1)).get('bespoke');
+      const meta = await getJson(base, `/api/bespoke/${id}`);
+      assert(meta.member_count === 2, `saved ${meta.member_count} members`);
+      const table = await getJson(base, `/api/table?dataset=${published.id}&level=bespoke&ids=${id}`);
+      const shownValue = await page.textContent('#bespoke-value');
+      assert(typeof table.rows[0].value === 'number', `API value is ${table.rows[0].value}`);
+      assert(shownValue.startsWith(String(table.rows[0].value)), `panel shows "${shownValue}", API says ${table.rows[0].value}`);
+      assert((await page.textContent('#bespoke-households')) === String(meta.households), 'households differ');
+      saved = { id, url: page.url(), value: shownValue, households: meta.households };
+      await page.screenshot({ path: path.join(args.out, 'bespoke-saved.png') });
+      return `id ${id}, ${shownValue}`;
+    });
+
+    await check('the shared URL reopens with the same outline, selection and totals', async () => {
+      assert(saved, 'nothing saved');
+      const other = await context.newPage();
+      other.on('pageerror', (e) => pageErrors.push(e.message));
+      await other.goto(saved.url, { waitUntil: 'load' });
+      await idle(other);
+      await other.waitForFunction(() => window.smallareaBespoke.totals, null, { timeout: 20000 }).catch(async () => {
+        throw new Error(`no totals for ${saved.url}: "${await other.textContent('#bespoke-status')}"`);
+      });
+      await idle(other);
+      const info = await other.evaluate(() => {
+        const map = window.smallareaMap;
+        const outline = window.smallareaBespoke.outline;
+        return { codes: window.smallareaBespoke.codes, id: window.smallareaBespoke.id, outlineType: outline && outline.type,
+          outlined: map.queryRenderedFeatures({ layers: ['bespoke-outline'] }).length };
+      });
+      assert(info.id === saved.id, `opened ${info.id}`);
+      assert(info.codes.length === 2, `selection has ${info.codes.length}`);
+      assert(info.outlineType === 'MultiPolygon', `outline is ${info.outlineType}`);
+      assert(info.outlined > 0, 'outline not rendered');
+      assert((await other.textContent('#bespoke-value')) === saved.value, 'totals differ after reload');
+      assert((await other.textContent('#bespoke-households')) === String(saved.households), 'households differ after reload');
+      await other.screenshot({ path: path.join(args.out, 'bespoke-reopened.png') });
+      await other.close();
+      return `${info.outlined} outline features rendered`;
+    });
+
+    await check('the target finder lists, highlights and zooms to areas, with a CSV link', async () => {
+      await page.fill('#targets-min', '300');
+      await page.fill('#targets-max', '1000');
+      await page.fill('#targets-limit', '10');
+      await page.click('#targets-find');
+      await page.waitForFunction(() => document.querySelectorAll('#targets-list li').length > 0, null, { timeout: 20000 });
+      await idle(page);
+      const items = await page.locator('#targets-list li').count();
+      const status = await page.textContent('#targets-status');
+      assert(/LSOA is ~650 households/.test(status), `no LSOA note in "${status}"`);
+      const csv = await page.getAttribute('#targets-csv', 'href');
+      const response = await fetch(csv);
+      const text = await response.text();
+      assert(response.ok && text.includes('rank,code,name'), 'CSV link does not give the list');
+      const api = await getJson(base, `/api/targets?dataset=${published.id}&min_households=300&max_households=1000&limit=10`);
+      assert(api.rows.length === items, `list has ${items}, API ${api.rows.length}`);
+      const before = await page.evaluate(() => window.smallareaMap.getZoom());
+      await page.locator('#targets-list button').first().click();
+      await idle(page);
+      const after = await page.evaluate(() => {
+        const map = window.smallareaMap;
+        return { zoom: map.getZoom(), highlighted: map.queryRenderedFeatures({ layers: ['targets-fill'] }).length };
+      });
+      assert(after.highlighted > 0, 'targets not highlighted');
+      assert(Math.abs(after.zoom - before) > 0.01, 'did not zoom to the area');
+      await page.screenshot({ path: path.join(args.out, 'bespoke-targets.png') });
+      return `${items} areas; zoom ${before.toFixed(1)} -> ${after.zoom.toFixed(1)}`;
+    });
+
+    await check('no page errors', async () => {
+      assert(pageErrors.length === 0, pageErrors.join(' | '));
+    });
+  } catch (error) {
+    failed += 1;
+    console.log(`FAIL - setup: ${error.message}`);
+    if (server) console.log(`# server log:\n${server.log()}`);
+  } finally {
+    clearTimeout(guard);
+    if (browser) await Promise.race([browser.close().catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
+    if (server) await stopChild(server.child);
+    if (!args.keep) rmSync(tmp, { recursive: true, force: true });
+  }
+  console.log(`# screenshots in ${args.out}`);
+  console.log(`browser-bespoke: ${passed} passed, ${failed} failed`);
+  process.exit(failed === 0 && passed > 0 ? 0 : 1);
+}
+
+main();

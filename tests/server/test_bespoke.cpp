@@ -1,0 +1,379 @@
+// test_bespoke: bespoke (combined) areas, the target-area finder and the zone builder over HTTP, against a real
+// server on 127.0.0.1 (ephemeral port) over the bundled sample. Checks every endpoint and error, that a bespoke
+// value is the sum of its members' protected values, and that internal values stay multiples of 20.
+
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include "data/access_store.hpp"
+#include "data/store.hpp"
+
+#include "server_fixture.hpp"
+
+#include <set>
+
+using namespace test_fixture;
+
+namespace {
+
+const std::string internal_ds = "synthetic_work_programme";
+
+// Internal MI needs a key of an organisation it is shared with: made once in the test's own store.
+const httplib::Headers& auth() {
+    static const httplib::Headers headers = [] {
+        auto db = smallarea::data::open_store(server().db_path(), true);
+        smallarea::data::add_organisation(db, "bespoke-test", "2024-01-01", {internal_ds});
+        const auto k = smallarea::data::issue_key(db, "bespoke-test");
+        return httplib::Headers{{"Authorization", "Bearer " + k.key}};
+    }();
+    return headers;
+}
+
+json get_ok(const std::string& path, int status = 200) {
+    auto c = client();
+    const auto r = c.Get(path.c_str(), auth());
+    REQUIRE_MESSAGE(r, "no response for " << path);
+    INFO(path << " -> " << r->status << " " << r->body.substr(0, 400));
+    REQUIRE(r->status == status);
+    return json::parse(r->body);
+}
+
+httplib::Result post(const std::string& path, const std::string& body) {
+    auto c = client();
+    auto r = c.Post(path.c_str(), auth(), body, "application/json");
+    REQUIRE_MESSAGE(r, "no response for POST " << path);
+    return r;
+}
+
+json post_ok(const std::string& path, const json& body, int status = 201) {
+    const auto r = post(path, body.dump());
+    INFO("POST " << path << " " << body.dump().substr(0, 200) << " -> " << r->status << " " << r->body.substr(0, 400));
+    REQUIRE(r->status == status);
+    return json::parse(r->body);
+}
+
+std::string post_error(const std::string& path, const std::string& body, int status) {
+    const auto r = post(path, body);
+    INFO("POST " << path << " " << body.substr(0, 200) << " -> " << r->status << " " << r->body.substr(0, 300));
+    CHECK(r->status == status);
+    const auto j = json::parse(r->body, nullptr, false);
+    REQUIRE_FALSE(j.is_discarded());
+    CHECK_FALSE(j["message"].get<std::string>().empty());
+    return j["code"].get<std::string>();
+}
+
+std::string get_error(const std::string& path, int status) {
+    auto c = client();
+    const auto r = c.Get(path.c_str(), auth());
+    REQUIRE(r);
+    INFO(path << " -> " << r->status << " " << r->body.substr(0, 300));
+    CHECK(r->status == status);
+    return json::parse(r->body)["code"].get<std::string>();
+}
+
+// OA codes of one LSOA of Manchester, from /api/areas.
+std::vector<std::string> oas_of(const std::string& lsoa) {
+    std::vector<std::string> out;
+    const json j = get_ok("/api/areas?level=oa&within=" + lsoa);
+    for (const auto& a : j["areas"]) out.push_back(a["code"]);
+    return out;
+}
+
+std::string first_lsoa(const std::string& lad, std::size_t n = 0) {
+    return get_ok("/api/areas?level=lsoa&within=" + lad)["areas"][n]["code"];
+}
+
+} // namespace
+
+TEST_CASE("bespoke - create from OA codes, read metadata, outline, members; shared by URL") {
+    const auto codes = oas_of(first_lsoa("E08000003"));
+    REQUIRE(codes.size() >= 3);
+    const json created = post_ok("/api/bespoke", json{{"name", "Three OAs"}, {"level", "oa"}, {"codes", {codes[0], codes[1], codes[2]}}});
+    const std::string id = created["id"];
+    CHECK(id.size() == 10);
+    CHECK(id.find_first_not_of("abcdefghijklmnopqrstuvwxyz234567") == std::string::npos);
+    CHECK(created["owner_token"].get<std::string>().size() == 64);
+    CHECK(created["member_count"] == 3);
+    CHECK(created["vintage"] == 2011);
+    CHECK(created["source"] == "codes");
+
+    const json meta = get_ok("/api/bespoke/" + id);
+    CHECK_FALSE(meta.contains("owner_token"));
+    REQUIRE(meta["members"].size() == 3);
+    std::int64_t households = 0;
+    for (const auto& m : meta["members"]) households += m["households"].get<std::int64_t>();
+    CHECK(meta["households"] == households);
+    REQUIRE(meta["bbox"].is_array());
+    CHECK(meta["bbox"][0].get<double>() > -3.0);
+    CHECK(meta["bbox"][2].get<double>() < -1.9);
+
+    const json outline = get_ok("/api/bespoke/" + id + ".geojson");
+    CHECK(outline["type"] == "Feature");
+    const std::string type = outline["geometry"]["type"];
+    CHECK((type == "MultiPolygon" || type == "Polygon"));
+    const json with_members = get_ok("/api/bespoke/" + id + ".geojson?members=true");
+    CHECK(with_members["type"] == "FeatureCollection");
+    CHECK(with_members["features"].size() == 4);
+    CHECK(with_members["features"][1]["properties"]["role"] == "member");
+    CHECK(get_error("/api/bespoke/" + id + ".geojson?members=maybe", 400) == "InvalidParameter");
+}
+
+TEST_CASE("bespoke - value = sum of the members' protected values; internal values are multiples of 20") {
+    const auto codes = oas_of(first_lsoa("E08000003", 1));
+    const json created = post_ok("/api/bespoke", json{{"name", "An LSOA's OAs"}, {"level", "oa"}, {"codes", codes}});
+    const std::string id = created["id"];
+    const json within = get_ok("/api/table?dataset=" + internal_ds + "&measure=referrals&within=bespoke:" + id);
+    REQUIRE(within["rows"].size() == codes.size());
+    std::set<std::string> row_codes;
+    for (const auto& r : within["rows"]) {
+        row_codes.insert(r["code"].get<std::string>());
+        if (r["value"].is_number()) CHECK(r["value"].get<std::int64_t>() % 20 == 0);
+    }
+    CHECK(row_codes == std::set<std::string>(codes.begin(), codes.end()));
+    const std::int64_t member_sum = sum_values(within["rows"]);
+    CHECK(within["classification"] == "internal");
+
+    const json table = get_ok("/api/table?dataset=" + internal_ds + "&measure=referrals&level=bespoke&ids=" + id);
+    REQUIRE(table["rows"].size() == 1);
+    CHECK(table["rows"][0]["id"] == id);
+    CHECK(table["rows"][0]["value"] == member_sum);
+    CHECK(table["rows"][0]["value"].get<std::int64_t>() % 20 == 0);
+    CHECK(table["rows"][0]["uncertainty"].get<double>() == doctest::Approx(10.0 * static_cast<double>(codes.size())));
+    CHECK(table["classification"] == "internal");
+    CHECK(table["disclosure"]["rounding_base"] == 20);
+
+    // The raw sum is never what is served unless it happens to equal the sum of rounded cells.
+    const auto raw = raw_mi("referrals", get_ok("/api/datasets/" + internal_ds)["periods"].back());
+    for (const auto& r : within["rows"]) {
+        if (r["value"].is_number() && raw.count(r["code"])) {
+            const auto v = raw.at(r["code"].get<std::string>());
+            CHECK(r["value"].get<std::int64_t>() == (v + 10) / 20 * 20);
+        }
+    }
+
+    // Percentage-only measures stay percentages.
+    const json percent = get_ok("/api/table?dataset=" + internal_ds + "&measure=job_outcomes_group_a&level=bespoke&ids=" + id);
+    CHECK(percent["rows"][0].contains("percent"));
+    CHECK_FALSE(percent["rows"][0].contains("value"));
+
+    // CSV
+    auto c = client();
+    const auto csv = c.Get(("/api/table?dataset=" + internal_ds + "&measure=referrals&level=bespoke&format=csv&ids=" + id).c_str(), auth());
+    REQUIRE(csv);
+    CHECK(csv->status == 200);
+    CHECK(csv->body.find("# classification: internal") != std::string::npos);
+    CHECK(csv->body.find(id + ",") != std::string::npos);
+}
+
+TEST_CASE("bespoke - an LSOA bespoke area aggregates an OA dataset's descendants; an OA bespoke area refuses an LSOA dataset") {
+    const std::string a = first_lsoa("E08000003", 2);
+    const std::string b = first_lsoa("E08000003", 3);
+    const json lsoas = post_ok("/api/bespoke", json{{"level", "lsoa"}, {"codes", {a, b}}});
+    const std::string id = lsoas["id"];
+    const json table = get_ok("/api/table?dataset=" + internal_ds + "&measure=referrals&level=bespoke&ids=" + id);
+    const std::int64_t expected = sum_values(get_ok("/api/table?dataset=" + internal_ds + "&measure=referrals&within=" + a)["rows"]) +
+                                  sum_values(get_ok("/api/table?dataset=" + internal_ds + "&measure=referrals&within=" + b)["rows"]);
+    CHECK(table["rows"][0]["value"] == expected);
+    // claimant count is LSOA level: an LSOA bespoke area is fine, published values summed.
+    const json claimants = get_ok("/api/table?dataset=claimant_count&level=bespoke&ids=" + id);
+    CHECK(claimants["classification"] == "published");
+    const auto per_lsoa = get_ok("/api/table?dataset=claimant_count&within=bespoke:" + id);
+    CHECK(claimants["rows"][0]["value"] == sum_values(per_lsoa["rows"]));
+
+    const auto codes = oas_of(a);
+    const std::string oa_id = post_ok("/api/bespoke", json{{"level", "oa"}, {"codes", codes}})["id"];
+    CHECK(get_error("/api/table?dataset=claimant_count&level=bespoke&ids=" + oa_id, 400) == "LevelTooFine");
+    CHECK(get_error("/api/table?dataset=claimant_count&within=bespoke:" + oa_id, 400) == "LevelTooFine");
+    CHECK(get_error("/api/table?dataset=claimant_count&level=bespoke&ids=nosuchid22", 404) == "UnknownBespoke");
+    CHECK(get_error("/api/table?dataset=claimant_count&level=bespoke", 400) == "MissingParameter");
+    CHECK(get_error("/api/table?dataset=claimant_count&within=bespoke:nosuchid22", 404) == "UnknownBespoke");
+}
+
+TEST_CASE("bespoke - a drawn polygon selects areas by point on surface; invalid polygons are refused") {
+    // A box around the first OA's bbox centre picks at least that OA.
+    const auto codes = oas_of(first_lsoa("E08000003", 4));
+    const std::string one = post_ok("/api/bespoke", json{{"level", "oa"}, {"codes", {codes[0]}}})["id"];
+    const auto box = get_ok("/api/bespoke/" + one)["bbox"];
+    const double x0 = box[0], y0 = box[1], x1 = box[2], y1 = box[3];
+    const json polygon{{"type", "Polygon"}, {"coordinates", {{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}, {x0, y0}}}}};
+    const json drawn = post_ok("/api/bespoke", json{{"name", "Drawn"}, {"level", "oa"}, {"polygon", polygon}});
+    CHECK(drawn["source"] == "polygon");
+    bool found = false;
+    const json drawn_meta = get_ok("/api/bespoke/" + drawn["id"].get<std::string>()); // kept alive for the loop
+    for (const auto& m : drawn_meta["members"]) found = found || m["code"] == codes[0];
+    CHECK(found);
+
+    const json bow_tie{{"type", "Polygon"}, {"coordinates", {{{x0, y0}, {x1, y1}, {x1, y0}, {x0, y1}, {x0, y0}}}}};
+    CHECK(post_error("/api/bespoke", json{{"level", "oa"}, {"polygon", bow_tie}}.dump(), 400) == "InvalidPolygon");
+    const json sea{{"type", "Polygon"}, {"coordinates", {{{10, 10}, {10.1, 10}, {10.1, 10.1}, {10, 10}}}}};
+    CHECK(post_error("/api/bespoke", json{{"level", "oa"}, {"polygon", sea}}.dump(), 400) == "EmptySelection");
+    CHECK(post_error("/api/bespoke", json{{"level", "oa"}, {"polygon", {{"type", "Point"}, {"coordinates", {0, 0}}}}}.dump(), 400) == "InvalidPolygon");
+    CHECK(post_error("/api/bespoke", json{{"level", "oa"}, {"polygon", polygon}, {"codes", {codes[0]}}}.dump(), 400) == "InvalidParameter");
+}
+
+TEST_CASE("bespoke - validation errors") {
+    const auto codes = oas_of(first_lsoa("E08000003", 5));
+    const std::string lsoa = first_lsoa("E08000003", 5);
+    CHECK(post_error("/api/bespoke", "{not json", 400) == "InvalidJson");
+    CHECK(post_error("/api/bespoke", "[1,2]", 400) == "InvalidJson");
+    CHECK(post_error("/api/bespoke", json{{"level", "oa"}, {"codes", json::array()}}.dump(), 400) == "EmptySelection");
+    CHECK(post_error("/api/bespoke", json{{"codes", {codes[0]}}}.dump(), 400) == "MissingParameter");
+    CHECK(post_error("/api/bespoke", json{{"level", "ward"}, {"codes", {codes[0]}}}.dump(), 400) == "UnknownLevel");
+    CHECK(post_error("/api/bespoke", json{{"level", "oa"}, {"codes", {codes[0], "E00999999"}}}.dump(), 400) == "UnknownCodes");
+    CHECK(post_error("/api/bespoke", json{{"level", "oa"}, {"codes", {codes[0], lsoa}}}.dump(), 400) == "MixedLevels");
+    CHECK(post_error("/api/bespoke", json{{"level", "oa"}, {"vintage", 2021}, {"codes", {codes[0]}}}.dump(), 400) == "MixedLevels");
+    CHECK(post_error("/api/bespoke", json{{"level", "oa"}, {"codes", {1, 2}}}.dump(), 400) == "InvalidParameter");
+    CHECK(post_error("/api/bespoke", json{{"level", "oa"}, {"name", ""}, {"codes", {codes[0]}}}.dump(), 400) == "InvalidParameter");
+    json many = json::array();
+    for (int i = 0; i < 20001; ++i) many.push_back(codes[0]);
+    CHECK(post_error("/api/bespoke", json{{"level", "oa"}, {"codes", many}}.dump(), 400) == "TooManyMembers");
+    // 20,000 copies of one code are one member after de-duplication: accepted.
+    many.erase(many.begin());
+    CHECK(post_ok("/api/bespoke", json{{"level", "oa"}, {"codes", many}})["member_count"] == 1);
+    const std::string huge = "{\"level\":\"oa\",\"name\":\"" + std::string(1100000, 'x') + "\"}";
+    const auto r = post("/api/bespoke", huge);
+    CHECK(r->status == 413);
+    CHECK(get_error("/api/bespoke/nosuchid22", 404) == "UnknownBespoke");
+    CHECK(get_error("/api/bespoke/NOT-VALID", 404) == "UnknownBespoke");
+}
+
+TEST_CASE("bespoke - delete needs the owner token; areas survive a restart") {
+    const auto codes = oas_of(first_lsoa("E08000003", 6));
+    const json created = post_ok("/api/bespoke", json{{"level", "oa"}, {"codes", {codes[0], codes[1]}}});
+    const std::string id = created["id"];
+    const std::string token = created["owner_token"];
+
+    // A second server over the same store file sees it (saved in the store, not in memory).
+    {
+        smallarea::server::server_config config;
+        config.db_path = server().db_path();
+        config.host = "127.0.0.1";
+        config.port = 0;
+        smallarea::server::app second(config);
+        const int port = second.bind();
+        std::thread t([&] { second.serve(); });
+        httplib::Client c("127.0.0.1", port);
+        const auto r = c.Get(("/api/bespoke/" + id).c_str());
+        second.stop();
+        t.join();
+        REQUIRE(r);
+        CHECK(r->status == 200);
+        CHECK(json::parse(r->body)["member_count"] == 2);
+    }
+
+    auto c = client();
+    auto r = c.Delete(("/api/bespoke/" + id).c_str());
+    REQUIRE(r);
+    CHECK(r->status == 401);
+    r = c.Delete(("/api/bespoke/" + id).c_str(), httplib::Headers{{"X-Owner-Token", "not-the-token"}});
+    REQUIRE(r);
+    CHECK(r->status == 403);
+    r = c.Delete(("/api/bespoke/" + id).c_str(), httplib::Headers{{"X-Owner-Token", token}});
+    REQUIRE(r);
+    CHECK(r->status == 204);
+    CHECK(get_error("/api/bespoke/" + id, 404) == "UnknownBespoke");
+}
+
+TEST_CASE("targets - OAs in the household band ranked by protected rate, ties by code; CSV; outline") {
+    const std::string path = "/api/targets?dataset=" + internal_ds + "&measure=referrals&within=E08000003&limit=15";
+    const json t = get_ok(path);
+    CHECK(t["level"] == "oa");
+    CHECK(t["note"].is_null());
+    CHECK(t["classification"] == "internal");
+    REQUIRE(t["rows"].size() == 15);
+    double previous = 1e9;
+    std::string previous_code;
+    for (std::size_t i = 0; i < t["rows"].size(); ++i) {
+        const auto& r = t["rows"][i];
+        CHECK(r["rank"] == i + 1);
+        CHECK(r["households"].get<std::int64_t>() >= 100);
+        CHECK(r["households"].get<std::int64_t>() <= 150);
+        CHECK(r["value"].get<std::int64_t>() % 20 == 0);
+        const double rate = r["rate"];
+        CHECK(rate == doctest::Approx(100.0 * r["value"].get<double>() / r["households"].get<double>()).epsilon(0.001));
+        CHECK(rate <= previous + 1e-9);
+        if (rate == previous) CHECK(r["code"].get<std::string>() > previous_code);
+        previous = rate;
+        previous_code = r["code"];
+    }
+    CHECK(t["outline"]["type"].is_string());
+
+    auto c = client();
+    const auto csv = c.Get((path + "&format=csv").c_str(), auth());
+    REQUIRE(csv);
+    CHECK(csv->status == 200);
+    CHECK(csv->body.find("rank,code,name,level,households,value,rate_per_100_households") != std::string::npos);
+    CHECK(csv->body.find("\n1," + t["rows"][0]["code"].get<std::string>() + ",") != std::string::npos);
+
+    // An LSOA-only dataset: LSOAs ranked, said plainly.
+    const json lsoa = get_ok("/api/targets?dataset=claimant_count&within=E08000003&min_households=300&max_households=1000");
+    CHECK(lsoa["level"] == "lsoa");
+    CHECK(lsoa["note"].get<std::string>().find("an LSOA is ~650 households") != std::string::npos);
+    REQUIRE_FALSE(lsoa["rows"].empty());
+    CHECK(lsoa["rows"][0]["level"] == "lsoa");
+
+    // Percentage-only: ranked by percent.
+    const json percent = get_ok("/api/targets?dataset=" + internal_ds + "&measure=job_outcomes_group_a&within=E08000003");
+    CHECK(percent["ranked_by"].get<std::string>().find("percent") == 0);
+    if (!percent["rows"].empty()) CHECK_FALSE(percent["rows"][0].contains("value"));
+
+    // Within a bespoke area.
+    const auto codes = oas_of(first_lsoa("E08000003", 7));
+    const std::string id = post_ok("/api/bespoke", json{{"level", "oa"}, {"codes", codes}})["id"];
+    const json inside = get_ok("/api/targets?dataset=" + internal_ds + "&measure=referrals&within=bespoke:" + id + "&min_households=0&max_households=100000");
+    CHECK(inside["rows"].size() <= codes.size());
+    for (const auto& r : inside["rows"]) CHECK(std::find(codes.begin(), codes.end(), r["code"]) != codes.end());
+
+    CHECK(get_error("/api/targets?dataset=" + internal_ds + "&min_households=200&max_households=100", 400) == "InvalidParameter");
+    CHECK(get_error("/api/targets?dataset=" + internal_ds + "&limit=0", 400) == "InvalidParameter");
+    CHECK(get_error("/api/targets?dataset=nope", 404) == "UnknownDataset");
+    CHECK(get_error("/api/targets?dataset=" + internal_ds + "&format=xml", 406) == "UnsupportedFormat");
+}
+
+TEST_CASE("zones - contiguous zones in the band, saved as bespoke areas whose values are sums of protected cells") {
+    const json body{{"dataset", internal_ds}, {"measure", "referrals"}, {"within", "E08000003"},
+                    {"min_households", 200}, {"max_households", 300}, {"contiguity", "rook"}, {"max_zones", 8}};
+    const json z = post_ok("/api/zones", body);
+    CHECK(z["classification"] == "internal");
+    REQUIRE(z["zones"].size() == 8);
+    CHECK(z["owner_token"].is_string());
+    std::set<std::string> seen;
+    for (const auto& zone : z["zones"]) {
+        CHECK(zone["households"].get<std::int64_t>() >= 200);
+        CHECK(zone["households"].get<std::int64_t>() <= 300);
+        CHECK(zone["value"].get<std::int64_t>() % 20 == 0);
+        for (const auto& m : zone["members"]) CHECK(seen.insert(m.get<std::string>()).second);
+        const std::string id = zone["id"];
+        // The zone is an ordinary bespoke area: its value is the sum of its members' protected values.
+        const json members = get_ok("/api/table?dataset=" + internal_ds + "&measure=referrals&within=bespoke:" + id);
+        CHECK(zone["value"] == sum_values(members["rows"]));
+        CHECK(members["rows"].size() == zone["members"].size());
+        const json meta = get_ok("/api/bespoke/" + id);
+        CHECK(meta["source"] == "zones");
+        CHECK(meta["households"] == zone["households"]);
+        // Every member has a Census household count (areas without one are unplaced, never counted as 0).
+        for (const auto& m : meta["members"]) CHECK(m["households"].is_number());
+        const json outline = get_ok("/api/bespoke/" + id + ".geojson");
+        CHECK(outline["geometry"]["type"] == "MultiPolygon");
+    }
+    for (const auto& u : z["unplaced"]) {
+        const std::string reason = u["reason"];
+        CHECK((reason == "above_ceiling" || reason == "cannot_reach_floor" || reason == "no_households" || reason == "no_boundary"));
+        CHECK(seen.count(u["code"].get<std::string>()) == 0);
+    }
+
+    CHECK(post_error("/api/zones", json{{"dataset", internal_ds}, {"within", "E08000003"}, {"contiguity", "bishop"}}.dump(), 400) == "InvalidParameter");
+    CHECK(post_error("/api/zones", json{{"dataset", internal_ds}}.dump(), 400) == "MissingParameter");
+    CHECK(post_error("/api/zones", json{{"dataset", internal_ds}, {"within", "E08000003"}, {"measure", "job_outcomes_group_a"}}.dump(), 422) == "PercentageOnly");
+    CHECK(post_error("/api/zones", json{{"dataset", internal_ds}, {"within", "E08000003"}, {"min_households", 300}, {"max_households", 200}}.dump(), 400) == "InvalidParameter");
+    CHECK(post_error("/api/zones", "nope", 400) == "InvalidJson");
+}
+
+TEST_CASE("bespoke - internal values need a key like every other table") {
+    const auto codes = oas_of(first_lsoa("E08000003", 8));
+    const std::string id = post_ok("/api/bespoke", json{{"level", "oa"}, {"codes", codes}})["id"];
+    const auto r = get("/api/table?dataset=" + internal_ds + "&measure=referrals&level=bespoke&ids=" + id);
+    CHECK(r->status == 401);
+    const auto t = get("/api/targets?dataset=" + internal_ds + "&measure=referrals");
+    CHECK(t->status == 401);
+}

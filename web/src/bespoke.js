@@ -1,0 +1,253 @@
+// Bespoke areas and the target-area finder on the map (an add-on to app.js that only uses the public API and the
+// map/state app.js exposes as window.smallareaMap / window.smallareaState).
+//  - click selects an area, shift-click adds or removes one; "Save as bespoke area" POSTs the selection and puts
+//    bespoke=ID in the URL hash, so the link opens with the area outlined and selected and its totals shown;
+//  - "Find target areas" ranks areas in a household band (GET /api/targets), highlights and lists them, zooms to
+//    one on click, and links the CSV.
+
+const $ = (id) => document.getElementById(id);
+const SEL_SOURCE = 'bespoke-sel';
+const OUTLINE_SOURCE = 'bespoke-outline';
+const TARGETS_SOURCE = 'targets-outline';
+
+const bespoke = {
+  codes: [], // the current multi-selection (area codes at the map's level)
+  level: null,
+  id: null, // the saved bespoke area shown, if any
+  meta: null,
+  totals: null,
+  targets: [],
+  busy: 0,
+};
+window.smallareaBespoke = bespoke;
+
+// Read before app.js rewrites the hash from its state; app.js then keeps writing state.bespoke back.
+const initialBespoke = new URLSearchParams(window.location.hash.replace(/^#/, '')).get('bespoke');
+if (initialBespoke && window.smallareaState) window.smallareaState.bespoke = initialBespoke;
+
+async function call(path, { method = 'GET', body = null, params = {} } = {}) {
+  const url = new URL(path, window.location.href);
+  for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== '') url.searchParams.set(k, v);
+  bespoke.busy += 1;
+  try {
+    // auth.js wraps window.fetch, so a partner key (if entered) goes with these requests too.
+    const headers = { Accept: 'application/json' };
+    if (body) headers['Content-Type'] = 'application/json';
+    const response = await fetch(url, { method, headers, body: body ? JSON.stringify(body) : undefined });
+    const text = await response.text();
+    const json = text ? JSON.parse(text) : null;
+    if (!response.ok) throw new Error((json && json.message) || `${response.status} ${response.statusText}`);
+    return json;
+  } finally {
+    bespoke.busy -= 1;
+  }
+}
+
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+}
+
+function hashParams() {
+  return new URLSearchParams(window.location.hash.replace(/^#/, ''));
+}
+
+function setHashBespoke(id) {
+  const state = window.smallareaState;
+  state.bespoke = id; // app.js writes it back into the hash with the rest of the view
+  const params = hashParams();
+  if (id) params.set('bespoke', id);
+  else params.delete('bespoke');
+  window.history.replaceState(null, '', `${window.location.pathname}${window.location.search}#${params.toString().replace(/%2F/g, '/')}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Map layers (their own sources, so app.js can rebuild its area layers freely)
+
+function ensureLayers(map, level) {
+  if (bespoke.level !== level) {
+    for (const id of ['bespoke-sel-line', 'targets-line']) if (map.getLayer(id)) map.removeLayer(id);
+    if (map.getSource(SEL_SOURCE)) map.removeSource(SEL_SOURCE);
+    bespoke.level = level;
+  }
+  if (!map.getSource(SEL_SOURCE)) {
+    const tiles = `${window.location.origin}/tiles/${level}/{z}/{x}/{y}.mvt`;
+    map.addSource(SEL_SOURCE, { type: 'vector', tiles: [tiles], maxzoom: 16 });
+    map.addLayer({ id: 'targets-line', type: 'line', source: SEL_SOURCE, 'source-layer': level,
+      filter: ['in', ['get', 'code'], ['literal', []]], paint: { 'line-color': '#f08c00', 'line-width': 3 } });
+    map.addLayer({ id: 'bespoke-sel-line', type: 'line', source: SEL_SOURCE, 'source-layer': level,
+      filter: ['in', ['get', 'code'], ['literal', []]], paint: { 'line-color': '#7048e8', 'line-width': 3 } });
+  }
+  if (!map.getSource(OUTLINE_SOURCE)) {
+    map.addSource(OUTLINE_SOURCE, { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+    map.addLayer({ id: 'bespoke-outline', type: 'line', source: OUTLINE_SOURCE,
+      paint: { 'line-color': '#212529', 'line-width': 4, 'line-dasharray': [2, 1] } });
+  }
+  if (!map.getSource(TARGETS_SOURCE)) {
+    map.addSource(TARGETS_SOURCE, { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+    map.addLayer({ id: 'targets-fill', type: 'fill', source: TARGETS_SOURCE, paint: { 'fill-color': '#f08c00', 'fill-opacity': 0.25 } });
+  }
+}
+
+function refreshLayers() {
+  const map = window.smallareaMap;
+  const state = window.smallareaState;
+  if (!map || !state || !state.level || !map.isStyleLoaded()) return;
+  ensureLayers(map, state.level);
+  map.setFilter('bespoke-sel-line', ['in', ['get', 'code'], ['literal', bespoke.codes]]);
+  map.setFilter('targets-line', ['in', ['get', 'code'], ['literal', bespoke.targets.map((t) => t.code)]]);
+}
+
+function setGeojson(source, geometry) {
+  const map = window.smallareaMap;
+  if (!map || !map.getSource(source)) return;
+  map.getSource(source).setData(geometry ? { type: 'Feature', properties: {}, geometry } : { type: 'FeatureCollection', features: [] });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Selection and saving
+
+function renderSelection() {
+  const count = bespoke.codes.length;
+  $('bespoke-count').textContent = count === 0 ? 'No areas selected. Click an area; shift-click adds more.'
+    : `${count} area${count === 1 ? '' : 's'} selected`;
+  $('bespoke-save').disabled = count === 0;
+  refreshLayers();
+}
+
+function onAreaClick(event) {
+  const feature = event.features && event.features[0];
+  if (!feature || !feature.properties.code) return;
+  const code = feature.properties.code;
+  if (event.originalEvent && event.originalEvent.shiftKey) {
+    bespoke.codes = bespoke.codes.includes(code) ? bespoke.codes.filter((c) => c !== code) : [...bespoke.codes, code];
+  } else {
+    bespoke.codes = [code];
+  }
+  renderSelection();
+}
+
+async function save() {
+  const state = window.smallareaState;
+  const name = $('bespoke-name').value.trim() || 'Bespoke area';
+  $('bespoke-status').textContent = 'Saving…';
+  try {
+    const created = await call('/api/bespoke', { method: 'POST', body: { name, level: state.level, codes: bespoke.codes } });
+    setHashBespoke(created.id);
+    await show(created.id, { fit: false });
+    $('bespoke-status').textContent = `Saved as ${created.id}. Share this page's address to open it.`;
+  } catch (error) {
+    $('bespoke-status').textContent = `Could not save: ${error.message}`;
+  }
+}
+
+// Opens a saved bespoke area: outline, members selected, totals for the mapped dataset.
+async function show(id, { fit }) {
+  const state = window.smallareaState;
+  const [meta, outline] = await Promise.all([call(`/api/bespoke/${encodeURIComponent(id)}`), call(`/api/bespoke/${encodeURIComponent(id)}.geojson`)]);
+  bespoke.id = id;
+  bespoke.meta = meta;
+  bespoke.codes = meta.members.map((m) => m.code);
+  renderSelection();
+  bespoke.outline = outline.geometry;
+  setGeojson(OUTLINE_SOURCE, outline.geometry);
+  if (fit && meta.bbox) window.smallareaMap.fitBounds([[meta.bbox[0], meta.bbox[1]], [meta.bbox[2], meta.bbox[3]]], { padding: 40, duration: 0 });
+  let totals = null;
+  try {
+    const table = await call('/api/table', { params: { dataset: state.dataset, measure: state.measure, period: state.period, level: 'bespoke', ids: id } });
+    totals = { row: table.rows[0], classification: table.classification, rule: table.disclosure.rule, measure: table.measure.title };
+  } catch (error) {
+    totals = { error: error.message };
+  }
+  bespoke.totals = totals;
+  const lines = [`<strong>${escapeHtml(meta.name)}</strong> (${escapeHtml(meta.id)})`,
+    `${meta.member_count} ${escapeHtml(meta.level.toUpperCase())}s, <span id="bespoke-households">${meta.households}</span> households`];
+  if (totals.row) {
+    const r = totals.row;
+    const v = r.percent !== undefined ? `${r.percent ?? '–'}%` : `${r.value ?? '–'}${r.rate_per_100_households != null ? ` (${r.rate_per_100_households} per 100 households)` : ''}`;
+    lines.push(`${escapeHtml(totals.measure)}: <span id="bespoke-value">${escapeHtml(v)}</span>`);
+    lines.push(`<small>${escapeHtml(totals.classification)}: ${escapeHtml(totals.rule)}</small>`);
+  } else if (totals.error) {
+    lines.push(`<small>${escapeHtml(totals.error)}</small>`);
+  }
+  $('bespoke-totals').innerHTML = lines.join('<br>');
+  $('bespoke-totals').hidden = false;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Target finder
+
+function targetParams() {
+  const state = window.smallareaState;
+  return { dataset: state.dataset, measure: state.measure, period: state.period,
+    min_households: $('targets-min').value, max_households: $('targets-max').value, limit: $('targets-limit').value };
+}
+
+async function findTargets() {
+  const list = $('targets-list');
+  $('targets-status').textContent = 'Searching…';
+  try {
+    const result = await call('/api/targets', { params: targetParams() });
+    bespoke.targets = result.rows;
+    const unit = result.rate_unit === 'percent' ? '%' : ' per 100 households';
+    list.innerHTML = result.rows.map((r) => `<li><button type="button" data-code="${escapeHtml(r.code)}">${r.rank}. ${escapeHtml(r.name)}</button>` +
+      ` <span>${r.households} households, ${r.rate ?? r.percent}${unit}</span></li>`).join('');
+    $('targets-status').textContent = `${result.rows.length} of ${result.eligible} areas with ${result.min_households}–${result.max_households} households, ranked by ${result.ranked_by}.` +
+      (result.note ? ` ${result.note}.` : '');
+    const csv = new URL('/api/targets', window.location.href);
+    for (const [k, v] of Object.entries({ ...targetParams(), format: 'csv' })) if (v) csv.searchParams.set(k, v);
+    $('targets-csv').href = csv.toString();
+    $('targets-csv').hidden = result.rows.length === 0;
+    setGeojson(TARGETS_SOURCE, result.outline);
+    refreshLayers();
+  } catch (error) {
+    bespoke.targets = [];
+    list.innerHTML = '';
+    $('targets-status').textContent = `Could not search: ${error.message}`;
+  }
+}
+
+function zoomToTarget(code) {
+  const row = bespoke.targets.find((t) => t.code === code);
+  if (!row || !row.bbox) return;
+  window.smallareaMap.fitBounds([[row.bbox[0], row.bbox[1]], [row.bbox[2], row.bbox[3]]], { padding: 80, maxZoom: 15, duration: 0 });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Start: wait for app.js's map, then hook in.
+
+function start() {
+  const map = window.smallareaMap;
+  const state = window.smallareaState;
+  if (!map || !state || !state.ready || !map.isStyleLoaded()) {
+    setTimeout(start, 100);
+    return;
+  }
+  refreshLayers();
+  // Shift-drag box zoom would swallow shift-clicks, which add areas to the selection here.
+  map.boxZoom.disable();
+  map.on('click', 'areas-fill', onAreaClick);
+  map.on('styledata', () => refreshLayers());
+  $('bespoke-save').addEventListener('click', save);
+  $('bespoke-clear').addEventListener('click', () => {
+    bespoke.codes = [];
+    bespoke.id = null;
+    setHashBespoke(null);
+    setGeojson(OUTLINE_SOURCE, null);
+    $('bespoke-totals').hidden = true;
+    renderSelection();
+  });
+  $('targets-find').addEventListener('click', findTargets);
+  $('targets-list').addEventListener('click', (event) => {
+    const button = event.target.closest('button[data-code]');
+    if (button) zoomToTarget(button.dataset.code);
+  });
+  renderSelection();
+  const id = initialBespoke;
+  if (id) {
+    state.bespoke = id;
+    show(id, { fit: !hashParams().get('map') }).catch((error) => { $('bespoke-status').textContent = `Could not open bespoke area ${id}: ${error.message}`; });
+  }
+  bespoke.started = true;
+}
+
+start();

@@ -14,7 +14,7 @@ debian_packages=(
     build-essential cmake pkg-config git ca-certificates
     libgdal-dev gdal-bin libgeos-dev libspatialite-dev libsqlite3-mod-spatialite libsqlite3-dev sqlite3
     nlohmann-json3-dev doctest-dev libcpp-httplib-dev libprotozero-dev libxlsxwriter-dev zlib1g-dev
-    chromium python3 time
+    chromium python3 time unzip
 )
 
 deps() {

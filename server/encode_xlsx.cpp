@@ -1,5 +1,7 @@
 #include "server/encode_xlsx.hpp"
 
+#include "server/scratch_dir.hpp"
+
 #include "data/error.hpp"
 
 #include <xlsxwriter.h>
@@ -17,25 +19,6 @@ namespace smallarea::server {
 
 namespace {
 
-/// A private temporary folder (libxlsxwriter also puts its own scratch files in it), removed on scope exit.
-class scratch_dir {
-public:
-    scratch_dir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "smallarea-xlsx-XXXXXX").string();
-        if (!mkdtemp(pattern.data())) throw error("ExportFailed", "cannot create a temporary folder for the workbook");
-        m_path = pattern;
-    }
-    ~scratch_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(m_path, ec);
-    }
-    scratch_dir(const scratch_dir&) = delete;
-    scratch_dir& operator=(const scratch_dir&) = delete;
-    const std::string& path() const noexcept { return m_path; }
-
-private:
-    std::string m_path;
-};
 
 std::string today_utc() {
     const std::time_t now = std::time(nullptr);
@@ -70,7 +53,7 @@ std::string table_xlsx(const table_result& t, const snapshot& s) {
     const auto& d = *t.query.dataset;
     const bool percent = t.table.kind() == disclosure::measure_kind::percent_only;
     const bool internal = d.policy.classification == disclosure::classification::internal;
-    scratch_dir dir;
+    scratch_dir dir("smallarea-xlsx");
     const std::string file = dir.path() + "/table.xlsx";
     lxw_workbook_options options{};
     options.constant_memory = LXW_FALSE;

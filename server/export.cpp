@@ -1,5 +1,7 @@
 #include "server/export.hpp"
 
+#include "server/scratch_dir.hpp"
+
 #include "data/error.hpp"
 #include "data/ogc_queries.hpp"
 #include "geo/vector_writer.hpp"
@@ -53,25 +55,6 @@ std::string read_file_bytes(const std::string& path) {
     return s.str();
 }
 
-/// GDAL writes files: a private temporary folder, removed on scope exit.
-class scratch_dir {
-public:
-    scratch_dir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "smallarea-export-XXXXXX").string();
-        if (!mkdtemp(pattern.data())) throw error("ExportFailed", "cannot create a temporary folder");
-        m_path = pattern;
-    }
-    ~scratch_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(m_path, ec);
-    }
-    scratch_dir(const scratch_dir&) = delete;
-    scratch_dir& operator=(const scratch_dir&) = delete;
-    const std::string& path() const noexcept { return m_path; }
-
-private:
-    std::string m_path;
-};
 
 /// Features of the given areas (with their rows, -1 = none) as GeoJSON or GeoPackage.
 export_file vector_export(const snapshot& s, data::database& db, const feature_schema& schema,

@@ -269,10 +269,10 @@ table_result snapshot::table(data::database& db, const table_query& q) const {
             for (const auto c : cells_covering(members, d)) indices.push_back(row_of.at(c));
             rows.emplace_back(code, std::move(indices));
         }
-        return table_result{q, disclosure::aggregate(rows, protected_cells, raw), {}};
+        return table_result{q, disclosure::aggregate(rows, protected_cells, raw), {}, {}};
     }
     if (q.level == d.level) {
-        return table_result{q, std::move(protected_cells), cells};
+        return table_result{q, std::move(protected_cells), cells, {}};
     }
     // A coarser level: each row is the sum of its members' protected cells (rule 2), never a raw sum.
     std::map<std::size_t, std::vector<std::size_t>> members;
@@ -304,7 +304,7 @@ table_result snapshot::table(data::database& db, const table_query& q) const {
                                                                            : std::optional<std::int64_t>(it->second));
     }
     auto aggregated = disclosure::aggregate(sorted_groups, protected_cells, raw, own_households);
-    return table_result{q, std::move(aggregated), sorted_parents};
+    return table_result{q, std::move(aggregated), sorted_parents, {}};
 }
 
 } // namespace smallarea::server

@@ -48,6 +48,9 @@ struct table_result {
     table_query query;
     disclosure::protected_table table;
     std::vector<std::size_t> row_areas; ///< index into snapshot::areas for each row (same order)
+    /// The inverse of row_areas (-1: the area has no row). Filled only for tables cached by
+    /// context::table_values, so a tile looks its features up without rebuilding a per-area map per request.
+    std::vector<std::int32_t> row_of_area;
 };
 
 class snapshot {

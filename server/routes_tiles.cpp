@@ -66,14 +66,7 @@ void handle_tile(context& ctx, const httplib::Request& req, httplib::Response& r
     auto tile = ctx.tiles().get(key);
     if (!tile) {
         std::shared_ptr<const table_result> table;
-        std::vector<std::int32_t> row_of_area; // area index -> row, -1 when none
-        if (query) {
-            table = ctx.table_values(*s, *query);
-            row_of_area.assign(s->areas().size(), -1);
-            for (std::size_t i = 0; i < table->row_areas.size(); ++i) {
-                row_of_area[table->row_areas[i]] = static_cast<std::int32_t>(i);
-            }
-        }
+        if (query) table = ctx.table_values(*s, *query);
         const auto& areas = s->areas();
         const bool percent = table && table->table.kind() == disclosure::measure_kind::percent_only;
         auto fresh = std::make_shared<cached_tile>();
@@ -91,7 +84,7 @@ void handle_tile(context& ctx, const httplib::Request& req, httplib::Response& r
                     out.add("households", static_cast<std::int64_t>(h->second));
                 }
                 if (!table) return;
-                const auto row_index = row_of_area[area_index];
+                const auto row_index = table->row_of_area[area_index];
                 if (row_index < 0) return;
                 const auto& row = table->table.rows()[static_cast<std::size_t>(row_index)];
                 if (percent) {
@@ -107,7 +100,6 @@ void handle_tile(context& ctx, const httplib::Request& req, httplib::Response& r
                 if (row.missing) out.add("missing", true);
             },
             tile_rendering);
-        if (!fresh->mvt.empty()) fresh->gzip = gzip(fresh->mvt);
         fresh->etag = "\"r" + std::to_string(s->release()) + "-" + hex(fnv1a(fresh->mvt, fnv1a(key))) + "\"";
         tile = fresh;
         ctx.tiles().put(key, tile);
@@ -124,7 +116,15 @@ void handle_tile(context& ctx, const httplib::Request& req, httplib::Response& r
         res.status = 204;
         return;
     }
-    if (accepts_gzip(req) && !tile->gzip.empty()) {
+    if (accepts_gzip(req)) {
+        // Compressed on first demand, not at render: deflate costs about as much as rendering, and tile
+        // clients that do not ask for gzip (GIS tools, tile seeders) should not pay for it.
+        if (tile->gzip.empty()) {
+            auto compressed = std::make_shared<cached_tile>(*tile);
+            compressed->gzip = gzip(tile->mvt);
+            tile = compressed;
+            ctx.tiles().put(key, tile);
+        }
         res.set_header("Content-Encoding", "gzip");
         res.set_content(tile->gzip, "application/vnd.mapbox-vector-tile");
     } else {

@@ -13,7 +13,7 @@ namespace smallarea::server {
 
 struct cached_tile {
     std::string mvt;   ///< uncompressed; empty for an empty tile (served as 204)
-    std::string gzip;  ///< gzip of mvt
+    std::string gzip;  ///< gzip of mvt, made on the first request that accepts gzip
     std::string etag;  ///< strong: release + content hash
 };
 

@@ -104,11 +104,14 @@ void handle_tile(context& ctx, const httplib::Request& req, httplib::Response& r
         tile = fresh;
         ctx.tiles().put(key, tile);
     }
-    res.set_header("ETag", tile->etag);
+    // A strong ETag names one representation (RFC 9110 8.8.1), so the gzip body gets its own.
+    const bool gzipped = accepts_gzip(req) && !tile->mvt.empty();
+    const std::string etag = gzipped ? tile->etag.substr(0, tile->etag.size() - 1) + "-gz\"" : tile->etag;
+    res.set_header("ETag", etag);
     res.set_header("Cache-Control", "public, max-age=300");
     res.set_header("Vary", "Accept-Encoding");
     res.set_header("Access-Control-Allow-Origin", "*");
-    if (etag_matches(req, tile->etag)) {
+    if (etag_matches(req, etag)) {
         res.status = 304;
         return;
     }
@@ -116,7 +119,7 @@ void handle_tile(context& ctx, const httplib::Request& req, httplib::Response& r
         res.status = 204;
         return;
     }
-    if (accepts_gzip(req)) {
+    if (gzipped) {
         // Compressed on first demand, not at render: deflate costs about as much as rendering, and tile
         // clients that do not ask for gzip (GIS tools, tile seeders) should not pay for it.
         if (tile->gzip.empty()) {

@@ -320,6 +320,11 @@ TEST_CASE("tiles - 200 with a body, 204 when empty, 304 for a matching If-None-M
         const auto decoded = d.Get(path.c_str(), {{"Accept-Encoding", "gzip"}});
         REQUIRE(decoded);
         CHECK(decoded->body == first->body);
+        // One strong ETag per representation: the gzip body's differs, and each revalidates only itself.
+        const auto gz_etag = raw->get_header_value("ETag");
+        CHECK(gz_etag != etag);
+        CHECK(c.Get(path.c_str(), {{"Accept-Encoding", "gzip"}, {"If-None-Match", gz_etag}})->status == 304);
+        CHECK(c.Get(path.c_str(), {{"Accept-Encoding", "gzip"}, {"If-None-Match", etag}})->status == 200);
     }
     SUBCASE("a tile with a dataset carries values and its own ETag") {
         const auto r = get(path + "?dataset=claimant_count&measure=claimants&period=2017-09",

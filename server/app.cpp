@@ -23,6 +23,16 @@ void app::impl::routes() {
     // Rate limits and the access gate run before any route (and before the tile cache); the audit entries are
     // completed with the final status after the handler.
     http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+        if (req.method == "OPTIONS") {
+            // A CORS preflight carries no key and returns no data, so it is answered before the access gate:
+            // a partner's own web page may then fetch keyed tiles and tables with an Authorization header.
+            res.status = 204;
+            res.set_header("Access-Control-Allow-Origin", "*");
+            res.set_header("Access-Control-Allow-Methods", "GET, HEAD, POST, DELETE, OPTIONS");
+            res.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type, If-None-Match");
+            res.set_header("Access-Control-Max-Age", "600");
+            return httplib::Server::HandlerResponse::Handled;
+        }
         try {
             ctx.begin_request(req);
         } catch (...) {
@@ -32,7 +42,12 @@ void app::impl::routes() {
         }
         return httplib::Server::HandlerResponse::Unhandled;
     });
-    http.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) { ctx.end_request(req, res); });
+    http.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+        // Keys are bearer tokens, never cookies, so allowing any origin exposes nothing a page could not fetch
+        // itself; it lets partners' maps and notebooks on other origins read the API and tiles.
+        if (!res.has_header("Access-Control-Allow-Origin")) res.set_header("Access-Control-Allow-Origin", "*");
+        ctx.end_request(req, res);
+    });
     register_api_routes(http, ctx);
     register_tile_routes(http, ctx);
     register_ogc_routes(http, ctx);

@@ -72,6 +72,7 @@ public:
         m_thread.join();
     }
     const std::string& db() const noexcept { return m_db; }
+    int port() const noexcept { return m_port; }
 
     httplib::Result get(const std::string& path, const std::string& key = {}, httplib::Headers headers = {}) {
         httplib::Client c("127.0.0.1", m_port);
@@ -428,4 +429,33 @@ TEST_CASE("http - the rate limit answers 429 with Retry-After per address, and r
     CHECK(std::stoi(retry) >= 1);
     std::this_thread::sleep_for(std::chrono::milliseconds(1100));
     CHECK(srv.get("/health")->status == 200);
+}
+
+TEST_CASE("http - CORS: a preflight is answered without a key; keyed responses and refusals allow any origin") {
+    access_server srv;
+    std::string key;
+    {
+        auto db = data::open_store(srv.db(), true);
+        data::add_organisation(db, "Partner", "2024-01-01", {internal_id});
+        key = data::issue_key(db, "Partner").key;
+    }
+    httplib::Client c("127.0.0.1", srv.port());
+    const auto preflight = c.Options(internal_table.c_str(), {{"Origin", "https://partner.example"},
+                                                                {"Access-Control-Request-Method", "GET"},
+                                                                {"Access-Control-Request-Headers", "authorization"}});
+    REQUIRE(preflight);
+    CHECK(preflight->status == 204);
+    CHECK(preflight->body.empty());
+    CHECK(preflight->get_header_value("Access-Control-Allow-Origin") == "*");
+    CHECK(preflight->get_header_value("Access-Control-Allow-Headers").find("Authorization") != std::string::npos);
+
+    const auto ok = srv.get(internal_table, key, {{"Origin", "https://partner.example"}});
+    CHECK(ok->status == 200);
+    CHECK(ok->get_header_value("Access-Control-Allow-Origin") == "*");
+    const auto refused = srv.get(internal_table, {}, {{"Origin", "https://partner.example"}});
+    CHECK(refused->status == 401);
+    CHECK(refused->get_header_value("Access-Control-Allow-Origin") == "*");
+    const auto missing = srv.get("/api/no-such-thing");
+    CHECK(missing->status == 404);
+    CHECK(missing->get_header_value("Access-Control-Allow-Origin") == "*");
 }

@@ -21,8 +21,10 @@ struct contiguity_graph {
 };
 
 /// Builds the contiguity graph of polygon/multipolygon WKBs (EPSG:4326 or any one CRS; index = position).
-/// Candidate pairs come from bounding-box overlap (a sort-and-sweep on x), then GEOS decides on prepared
-/// geometries: queen = the geometries intersect; rook = GEOSRelate's DE-9IM says the boundaries meet in a line
+/// Pairs sharing an identical edge (rook) or vertex (queen) are linked straight away (found by sorting exact
+/// coordinates: boundaries cut from one coverage share their vertices, so this is nearly every link and skips
+/// GEOS). The remaining candidate pairs come from bounding-box overlap (a sort-and-sweep on x), then GEOS decides
+/// on prepared geometries: queen = the geometries intersect; rook = GEOSRelate's DE-9IM says the boundaries meet in a line
 /// (dimension 1) or the interiors overlap (slivers between real boundaries are treated as a shared edge rather
 /// than silently losing the link). Empty or unparseable entries have no neighbours only if empty; unparseable WKB
 /// throws smallarea::error("InvalidGeometry"), GEOS failures smallarea::error("GeometryError").

@@ -113,6 +113,36 @@ TEST_CASE("contiguity - a 3x3 grid: the centre has 4 rook and 8 queen neighbours
     CHECK(build_contiguity(views_of(cells), contiguity::rook).neighbours[0] == std::vector<std::size_t>{1, 3});
 }
 
+TEST_CASE("contiguity - boundaries that are not an exact coverage still link (T-junction, corner on an edge, hole)") {
+    // 0 is a 2x1 block whose top edge (0,1)-(2,1) has no vertex at x = 1, where 1 and 2 meet above it: no
+    // identical edge, so only the GEOS test can see the shared stretch (a T-junction).
+    // 3 touches the middle of 0's bottom edge with its corner only: queen, not rook.
+    // 4 is a square with a hole that 5 fills exactly: the hole's ring is a shared edge.
+    const std::vector<std::string> shapes{
+        wkb_polygon({rect(0, 0, 2, 1)}), wkb_polygon({rect(0, 1, 1, 2)}), wkb_polygon({rect(1, 1, 2, 2)}),
+        wkb_polygon({{{1, 0}, {1.5, -0.5}, {1, -1}, {0.5, -0.5}, {1, 0}}}),
+        wkb_polygon({rect(10, 10, 13, 13), rect(11, 11, 12, 12)}), wkb_multipolygon({{rect(11, 11, 12, 12)}})};
+    const auto rook = build_contiguity(views_of(shapes), contiguity::rook);
+    const auto queen = build_contiguity(views_of(shapes), contiguity::queen);
+    CHECK(rook.neighbours[0] == std::vector<std::size_t>{1, 2});
+    CHECK(rook.neighbours[1] == std::vector<std::size_t>{0, 2});
+    CHECK(rook.neighbours[3].empty());
+    CHECK(queen.neighbours[3] == std::vector<std::size_t>{0});
+    CHECK(rook.neighbours[4] == std::vector<std::size_t>{5});
+    CHECK(queen.neighbours[5] == std::vector<std::size_t>{4});
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+        for (std::size_t j = 0; j < shapes.size(); ++j) CHECK(rook.adjacent(i, j) == rook.adjacent(j, i));
+    }
+}
+
+TEST_CASE("contiguity - a shared edge split into different vertices on each side is still rook") {
+    // 0's right edge is one segment; 1's left edge runs through an extra vertex at (1, 0.5).
+    const std::vector<std::string> shapes{wkb_polygon({rect(0, 0, 1, 1)}),
+                                          wkb_polygon({{{1, 0}, {2, 0}, {2, 1}, {1, 1}, {1, 0.5}, {1, 0}}})};
+    CHECK(build_contiguity(views_of(shapes), contiguity::rook).adjacent(0, 1));
+    CHECK(build_contiguity(views_of(shapes), contiguity::queen).adjacent(0, 1));
+}
+
 TEST_CASE("zones - seed is the highest rate; growth keeps the rate high and stops at the floor") {
     // A row of 5 squares: 0-1-2-3-4, 50 households each; area 2 has the highest rate.
     const auto cells = grid(5, 1);
@@ -149,6 +179,56 @@ TEST_CASE("zones - an area inside the band is a zone of one; above the ceiling i
     CHECK(r.unplaced[0].reason == "cannot_reach_floor");
     CHECK(r.unplaced[1].area == 1);
     CHECK(r.unplaced[1].reason == "above_ceiling");
+}
+
+TEST_CASE("zones - areas tried by a seed that fails are released and can join a later zone") {
+    // 0-1-2 in a row. Seed 0 (rate 1.0) takes 1 (80 households) but 2 would pass the ceiling (155): 0 is
+    // unplaced and 1 is free again; seed 2 then grows into 1 (115 households).
+    const auto cells = grid(3, 1);
+    const auto g = build_contiguity(views_of(cells), contiguity::rook);
+    const std::vector<std::int64_t> households{40, 40, 75};
+    const std::vector<std::int64_t> values{40, 0, 20};
+    zone_options o;
+    const auto r = build_zones(g, households, values, o);
+    check_invariants(g, households, values, o, r);
+    REQUIRE(r.zones.size() == 1);
+    CHECK(r.zones[0].members == std::vector<std::size_t>{1, 2});
+    CHECK(r.zones[0].households == 115);
+    REQUIRE(r.unplaced.size() == 1);
+    CHECK(r.unplaced[0].area == 0);
+    CHECK(r.unplaced[0].reason == "cannot_reach_floor");
+}
+
+TEST_CASE("zones - growth ties: the same zone rate prefers more households, then the lower index (code)") {
+    // Seed 1 (rate 2.0) in a row 0-1-2: adding 0 gives 100/100, adding 2 gives 120/120, the same zone rate;
+    // 2 has more households -> 2.
+    const auto cells = grid(3, 1);
+    const auto g = build_contiguity(views_of(cells), contiguity::rook);
+    zone_options o;
+    o.min_households = 100;
+    o.max_households = 150;
+    auto r = build_zones(g, {50, 50, 70}, {0, 100, 20}, o);
+    check_invariants(g, {50, 50, 70}, {0, 100, 20}, o, r);
+    REQUIRE_FALSE(r.zones.empty());
+    CHECK(r.zones[0].members == std::vector<std::size_t>{1, 2});
+    // Same households and values on both sides: the lower index wins.
+    r = build_zones(g, {50, 60, 50}, {0, 60, 0}, o);
+    REQUIRE_FALSE(r.zones.empty());
+    CHECK(r.zones[0].members == std::vector<std::size_t>{0, 1});
+}
+
+TEST_CASE("zones - areas without households are ranked last and never seed ahead of areas with a rate") {
+    const auto cells = grid(3, 1);
+    const auto g = build_contiguity(views_of(cells), contiguity::rook);
+    zone_options o;
+    o.min_households = 0;
+    o.max_households = 150;
+    const auto r = build_zones(g, {0, 120, 120}, {100, 20, 40}, o);
+    REQUIRE(r.zones.size() == 3);
+    CHECK(r.zones[0].members.front() == 2);
+    CHECK(r.zones[1].members.front() == 1);
+    CHECK(r.zones[2].members.front() == 0);
+    CHECK(r.zones[2].rate == 0.0);
 }
 
 TEST_CASE("zones - band edges: the ceiling itself is allowed, one more household is not") {

@@ -10,6 +10,8 @@
 
 #include "server_fixture.hpp"
 
+#include <algorithm>
+#include <map>
 #include <set>
 
 using namespace test_fixture;
@@ -237,6 +239,69 @@ TEST_CASE("bespoke - validation errors") {
     CHECK(get_error("/api/bespoke/NOT-VALID", 404) == "UnknownBespoke");
 }
 
+TEST_CASE("bespoke - each refused body says why in a JSON {code, message}") {
+    const auto codes = oas_of(first_lsoa("E08000003", 5));
+    const std::string lsoa = first_lsoa("E08000003", 5);
+    // The refusal's full JSON, so the message can be checked as well as the code.
+    auto refused = [](const std::string& body, int status) {
+        const auto r = post("/api/bespoke", body);
+        INFO(body.substr(0, 200) << " -> " << r->status << " " << r->body.substr(0, 300));
+        CHECK(r->status == status);
+        const auto j = json::parse(r->body, nullptr, false);
+        REQUIRE(j.is_object());
+        REQUIRE(j["message"].is_string());
+        return j;
+    };
+    auto message = [](const json& j) { return j["message"].get<std::string>(); };
+    json j = refused(json{{"level", "oa"}, {"codes", {codes[0], lsoa}}}.dump(), 400); // mixed levels
+    CHECK(j["code"] == "MixedLevels");
+    CHECK(message(j).find(lsoa) != std::string::npos);
+    CHECK(message(j).find("lsoa") != std::string::npos);
+    j = refused(json{{"level", "oa"}, {"vintage", 2021}, {"codes", {codes[0]}}}.dump(), 400); // mixed vintages
+    CHECK(j["code"] == "MixedLevels");
+    CHECK(message(j).find("2011") != std::string::npos);
+    CHECK(message(j).find("2021") != std::string::npos);
+    j = refused(json{{"level", "oa"}, {"codes", {codes[0], "E00999999", "nonsense"}}}.dump(), 400);
+    CHECK(j["code"] == "UnknownCodes");
+    CHECK(message(j).find("2 unknown") != std::string::npos);
+    CHECK(message(j).find("E00999999") != std::string::npos);
+    j = refused(json{{"level", "oa"}, {"codes", json::array()}}.dump(), 400);
+    CHECK(j["code"] == "EmptySelection");
+    CHECK(message(j).find("at least one") != std::string::npos);
+    json many = json::array();
+    for (int i = 0; i < 20001; ++i) many.push_back("E0" + std::to_string(1000000 + i)); // distinct codes
+    j = refused(json{{"level", "oa"}, {"codes", many}}.dump(), 400);
+    CHECK(j["code"] == "TooManyMembers");
+    CHECK(message(j).find("20000") != std::string::npos);
+    const json bow_tie{{"type", "Polygon"}, {"coordinates", {{{-2.25, 53.47}, {-2.24, 53.48}, {-2.24, 53.47}, {-2.25, 53.48}, {-2.25, 53.47}}}}};
+    j = refused(json{{"level", "oa"}, {"polygon", bow_tie}}.dump(), 400);
+    CHECK(j["code"] == "InvalidPolygon");
+    CHECK(message(j).find("Self-intersection") != std::string::npos); // GEOS's reason, with the point
+    j = refused(json{{"level", "oa"}, {"polygon", "POLYGON((0 0,1 0,1 1,0 0))"}}.dump(), 400);
+    CHECK(j["code"] == "InvalidPolygon");
+    j = refused(json{{"level", "oa"}, {"polygon", {{"type", "Polygon"}, {"coordinates", {{{0, 0}, {400, 0}, {400, 1}, {0, 0}}}}}}}.dump(), 400);
+    CHECK(j["code"] == "InvalidPolygon");
+    CHECK(message(j).find("lon/lat") != std::string::npos);
+    j = refused(json{{"level", "oa"}}.dump(), 400);
+    CHECK(j["code"] == "InvalidParameter");
+    CHECK(message(j).find("codes") != std::string::npos);
+    CHECK(refused(json{{"level", "oa"}, {"codes", codes[0]}}.dump(), 400)["code"] == "InvalidParameter");
+    CHECK(refused(json{{"level", "oa"}, {"vintage", 1900}, {"codes", {codes[0]}}}.dump(), 400)["code"] == "InvalidParameter");
+    CHECK(refused(json{{"level", "oa"}, {"name", 5}, {"codes", {codes[0]}}}.dump(), 400)["code"] == "InvalidParameter");
+    CHECK(refused(json{{"level", "oa"}, {"name", std::string(201, 'n')}, {"codes", {codes[0]}}}.dump(), 400)["code"] == "InvalidParameter");
+    // Over 1 MiB: refused before it is parsed, 413 (the project's status for oversized bodies), same JSON shape.
+    j = refused("{\"level\":\"oa\",\"codes\":[\"" + std::string(1100000, 'x') + "\"]}", 413);
+    CHECK(j["code"] == "TooLarge");
+    CHECK(message(j).find("1048576 bytes") != std::string::npos);
+    // Unknown ids on every per-area endpoint.
+    CHECK(get_error("/api/bespoke/nosuchid22.geojson", 404) == "UnknownBespoke");
+    auto c = client();
+    const auto d = c.Delete("/api/bespoke/nosuchid22", httplib::Headers{{"X-Owner-Token", "x"}});
+    REQUIRE(d);
+    CHECK(d->status == 404);
+    CHECK(json::parse(d->body)["code"] == "UnknownBespoke");
+}
+
 TEST_CASE("bespoke - delete needs the owner token; areas survive a restart") {
     const auto codes = oas_of(first_lsoa("E08000003", 6));
     const json created = post_ok("/api/bespoke", json{{"level", "oa"}, {"codes", {codes[0], codes[1]}}});
@@ -367,6 +432,114 @@ TEST_CASE("zones - contiguous zones in the band, saved as bespoke areas whose va
     CHECK(post_error("/api/zones", json{{"dataset", internal_ds}, {"within", "E08000003"}, {"measure", "job_outcomes_group_a"}}.dump(), 422) == "PercentageOnly");
     CHECK(post_error("/api/zones", json{{"dataset", internal_ds}, {"within", "E08000003"}, {"min_households", 300}, {"max_households", 200}}.dump(), 400) == "InvalidParameter");
     CHECK(post_error("/api/zones", "nope", 400) == "InvalidJson");
+}
+
+TEST_CASE("targets - the whole ranking is by protected rate, ties broken by code; finder errors") {
+    const json t = get_ok("/api/targets?dataset=" + internal_ds + "&measure=referrals&within=E08000003&min_households=0&max_households=100000&limit=1000");
+    REQUIRE(t["rows"].size() > 100);
+    CHECK(t["eligible"].get<std::size_t>() >= t["rows"].size());
+    std::size_t ties = 0;
+    for (std::size_t i = 1; i < t["rows"].size(); ++i) {
+        const auto& a = t["rows"][i - 1];
+        const auto& b = t["rows"][i];
+        // Compare the unrounded protected rate (value / households), not the 2-decimal display.
+        const double ra = a["value"].get<double>() / a["households"].get<double>();
+        const double rb = b["value"].get<double>() / b["households"].get<double>();
+        INFO(a["code"] << " " << ra << " then " << b["code"] << " " << rb);
+        CHECK(ra >= rb);
+        if (ra == rb) {
+            ++ties;
+            CHECK(a["code"].get<std::string>() < b["code"].get<std::string>());
+        }
+    }
+    CHECK(ties > 10); // multiples of 20 over small counts: plenty of equal rates, so the tie rule is exercised
+
+    CHECK(get_error("/api/targets?dataset=" + internal_ds + "&min_households=abc", 400) == "InvalidParameter");
+    CHECK(get_error("/api/targets?dataset=" + internal_ds + "&limit=1001", 400) == "InvalidParameter");
+    CHECK(get_error("/api/targets?dataset=" + internal_ds + "&measure=nope", 404) == "UnknownMeasure");
+    CHECK(get_error("/api/targets?dataset=" + internal_ds + "&within=E09999999", 404) == "UnknownArea");
+    CHECK(get_error("/api/targets?dataset=" + internal_ds + "&within=bespoke:nosuchid22", 404) == "UnknownBespoke");
+    CHECK(get_error("/api/targets?dataset=" + internal_ds + "&measure=job_outcomes_total", 422) == "PercentageOnly");
+}
+
+TEST_CASE("zones - every zone is connected, in the band, disjoint; unplaced areas say why; queen; inside a bespoke area") {
+    // Rook zones: members share edges, so each zone's dissolved outline is ONE polygon (a zone linked only at a
+    // corner would dissolve into two).
+    const json z = post_ok("/api/zones", json{{"dataset", internal_ds}, {"measure", "referrals"}, {"within", "E08000003"},
+                                              {"min_households", 200}, {"max_households", 300}, {"max_zones", 500}});
+    REQUIRE(z["zones"].size() == 500);
+    std::set<std::string> placed;
+    std::size_t multi_member = 0;
+    for (const auto& zone : z["zones"]) {
+        CHECK(zone["households"].get<std::int64_t>() >= 200);
+        CHECK(zone["households"].get<std::int64_t>() <= 300);
+        for (const auto& m : zone["members"]) CHECK(placed.insert(m.get<std::string>()).second);
+        multi_member += zone["members"].size() > 1 ? 1 : 0;
+    }
+    CHECK(multi_member > 100);
+    for (std::size_t k = 0; k < z["zones"].size(); k += 25) { // a sample of outlines, to keep the test quick
+        const auto& zone = z["zones"][k];
+        const json outline = get_ok("/api/bespoke/" + zone["id"].get<std::string>() + ".geojson");
+        INFO(zone["name"] << " members " << zone["members"].dump());
+        CHECK(outline["geometry"]["coordinates"].size() == 1);
+    }
+    // Unplaced: areas without a Census household count, areas above the ceiling on their own, and seeds that
+    // could not reach the floor (islands, or boxed in by zones already built). Never also in a zone.
+    std::map<std::string, std::size_t> reasons;
+    for (const auto& u : z["unplaced"]) {
+        const std::string reason = u["reason"];
+        ++reasons[reason];
+        CHECK(placed.count(u["code"].get<std::string>()) == 0);
+        if (reason == "no_households") CHECK(u["households"].is_null());
+        if (reason == "above_ceiling") CHECK(u["households"].get<std::int64_t>() > 300);
+        if (reason == "cannot_reach_floor") CHECK(u["households"].get<std::int64_t>() < 200);
+    }
+    CHECK(reasons["no_households"] > 0);
+    CHECK(reasons["cannot_reach_floor"] + reasons["above_ceiling"] > 0);
+    CHECK(placed.size() + z["unplaced"].size() <= z["areas"].get<std::size_t>() + reasons["no_households"]);
+
+    // Queen contiguity is accepted and keeps the band and disjointness.
+    const json q = post_ok("/api/zones", json{{"dataset", internal_ds}, {"within", "E08000003"}, {"contiguity", "queen"},
+                                              {"min_households", 200}, {"max_households", 300}, {"max_zones", 10}});
+    CHECK(q["contiguity"] == "queen");
+    REQUIRE(q["zones"].size() == 10);
+    std::set<std::string> queen_placed;
+    for (const auto& zone : q["zones"]) {
+        CHECK(zone["households"].get<std::int64_t>() <= 300);
+        for (const auto& m : zone["members"]) CHECK(queen_placed.insert(m.get<std::string>()).second);
+    }
+
+    // Inside a bespoke area: only its members are used.
+    const auto codes = oas_of(first_lsoa("E08000003", 9));
+    std::vector<std::string> more = oas_of(first_lsoa("E08000003", 10));
+    more.insert(more.end(), codes.begin(), codes.end());
+    const std::string id = post_ok("/api/bespoke", json{{"level", "oa"}, {"codes", more}})["id"];
+    const json inside = post_ok("/api/zones", json{{"dataset", internal_ds}, {"within", "bespoke:" + id},
+                                                   {"min_households", 100}, {"max_households", 400}});
+    CHECK(inside["areas"].get<std::size_t>() <= more.size());
+    for (const auto& zone : inside["zones"]) {
+        for (const auto& m : zone["members"]) CHECK(std::find(more.begin(), more.end(), m) != more.end());
+    }
+
+    // Errors.
+    const std::string base = R"({"dataset":")" + internal_ds + R"(","within":"E08000003")";
+    CHECK(post_error("/api/zones", base + R"(,"max_zones":0})", 400) == "InvalidParameter");
+    CHECK(post_error("/api/zones", base + R"(,"max_zones":501})", 400) == "InvalidParameter");
+    CHECK(post_error("/api/zones", base + R"(,"min_households":true})", 400) == "InvalidParameter");
+    CHECK(post_error("/api/zones", base + R"(,"min_households":"abc"})", 400) == "InvalidParameter");
+    CHECK(post_error("/api/zones", base + R"(,"min_households":-1})", 400) == "InvalidParameter");
+    CHECK(post_error("/api/zones", base + R"(,"contiguity":7})", 400) == "InvalidParameter");
+    CHECK(post_error("/api/zones", R"({"dataset":"nope","within":"E08000003"})", 404) == "UnknownDataset");
+    CHECK(post_error("/api/zones", R"({"dataset":")" + internal_ds + R"(","within":"E09999999"})", 404) == "UnknownArea");
+    CHECK(post_error("/api/zones", R"({"dataset":")" + internal_ds + R"(","within":"bespoke:nosuchid22"})", 404) == "UnknownBespoke");
+    CHECK(post_error("/api/zones", base + R"(,"measure":"nope"})", 404) == "UnknownMeasure");
+    CHECK(post_error("/api/zones", "[]", 400) == "InvalidJson");
+    const std::string huge = base + R"(,"name":")" + std::string(1100000, 'x') + "\"}";
+    CHECK(post_error("/api/zones", huge, 413) == "TooLarge");
+    auto c = client();
+    const auto anonymous = c.Post("/api/zones", base + "}", "application/json");
+    REQUIRE(anonymous);
+    CHECK(anonymous->status == 401);
 }
 
 TEST_CASE("bespoke - internal values need a key like every other table") {

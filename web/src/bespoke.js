@@ -189,7 +189,7 @@ async function findTargets() {
     const result = await call('/api/targets', { params: targetParams() });
     bespoke.targets = result.rows;
     const unit = result.rate_unit === 'percent' ? '%' : ' per 100 households';
-    list.innerHTML = result.rows.map((r) => `<li><button type="button" data-code="${escapeHtml(r.code)}">${r.rank}. ${escapeHtml(r.name)}</button>` +
+    list.innerHTML = result.rows.map((r) => `<li value="${r.rank}"><button type="button" data-code="${escapeHtml(r.code)}">${escapeHtml(r.name)}</button>` +
       ` <span>${r.households} households, ${r.rate ?? r.percent}${unit}</span></li>`).join('');
     $('targets-status').textContent = `${result.rows.length} of ${result.eligible} areas with ${result.min_households}–${result.max_households} households, ranked by ${result.ranked_by}.` +
       (result.note ? ` ${result.note}.` : '');

@@ -425,6 +425,26 @@ struct render_scratch {
     std::vector<mvt::point> geos_ring;
     std::vector<double> coords;
     std::vector<edge> edges;
+    std::vector<std::vector<mvt::point>> rounded; // rings of the GEOS rectangle clip, on the grid
+    std::vector<char> rounded_exterior;
+    // The rings of the feature being rendered, in MVT order (each exterior followed by its holes). They are held
+    // back until every polygon of the feature is done, because the simplified parts of a multi-part area can
+    // overlap each other, which no per-polygon check sees.
+    std::vector<std::vector<mvt::point>> out;
+    std::vector<char> out_exterior;
+    std::size_t out_used = 0;
+    std::size_t out_parts = 0;
+
+    void add_out(const std::vector<mvt::point>& ring, bool exterior) {
+        if (out.size() <= out_used) {
+            out.emplace_back();
+            out_exterior.push_back(0);
+        }
+        out[out_used] = ring;
+        out_exterior[out_used] = exterior ? 1 : 0;
+        ++out_used;
+        out_parts += exterior ? 1 : 0;
+    }
 };
 
 // Gives a quantised ring the winding the spec wants. Returns false when it collapsed (< 3 points, no area).
@@ -485,12 +505,11 @@ bool point_in_ring(const mvt::point& p, const std::vector<mvt::point>& ring) noe
 // finds any two non-adjacent edges that meet: self-crossings and pinches from rounding or simplification, and
 // holes crossing or touching their exterior (touching is legal in OGC; treating it as invalid only sends a few
 // more polygons down the GEOS path). Holes must also lie inside the exterior.
-bool simple_polygon(const std::vector<std::vector<mvt::point>>& rings, std::size_t n, std::vector<edge>& edges) {
-    if (n == 1 && rings[0].size() == 3) {
-        return true; // a triangle with area cannot be invalid
-    }
+// Do any two non-adjacent edges of rings first..first+n-1 meet (see simple_polygon)?
+bool rings_meet(const std::vector<std::vector<mvt::point>>& rings, std::size_t first, std::size_t n,
+                std::vector<edge>& edges) {
     edges.clear();
-    for (std::size_t r = 0; r < n; ++r) {
+    for (std::size_t r = first; r < first + n; ++r) {
         const auto& ring = rings[r];
         for (std::size_t i = 0; i < ring.size(); ++i) {
             const auto& a = ring[i];
@@ -517,14 +536,90 @@ bool simple_polygon(const std::vector<std::vector<mvt::point>>& rings, std::size
             }
             const auto& rf = rings[f.ring];
             if (segments_meet(a, b, rf[f.index], rf[(f.index + 1) % rf.size()])) {
-                return false;
+                return true;
             }
         }
     }
-    for (std::size_t r = 1; r < n; ++r) {
-        if (!point_in_ring(rings[r][0], rings[0])) {
+    return false;
+}
+
+bool holes_inside(const std::vector<std::vector<mvt::point>>& rings, std::size_t first, std::size_t n) {
+    for (std::size_t r = first + 1; r < first + n; ++r) {
+        if (!point_in_ring(rings[r][0], rings[first])) {
             return false;
         }
+    }
+    return true;
+}
+
+bool simple_polygon(const std::vector<std::vector<mvt::point>>& rings, std::size_t n, std::vector<edge>& edges) {
+    if (n == 1 && rings[0].size() == 3) {
+        return true; // a triangle with area cannot be invalid
+    }
+    return !rings_meet(rings, 0, n, edges) && holes_inside(rings, 0, n);
+}
+
+// The cheap GEOS path, tried first: most polygons sent to GEOS are valid and only leave the tile more than once,
+// which the fast clip cannot handle. GEOS's rectangle clip splits them correctly; rounding to the grid is then
+// enough when the rounded rings still pass the same checks as the fast path. MakeValid and snap-rounding
+// (GEOSGeom_setPrecision, which also seeds a random generator on every call) stay for the polygons that fail.
+// Returns false, having emitted nothing, when the slow path is needed.
+bool clip_by_rect_and_round(render_scratch& s, GEOSContextHandle_t h, const GEOSGeometry* polygon, double clip_min,
+                            double clip_max) {
+    GEOSGeometry* clipped = GEOSClipByRect_r(h, polygon, clip_min, clip_min, clip_max, clip_max);
+    if (clipped == nullptr) {
+        return false;
+    }
+    const geometry_ptr owner{clipped, geometry_deleter{h}};
+    std::size_t used = 0; // rings in s.rounded
+    auto round_ring = [&](const GEOSGeometry* ring, bool exterior) {
+        const GEOSCoordSequence* seq = GEOSGeom_getCoordSeq_r(h, ring);
+        unsigned int size = 0;
+        if (seq == nullptr || GEOSCoordSeq_getSize_r(h, seq, &size) == 0 || size < 4) {
+            return false;
+        }
+        s.coords.resize(2 * static_cast<std::size_t>(size));
+        GEOSCoordSeq_copyToBuffer_r(h, seq, s.coords.data(), 0, 0);
+        s.tmp.clear();
+        for (unsigned int i = 0; i + 1 < size; ++i) { // the last point repeats the first
+            s.tmp.push_back(dpoint{s.coords[2 * i], s.coords[2 * i + 1]});
+        }
+        if (s.rounded.size() <= used) {
+            s.rounded.resize(used + 1);
+            s.rounded_exterior.resize(used + 1);
+        }
+        quantise_ring(s.tmp, s.rounded[used]);
+        if (!orient_ring(s.rounded[used], exterior)) {
+            return false;
+        }
+        s.rounded_exterior[used] = exterior ? 1 : 0;
+        ++used;
+        return true;
+    };
+    const int parts = GEOSGetNumGeometries_r(h, clipped);
+    for (int i = 0; i < parts; ++i) {
+        const GEOSGeometry* part = GEOSGetGeometryN_r(h, clipped, i);
+        if (GEOSGeomTypeId_r(h, part) != GEOS_POLYGON || GEOSisEmpty_r(h, part) != 0) {
+            continue;
+        }
+        const std::size_t first = used;
+        if (!round_ring(GEOSGetExteriorRing_r(h, part), true)) {
+            continue; // collapsed to nothing on the grid
+        }
+        const int num_holes = GEOSGetNumInteriorRings_r(h, part);
+        for (int k = 0; k < num_holes; ++k) {
+            round_ring(GEOSGetInteriorRingN_r(h, part, k), false);
+        }
+        if (!holes_inside(s.rounded, first, used - first)) {
+            return false;
+        }
+    }
+    // One sweep over every ring of every part: parts must not meet each other either.
+    if (used > 0 && rings_meet(s.rounded, 0, used, s.edges)) {
+        return false;
+    }
+    for (std::size_t r = 0; r < used; ++r) {
+        s.add_out(s.rounded[r], s.rounded_exterior[r] != 0);
     }
     return true;
 }
@@ -533,8 +628,7 @@ bool simple_polygon(const std::vector<std::vector<mvt::point>>& rings, std::size
 // cross itself), clip to the buffered tile, snap to the integer grid (GEOSGeom_setPrecision keeps the result
 // valid, as PostGIS's ST_AsMVTGeom does). Returns false when GEOS failed, so the caller can fall back to the fast
 // result rather than drop the polygon.
-bool clip_with_geos(render_scratch& s, std::size_t num_rings, double clip_min, double clip_max,
-                    mvt::polygon_feature_builder& feature) {
+bool clip_with_geos(render_scratch& s, std::size_t num_rings, double clip_min, double clip_max) {
     geos_context& ctx = thread_geos();
     const GEOSContextHandle_t h = ctx.handle();
     auto make_ring = [&](std::vector<dpoint>& r) -> GEOSGeometry* {
@@ -561,6 +655,9 @@ bool clip_with_geos(render_scratch& s, std::size_t num_rings, double clip_min, d
         return false;
     }
     const geometry_ptr input{polygon, geometry_deleter{h}};
+    if (clip_by_rect_and_round(s, h, polygon, clip_min, clip_max)) {
+        return true;
+    }
     GEOSGeometry* valid = GEOSMakeValid_r(h, polygon);
     if (valid == nullptr) {
         ctx.take_message();
@@ -596,7 +693,7 @@ bool clip_with_geos(render_scratch& s, std::size_t num_rings, double clip_min, d
         if (!orient_ring(s.geos_ring, exterior)) {
             return false;
         }
-        feature.add_ring(s.geos_ring.data(), s.geos_ring.size());
+        s.add_out(s.geos_ring, exterior);
         return true;
     };
     // MakeValid may return a collection; its polygons can sit at any depth of one level.
@@ -615,6 +712,104 @@ bool clip_with_geos(render_scratch& s, std::size_t num_rings, double clip_min, d
         }
     }
     return true;
+}
+
+// Rare: the simplified parts of one multi-part feature meet or overlap. Their union (GEOS), snapped back to the
+// grid, replaces them. On any GEOS failure the parts are left as they were.
+void merge_parts_with_geos(render_scratch& s) {
+    geos_context& ctx = thread_geos();
+    const GEOSContextHandle_t h = ctx.handle();
+    auto make_ring = [&](const std::vector<mvt::point>& ring) -> GEOSGeometry* {
+        s.coords.clear();
+        for (const auto& p : ring) {
+            s.coords.push_back(p.x);
+            s.coords.push_back(p.y);
+        }
+        s.coords.push_back(ring.front().x);
+        s.coords.push_back(ring.front().y);
+        GEOSCoordSequence* seq = GEOSCoordSeq_copyFromBuffer_r(h, s.coords.data(),
+                                                               static_cast<unsigned int>(ring.size() + 1), 0, 0);
+        return seq != nullptr ? GEOSGeom_createLinearRing_r(h, seq) : nullptr;
+    };
+    std::vector<GEOSGeometry*> parts;
+    auto drop_parts = [&] {
+        for (GEOSGeometry* g : parts) {
+            GEOSGeom_destroy_r(h, g);
+        }
+    };
+    for (std::size_t r = 0; r < s.out_used;) {
+        GEOSGeometry* shell = make_ring(s.out[r]);
+        std::vector<GEOSGeometry*> holes;
+        std::size_t next = r + 1;
+        for (; next < s.out_used && s.out_exterior[next] == 0; ++next) {
+            if (GEOSGeometry* hole = make_ring(s.out[next])) {
+                holes.push_back(hole);
+            }
+        }
+        GEOSGeometry* polygon = shell != nullptr ? GEOSGeom_createPolygon_r(h, shell, holes.data(),
+                                                                           static_cast<unsigned int>(holes.size()))
+                                                 : nullptr;
+        if (polygon == nullptr) {
+            drop_parts();
+            return;
+        }
+        parts.push_back(polygon);
+        r = next;
+    }
+    GEOSGeometry* collection = GEOSGeom_createCollection_r(h, GEOS_GEOMETRYCOLLECTION, parts.data(),
+                                                           static_cast<unsigned int>(parts.size()));
+    if (collection == nullptr) {
+        drop_parts();
+        return;
+    }
+    const geometry_ptr collection_owner{collection, geometry_deleter{h}};
+    GEOSGeometry* merged = GEOSUnaryUnion_r(h, collection);
+    if (merged == nullptr) {
+        ctx.take_message();
+        return;
+    }
+    const geometry_ptr merged_owner{merged, geometry_deleter{h}};
+    GEOSGeometry* snapped = GEOSGeom_setPrecision_r(h, merged, 1.0, 0);
+    if (snapped == nullptr) {
+        ctx.take_message();
+        return;
+    }
+    const geometry_ptr result{snapped, geometry_deleter{h}};
+    s.out_used = 0;
+    s.out_parts = 0;
+    auto emit = [&](const GEOSGeometry* ring, bool exterior) {
+        const GEOSCoordSequence* seq = GEOSGeom_getCoordSeq_r(h, ring);
+        unsigned int n = 0;
+        if (seq == nullptr || GEOSCoordSeq_getSize_r(h, seq, &n) == 0 || n < 4) {
+            return false;
+        }
+        s.coords.resize(2 * static_cast<std::size_t>(n));
+        GEOSCoordSeq_copyToBuffer_r(h, seq, s.coords.data(), 0, 0);
+        s.geos_ring.clear();
+        for (unsigned int i = 0; i + 1 < n; ++i) {
+            s.geos_ring.push_back(mvt::point{static_cast<std::int32_t>(std::lround(s.coords[2 * i])),
+                                             static_cast<std::int32_t>(std::lround(s.coords[2 * i + 1]))});
+        }
+        if (!orient_ring(s.geos_ring, exterior)) {
+            return false;
+        }
+        s.add_out(s.geos_ring, exterior);
+        return true;
+    };
+    const int count = GEOSGetNumGeometries_r(h, result.get());
+    for (int i = 0; i < count; ++i) {
+        const GEOSGeometry* part = GEOSGetGeometryN_r(h, result.get(), i);
+        if (GEOSGeomTypeId_r(h, part) != GEOS_POLYGON || GEOSisEmpty_r(h, part) != 0) {
+            continue;
+        }
+        if (!emit(GEOSGetExteriorRing_r(h, part), true)) {
+            continue;
+        }
+        const int num_holes = GEOSGetNumInteriorRings_r(h, part);
+        for (int k = 0; k < num_holes; ++k) {
+            emit(GEOSGetInteriorRingN_r(h, part, k), false);
+        }
+    }
 }
 
 } // namespace
@@ -660,6 +855,8 @@ std::string render_mvt(const polygon_layer& layer, std::string_view layer_name, 
 
     for (const std::uint32_t index : candidates) {
         const auto& f = features[index];
+        s.out_used = 0;
+        s.out_parts = 0;
         for (std::uint32_t p = f.first_polygon; p < f.first_polygon + f.num_polygons; ++p) {
             const auto& polygon = polygons[p];
             // 1. Simplify and project every ring of the polygon; clip those not wholly inside.
@@ -741,12 +938,18 @@ std::string render_mvt(const polygon_layer& layer, std::string_view layer_name, 
             }
             // 3. Emit, or let GEOS redo the rare polygons the fast path left invalid.
             if ((complex || !simple_polygon(s.quantised, kept, s.edges)) &&
-                clip_with_geos(s, n, clip_min, clip_max, feature)) {
+                clip_with_geos(s, n, clip_min, clip_max)) {
                 continue;
             }
             for (std::size_t i = 0; i < kept; ++i) {
-                feature.add_ring(s.quantised[i].data(), s.quantised[i].size());
+                s.add_out(s.quantised[i], i == 0);
             }
+        }
+        if (s.out_parts > 1 && rings_meet(s.out, 0, s.out_used, s.edges)) {
+            merge_parts_with_geos(s);
+        }
+        for (std::size_t r = 0; r < s.out_used; ++r) {
+            feature.add_ring(s.out[r].data(), s.out[r].size());
         }
         if (feature.has_geometry()) {
             feature.set_id(feature_id(index));

@@ -258,6 +258,44 @@ TEST_CASE("render_mvt - a feature crossing a tile edge is clipped to the buffer 
     }
 }
 
+TEST_CASE("render_mvt - a U that leaves the tile twice becomes two valid parts; overlapping parts of one area merge") {
+    const tile_id t{12, 2020, 1320};
+    const bbox b = tile_bounds_lonlat(t);
+    const double w = b.max_x - b.min_x;
+    const double h = b.max_y - b.min_y;
+    // A U opening to the west whose base lies east of the tile: its two arms reach into the tile, so the tile holds
+    // two separate pieces, which the fast clip would join with a bridge along the buffer edge.
+    const double base0 = b.max_x + w / 4, base1 = b.max_x + w / 2, tip = b.max_x - w / 2;
+    const double y0 = b.min_y + h / 4, y1 = b.max_y - h / 4, arm = (y1 - y0) / 3;
+    const polygon u{{{tip, y0}, {base1, y0}, {base1, y1}, {tip, y1}, {tip, y1 - arm}, {base0, y1 - arm},
+                     {base0, y0 + arm}, {tip, y0 + arm}, {tip, y0}}};
+    // Two parts of one area that overlap (as simplified parts of a real multi-part OA can).
+    const double cx = b.min_x + w / 4, cy = b.min_y + h / 2;
+    const polygon p1{rect(cx - w / 10, cy - h / 10, cx + w / 20, cy + h / 20)};
+    const polygon p2{rect(cx - w / 20, cy - h / 20, cx + w / 10, cy + h / 10)};
+    polygon_layer layer;
+    const std::string a = wkb_polygon(u);
+    const std::string m = wkb_multipolygon({p1, p2});
+    layer.add(bytes(a), a.size());
+    layer.add(bytes(m), m.size());
+    layer.build();
+    tile_options options;
+    const auto layers = decode_tile(render_mvt(layer, "oa", t, index_id, no_properties, options));
+    REQUIRE(layers.size() == 1);
+    REQUIRE(layers[0].features.size() == 2);
+    check_geometry_rules(layers[0], options);
+    for (const auto& f : layers[0].features) {
+        CHECK_MESSAGE(geos_validity(f).empty(), "feature " << f.id << ": " << geos_validity(f));
+    }
+    const auto& clipped_u = layers[0].features[0];
+    CHECK(clipped_u.rings.size() == 2); // the two arms, separately, no bridge along the buffer edge
+    CHECK(clipped_u.rings[0].points.size() == 4);
+    CHECK(clipped_u.rings[1].points.size() == 4);
+    const auto& merged = layers[0].features[1];
+    CHECK(merged.rings.size() == 1); // the union: one exterior
+    CHECK(merged.rings[0].points.size() == 8);
+}
+
 TEST_CASE("render_mvt - a polygon smaller than the tolerance squared is dropped at low zoom only") {
     polygon_layer layer;
     const std::string tiny = wkb_polygon({rect(-2.2400, 53.4500, -2.2399, 53.4501)}); // ~7 x 7 m

@@ -49,7 +49,23 @@ std::string uncertainty_note(const table_result& t) {
            " (the uncertainty column). Differences smaller than that between areas may not be real.";
 }
 
-std::string table_xlsx(const table_result& t, const snapshot& s) {
+row_layout table_layout(const table_result& t, const snapshot& s) {
+    row_layout layout;
+    layout.label_header = {"code", "name", "level"};
+    for (std::size_t i = 0; i < t.table.rows().size(); ++i) {
+        const auto& area = s.areas()[t.row_areas[i]];
+        const auto& row = t.table.rows()[i];
+        layout.rows.push_back({{row.code, area.name, area.level}, &row});
+    }
+    layout.rows.push_back({{t.table.total().code, std::string("Total"), t.query.level}, &t.table.total()});
+    layout.geography = t.query.level + " " + std::to_string(t.query.vintage) +
+                       (t.query.within ? " within " + s.areas()[*t.query.within].code + " " + s.areas()[*t.query.within].name : "");
+    return layout;
+}
+
+std::string table_xlsx(const table_result& t, const snapshot& s) { return layout_xlsx(t, table_layout(t, s)); }
+
+std::string layout_xlsx(const table_result& t, const row_layout& layout) {
     const auto& d = *t.query.dataset;
     const bool percent = t.table.kind() == disclosure::measure_kind::percent_only;
     const bool internal = d.policy.classification == disclosure::classification::internal;
@@ -70,7 +86,8 @@ std::string table_xlsx(const table_result& t, const snapshot& s) {
         format_set_num_format(two_decimals, "0.00");
 
         lxw_worksheet* data = workbook_add_worksheet(book, "Data");
-        std::vector<std::string> header{"code", "name", "level", "households"};
+        std::vector<std::string> header = layout.label_header;
+        header.push_back("households");
         if (percent) {
             header.push_back("percent");
         } else {
@@ -80,11 +97,18 @@ std::string table_xlsx(const table_result& t, const snapshot& s) {
         for (std::size_t c = 0; c < header.size(); ++c) {
             check(worksheet_write_string(data, 0, static_cast<lxw_col_t>(c), header[c].c_str(), bold), "the header");
         }
-        auto write_row = [&](lxw_row_t r, const disclosure::protected_row& row, const std::string& name, const std::string& level) {
+        lxw_row_t r = 1;
+        for (const auto& line : layout.rows) {
             lxw_col_t c = 0;
-            check(worksheet_write_string(data, r, c++, row.code.c_str(), nullptr), "a row");
-            check(worksheet_write_string(data, r, c++, name.c_str(), nullptr), "a row");
-            check(worksheet_write_string(data, r, c++, level.c_str(), nullptr), "a row");
+            for (const auto& label : line.labels) {
+                if (const auto* text = std::get_if<std::string>(&label)) {
+                    check(worksheet_write_string(data, r, c, text->c_str(), nullptr), "a row");
+                } else {
+                    check(worksheet_write_number(data, r, c, static_cast<double>(std::get<std::int64_t>(label)), nullptr), "a row");
+                }
+                ++c;
+            }
+            const auto& row = *line.row;
             auto number = [&](const std::optional<std::int64_t>& v) {
                 if (v) check(worksheet_write_number(data, r, c, static_cast<double>(*v), nullptr), "a row");
                 ++c;
@@ -103,16 +127,13 @@ std::string table_xlsx(const table_result& t, const snapshot& s) {
             check(worksheet_write_boolean(data, r, c++, row.suppressed, nullptr), "a row");
             check(worksheet_write_boolean(data, r, c++, row.missing, nullptr), "a row");
             check(worksheet_write_number(data, r, c++, static_cast<double>(row.cells), nullptr), "a row");
-        };
-        lxw_row_t r = 1;
-        for (std::size_t i = 0; i < t.table.rows().size(); ++i, ++r) {
-            const auto& area = s.areas()[t.row_areas[i]];
-            write_row(r, t.table.rows()[i], area.name, area.level);
+            ++r;
         }
-        write_row(r, t.table.total(), "Total", t.query.level);
         worksheet_freeze_panes(data, 1, 0);
-        worksheet_set_column(data, 0, 0, 12, nullptr);
-        worksheet_set_column(data, 1, 1, 36, nullptr);
+        for (std::size_t c = 0; c < layout.label_header.size(); ++c) {
+            const auto col = static_cast<lxw_col_t>(c);
+            worksheet_set_column(data, col, col, layout.label_header[c] == "name" ? 36 : 12, nullptr);
+        }
 
         lxw_worksheet* about = workbook_add_worksheet(book, "About");
         std::vector<std::pair<std::string, std::string>> lines{
@@ -120,8 +141,10 @@ std::string table_xlsx(const table_result& t, const snapshot& s) {
             {"Dataset", d.id + " (release " + std::to_string(d.release) + ")"},
             {"Measure", t.query.measure->id + (t.query.measure->unit.empty() ? "" : " (" + t.query.measure->unit + ")")},
             {"Period", t.query.period},
-            {"Geography", t.query.level + " " + std::to_string(t.query.vintage) +
-                              (t.query.within ? " within " + s.areas()[*t.query.within].code + " " + s.areas()[*t.query.within].name : "")},
+            {"Geography", layout.geography},
+        };
+        lines.insert(lines.end(), layout.notes.begin(), layout.notes.end());
+        lines.insert(lines.end(), {
             {"Publisher", d.publisher},
             {"Licence", d.licence},
             {"Attribution", d.attribution},
@@ -133,7 +156,7 @@ std::string table_xlsx(const table_result& t, const snapshot& s) {
             {"Suppression threshold", std::to_string(d.policy.suppression_threshold)},
             {"Uncertainty", uncertainty_note(t)},
             {"Generated", today_utc() + " by smallarea"},
-        };
+        });
         worksheet_set_column(about, 0, 0, 22, bold);
         worksheet_set_column(about, 1, 1, 100, wrap);
         for (std::size_t i = 0; i < lines.size(); ++i) {

@@ -3,6 +3,7 @@
 // so no unrounded internal value can reach the spreadsheet.
 
 #include "server/catalog.hpp"
+#include "server/table_layout.hpp"
 
 #include <string>
 
@@ -15,6 +16,15 @@ namespace smallarea::server {
 /// libxlsxwriter 1.1.4 (Debian 12) only writes files, so it goes through a temporary file that is removed again.
 /// Throws smallarea::error("ExportFailed") when the workbook cannot be written.
 std::string table_xlsx(const table_result& t, const snapshot& s);
+
+/// The same workbook for rows laid out by the caller (bespoke areas, the target finder): the Data sheet has the
+/// layout's leading cells (text, or whole numbers as numbers), then households, value, rate, uncertainty (or
+/// percent), suppressed, missing, cells from each row's protected_row; the About sheet has layout.geography as
+/// "Geography" and layout.notes after it. Every layout row must point into t.table. Throws as table_xlsx.
+std::string layout_xlsx(const table_result& t, const row_layout& layout);
+
+/// The layout table_xlsx uses: code, name, level of each row's area, then the total row.
+row_layout table_layout(const table_result& t, const snapshot& s);
 
 /// The uncertainty note of a table in words (shared by the XLSX About sheet and the vector exports).
 std::string uncertainty_note(const table_result& t);

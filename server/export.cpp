@@ -9,6 +9,9 @@
 #include "server/encode_xlsx.hpp"
 #include "server/ogc.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -56,19 +59,18 @@ std::string read_file_bytes(const std::string& path) {
 }
 
 
-/// Features of the given areas (with their rows, -1 = none) as GeoJSON or GeoPackage.
-export_file vector_export(const snapshot& s, data::database& db, const feature_schema& schema,
-                          const std::vector<std::pair<std::size_t, long>>& features, const std::string& format,
-                          const std::string& layer_name, const json& meta, const std::string& description) {
-    std::vector<std::int64_t> ids;
-    ids.reserve(features.size());
-    for (const auto& f : features) ids.push_back(s.areas()[f.first].id);
-    const auto geometries = data::load_geometry_map(db, ids);
-    static const std::string none;
-    auto wkb_of = [&](std::size_t area) -> const std::string& {
-        const auto it = geometries.find(s.areas()[area].id);
-        return it == geometries.end() ? none : it->second;
-    };
+/// One feature of a vector export: id, WKB (EPSG:4326; empty = no geometry), attribute values in field order.
+struct plain_feature {
+    std::string id;
+    std::string wkb;
+    std::vector<geo::field_value> values;
+};
+
+/// Features as GeoJSON (meta as foreign members of the FeatureCollection) or GeoPackage (meta as layer metadata,
+/// description as the layer description).
+export_file write_features(const std::vector<geo::vector_field>& fields, std::vector<plain_feature> features,
+                           const std::string& format, const std::string& layer_name, const json& meta,
+                           const std::string& description) {
     export_file out;
     out.content_type = content_type_of(format);
     out.features = features.size();
@@ -77,10 +79,10 @@ export_file vector_export(const snapshot& s, data::database& db, const feature_s
         for (const auto& [key, value] : meta.items()) text += "," + json(key).dump() + ":" + value.dump();
         text += R"(,"features":[)";
         bool first = true;
-        for (const auto& [area, row] : features) {
+        for (const auto& f : features) {
             if (!first) text += ',';
             first = false;
-            append_feature(text, s.areas()[area].code, wkb_of(area), schema.properties(area, row));
+            append_feature(text, f.id, f.wkb, properties_json(fields, f.values));
             text += '\n';
         }
         text += "]}\n";
@@ -93,16 +95,75 @@ export_file vector_export(const snapshot& s, data::database& db, const feature_s
     for (const auto& [key, value] : meta.items()) {
         layer.metadata[key] = value.is_string() ? value.get<std::string>() : value.dump();
     }
-    layer.fields = schema.fields();
+    layer.fields = fields;
     layer.features.reserve(features.size());
-    for (const auto& [area, row] : features) {
-        layer.features.push_back(geo::vector_feature{wkb_of(area), schema.values(area, row)});
-    }
+    for (auto& f : features) layer.features.push_back(geo::vector_feature{std::move(f.wkb), std::move(f.values)});
     scratch_dir dir;
     const std::string path = dir.path() + "/export.gpkg";
     geo::write_vector_file(path, "GPKG", layer);
     out.bytes = read_file_bytes(path);
     return out;
+}
+
+/// Features of the given areas (with their rows, -1 = none) as GeoJSON or GeoPackage.
+export_file vector_export(const snapshot& s, data::database& db, const feature_schema& schema,
+                          const std::vector<std::pair<std::size_t, long>>& features, const std::string& format,
+                          const std::string& layer_name, const json& meta, const std::string& description) {
+    std::vector<std::int64_t> ids;
+    ids.reserve(features.size());
+    for (const auto& f : features) ids.push_back(s.areas()[f.first].id);
+    auto geometries = data::load_geometry_map(db, ids);
+    std::vector<plain_feature> plain;
+    plain.reserve(features.size());
+    for (const auto& [area, row] : features) {
+        plain_feature f;
+        f.id = s.areas()[area].code;
+        if (const auto it = geometries.find(s.areas()[area].id); it != geometries.end()) f.wkb = std::move(it->second);
+        f.values = schema.values(area, row);
+        plain.push_back(std::move(f));
+    }
+    return write_features(schema.fields(), std::move(plain), format, layer_name, meta, description);
+}
+
+/// The disclosure statement of a table's files: foreign members of a GeoJSON, metadata of a GeoPackage.
+json table_meta(const table_result& t) {
+    const auto& d = *t.query.dataset;
+    return json{{"dataset", d.id},
+                {"title", d.title},
+                {"measure", t.query.measure->id},
+                {"period", t.query.period},
+                {"level", t.query.level},
+                {"vintage", t.query.vintage},
+                {"classification", disclosure::to_string(d.policy.classification)},
+                {"disclosure", disclosure_json(d)},
+                {"uncertainty", uncertainty_note(t)},
+                {"publisher", d.publisher},
+                {"licence", d.licence},
+                {"attribution", d.attribution}};
+}
+
+std::string table_description(const table_result& t) {
+    const auto& d = *t.query.dataset;
+    return (d.policy.classification == disclosure::classification::internal ? "Internal MI: not for onward sharing. "
+                                                                              : "Published data. ") +
+           disclosure::describe(d.policy) + " " + uncertainty_note(t);
+}
+
+std::vector<std::string> split_ids(const std::string& text) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        const auto comma = std::min(text.find(',', start), text.size());
+        out.push_back(text.substr(start, comma - start));
+        start = comma + 1;
+    }
+    return out;
+}
+
+std::string two_decimals(double v) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.2f", v);
+    return buffer;
 }
 
 void check_size(std::size_t rows, std::size_t max_rows) {
@@ -142,23 +203,9 @@ export_file export_table(const snapshot& s, data::database& db, const table_quer
     feature_schema schema(s, q.level, &result);
     std::vector<std::pair<std::size_t, long>> features;
     for (std::size_t i = 0; i < result.row_areas.size(); ++i) features.emplace_back(result.row_areas[i], static_cast<long>(i));
-    json meta{{"dataset", d.id},
-              {"title", d.title},
-              {"measure", q.measure->id},
-              {"period", q.period},
-              {"level", q.level},
-              {"vintage", q.vintage},
-              {"classification", disclosure::to_string(d.policy.classification)},
-              {"disclosure", disclosure_json(d)},
-              {"uncertainty", uncertainty_note(result)},
-              {"publisher", d.publisher},
-              {"licence", d.licence},
-              {"attribution", d.attribution}};
+    json meta = table_meta(result);
     if (q.within) meta["within"] = s.areas()[*q.within].code;
-    const std::string description = (d.policy.classification == disclosure::classification::internal
-                                         ? "Internal MI: not for onward sharing. "
-                                         : "Published data. ") +
-                                    disclosure::describe(d.policy) + " " + uncertainty_note(result);
+    const std::string description = table_description(result);
     auto out = vector_export(s, db, schema, features, format, safe_name(stem), meta, description);
     out.filename = filename;
     return out;
@@ -203,8 +250,194 @@ export_file export_areas(const snapshot& s, data::database& db, const std::strin
     return out;
 }
 
+std::string layout_csv(const table_result& t, const row_layout& layout) {
+    const auto& d = *t.query.dataset;
+    const bool percent = t.table.kind() == disclosure::measure_kind::percent_only;
+    std::string out;
+    auto meta = [&](std::string key, const std::string& value) {
+        std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        std::string line = value;
+        std::replace(line.begin(), line.end(), '\n', ' ');
+        out += "# " + key + ": " + line + "\n";
+    };
+    meta("dataset", d.title + " (" + d.id + ", release " + std::to_string(d.release) + ")");
+    meta("measure", t.query.measure->title + (percent ? " (percentage only)" : ""));
+    meta("period", t.query.period);
+    meta("geography", layout.geography);
+    for (const auto& [key, value] : layout.notes) meta(key, value);
+    meta("classification", d.policy.classification == disclosure::classification::published
+                               ? "published (public domain)"
+                               : "internal MI - not for onward sharing");
+    meta("disclosure", disclosure::describe(d.policy));
+    meta("rounding base", std::to_string(d.policy.rounding_base));
+    meta("uncertainty", uncertainty_note(t));
+    meta("publisher", d.publisher);
+    meta("licence", d.licence);
+    meta("attribution", d.attribution);
+    for (std::size_t i = 0; i < layout.label_header.size(); ++i) out += (i ? "," : "") + layout.label_header[i];
+    out += percent ? ",households,percent,suppressed,missing,cells\n"
+                   : ",households,value,rate_per_100_households,uncertainty,suppressed,missing,cells\n";
+    auto number = [](const std::optional<std::int64_t>& v) { return v ? std::to_string(*v) : std::string(); };
+    for (const auto& line : layout.rows) {
+        for (std::size_t i = 0; i < line.labels.size(); ++i) {
+            if (i) out += ',';
+            if (const auto* text = std::get_if<std::string>(&line.labels[i])) {
+                out += csv_field(*text);
+            } else {
+                out += std::to_string(std::get<std::int64_t>(line.labels[i]));
+            }
+        }
+        const auto& r = *line.row;
+        out += "," + number(r.households) + ",";
+        if (percent) {
+            out += number(r.percent) + ",";
+        } else {
+            out += number(r.value) + "," + (r.rate_per_100_households ? two_decimals(*r.rate_per_100_households) : "") + "," +
+                   two_decimals(r.uncertainty) + ",";
+        }
+        out += std::string(r.suppressed ? "true" : "false") + "," + (r.missing ? "true" : "false") + "," +
+               std::to_string(r.cells) + "\n";
+    }
+    return out;
+}
+
+export_file export_bespoke(const snapshot& s, data::database& db, const export_request& r) {
+    const auto& format = check_export_format(r.format);
+    if (r.ids.empty()) throw bad_request("MissingParameter", "level=bespoke needs ids=ID,ID,... (bespoke area ids)");
+    if (!r.within.empty()) throw bad_request("InvalidParameter", "level=bespoke takes ids, not within");
+    const auto ids = split_ids(r.ids);
+    if (ids.size() > 100) throw bad_request("InvalidParameter", "at most 100 bespoke ids");
+    const bool vector = format == "geojson" || format == "gpkg";
+    if (r.dataset.empty()) {
+        if (!r.measure.empty() || !r.period.empty()) throw bad_request("MissingParameter", "measure and period need a dataset");
+        if (!vector) {
+            throw unsupported_format("UnsupportedFormat", "bespoke areas without a dataset export as geojson or gpkg "
+                                                          "(their metadata: /api/bespoke/{id})");
+        }
+    }
+    // Validated before the bespoke areas are read, so a bad dataset/measure/period is its own error.
+    std::optional<table_query> q;
+    if (!r.dataset.empty()) q = s.make_query(r.dataset, r.measure, r.period, "", r.vintage, "");
+    const auto items = load_bespoke_items(s, db, ids, vector);
+    check_size(items.size(), r.max_rows);
+    std::string id_part;
+    if (items.size() <= 3) {
+        for (const auto& b : items) id_part += (id_part.empty() ? "" : "-") + b.id;
+    } else {
+        id_part = std::to_string(items.size()) + "-areas";
+    }
+    std::vector<const bespoke_item*> pointers;
+    for (const auto& b : items) pointers.push_back(&b);
+
+    if (!q) {
+        const std::string stem = safe_name("bespoke_" + id_part);
+        bespoke_schema schema(s, nullptr);
+        std::vector<plain_feature> features;
+        for (const auto& b : items) features.push_back({b.id, bespoke_outline(db, b), schema.values(b, 0)});
+        json meta{{"level", "bespoke"}, {"classification", "published"},
+                  {"source", "bespoke areas of ONS boundaries with Census households (Open Government Licence v3.0)"}};
+        auto out = write_features(schema.fields(), std::move(features), format, stem, meta,
+                                  "Bespoke areas: dissolved outlines with Census households");
+        out.filename = stem + "_" + today_utc() + "." + format;
+        return out;
+    }
+    add_bespoke_groups(*q, pointers);
+    // The code path of /api/table?level=bespoke: one disclosure::aggregate row per bespoke area, summing the
+    // protected cells its members cover (LevelTooFine / InvalidVintage when it cannot without apportioning).
+    const auto result = s.table(db, *q);
+    const auto& d = *q->dataset;
+    const std::string stem = safe_name(d.id + "_" + q->measure->id + "_" + q->period + "_bespoke_" + id_part);
+    const std::string filename = stem + "_" + today_utc() + "." + format;
+    if (!vector) {
+        row_layout layout;
+        layout.label_header = {"code", "name", "member_level", "members"};
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            layout.rows.push_back({{items[i].id, items[i].name, items[i].level, static_cast<std::int64_t>(items[i].members.size())},
+                                   &result.table.rows()[i]});
+        }
+        layout.geography = "bespoke areas (code = bespoke area id) of " + d.level + " " + std::to_string(d.vintage) +
+                           " cells: each row is the sum of its members' protected cells";
+        export_file out;
+        out.bytes = format == "csv" ? layout_csv(result, layout) : layout_xlsx(result, layout);
+        out.content_type = content_type_of(format);
+        out.filename = filename;
+        out.features = items.size();
+        return out;
+    }
+    bespoke_schema schema(s, &result);
+    std::vector<plain_feature> features;
+    for (std::size_t i = 0; i < items.size(); ++i) features.push_back({items[i].id, bespoke_outline(db, items[i]), schema.values(items[i], i)});
+    json meta = table_meta(result);
+    meta["level"] = "bespoke";
+    meta["aggregation"] = "each bespoke area's value is the sum of its members' protected cells";
+    auto out = write_features(schema.fields(), std::move(features), format, stem, meta, table_description(result));
+    out.filename = filename;
+    return out;
+}
+
+target_selection rank_targets(const table_result& t, long lo, long hi, long limit, const std::string& within) {
+    if (lo > hi) throw bad_request("InvalidParameter", "min_households is above max_households");
+    const auto& d = *t.query.dataset;
+    const bool percent = t.table.kind() == disclosure::measure_kind::percent_only;
+    target_selection sel;
+    sel.min_households = lo;
+    sel.max_households = hi;
+    sel.limit = limit;
+    sel.within = within;
+    for (std::size_t i = 0; i < t.table.rows().size(); ++i) {
+        const auto& r = t.table.rows()[i];
+        if (!r.households || *r.households < lo || *r.households > hi) continue;
+        if (percent ? !r.percent : !r.rate_per_100_households) continue;
+        sel.picked.push_back(i);
+    }
+    auto key = [&](std::size_t i) {
+        const auto& r = t.table.rows()[i];
+        return percent ? static_cast<double>(*r.percent) : *r.rate_per_100_households;
+    };
+    // Rows are in code order, so a stable sort breaks ties by code.
+    std::stable_sort(sel.picked.begin(), sel.picked.end(), [&](std::size_t a, std::size_t b) { return key(a) > key(b); });
+    sel.eligible = sel.picked.size();
+    if (limit >= 0 && sel.picked.size() > static_cast<std::size_t>(limit)) sel.picked.resize(static_cast<std::size_t>(limit));
+    if (data::level_rank(d.level) > data::level_rank("oa")) {
+        sel.note = "dataset " + d.id + " is published at " + d.level + " level only, so " + d.level +
+                   "s are ranked (an LSOA is ~650 households); its counts are never apportioned down to OAs";
+    }
+    sel.ranked_by = percent ? "percent (a percentage-only measure is ranked by its percentage)"
+                            : "rate per 100 households of the protected value";
+    return sel;
+}
+
+export_file export_targets(const snapshot& s, const table_result& t, const target_selection& sel, const std::string& format) {
+    if (format != "csv" && format != "xlsx") {
+        throw unsupported_format("UnsupportedFormat", "targets export as json, csv or xlsx");
+    }
+    const auto& d = *t.query.dataset;
+    row_layout layout;
+    layout.label_header = {"rank", "code", "name", "level"};
+    for (std::size_t k = 0; k < sel.picked.size(); ++k) {
+        const auto& a = s.areas()[t.row_areas[sel.picked[k]]];
+        layout.rows.push_back({{static_cast<std::int64_t>(k + 1), a.code, a.name, a.level}, &t.table.rows()[sel.picked[k]]});
+    }
+    layout.geography = d.level + " " + std::to_string(d.vintage) + (sel.within.empty() ? "" : " within " + sel.within);
+    layout.notes = {{"Selection", "areas with " + std::to_string(sel.min_households) + " to " + std::to_string(sel.max_households) +
+                                      " households (Census)" + (sel.within.empty() ? "" : " within " + sel.within) +
+                                      "; the top " + std::to_string(sel.picked.size()) + " of " + std::to_string(sel.eligible)},
+                    {"Ranked by", sel.ranked_by + ", ties by code"}};
+    if (!sel.note.empty()) layout.notes.emplace_back("Note", sel.note);
+    export_file out;
+    out.bytes = format == "csv" ? layout_csv(t, layout) : layout_xlsx(t, layout);
+    out.content_type = content_type_of(format);
+    out.filename = safe_name("targets_" + d.id + "_" + t.query.measure->id + "_" + t.query.period + "_" + d.level +
+                             (sel.within.empty() ? "" : "_" + sel.within)) +
+                   "_" + today_utc() + "." + format;
+    out.features = sel.picked.size();
+    return out;
+}
+
 export_file export_any(const snapshot& s, data::database& db, const export_request& r) {
     check_export_format(r.format);
+    if (r.level == "bespoke") return export_bespoke(s, db, r);
+    if (!r.ids.empty()) throw bad_request("InvalidParameter", "ids names bespoke areas: give level=bespoke");
     if (r.dataset.empty()) {
         if (!r.measure.empty() || !r.period.empty()) throw bad_request("MissingParameter", "measure and period need a dataset");
         return export_areas(s, db, r.level, r.vintage, r.within, r.format, r.max_rows);
@@ -213,10 +446,9 @@ export_file export_any(const snapshot& s, data::database& db, const export_reque
     return export_table(s, db, q, r.format, r.max_rows);
 }
 
-export_file export_to_path(const std::string& db_path, const export_request& r, const std::string& out_path) {
-    auto db = data::open_store(db_path, false);
-    const snapshot s(db, false);
-    auto out = export_any(s, db, r);
+namespace {
+
+void write_out(export_file& out, const std::string& out_path) {
     {
         std::ofstream file(out_path, std::ios::binary | std::ios::trunc);
         if (!file) throw error("ExportFailed", "cannot write " + out_path);
@@ -224,6 +456,29 @@ export_file export_to_path(const std::string& db_path, const export_request& r, 
         if (!file) throw error("ExportFailed", "cannot write " + out_path);
     }
     out.bytes.clear();
+}
+
+} // namespace
+
+export_file export_to_path(const std::string& db_path, const export_request& r, const std::string& out_path) {
+    auto db = data::open_store(db_path, false);
+    const snapshot s(db, false);
+    auto out = export_any(s, db, r);
+    write_out(out, out_path);
+    return out;
+}
+
+export_file export_targets_to_path(const std::string& db_path, const export_request& r, long lo, long hi, long limit,
+                                   const std::string& out_path) {
+    if (r.format != "csv" && r.format != "xlsx") throw unsupported_format("UnsupportedFormat", "targets export as csv or xlsx");
+    if (!r.level.empty() || !r.ids.empty()) throw bad_request("InvalidParameter", "targets are ranked at the dataset's own level: no level or ids");
+    auto db = data::open_store(db_path, false);
+    const snapshot s(db, false);
+    // As GET /api/targets: the dataset-level protected cells inside `within` (a code or bespoke:ID).
+    const auto q = s.make_query(r.dataset, r.measure, r.period, "", r.vintage, r.within);
+    const auto t = s.table(db, q);
+    auto out = export_targets(s, t, rank_targets(t, lo, hi, limit, r.within), r.format);
+    write_out(out, out_path);
     return out;
 }
 

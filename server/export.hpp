@@ -1,20 +1,23 @@
 #pragma once
 // Exports for strategic planners, shared by the HTTP routes (/api/export/..., /api/table?format=xlsx) and the
 // `smallarea export` command: one dataset/measure/period as CSV, XLSX, GeoJSON or GeoPackage, or plain areas
-// (no dataset) as GeoJSON or GeoPackage. Values come only from protected tables.
+// (no dataset) as GeoJSON or GeoPackage; the same for bespoke areas (level=bespoke&ids=...); the target finder's
+// top N as CSV or XLSX. Values come only from protected tables.
 
 #include "server/catalog.hpp"
+#include "server/table_layout.hpp"
 
 #include <string>
 
 namespace smallarea::server {
 
-/// What to export, as the user wrote it (validated by make_export_query / export_file_of).
+/// What to export, as the user wrote it (validated by export_any and what it calls).
 struct export_request {
     std::string dataset; ///< empty: areas without values (level required)
     std::string measure;
     std::string period;
-    std::string level;
+    std::string level;    ///< "bespoke": one row/feature per bespoke area named in ids
+    std::string ids;      ///< level=bespoke: bespoke area ids, comma-separated (at most 100)
     std::string vintage;
     std::string within;
     std::string format; ///< csv | xlsx | geojson | gpkg
@@ -24,7 +27,9 @@ struct export_request {
 struct export_file {
     std::string bytes;
     std::string content_type;
-    std::string filename; ///< says what it is: dataset_measure_period_level[_within]_YYYY-MM-DD.ext
+    /// says what it is: dataset_measure_period_level[_within]_YYYY-MM-DD.ext, with level "bespoke_{ids}" for
+    /// bespoke areas, "targets_dataset_measure_period_level[_within]_YYYY-MM-DD.ext" for targets
+    std::string filename;
     std::size_t features = 0; ///< rows or features written
 };
 
@@ -43,8 +48,46 @@ export_file export_table(const snapshot& s, data::database& db, const table_quer
 export_file export_areas(const snapshot& s, data::database& db, const std::string& level, const std::string& vintage,
                          const std::string& within, const std::string& format, std::size_t max_rows = 0);
 
-/// Dispatches on r.dataset: export_table(make_query(...)) or export_areas(...).
+/// Bespoke areas (r.ids, comma-separated, 1 to 100) with their dissolved outlines. With r.dataset: one row or
+/// feature per bespoke area whose figures are the sum of its members' protected values (the code path of
+/// /api/table?level=bespoke: snapshot::table with one group per area), as CSV, XLSX, GeoJSON or GeoPackage;
+/// without: outlines with id, name, member level, member count and Census households (GeoJSON, GeoPackage).
+/// Throws bad_request (MissingParameter, InvalidParameter, LevelTooFine, InvalidVintage), not_found
+/// (UnknownBespoke, UnknownDataset...), unsupported_format, disclosure_refused, error("ExportFailed").
+export_file export_bespoke(const snapshot& s, data::database& db, const export_request& r);
+
+/// Dispatches: level=bespoke -> export_bespoke; else on r.dataset: export_table(make_query(...)) or export_areas(...).
 export_file export_any(const snapshot& s, data::database& db, const export_request& r);
+
+/// A protected table laid out by the caller (bespoke areas, targets) as CSV: '#' metadata lines (dataset,
+/// measure, period, geography, the layout's notes, classification, the rule, rounding base, uncertainty note,
+/// publisher, licence, attribution), a header, the rows. Numbers unquoted, empty cells for null.
+std::string layout_csv(const table_result& t, const row_layout& layout);
+
+/// The target finder's choice among the rows of a dataset-level protected table.
+struct target_selection {
+    long min_households = 100;
+    long max_households = 150;
+    long limit = 20;
+    std::string within;                ///< as asked (an area code, bespoke:ID, or empty)
+    std::vector<std::size_t> picked;   ///< rows of the table, best first
+    std::size_t eligible = 0;          ///< rows in the band before the limit
+    std::string ranked_by;             ///< in words
+    std::string note;                  ///< e.g. an LSOA-only dataset ranked at LSOA level; may be empty
+};
+
+/// Ranks the rows whose households lie in [lo, hi] by protected rate per 100 households (percent for a
+/// percentage-only measure), ties by code (rows are in code order), and keeps the top `limit`: the rule of
+/// GET /api/targets. Throws bad_request("InvalidParameter") when lo > hi.
+target_selection rank_targets(const table_result& t, long lo, long hi, long limit, const std::string& within);
+
+/// The target finder's rows (rank, code, name, level, then the protected figures) as CSV or XLSX with the
+/// selection, ranking and disclosure statement. Throws unsupported_format for other formats.
+export_file export_targets(const snapshot& s, const table_result& t, const target_selection& sel, const std::string& format);
+
+/// For `smallarea export --targets LO-HI`: the same file as /api/targets?format=csv|xlsx from a store.
+export_file export_targets_to_path(const std::string& db_path, const export_request& r, long lo, long hi, long limit,
+                                   const std::string& out_path);
 
 /// For `smallarea export`: opens the store read-only, loads a snapshot without tile layers and writes the export
 /// to out_path. Returns what was written (bytes are cleared). Throws store_error and what export_any throws.

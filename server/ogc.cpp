@@ -2,6 +2,9 @@
 
 #include "data/error.hpp"
 #include "geo/geojson.hpp"
+#include "geo/geometry_ops.hpp"
+
+#include <algorithm>
 
 #include <cctype>
 #include <cmath>
@@ -58,9 +61,98 @@ std::vector<ogc_collection> ogc_collections(const snapshot& s, bool has_bespoke,
         c.title = "Bespoke areas";
         c.description = "Combined areas defined by users: name, member level, member count and Census households";
         out.push_back(std::move(c));
+        // One dataset measure summed over the bespoke areas, like the per-level dataset collections: a GIS client
+        // picks a collection, it cannot pass dataset parameters.
+        for (const auto& d : s.datasets()) {
+            if (!visible(d)) continue;
+            for (const auto& m : d.measures) {
+                if (m.kind == data::measure_kind::percent_base) continue; // never served (disclosure rule 3)
+                ogc_collection b;
+                b.type = ogc_collection::kind::bespoke;
+                b.id = d.id + "." + m.id + ".bespoke";
+                b.level = d.level;
+                b.vintage = d.vintage;
+                b.dataset = &d;
+                b.measure = &m;
+                b.title = d.title + ": " + (m.title.empty() ? m.id : m.title) + " by bespoke area";
+                b.description = std::string(m.kind == data::measure_kind::percent_only ? "Percentage only. " : "") +
+                                "Each bespoke area's value is the sum of its members' protected values (never a "
+                                "re-rounded raw sum). Only bespoke areas of " + d.level + " " +
+                                std::to_string(d.vintage) + " areas or coarser are listed: finer ones are never "
+                                "apportioned. Classification: " + disclosure::to_string(d.policy.classification) +
+                                (d.policy.classification == disclosure::classification::internal
+                                     ? " (Internal MI: not for onward sharing)"
+                                     : " (published)") +
+                                ". " + disclosure::describe(d.policy) + " Period: ?period=YYYY-MM or ?datetime=, default " +
+                                (d.periods.empty() ? std::string("none") : d.periods.back()) + ". " + d.licence + ". " +
+                                d.attribution;
+                out.push_back(std::move(b));
+            }
+        }
     }
     return out;
 }
+
+namespace {
+
+void append_value_fields(std::vector<geo::vector_field>& fields, bool percent) {
+    using geo::field_type;
+    fields.push_back({"dataset", field_type::string});
+    fields.push_back({"measure", field_type::string});
+    fields.push_back({"period", field_type::string});
+    if (percent) {
+        fields.push_back({"percent", field_type::integer});
+    } else {
+        fields.push_back({"value", field_type::integer});
+        fields.push_back({"rate_per_100_households", field_type::real});
+        fields.push_back({"uncertainty", field_type::real});
+    }
+    fields.push_back({"suppressed", field_type::boolean});
+    fields.push_back({"missing", field_type::boolean});
+    fields.push_back({"cells", field_type::integer});
+    fields.push_back({"classification", field_type::string});
+}
+
+/// The values of append_value_fields for one protected row (null row: no figure, missing).
+void append_row_values(std::vector<geo::field_value>& v, const table_result& t, const disclosure::protected_row* r,
+                       bool percent) {
+    const auto& q = t.query;
+    v.emplace_back(q.dataset->id);
+    v.emplace_back(q.measure->id);
+    v.emplace_back(q.period);
+    auto optional = [&](const std::optional<std::int64_t>& x) {
+        if (x) {
+            v.emplace_back(*x);
+        } else {
+            v.emplace_back(std::monostate{});
+        }
+    };
+    if (!r) {
+        for (int i = 0; i < (percent ? 1 : 3); ++i) v.emplace_back(std::monostate{});
+        v.emplace_back(false);
+        v.emplace_back(true);
+        v.emplace_back(std::monostate{});
+    } else {
+        if (percent) {
+            optional(r->percent);
+        } else {
+            optional(r->value);
+            if (r->rate_per_100_households) {
+                // two decimals: finer digits would only imply false precision (as /api/table)
+                v.emplace_back(std::round(*r->rate_per_100_households * 100.0) / 100.0);
+            } else {
+                v.emplace_back(std::monostate{});
+            }
+            v.emplace_back(r->uncertainty);
+        }
+        v.emplace_back(r->suppressed);
+        v.emplace_back(r->missing);
+        v.emplace_back(static_cast<std::int64_t>(r->cells));
+    }
+    v.emplace_back(std::string(disclosure::to_string(q.dataset->policy.classification)));
+}
+
+} // namespace
 
 feature_schema::feature_schema(const snapshot& s, const std::string& level, const table_result* table)
     : m_s(s), m_table(table) {
@@ -75,20 +167,7 @@ feature_schema::feature_schema(const snapshot& s, const std::string& level, cons
     }
     if (!table) return;
     m_percent = table->table.kind() == disclosure::measure_kind::percent_only;
-    m_fields.push_back({"dataset", field_type::string});
-    m_fields.push_back({"measure", field_type::string});
-    m_fields.push_back({"period", field_type::string});
-    if (m_percent) {
-        m_fields.push_back({"percent", field_type::integer});
-    } else {
-        m_fields.push_back({"value", field_type::integer});
-        m_fields.push_back({"rate_per_100_households", field_type::real});
-        m_fields.push_back({"uncertainty", field_type::real});
-    }
-    m_fields.push_back({"suppressed", field_type::boolean});
-    m_fields.push_back({"missing", field_type::boolean});
-    m_fields.push_back({"cells", field_type::integer});
-    m_fields.push_back({"classification", field_type::string});
+    append_value_fields(m_fields, m_percent);
     m_row_of_area.assign(s.areas().size(), -1);
     for (std::size_t i = 0; i < table->row_areas.size(); ++i) m_row_of_area[table->row_areas[i]] = static_cast<long>(i);
 }
@@ -115,41 +194,7 @@ std::vector<geo::field_value> feature_schema::values(std::size_t area, long row)
         }
     }
     if (!m_table) return v;
-    const auto& q = m_table->query;
-    v.emplace_back(q.dataset->id);
-    v.emplace_back(q.measure->id);
-    v.emplace_back(q.period);
-    auto optional = [&](const std::optional<std::int64_t>& x) {
-        if (x) {
-            v.emplace_back(*x);
-        } else {
-            v.emplace_back(std::monostate{});
-        }
-    };
-    if (row < 0) {
-        for (int i = 0; i < (m_percent ? 1 : 3); ++i) v.emplace_back(std::monostate{});
-        v.emplace_back(false);
-        v.emplace_back(true);
-        v.emplace_back(std::monostate{});
-    } else {
-        const auto& r = m_table->table.rows()[static_cast<std::size_t>(row)];
-        if (m_percent) {
-            optional(r.percent);
-        } else {
-            optional(r.value);
-            if (r.rate_per_100_households) {
-                // two decimals: finer digits would only imply false precision (as /api/table)
-                v.emplace_back(std::round(*r.rate_per_100_households * 100.0) / 100.0);
-            } else {
-                v.emplace_back(std::monostate{});
-            }
-            v.emplace_back(r.uncertainty);
-        }
-        v.emplace_back(r.suppressed);
-        v.emplace_back(r.missing);
-        v.emplace_back(static_cast<std::int64_t>(r.cells));
-    }
-    v.emplace_back(std::string(disclosure::to_string(q.dataset->policy.classification)));
+    append_row_values(v, *m_table, row < 0 ? nullptr : &m_table->table.rows()[static_cast<std::size_t>(row)], m_percent);
     return v;
 }
 
@@ -172,6 +217,118 @@ ordered_json properties_json(const std::vector<geo::vector_field>& fields, const
 
 ordered_json feature_schema::properties(std::size_t area, long row) const {
     return properties_json(m_fields, values(area, row));
+}
+
+namespace {
+
+template <typename Stored>
+bespoke_item resolve_stored(const snapshot& s, const Stored& r) {
+    bespoke_item b;
+    b.id = r.id;
+    b.name = r.name;
+    b.level = r.level;
+    b.vintage = r.vintage;
+    b.source = r.source;
+    b.created_at = r.created_at;
+    b.outline = r.outline;
+    b.member_ids = r.members;
+    for (const auto id : r.members) {
+        if (const auto i = s.find_area_by_id(id)) b.members.push_back(*i);
+    }
+    return b;
+}
+
+} // namespace
+
+bespoke_item resolve_bespoke(const snapshot& s, const data::bespoke_area_row& row) { return resolve_stored(s, row); }
+bespoke_item resolve_bespoke(const snapshot& s, const data::bespoke_record& record) { return resolve_stored(s, record); }
+
+std::vector<bespoke_item> load_bespoke_items(const snapshot& s, data::database& db, const std::vector<std::string>& ids,
+                                             bool with_outline) {
+    std::vector<bespoke_item> out;
+    out.reserve(ids.size());
+    for (const auto& id : ids) {
+        // Ids are base32 (server/bespoke.cpp): anything else cannot exist, and is not worth a query.
+        const bool well_formed = !id.empty() && id.size() <= 32 &&
+                                 std::all_of(id.begin(), id.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '2' && c <= '7'); });
+        std::optional<data::bespoke_record> r;
+        if (well_formed) r = data::load_bespoke(db, id, with_outline);
+        if (!r) throw not_found("UnknownBespoke", "no bespoke area \"" + id.substr(0, 40) + "\"");
+        out.push_back(resolve_bespoke(s, *r));
+    }
+    return out;
+}
+
+bool bespoke_fits(const bespoke_item& b, const data::dataset_info& d) {
+    return !b.members.empty() && b.vintage == d.vintage && data::level_rank(b.level) >= data::level_rank(d.level);
+}
+
+std::string bespoke_outline(data::database& db, const bespoke_item& b) {
+    if (!b.outline.empty()) return b.outline;
+    const auto geometries = data::load_geometry_map(db, b.member_ids);
+    std::vector<std::string_view> parts;
+    for (const auto& [id, wkb] : geometries) {
+        (void)id;
+        parts.emplace_back(wkb);
+    }
+    if (parts.empty()) return {};
+    return geo::union_wkb(parts);
+}
+
+void add_bespoke_groups(table_query& q, const std::vector<const bespoke_item*>& items) {
+    for (const auto* b : items) q.groups.emplace_back(b->id, b->members);
+}
+
+bespoke_schema::bespoke_schema(const snapshot& s, const table_result* table) : m_s(s), m_table(table) {
+    using geo::field_type;
+    m_fields = {{"code", field_type::string},       {"name", field_type::string},    {"level", field_type::string},
+                {"vintage", field_type::integer},   {"source", field_type::string},  {"created_at", field_type::string},
+                {"members", field_type::integer},   {"households", field_type::integer}};
+    if (!table) return;
+    m_percent = table->table.kind() == disclosure::measure_kind::percent_only;
+    append_value_fields(m_fields, m_percent);
+}
+
+std::vector<geo::field_value> bespoke_schema::values(const bespoke_item& b, std::size_t row) const {
+    std::vector<geo::field_value> v;
+    v.reserve(m_fields.size());
+    v.emplace_back(b.id);
+    v.emplace_back(b.name);
+    v.emplace_back(b.level);
+    v.emplace_back(static_cast<std::int64_t>(b.vintage));
+    v.emplace_back(b.source);
+    v.emplace_back(b.created_at);
+    v.emplace_back(static_cast<std::int64_t>(b.members.size()));
+    const disclosure::protected_row* r = m_table && row < m_table->table.rows().size() ? &m_table->table.rows()[row] : nullptr;
+    if (m_table) {
+        // The aggregate's own household count: the denominator of its rate.
+        if (r && r->households) {
+            v.emplace_back(*r->households);
+        } else {
+            v.emplace_back(std::monostate{});
+        }
+    } else {
+        std::int64_t households = 0;
+        bool any = false;
+        for (const auto m : b.members) {
+            const auto h = m_s.areas()[m].denominators.find("households");
+            if (h != m_s.areas()[m].denominators.end()) {
+                households += h->second;
+                any = true;
+            }
+        }
+        if (any) {
+            v.emplace_back(households);
+        } else {
+            v.emplace_back(std::monostate{});
+        }
+    }
+    if (m_table) append_row_values(v, *m_table, r, m_percent);
+    return v;
+}
+
+ordered_json bespoke_schema::properties(const bespoke_item& b, std::size_t row) const {
+    return properties_json(m_fields, values(b, row));
 }
 
 void append_feature(std::string& out, const std::string& id, const std::string& wkb, const ordered_json& properties) {

@@ -3,6 +3,8 @@
 // the attribute schema of an area feature (with protected values when a dataset is involved), GeoJSON feature
 // text, and mapping OGC `datetime` to a dataset period. No HTTP here.
 
+#include "data/bespoke_store.hpp"
+#include "data/ogc_queries.hpp"
 #include "geo/vector_writer.hpp"
 #include "server/catalog.hpp"
 
@@ -15,12 +17,12 @@
 
 namespace smallarea::server {
 
-/// One OGC collection: the boundaries of a level/vintage, one dataset measure on its boundaries, or the bespoke
-/// areas.
+/// One OGC collection: the boundaries of a level/vintage, one dataset measure on its boundaries, the bespoke
+/// areas, or one dataset measure summed over the bespoke areas (type bespoke with a dataset).
 struct ogc_collection {
     enum class kind { boundaries, dataset, bespoke };
     kind type = kind::boundaries;
-    std::string id;    ///< "lsoa-2011", "claimant_count.claimants", "bespoke"
+    std::string id;    ///< "lsoa-2011", "claimant_count.claimants", "bespoke", "claimant_count.claimants.bespoke"
     std::string title;
     std::string description;
     std::string level;
@@ -30,7 +32,8 @@ struct ogc_collection {
 };
 
 /// Every collection of the snapshot: one per level/vintage with boundaries, one per servable measure of each
-/// dataset that `visible` lets through and whose level has boundaries, and "bespoke" when has_bespoke.
+/// dataset that `visible` lets through and whose level has boundaries, and when has_bespoke "bespoke" plus one
+/// "{dataset}.{measure}.bespoke" per servable measure of each visible dataset.
 std::vector<ogc_collection> ogc_collections(const snapshot& s, bool has_bespoke,
                                             const std::function<bool(const data::dataset_info&)>& visible);
 
@@ -58,6 +61,60 @@ private:
     std::vector<std::string> m_parent_levels;
     std::vector<geo::vector_field> m_fields;
     std::vector<long> m_row_of_area;
+};
+
+/// A stored bespoke (combined) area resolved against a snapshot: what its features and export rows are made of.
+struct bespoke_item {
+    std::string id;
+    std::string name;
+    std::string level; ///< the members' level
+    int vintage = 0;
+    std::string source;
+    std::string created_at;
+    std::string outline;                 ///< WKB EPSG:4326 as stored; may be empty (see bespoke_outline)
+    std::vector<std::int64_t> member_ids; ///< store area ids
+    std::vector<std::size_t> members;     ///< indices into snapshot::areas (ids the snapshot no longer has are dropped)
+};
+
+bespoke_item resolve_bespoke(const snapshot& s, const data::bespoke_area_row& row);
+bespoke_item resolve_bespoke(const snapshot& s, const data::bespoke_record& record);
+
+/// Bespoke areas by id, in the order given (duplicates kept). Throws not_found("UnknownBespoke") for an unknown
+/// or malformed id, store_error on an SQL failure.
+std::vector<bespoke_item> load_bespoke_items(const snapshot& s, data::database& db, const std::vector<std::string>& ids,
+                                             bool with_outline);
+
+/// Whether dataset d can be summed over b without apportioning: b has members, all on d's vintage at d's level or
+/// coarser (snapshot::cells_covering would otherwise refuse it with LevelTooFine / InvalidVintage).
+bool bespoke_fits(const bespoke_item& b, const data::dataset_info& d);
+
+/// b's outline (WKB, EPSG:4326): as stored, else the union of its members' boundaries; empty when none.
+std::string bespoke_outline(data::database& db, const bespoke_item& b);
+
+/// Appends one group per item to q (level=bespoke: snapshot::table then returns one row per item, in order, each
+/// the disclosure::aggregate of the protected cells its members cover).
+void add_bespoke_groups(table_query& q, const std::vector<const bespoke_item*>& items);
+
+/// The attribute schema of bespoke features: code (the bespoke id), name, level (of the members), vintage, source,
+/// created_at, members (count), households, and with a table (rows in item order, from add_bespoke_groups) the
+/// same value fields as feature_schema: dataset, measure, period, value, rate_per_100_households, uncertainty (or
+/// percent), suppressed, missing, cells, classification. Households: the Census count summed over the members,
+/// or with a table the aggregate row's own (the rate's denominator).
+class bespoke_schema {
+public:
+    /// table may be null (outline and metadata only). The snapshot and table must outlive the schema.
+    bespoke_schema(const snapshot& s, const table_result* table);
+
+    const std::vector<geo::vector_field>& fields() const noexcept { return m_fields; }
+    /// row = index into the table's rows (ignored without a table).
+    std::vector<geo::field_value> values(const bespoke_item& b, std::size_t row) const;
+    nlohmann::ordered_json properties(const bespoke_item& b, std::size_t row) const;
+
+private:
+    const snapshot& m_s;
+    const table_result* m_table;
+    bool m_percent = false;
+    std::vector<geo::vector_field> m_fields;
 };
 
 /// Converts attribute values to GeoJSON properties (null for std::monostate).

@@ -12,6 +12,7 @@
 #include "server/bespoke.hpp"
 #include "server/context.hpp"
 #include "server/encode.hpp"
+#include "server/export.hpp"
 #include "server/http_util.hpp"
 
 #include <algorithm>
@@ -49,10 +50,6 @@ long integer_field(const json& body, const char* name, long fallback, long lo, l
     }
     if (body[name].is_string()) return parse_integer(body[name].get<std::string>(), name, lo, hi);
     throw bad_request("InvalidParameter", std::string(name) + " must be a whole number");
-}
-
-std::string household_band_note(long lo, long hi) {
-    return "areas with " + std::to_string(lo) + " to " + std::to_string(hi) + " households (Census)";
 }
 
 void check_band(long lo, long hi) {
@@ -142,13 +139,6 @@ table_result cells_within(context& ctx, const snapshot& s, const httplib::Reques
     return s.table(ctx.connection(), q);
 }
 
-std::string rate_text(const std::optional<double>& v) {
-    if (!v) return "";
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%.2f", *v);
-    return buffer;
-}
-
 } // namespace
 
 void register_bespoke_routes(httplib::Server& http, context& ctx) {
@@ -222,7 +212,7 @@ void register_bespoke_routes(httplib::Server& http, context& ctx) {
         const long hi = hi_text.empty() ? 150 : parse_integer(hi_text, "max_households", 0, 1000000);
         const long limit = limit_text.empty() ? 20 : parse_integer(limit_text, "limit", 1, 1000);
         check_band(lo, hi);
-        const std::string format = format_of(req);
+        const std::string format = param(req, "format") == "xlsx" ? std::string("xlsx") : format_of(req);
         const auto within = param(req, "within");
         const auto t = cells_within(ctx, *s, req, param(req, "dataset"), param(req, "measure"), param(req, "period"), within);
         const auto& d = *t.query.dataset;
@@ -251,24 +241,19 @@ void register_bespoke_routes(httplib::Server& http, context& ctx) {
         const std::string ranked_by = percent ? "percent (a percentage-only measure is ranked by its percentage)"
                                               : "rate per 100 households of the protected value";
         res.set_header("X-Smallarea-Classification", disclosure::to_string(d.policy.classification));
-        if (format == "csv") {
-            std::string out = "# dataset: " + d.title + " (" + d.id + ", release " + std::to_string(d.release) + ")\n";
-            out += "# measure: " + t.query.measure->title + "\n# period: " + t.query.period + "\n";
-            out += "# selection: " + household_band_note(lo, hi) + (within.empty() ? "" : " within " + within) +
-                   ", ranked by " + ranked_by + "\n";
-            if (!note.empty()) out += "# note: " + note + "\n";
-            out += "# classification: " + std::string(disclosure::to_string(d.policy.classification)) + "\n";
-            out += "# disclosure: " + disclosure::describe(d.policy) + "\n# licence: " + d.licence + "\n";
-            out += percent ? "rank,code,name,level,households,percent\n" : "rank,code,name,level,households,value,rate_per_100_households\n";
-            for (std::size_t k = 0; k < picked.size(); ++k) {
-                const auto& r = t.table.rows()[picked[k]];
-                const auto& a = s->areas()[t.row_areas[picked[k]]];
-                out += std::to_string(k + 1) + "," + csv_field(a.code) + "," + csv_field(a.name) + "," + a.level + "," +
-                       std::to_string(*r.households) + "," +
-                       (percent ? std::to_string(*r.percent) : std::to_string(*r.value) + "," + rate_text(r.rate_per_100_households)) + "\n";
-            }
-            res.set_header("Content-Disposition", "attachment; filename=\"targets_" + d.id + "_" + t.query.measure->id + "_" + t.query.period + ".csv\"");
-            res.set_content(out, "text/csv; charset=utf-8");
+        if (format == "csv" || format == "xlsx") { // files for planners, with the disclosure statement (server/export.cpp)
+            target_selection sel;
+            sel.min_households = lo;
+            sel.max_households = hi;
+            sel.limit = limit;
+            sel.within = within;
+            sel.picked = picked;
+            sel.eligible = eligible;
+            sel.ranked_by = ranked_by;
+            sel.note = note;
+            const auto file = export_targets(*s, t, sel, format);
+            res.set_header("Content-Disposition", "attachment; filename=\"" + file.filename + "\"");
+            res.set_content(file.bytes, file.content_type);
             return;
         }
         // Boundaries of the top N: a bbox per row (the map zooms to one) and their dissolved outline.

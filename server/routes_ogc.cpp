@@ -1,6 +1,7 @@
 // OGC API - Features Part 1 (Core, GeoJSON, OpenAPI 3.0, HTML) under /ogc, read by GDAL's OAPIF driver and QGIS.
-// Collections: boundaries per level/vintage, one per dataset measure (protected values for one period), and the
-// bespoke areas. Feature id = area code. CRS84 only.
+// Collections: boundaries per level/vintage, one per dataset measure (protected values for one period), the
+// bespoke areas, and one per dataset measure over the bespoke areas (sums of members' protected values).
+// Feature id = area code (bespoke id for bespoke areas). CRS84 only. Also the export routes (/api/export/...).
 
 #include "data/error.hpp"
 #include "data/ogc_queries.hpp"
@@ -363,41 +364,50 @@ std::vector<std::size_t> matching_areas(const std::shared_ptr<const snapshot>& s
     return out;
 }
 
-json bespoke_properties(const data::bespoke_area_row& b, const snapshot& s) {
-    std::int64_t households = 0;
-    bool any = false;
-    for (const auto id : b.members) {
-        if (const auto i = s.find_area_by_id(id)) {
-            const auto h = s.areas()[*i].denominators.find("households");
-            if (h != s.areas()[*i].denominators.end()) {
-                households += h->second;
-                any = true;
-            }
-        }
-    }
-    return json{{"code", b.id}, {"name", b.name}, {"level", b.level}, {"vintage", b.vintage}, {"source", b.source},
-                {"created_at", b.created_at}, {"members", b.members.size()}, {"households", any ? json(households) : json(nullptr)}};
-}
-
-/// A bespoke area's outline: stored, or the union of its members' boundaries.
-std::string bespoke_outline(data::database& db, const data::bespoke_area_row& b) {
-    if (!b.outline.empty()) return b.outline;
-    const auto geometries = data::load_geometry_map(db, b.members);
-    std::vector<std::string_view> parts;
-    for (const auto& [id, wkb] : geometries) {
-        (void)id;
-        parts.emplace_back(wkb);
-    }
-    if (parts.empty()) return {};
-    return geo::union_wkb(parts);
-}
-
-bool bespoke_in_bbox(const snapshot& s, const data::bespoke_area_row& b, const std::vector<char>& hits) {
-    for (const auto id : b.members) {
-        const auto i = s.find_area_by_id(id);
-        if (i && hits[*i]) return true;
+bool bespoke_in_bbox(const bespoke_item& b, const std::vector<char>& hits) {
+    for (const auto i : b.members) {
+        if (hits[i]) return true;
     }
     return false;
+}
+
+/// The features of a bespoke collection: every stored bespoke area (ordered by id) that passes the filters and,
+/// for a dataset collection, that the dataset can be summed over (bespoke_fits).
+std::vector<bespoke_item> matching_bespoke(context& ctx, const snapshot& s, const ogc_collection& c, const item_selection& sel) {
+    std::vector<char> hits;
+    if (sel.bbox) {
+        hits.assign(s.areas().size(), 0);
+        for (const auto& [key, layer] : s.layers()) {
+            (void)key;
+            for (const auto index : geo::query_bbox(layer.polygons, *sel.bbox)) hits[layer.area_index[index]] = 1;
+        }
+    }
+    std::vector<bespoke_item> out;
+    for (const auto& row : data::load_bespoke_areas(ctx.connection())) {
+        if (!sel.codes.empty() && std::find(sel.codes.begin(), sel.codes.end(), row.id) == sel.codes.end()) continue;
+        auto b = resolve_bespoke(s, row);
+        if (sel.bbox && !bespoke_in_bbox(b, hits)) continue;
+        if (c.dataset && !bespoke_fits(b, *c.dataset)) continue;
+        out.push_back(std::move(b));
+    }
+    return out;
+}
+
+/// Appends the GeoJSON features of bespoke areas; with a dataset query their values are the protected table of
+/// exactly these areas (one group each), so a page costs one aggregate of its own members.
+void append_bespoke_features(std::string& out, context& ctx, const snapshot& s, const std::vector<const bespoke_item*>& page,
+                             const std::optional<table_query>& query) {
+    std::optional<table_result> table;
+    if (query && !page.empty()) {
+        auto q = *query;
+        add_bespoke_groups(q, page);
+        table = s.table(ctx.connection(), q);
+    }
+    bespoke_schema schema(s, table ? &*table : nullptr);
+    for (std::size_t i = 0; i < page.size(); ++i) {
+        if (i) out += ',';
+        append_feature(out, page[i]->id, bespoke_outline(ctx.connection(), *page[i]), schema.properties(*page[i], i));
+    }
 }
 
 void handle_items(context& ctx, const httplib::Request& req, httplib::Response& res) {
@@ -415,25 +425,13 @@ void handle_items(context& ctx, const httplib::Request& req, httplib::Response& 
     const auto first = static_cast<std::size_t>(sel.offset);
     const auto limit = static_cast<std::size_t>(sel.limit);
     if (c.type == ogc_collection::kind::bespoke) {
-        auto rows = data::load_bespoke_areas(db);
-        std::vector<char> hits;
-        if (sel.bbox) {
-            hits.assign(s->areas().size(), 0);
-            for (const auto& [key, layer] : s->layers()) {
-                (void)key;
-                for (const auto index : geo::query_bbox(layer.polygons, *sel.bbox)) hits[layer.area_index[index]] = 1;
-            }
-        }
-        std::vector<const data::bespoke_area_row*> chosen;
-        for (const auto& b : rows) {
-            if (!sel.codes.empty() && std::find(sel.codes.begin(), sel.codes.end(), b.id) == sel.codes.end()) continue;
-            if (sel.bbox && !bespoke_in_bbox(*s, b, hits)) continue;
-            chosen.push_back(&b);
-        }
-        matched = chosen.size();
-        for (std::size_t i = first; i < chosen.size() && returned < limit; ++i, ++returned) {
-            if (returned) features += ',';
-            append_feature(features, chosen[i]->id, bespoke_outline(db, *chosen[i]), ordered_json(bespoke_properties(*chosen[i], *s)));
+        if (!sel.empty_period) {
+            const auto chosen = matching_bespoke(ctx, *s, c, sel);
+            matched = chosen.size();
+            std::vector<const bespoke_item*> page;
+            for (std::size_t i = first; i < chosen.size() && page.size() < limit; ++i) page.push_back(&chosen[i]);
+            returned = page.size();
+            append_bespoke_features(features, ctx, *s, page, sel.query);
         }
     } else if (!sel.empty_period) {
         const auto areas = matching_areas(s, c, sel);
@@ -504,8 +502,11 @@ void handle_item(context& ctx, const httplib::Request& req, httplib::Response& r
     if (c.type == ogc_collection::kind::bespoke) {
         const auto rows = data::load_bespoke_areas(db);
         const auto it = std::find_if(rows.begin(), rows.end(), [&](const auto& b) { return b.id == feature_id; });
-        if (it == rows.end()) throw unknown();
-        append_feature(body, it->id, bespoke_outline(db, *it), ordered_json(bespoke_properties(*it, *s)));
+        if (it == rows.end() || sel.empty_period) throw unknown();
+        const auto b = resolve_bespoke(*s, *it);
+        if (c.dataset && !bespoke_fits(b, *c.dataset)) throw unknown();
+        append_bespoke_features(body, ctx, *s, {&b}, sel.query);
+        if (sel.query) res.set_header("X-Smallarea-Classification", disclosure::to_string(sel.query->dataset->policy.classification));
     } else {
         const auto area = s->find_area(feature_id, c.vintage);
         if (!area || s->areas()[*area].level != c.level || s->areas()[*area].vintage != c.vintage ||
@@ -656,26 +657,38 @@ void register_ogc_routes(httplib::Server& http, context& ctx) {
 
 void register_export_routes(httplib::Server& http, context& ctx) {
     // Areas (and optionally one dataset's protected values) as files for GIS and spreadsheets; the same code
-    // serves `smallarea export` (server/export.cpp).
-    http.Get(R"(/api/export/areas\.(geojson|gpkg|csv|xlsx))", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
-        const auto s = ctx.snap();
-        export_request r;
-        r.dataset = param(req, "dataset");
-        r.measure = param(req, "measure");
-        r.period = param(req, "period");
-        r.level = param(req, "level");
-        r.vintage = param(req, "vintage");
-        r.within = param(req, "within");
-        r.format = req.matches[1];
-        r.max_rows = ctx.config().max_export_rows;
-        if (!r.dataset.empty()) ctx.authorize(req, s->dataset(r.dataset));
-        const auto file = export_any(*s, ctx.connection(), r);
-        if (!r.dataset.empty()) {
-            res.set_header("X-Smallarea-Classification", disclosure::to_string(s->dataset(r.dataset).policy.classification));
-        }
-        res.set_header("Content-Disposition", "attachment; filename=\"" + file.filename + "\"");
-        res.set_content(file.bytes, file.content_type);
-    }));
+    // serves `smallarea export` (server/export.cpp). level=bespoke&ids=... exports bespoke areas, as
+    // /api/table?level=bespoke&ids=... tabulates them; /api/export/bespoke.{ext}?ids=... says the same.
+    auto handler = [&ctx](bool bespoke) {
+        return wrap([&ctx, bespoke](const httplib::Request& req, httplib::Response& res) {
+            const auto s = ctx.snap();
+            export_request r;
+            r.dataset = param(req, "dataset");
+            r.measure = param(req, "measure");
+            r.period = param(req, "period");
+            r.level = param(req, "level");
+            r.ids = param(req, "ids");
+            r.vintage = param(req, "vintage");
+            r.within = param(req, "within");
+            r.format = req.matches[1];
+            r.max_rows = ctx.config().max_export_rows;
+            if (bespoke) {
+                if (!r.level.empty() && r.level != "bespoke") {
+                    throw bad_request("InvalidParameter", "/api/export/bespoke exports bespoke areas: leave out level");
+                }
+                r.level = "bespoke";
+            }
+            if (!r.dataset.empty()) ctx.authorize(req, s->dataset(r.dataset));
+            const auto file = export_any(*s, ctx.connection(), r);
+            if (!r.dataset.empty()) {
+                res.set_header("X-Smallarea-Classification", disclosure::to_string(s->dataset(r.dataset).policy.classification));
+            }
+            res.set_header("Content-Disposition", "attachment; filename=\"" + file.filename + "\"");
+            res.set_content(file.bytes, file.content_type);
+        });
+    };
+    http.Get(R"(/api/export/areas\.(geojson|gpkg|csv|xlsx))", handler(false));
+    http.Get(R"(/api/export/bespoke\.(geojson|gpkg|csv|xlsx))", handler(true));
 }
 
 } // namespace smallarea::server

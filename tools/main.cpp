@@ -30,6 +30,9 @@ const char* const usage_text = R"(usage:
                   [--max-bespoke-areas 5000] [--max-export-rows 250000]   (--rate-limit 0 disables)
   smallarea export --db STORE.sqlite [--dataset ID] [--measure M] [--period P] [--level L] [--within CODE]
                    [--vintage Y] --format csv|xlsx|geojson|gpkg --out FILE
+  smallarea export --db STORE.sqlite --level bespoke --ids ID,ID [--dataset ID ...] --format ... --out FILE
+  smallarea export --db STORE.sqlite --targets MIN-MAX [--limit 20] --dataset ID [--measure M] [--period P]
+                   [--within CODE|bespoke:ID] --format csv|xlsx --out FILE   (the target finder's top N)
   smallarea keys org-add|org-list|issue|revoke|suspend|resume|suspend-all|resume-all|audit --db STORE ...
   smallarea --version
 exit codes: 0 ok, 1 bad input or unusable store, 2 usage, 3 internal error
@@ -156,7 +159,20 @@ int run_export(const arguments& a) { // the same export as /api/export and /api/
     r.level = a.get("level");
     r.vintage = a.get("vintage");
     r.within = a.get("within");
+    r.ids = a.get("ids");
     r.format = a.require("format");
+    if (const auto band = a.get("targets"); !band.empty()) { // --targets MIN-MAX: households band of /api/targets
+        const auto dash = band.find('-');
+        if (dash == std::string::npos) throw usage_error("--targets takes MIN-MAX households, e.g. 100-150");
+        const int lo = number(band.substr(0, dash), "--targets minimum");
+        const int hi = number(band.substr(dash + 1), "--targets maximum");
+        const int limit = number(a.get("limit", "20"), "--limit");
+        if (lo < 0 || hi < lo || limit < 1) throw usage_error("--targets needs 0 <= MIN <= MAX and --limit 1 or more");
+        const auto out = smallarea::server::export_targets_to_path(a.require("db"), r, lo, hi, limit, a.require("out"));
+        std::cout << "wrote " << out.features << " target areas to " << a.require("out") << " (suggested name " << out.filename << ")\n";
+        return 0;
+    }
+    if (a.options.count("limit")) throw usage_error("--limit goes with --targets");
     const auto out = smallarea::server::export_to_path(a.require("db"), r, a.require("out"));
     std::cout << "wrote " << out.features << " rows to " << a.require("out") << " (suggested name " << out.filename << ")\n";
     return 0;
@@ -179,7 +195,8 @@ int main(int argc, char** argv) {
         if (command == "keys") return run_keys(argc, argv);
         if (command == "ingest") return run_ingest(parse(argc, argv, 2, {"db"}));
         if (command == "export") {
-            return run_export(parse(argc, argv, 2, {"db", "dataset", "measure", "period", "level", "within", "vintage", "format", "out"}));
+            return run_export(parse(argc, argv, 2, {"db", "dataset", "measure", "period", "level", "within", "vintage", "format", "out",
+                                                  "ids", "targets", "limit"}));
         }
         if (command == "serve") {
             return run_serve(parse(argc, argv, 2, {"db", "host", "port", "web", "cache-mb", "threads", "basemap",

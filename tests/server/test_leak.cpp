@@ -679,6 +679,10 @@ TEST_CASE("leak - optional endpoints, discovered by trying their routes") {
             candidates.push_back({"ogc items", "/ogc/collections/" + level + "/items?dataset=" + internal_id + "&measure=" + m + "&period=2017-10&limit=10000", m, "json"});
             candidates.push_back({"targets", "/api/targets?" + q, m, "json"});
             candidates.push_back({"targets csv", "/api/targets?" + q + "&format=csv", m, "csv"});
+            candidates.push_back({"targets xlsx", "/api/targets?" + q + "&format=xlsx", m, "xlsx"});
+            candidates.push_back({"export csv", "/api/export/areas.csv?" + q, m, "csv"});
+            candidates.push_back({"export xlsx", "/api/export/areas.xlsx?" + q, m, "xlsx"});
+            candidates.push_back({"export geojson", "/api/export/areas.geojson?" + q, m, "json"});
             candidates.push_back({"zones", "/api/zones?" + q, m, "json"});
             candidates.push_back({"combinations", "/api/combinations?" + q, m, "json"});
             candidates.push_back({"combinations", "/api/combine?" + q + "&codes=E01005061,E01005062", m, "json"});
@@ -737,6 +741,178 @@ TEST_CASE("leak - optional endpoints, discovered by trying their routes") {
     for (const auto& k : present_not_exercised) absent.erase(k.substr(0, k.find(" (")));
     MESSAGE("optional endpoints covered: " << join(covered) << "\n  present but refused the probe: "
                                            << join(present_not_exercised) << "\n  absent (404 route): " << join(absent));
+}
+
+namespace {
+
+/// A bespoke area's figures from the reference: the sum over its members (at any level: the reference holds
+/// LSOA/LAD sums of OA cells) of the raw and of the rounded cells.
+struct bespoke_reference {
+    std::string id;
+    std::vector<std::string> members;
+};
+
+std::int64_t member_sum(const std::map<std::string, std::int64_t>& figures, const std::vector<std::string>& members) {
+    std::int64_t sum = 0;
+    for (const auto& m : members) {
+        if (const auto it = figures.find(m); it != figures.end()) sum += it->second;
+    }
+    return sum;
+}
+
+/// One object describing bespoke area b (a table row, CSV/XLSX row, GeoJSON/GPKG/OGC feature's properties) for
+/// measure m and period p of the internal dataset: the value is the sum of the members' rounded cells (never the
+/// raw sum), a multiple of 20; percentages are whole percent of the raw sums; every other number is a count, an
+/// uncertainty (multiple of base/2) or a rate computed from the protected value.
+void check_bespoke_object(const json& o, const bespoke_reference& b, const std::string& m, const std::string& p,
+                          const std::string& where) {
+    const auto& r = ref();
+    const bool percent_measure = std::find(percent_measures.begin(), percent_measures.end(), m) != percent_measures.end();
+    const std::int64_t raw = member_sum(r.raw.at(m).at(p), b.members);
+    const std::int64_t rounded = member_sum(r.rounded.at(m).at(p), b.members);
+    ++cov().objects;
+    if (raw != rounded) ++cov().differing;
+    INFO(where << " bespoke " << b.id << " " << m << " " << p << " raw " << raw << " rounded " << rounded << ": " << o.dump());
+    if (o.contains("measure") && o["measure"].is_string()) CHECK(o["measure"] == m);
+    if (o.contains("period") && o["period"].is_string()) CHECK(o["period"] == p);
+    const std::optional<double> value = o.contains("value") ? number_of(o["value"]) : std::nullopt;
+    std::size_t numbers = 0;
+    for (const auto& [key, v] : o.items()) {
+        const auto n = number_of(v);
+        if (!n) continue;
+        ++numbers;
+        if (key == "households" || key == "members" || key == "cells" || key == "vintage" || key == "excluded_cells" ||
+            key == "rank" || key == "id") {
+            // Census counts and member/cell counts, not values
+        } else if (key == "rate" || key == "rate_per_100_households") {
+            REQUIRE_MESSAGE(value, "a rate without the protected value it is computed from");
+            const double h = o.contains("households") && o["households"].is_number() ? o["households"].get<double>() : 0.0;
+            if (h > 0) CHECK(std::abs(*n - std::round(*value * 100.0 / h * 100.0) / 100.0) < 0.0051);
+        } else if (key == "uncertainty") {
+            CHECK(std::fmod(*n, base / 2.0) == 0.0);
+        } else if (key == "percent") {
+            REQUIRE(percent_measure);
+            const std::int64_t whole = member_sum(r.raw.at(percent_base_id).at(p), b.members);
+            REQUIRE(whole >= 10);
+            CHECK(*n == static_cast<double>((200 * raw + whole) / (2 * whole)));
+        } else {
+            CHECK_MESSAGE(!percent_measure, "a volume field \"" << key << "\" on a percentage-only measure");
+            if (raw != rounded) CHECK_MESSAGE(*n != static_cast<double>(raw), "field \"" << key << "\" equals the raw sum");
+            CHECK_MESSAGE(std::fmod(*n, static_cast<double>(base)) == 0.0, "field \"" << key << "\" is not a multiple of 20");
+            if (key == "value") CHECK(*n == static_cast<double>(rounded));
+            ++cov().volumes;
+        }
+    }
+    CHECK(numbers > 0);
+    if (percent_measure) {
+        CHECK_FALSE((o.contains("value") && !o["value"].is_null()));
+    } else {
+        CHECK((o.contains("value") && o["value"].is_number()));
+    }
+}
+
+/// Every object with a "code" naming one of the bespoke areas, anywhere in a document; returns how many.
+std::size_t walk_bespoke(const json& j, const std::vector<bespoke_reference>& areas, const std::string& m,
+                         const std::string& p, const std::string& where) {
+    std::size_t found = 0;
+    if (j.is_object()) {
+        // Rows name a bespoke area by "code" (the id, or bespoke:ID) or, in /api/table?level=bespoke CSV, by "id".
+        // (A GeoJSON Feature's own "id" is not a row: its properties are.)
+        const char* key = j.contains("code") || j.contains("geometry") ? "code" : "id";
+        if (j.contains(key) && j[key].is_string()) {
+            const auto code = j[key].get<std::string>();
+            for (const auto& b : areas) {
+                if (code == b.id || code == "bespoke:" + b.id) {
+                    check_bespoke_object(j, b, m, p, where);
+                    ++found;
+                }
+            }
+        }
+        for (const auto& [k, v] : j.items()) found += walk_bespoke(v, areas, m, p, where);
+    } else if (j.is_array()) {
+        for (const auto& v : j) found += walk_bespoke(v, areas, m, p, where);
+    }
+    return found;
+}
+
+std::string post_bespoke(const json& body) {
+    httplib::Client c("127.0.0.1", srv().port());
+    c.set_read_timeout(60);
+    const auto r = c.Post("/api/bespoke", auth_headers(), body.dump(), "application/json");
+    REQUIRE(r);
+    INFO(r->status << " " << r->body.substr(0, 300));
+    REQUIRE(r->status == 201);
+    return json::parse(r->body)["id"].get<std::string>();
+}
+
+} // namespace
+
+TEST_CASE("leak - bespoke areas in every format: sums of members' rounded cells, never the raw sum") {
+    ensure_key();
+    // Three bespoke areas at three member levels: OAs of two LSOAs, two LSOAs, and a whole LAD.
+    const auto oa_areas = json::parse(fetch("/api/areas?level=oa&within=E08000003")->body)["areas"];
+    std::vector<std::string> oas;
+    for (std::size_t i = 0; i < oa_areas.size() && oas.size() < 12; i += 3) oas.push_back(oa_areas[i]["code"]);
+    const auto lsoa_areas = json::parse(fetch("/api/areas?level=lsoa&within=E08000009")->body)["areas"];
+    const std::vector<std::string> lsoas{lsoa_areas[0]["code"], lsoa_areas[5]["code"]};
+    std::vector<bespoke_reference> areas{{post_bespoke(json{{"name", "leak OAs"}, {"level", "oa"}, {"codes", oas}}), oas},
+                                         {post_bespoke(json{{"name", "leak LSOAs"}, {"level", "lsoa"}, {"codes", lsoas}}), lsoas},
+                                         {post_bespoke(json{{"name", "leak LAD"}, {"level", "lad"}, {"codes", {"E08000009"}}}), {"E08000009"}}};
+    const std::string ids = areas[0].id + "," + areas[1].id + "," + areas[2].id;
+    const auto gpkg_path = [] {
+        static temp_dir dir;
+        return dir.file("bespoke.gpkg");
+    }();
+    for (const auto& m : all_measures()) {
+        for (const auto& p : periods) {
+            const std::string q = "dataset=" + internal_id + "&measure=" + m + "&period=" + p;
+            struct probe {
+                std::string kind, path;
+            };
+            std::vector<probe> probes{{"bespoke table json", "/api/table?" + q + "&level=bespoke&ids=" + ids},
+                                      {"bespoke table csv", "/api/table?" + q + "&level=bespoke&format=csv&ids=" + ids},
+                                      {"bespoke export csv", "/api/export/bespoke.csv?" + q + "&ids=" + ids},
+                                      {"bespoke export xlsx", "/api/export/bespoke.xlsx?" + q + "&ids=" + ids},
+                                      {"bespoke export geojson", "/api/export/areas.geojson?" + q + "&level=bespoke&ids=" + ids},
+                                      {"bespoke ogc items", "/ogc/collections/" + internal_id + "." + m + ".bespoke/items?period=" + p + "&limit=1000"}};
+            if (p == periods.back()) probes.push_back({"bespoke export gpkg", "/api/export/bespoke.gpkg?" + q + "&ids=" + ids});
+            for (const auto& pr : probes) {
+                const auto r = fetch(pr.path);
+                INFO(pr.path << " -> " << r->status << " " << r->body.substr(0, 300));
+                REQUIRE(r->status == 200);
+                const std::string ctype = r->get_header_value("Content-Type");
+                json doc;
+                if (ctype.find("spreadsheet") != std::string::npos) {
+                    doc = xlsx_objects(r->body);
+                    // The About sheet states the classification and the rounding (its text is in sharedStrings.xml).
+                    temp_dir dir;
+                    write_text(dir.file("b.xlsx"), r->body);
+                    const auto strings = run_command("unzip -p '" + dir.file("b.xlsx") + "' xl/sharedStrings.xml").second;
+                    CHECK(strings.find("Internal MI: not for onward sharing") != std::string::npos);
+                    CHECK(strings.find("Rounding base") != std::string::npos);
+                    CHECK(strings.find("rounded to the nearest 20") != std::string::npos);
+                } else if (ctype.find("csv") != std::string::npos) {
+                    doc = csv_objects(r->body);
+                    CHECK(r->body.find("# classification: internal") != std::string::npos);
+                    CHECK(r->body.find("# disclosure: Internal management information") != std::string::npos);
+                } else if (ctype.find("geopackage") != std::string::npos) {
+                    write_text(gpkg_path, r->body);
+                    const auto converted = run_command("ogr2ogr -f GeoJSON /vsistdout/ '" + gpkg_path + "'", false);
+                    REQUIRE(converted.first);
+                    doc = json::parse(converted.second);
+                } else {
+                    doc = json::parse(r->body);
+                }
+                // Every bespoke area appears once per format (the OGC collection lists all that fit the dataset).
+                CHECK(walk_bespoke(doc, areas, m, p, pr.path) == areas.size());
+                walk(doc, m, p, pr.path); // and no area object inside leaks either
+                ++cov().requests[pr.kind];
+            }
+        }
+    }
+    // A percentage base is refused here too.
+    CHECK(fetch("/api/export/bespoke.csv?dataset=" + internal_id + "&measure=" + percent_base_id + "&ids=" + ids)->status == 422);
+    CHECK(fetch("/ogc/collections/" + internal_id + "." + percent_base_id + ".bespoke/items")->status == 404);
 }
 
 TEST_CASE("leak - summary") {

@@ -507,3 +507,421 @@ TEST_CASE("exports - `smallarea export` writes the same files from a store witho
     CHECK(run(cli + " export --db '" + db + "' --dataset claimant_count --format pdf --out '" + csv + "'") != 0);
     CHECK(run(cli + " export --db '" + db + "' --dataset nope --format csv --out '" + csv + "'") != 0);
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Bespoke areas and targets as files and OGC collections
+
+namespace {
+
+std::string create_bespoke(const json& body) {
+    httplib::Client c("127.0.0.1", srv().port());
+    c.set_read_timeout(60);
+    const auto r = c.Post("/api/bespoke", body.dump(), "application/json");
+    REQUIRE(r);
+    INFO(r->status << " " << r->body.substr(0, 300));
+    REQUIRE(r->status == 201);
+    return json::parse(r->body)["id"].get<std::string>();
+}
+
+std::vector<std::string> codes_of(const std::string& level, const std::string& within, std::size_t first, std::size_t n) {
+    const auto areas = fetch_json("/api/areas?level=" + level + "&within=" + within)["areas"];
+    std::vector<std::string> out;
+    for (std::size_t i = first; i < areas.size() && out.size() < n; ++i) out.push_back(areas[i]["code"]);
+    return out;
+}
+
+/// Bespoke areas made once for these tests: two of LSOAs (fit an LSOA dataset) and one of OAs (does not).
+struct bespoke_set {
+    std::string lsoa_a, lsoa_b, oa;
+};
+
+const bespoke_set& bespoke_areas() {
+    static const bespoke_set b = [] {
+        bespoke_set out;
+        out.lsoa_a = create_bespoke(json{{"name", "Three LSOAs"}, {"level", "lsoa"}, {"codes", codes_of("lsoa", "E08000003", 0, 3)}});
+        out.lsoa_b = create_bespoke(json{{"name", "Two Trafford LSOAs"}, {"level", "lsoa"}, {"codes", codes_of("lsoa", "E08000009", 10, 2)}});
+        out.oa = create_bespoke(json{{"name", "Five OAs"}, {"level", "oa"}, {"codes", codes_of("oa", "E08000003", 0, 5)}});
+        return out;
+    }();
+    return b;
+}
+
+/// id -> row of /api/table?level=bespoke (the reference every bespoke file is compared with).
+std::map<std::string, json> bespoke_rows(const std::string& query, bool with_key = false) {
+    std::map<std::string, json> out;
+    const auto t = fetch_json("/api/table?level=bespoke&" + query, with_key);
+    INFO(query << ": " << t.dump().substr(0, 300));
+    REQUIRE(t.contains("rows"));
+    for (const auto& r : t["rows"]) out[r["id"].get<std::string>()] = r;
+    return out;
+}
+
+std::map<std::string, std::string> about_sheet(GDALDataset& ds) {
+    std::map<std::string, std::string> meta;
+    OGRLayer* about = ds.GetLayerByName("About");
+    REQUIRE(about);
+    for (auto& f : *about) meta[f->GetFieldAsString(0)] = f->GetFieldAsString(1);
+    return meta;
+}
+
+} // namespace
+
+TEST_CASE("exports - bespoke areas as XLSX, CSV, GeoJSON and GeoPackage carry the values of /api/table?level=bespoke") {
+    const auto& b = bespoke_areas();
+    const std::string ids = b.lsoa_a + "," + b.lsoa_b;
+    const std::string q = "dataset=claimant_count&period=2017-09&ids=" + ids;
+    const auto expected = bespoke_rows(q);
+    REQUIRE(expected.size() == 2);
+    const std::string stem = R"(claimant_count_claimants_2017-09_bespoke_)" + b.lsoa_a + "-" + b.lsoa_b + R"(_\d{4}-\d{2}-\d{2}\.)";
+
+    // XLSX: numbers as numbers, the About sheet states what the file is.
+    const auto x = fetch("/api/export/bespoke.xlsx?" + q);
+    REQUIRE(x->status == 200);
+    CHECK(contains(x->get_header_value("Content-Type"), "spreadsheetml"));
+    CHECK(x->get_header_value("X-Smallarea-Classification") == "published");
+    CHECK(std::regex_search(x->get_header_value("Content-Disposition"), std::regex(stem + "xlsx")));
+    write_file(srv().file("bespoke.xlsx"), x->body);
+    {
+        auto ds = open_vector(srv().file("bespoke.xlsx"));
+        REQUIRE(ds);
+        OGRLayer* data = ds->GetLayerByName("Data");
+        REQUIRE(data);
+        const auto* defn = data->GetLayerDefn();
+        for (const char* field : {"value", "households", "members", "rate_per_100_households", "uncertainty", "cells"}) {
+            const int i = defn->GetFieldIndex(field);
+            REQUIRE_MESSAGE(i >= 0, field);
+            CHECK_MESSAGE(defn->GetFieldDefn(i)->GetType() != OFTString, field); // numbers as numbers
+        }
+        std::size_t rows = 0;
+        for (auto& f : *data) {
+            const std::string code = f->GetFieldAsString("code");
+            REQUIRE(expected.count(code));
+            const auto& e = expected.at(code);
+            CHECK(f->GetFieldAsInteger64("value") == e["value"].get<std::int64_t>());
+            CHECK(f->GetFieldAsInteger64("households") == e["households"].get<std::int64_t>());
+            CHECK(f->GetFieldAsDouble("uncertainty") == doctest::Approx(e["uncertainty"].get<double>()));
+            CHECK(std::string(f->GetFieldAsString("member_level")) == "lsoa");
+            ++rows;
+        }
+        CHECK(rows == 2);
+        const auto meta = about_sheet(*ds);
+        CHECK(contains(meta.at("Classification"), "published"));
+        CHECK(meta.at("Rounding base") == "5");
+        CHECK(meta.at("Rounding rule") == fetch_json("/api/datasets/claimant_count")["disclosure"]["rule"].get<std::string>());
+        CHECK(contains(meta.at("Uncertainty"), "2.5"));
+        CHECK(contains(meta.at("Geography"), "bespoke"));
+        CHECK(meta.at("Period") == "2017-09");
+        CHECK(contains(meta.at("Licence"), "Open Government Licence"));
+        CHECK_FALSE(meta.at("Attribution").empty());
+        CHECK_FALSE(meta.at("Publisher").empty());
+    }
+
+    // CSV: the statement as '#' lines, one row per bespoke area.
+    const auto c = fetch("/api/export/bespoke.csv?" + q);
+    REQUIRE(c->status == 200);
+    CHECK(std::regex_search(c->get_header_value("Content-Disposition"), std::regex(stem + "csv")));
+    for (const char* line : {"# classification: published", "# rounding base: 5", "# uncertainty: ", "# disclosure: ", "# licence: "}) {
+        CHECK_MESSAGE(contains(c->body, line), line);
+    }
+    CHECK(contains(c->body, "\ncode,name,member_level,members,households,value,rate_per_100_households,uncertainty,suppressed,missing,cells\n"));
+    CHECK(contains(c->body, "\n" + b.lsoa_a + ",Three LSOAs,lsoa,3," + std::to_string(expected.at(b.lsoa_a)["households"].get<std::int64_t>()) +
+                                "," + std::to_string(expected.at(b.lsoa_a)["value"].get<std::int64_t>()) + ","));
+
+    // GeoPackage written with GDAL, read back with GDAL; the same through /api/export/areas.gpkg?level=bespoke.
+    for (const auto& path : std::vector<std::string>{"/api/export/bespoke.gpkg?" + q, "/api/export/areas.gpkg?level=bespoke&" + q}) {
+        const auto g = fetch(path);
+        INFO(path);
+        REQUIRE(g->status == 200);
+        CHECK(std::regex_search(g->get_header_value("Content-Disposition"), std::regex(stem + "gpkg")));
+        write_file(srv().file("bespoke.gpkg"), g->body);
+        auto ds = open_vector(srv().file("bespoke.gpkg"));
+        REQUIRE(ds);
+        REQUIRE(ds->GetLayerCount() == 1);
+        OGRLayer* layer = ds->GetLayer(0);
+        CHECK(contains(layer->GetMetadataItem("DESCRIPTION"), "Published data"));
+        CHECK(layer->GetFeatureCount(TRUE) == 2);
+        for (auto& f : *layer) {
+            const auto& e = expected.at(f->GetFieldAsString("code"));
+            CHECK(f->GetFieldAsInteger64("value") == e["value"].get<std::int64_t>());
+            CHECK(f->GetFieldAsDouble("rate_per_100_households") == doctest::Approx(e["rate_per_100_households"].get<double>()));
+            CHECK(std::string(f->GetFieldAsString("classification")) == "published");
+            CHECK(std::string(f->GetFieldAsString("period")) == "2017-09");
+            REQUIRE(f->GetGeometryRef());
+            CHECK(wkbFlatten(f->GetGeometryRef()->getGeometryType()) == wkbMultiPolygon);
+        }
+    }
+
+    // GeoJSON: the disclosure block as foreign members, the dissolved outline as geometry.
+    const auto gj = fetch("/api/export/bespoke.geojson?" + q);
+    REQUIRE(gj->status == 200);
+    CHECK(contains(gj->get_header_value("Content-Type"), "application/geo+json"));
+    const auto doc = json::parse(gj->body);
+    CHECK(doc["classification"] == "published");
+    CHECK(doc["disclosure"]["rounding_base"] == 5);
+    CHECK(doc["level"] == "bespoke");
+    REQUIRE(doc["features"].size() == 2);
+    for (const auto& f : doc["features"]) {
+        CHECK(f["properties"]["value"] == expected.at(f["id"].get<std::string>())["value"]);
+        CHECK(f["geometry"]["type"] == "MultiPolygon");
+    }
+
+    // Without a dataset: outlines with Census households only.
+    const auto plain = fetch("/api/export/bespoke.geojson?ids=" + b.oa);
+    REQUIRE(plain->status == 200);
+    CHECK(std::regex_search(plain->get_header_value("Content-Disposition"), std::regex("bespoke_" + b.oa + R"(_\d{4}-\d{2}-\d{2}\.geojson)")));
+    const auto outline = json::parse(plain->body)["features"][0];
+    CHECK(outline["properties"]["members"] == 5);
+    CHECK(outline["properties"]["households"].is_number());
+    CHECK_FALSE(outline["properties"].contains("value"));
+
+    // Internal MI: a key is needed; volumes are multiples of 20 and the files say Internal MI.
+    const std::string iq = "dataset=" + internal_id + "&measure=referrals&ids=" + b.oa + "," + b.lsoa_a;
+    CHECK(fetch("/api/export/bespoke.xlsx?" + iq)->status == 401);
+    const auto internal_rows = bespoke_rows(iq, true);
+    const auto ix = fetch("/api/export/bespoke.xlsx?" + iq, true);
+    REQUIRE(ix->status == 200);
+    CHECK(ix->get_header_value("X-Smallarea-Classification") == "internal");
+    CHECK(ix->get_header_value("Cache-Control") == "private, no-cache"); // no shared cache keeps internal MI
+    write_file(srv().file("bespoke_internal.xlsx"), ix->body);
+    {
+        auto ds = open_vector(srv().file("bespoke_internal.xlsx"));
+        REQUIRE(ds);
+        std::size_t rows = 0;
+        for (auto& f : *ds->GetLayerByName("Data")) {
+            const auto v = f->GetFieldAsInteger64("value");
+            CHECK(v % 20 == 0);
+            CHECK(v == internal_rows.at(f->GetFieldAsString("code"))["value"].get<std::int64_t>());
+            ++rows;
+        }
+        CHECK(rows == 2);
+        const auto meta = about_sheet(*ds);
+        CHECK(contains(meta.at("Classification"), "Internal MI: not for onward sharing"));
+        CHECK(meta.at("Rounding base") == "20");
+    }
+    const auto ig = fetch("/api/export/bespoke.gpkg?" + iq, true);
+    REQUIRE(ig->status == 200);
+    write_file(srv().file("bespoke_internal.gpkg"), ig->body);
+    {
+        auto ds = open_vector(srv().file("bespoke_internal.gpkg"));
+        REQUIRE(ds);
+        OGRLayer* layer = ds->GetLayer(0);
+        CHECK(contains(layer->GetMetadataItem("DESCRIPTION"), "Internal MI: not for onward sharing"));
+        for (auto& f : *layer) CHECK(f->GetFieldAsInteger64("value") % 20 == 0);
+    }
+    // A percentage-only measure stays a percentage.
+    const auto pc = json::parse(fetch("/api/export/bespoke.geojson?dataset=" + internal_id + "&measure=job_outcomes_group_a&ids=" + b.oa, true)->body);
+    CHECK(pc["features"][0]["properties"].contains("percent"));
+    CHECK_FALSE(pc["features"][0]["properties"].contains("value"));
+}
+
+TEST_CASE("exports - bad bespoke and targets export parameters are 4xx JSON errors") {
+    const auto& b = bespoke_areas();
+    CHECK(fetch_error("/api/export/bespoke.csv?dataset=claimant_count", 400) == "MissingParameter");
+    CHECK(fetch_error("/api/export/areas.csv?dataset=claimant_count&level=bespoke", 400) == "MissingParameter");
+    CHECK(fetch_error("/api/export/bespoke.csv?dataset=claimant_count&ids=nosuchid22", 404) == "UnknownBespoke");
+    CHECK(fetch_error("/api/export/bespoke.csv?dataset=claimant_count&ids=NOT-VALID", 404) == "UnknownBespoke");
+    CHECK(fetch_error("/api/export/bespoke.csv?dataset=claimant_count&ids=" + b.lsoa_a + ",", 404) == "UnknownBespoke");
+    std::string many = b.lsoa_a;
+    for (int i = 0; i < 100; ++i) many += "," + b.lsoa_a;
+    CHECK(fetch_error("/api/export/bespoke.csv?dataset=claimant_count&ids=" + many, 400) == "InvalidParameter");
+    CHECK(fetch_error("/api/export/bespoke.csv?ids=" + b.lsoa_a, 406) == "UnsupportedFormat");
+    CHECK(fetch_error("/api/export/bespoke.xlsx?ids=" + b.lsoa_a, 406) == "UnsupportedFormat");
+    CHECK(fetch_error("/api/export/bespoke.geojson?measure=claimants&ids=" + b.lsoa_a, 400) == "MissingParameter");
+    CHECK(fetch_error("/api/export/bespoke.csv?dataset=claimant_count&ids=" + b.oa, 400) == "LevelTooFine");
+    CHECK(fetch_error("/api/export/bespoke.csv?dataset=nope&ids=" + b.lsoa_a, 404) == "UnknownDataset");
+    CHECK(fetch_error("/api/export/bespoke.csv?dataset=claimant_count&period=1999-01&ids=" + b.lsoa_a, 404) == "UnknownPeriod");
+    CHECK(fetch_error("/api/export/bespoke.csv?dataset=claimant_count&measure=nope&ids=" + b.lsoa_a, 404) == "UnknownMeasure");
+    CHECK(fetch_error("/api/export/bespoke.csv?dataset=claimant_count&vintage=2021&ids=" + b.lsoa_a, 400) == "InvalidVintage");
+    CHECK(fetch_error("/api/export/bespoke.csv?dataset=claimant_count&level=lsoa&ids=" + b.lsoa_a, 400) == "InvalidParameter");
+    CHECK(fetch_error("/api/export/bespoke.csv?dataset=claimant_count&within=E08000003&ids=" + b.lsoa_a, 400) == "InvalidParameter");
+    CHECK(fetch_error("/api/export/areas.csv?dataset=claimant_count&ids=" + b.lsoa_a, 400) == "InvalidParameter");
+    CHECK(fetch_error("/api/export/bespoke.csv?dataset=" + internal_id + "&measure=job_outcomes_total&ids=" + b.oa, 422, true) == "PercentageOnly");
+    CHECK(fetch_error("/api/export/bespoke.csv?dataset=" + internal_id + "&ids=" + b.oa, 401) == "KeyRequired");
+    CHECK(fetch("/api/export/bespoke.pdf?ids=" + b.oa)->status == 404);
+    CHECK(fetch_error("/api/targets?dataset=claimant_count&format=gpkg", 406) == "UnsupportedFormat");
+    CHECK(fetch_error("/api/targets?dataset=" + internal_id + "&format=xlsx", 401) == "KeyRequired");
+}
+
+TEST_CASE("exports - targets as XLSX and CSV: the ranked rows of /api/targets with the disclosure statement") {
+    const std::string q = "dataset=" + internal_id + "&measure=referrals&within=E08000003&limit=12";
+    const auto t = fetch_json("/api/targets?" + q, true);
+    REQUIRE(t["rows"].size() == 12);
+    const auto x = fetch("/api/targets?" + q + "&format=xlsx", true);
+    REQUIRE(x->status == 200);
+    CHECK(x->get_header_value("X-Smallarea-Classification") == "internal");
+    CHECK(std::regex_search(x->get_header_value("Content-Disposition"),
+                            std::regex(R"(targets_synthetic_work_programme_referrals_2017-10_oa_E08000003_\d{4}-\d{2}-\d{2}\.xlsx)")));
+    write_file(srv().file("targets.xlsx"), x->body);
+    {
+        auto ds = open_vector(srv().file("targets.xlsx"));
+        REQUIRE(ds);
+        OGRLayer* data = ds->GetLayerByName("Data");
+        REQUIRE(data);
+        const auto* defn = data->GetLayerDefn();
+        for (const char* field : {"rank", "households", "value", "rate_per_100_households"}) {
+            const int i = defn->GetFieldIndex(field);
+            REQUIRE_MESSAGE(i >= 0, field);
+            CHECK_MESSAGE(defn->GetFieldDefn(i)->GetType() != OFTString, field);
+        }
+        std::size_t k = 0;
+        for (auto& f : *data) {
+            REQUIRE(k < t["rows"].size());
+            const auto& e = t["rows"][k];
+            CHECK(f->GetFieldAsInteger64("rank") == e["rank"].get<std::int64_t>());
+            CHECK(std::string(f->GetFieldAsString("code")) == e["code"].get<std::string>());
+            CHECK(f->GetFieldAsInteger64("value") == e["value"].get<std::int64_t>());
+            CHECK(f->GetFieldAsInteger64("value") % 20 == 0);
+            CHECK(f->GetFieldAsDouble("rate_per_100_households") == doctest::Approx(e["rate"].get<double>()));
+            ++k;
+        }
+        CHECK(k == 12);
+        const auto meta = about_sheet(*ds);
+        CHECK(contains(meta.at("Classification"), "Internal MI: not for onward sharing"));
+        CHECK(meta.at("Rounding base") == "20");
+        CHECK(contains(meta.at("Rounding rule"), "20"));
+        CHECK(contains(meta.at("Selection"), "100 to 150 households"));
+        CHECK(contains(meta.at("Ranked by"), "rate per 100 households"));
+        CHECK(contains(meta.at("Uncertainty"), "10"));
+    }
+    const auto c = fetch("/api/targets?" + q + "&format=csv", true);
+    REQUIRE(c->status == 200);
+    for (const char* line : {"# classification: internal MI - not for onward sharing", "# rounding base: 20", "# uncertainty: ",
+                             "# selection: areas with 100 to 150 households", "# ranked by: ", "# disclosure: Internal management information"}) {
+        CHECK_MESSAGE(contains(c->body, line), line);
+    }
+    CHECK(contains(c->body, "\n1," + t["rows"][0]["code"].get<std::string>() + ","));
+    CHECK(std::regex_search(c->get_header_value("Content-Disposition"),
+                            std::regex(R"(targets_synthetic_work_programme_referrals_2017-10_oa_E08000003_\d{4}-\d{2}-\d{2}\.csv)")));
+}
+
+TEST_CASE("ogc - bespoke collections: one per dataset measure with the values of /api/table?level=bespoke, read by GDAL") {
+    const auto& b = bespoke_areas();
+    auto ids = [](const json& doc) {
+        std::set<std::string> out;
+        for (const auto& c : doc["collections"]) out.insert(c["id"].get<std::string>());
+        return out;
+    };
+    const auto anonymous = ids(fetch_json("/ogc/collections"));
+    CHECK(anonymous.count("bespoke"));
+    CHECK(anonymous.count("claimant_count.claimants.bespoke"));
+    CHECK_FALSE(anonymous.count(internal_id + ".referrals.bespoke"));
+    const auto keyed = ids(fetch_json("/ogc/collections", true));
+    CHECK(keyed.count(internal_id + ".referrals.bespoke"));
+    CHECK(keyed.count(internal_id + ".job_outcomes_group_a.bespoke"));
+    CHECK_FALSE(keyed.count(internal_id + ".job_outcomes_total.bespoke"));
+    CHECK(fetch_error("/ogc/collections/" + internal_id + ".referrals.bespoke/items", 401) == "KeyRequired");
+    CHECK(fetch_error("/ogc/collections/" + internal_id + ".job_outcomes_total.bespoke/items", 404, true) == "UnknownCollection");
+
+    const auto meta = fetch_json("/ogc/collections/claimant_count.claimants.bespoke");
+    CHECK(meta["classification"] == "published");
+    CHECK(meta["disclosure"]["rounding_base"] == 5);
+    CHECK(meta["extent"]["temporal"]["interval"][0][0] == "2017-09-01T00:00:00Z");
+
+    // Only bespoke areas the dataset can be summed over (LSOA members or coarser for an LSOA dataset).
+    const auto all = fetch_json("/ogc/collections/claimant_count.claimants.bespoke/items?limit=1000&period=2017-09");
+    CHECK(all["classification"] == "published");
+    CHECK(all["period"] == "2017-09");
+    std::set<std::string> listed;
+    for (const auto& f : all["features"]) listed.insert(f["id"].get<std::string>());
+    CHECK(listed.count(b.lsoa_a));
+    CHECK(listed.count(b.lsoa_b));
+    CHECK_FALSE(listed.count(b.oa));
+    CHECK(all["numberMatched"] == listed.size());
+    std::string id_list;
+    for (const auto& id : listed) id_list += (id_list.empty() ? "" : ",") + id;
+    const auto expected = bespoke_rows("dataset=claimant_count&period=2017-09&ids=" + id_list);
+    for (const auto& f : all["features"]) {
+        const auto& e = expected.at(f["id"].get<std::string>());
+        CHECK(f["properties"]["value"] == e["value"]);
+        CHECK(f["properties"]["rate_per_100_households"] == e["rate_per_100_households"]);
+        CHECK(f["properties"]["uncertainty"] == e["uncertainty"]);
+        CHECK(f["properties"]["households"] == e["households"]);
+        CHECK(f["properties"]["cells"] == e["cells"]);
+        CHECK(f["properties"]["period"] == "2017-09");
+        CHECK(f["geometry"]["type"] == "MultiPolygon");
+    }
+    // datetime selects the period; code filters; paging; a single feature.
+    const auto latest = fetch_json("/ogc/collections/claimant_count.claimants.bespoke/items?code=" + b.lsoa_a + "&datetime=2017-10");
+    REQUIRE(latest["numberReturned"] == 1);
+    CHECK(latest["features"][0]["properties"]["value"] == bespoke_rows("dataset=claimant_count&period=2017-10&ids=" + b.lsoa_a).at(b.lsoa_a)["value"]);
+    CHECK(fetch_json("/ogc/collections/claimant_count.claimants.bespoke/items?datetime=2010-01")["numberReturned"] == 0);
+    const auto page = fetch_json("/ogc/collections/claimant_count.claimants.bespoke/items?limit=1");
+    CHECK(page["numberReturned"] == 1);
+    if (listed.size() > 1) CHECK(link_of(page, "next"));
+    const auto one = fetch_json("/ogc/collections/claimant_count.claimants.bespoke/items/" + b.lsoa_b + "?period=2017-09");
+    CHECK(one["id"] == b.lsoa_b);
+    CHECK(one["properties"]["value"] == expected.at(b.lsoa_b)["value"]);
+    CHECK(fetch_error("/ogc/collections/claimant_count.claimants.bespoke/items/" + b.oa, 404) == "UnknownFeature");
+    CHECK(fetch_error("/ogc/collections/claimant_count.claimants.bespoke/items?period=1999-01", 404) == "UnknownPeriod");
+    // The plain collection keeps outlines and Census households only, and lists every bespoke area.
+    const auto plain = fetch_json("/ogc/collections/bespoke/items/" + b.oa);
+    CHECK(plain["properties"]["members"] == 5);
+    CHECK_FALSE(plain["properties"].contains("value"));
+    // Internal: the OA bespoke area fits an OA dataset; values are multiples of 20.
+    const auto internal = fetch_json("/ogc/collections/" + internal_id + ".referrals.bespoke/items?limit=1000", true);
+    CHECK(internal["classification"] == "internal");
+    bool has_oa = false;
+    for (const auto& f : internal["features"]) {
+        has_oa = has_oa || f["id"] == b.oa;
+        CHECK(f["properties"]["value"].get<std::int64_t>() % 20 == 0);
+    }
+    CHECK(has_oa);
+
+    // GDAL's OAPIF driver copies the collection with its values.
+    const std::string out = srv().file("bespoke_oapif.gpkg");
+    REQUIRE(run("ogr2ogr -f GPKG '" + out + "' 'OAPIF:" + srv().root() + "' claimant_count.claimants.bespoke") == 0);
+    auto ds = open_vector(out);
+    REQUIRE(ds);
+    OGRLayer* layer = ds->GetLayer(0);
+    REQUIRE(layer);
+    CHECK(static_cast<std::size_t>(layer->GetFeatureCount(TRUE)) == listed.size());
+    const auto latest_rows = bespoke_rows("dataset=claimant_count&ids=" + id_list);
+    for (auto& f : *layer) {
+        const std::string code = f->GetFieldAsString("code");
+        REQUIRE(latest_rows.count(code));
+        CHECK(f->GetFieldAsInteger64("value") == latest_rows.at(code)["value"].get<std::int64_t>());
+        CHECK(std::string(f->GetFieldAsString("period")) == "2017-10");
+        REQUIRE(f->GetGeometryRef());
+    }
+}
+
+TEST_CASE("exports - `smallarea export` writes bespoke areas and targets like the HTTP exports") {
+    const auto& b = bespoke_areas();
+    const std::string cli = SMALLAREA_CLI;
+    const std::string db = srv().db_path();
+    // CSV bytes are identical to the HTTP export (the date is only in the file name).
+    const std::string csv = srv().file("cli_bespoke.csv");
+    REQUIRE(run(cli + " export --db '" + db + "' --level bespoke --ids " + b.lsoa_a + "," + b.lsoa_b +
+                " --dataset claimant_count --period 2017-09 --format csv --out '" + csv + "'") == 0);
+    CHECK(read_text(csv) == fetch("/api/export/bespoke.csv?dataset=claimant_count&period=2017-09&ids=" + b.lsoa_a + "," + b.lsoa_b)->body);
+    const std::string gpkg = srv().file("cli_bespoke.gpkg");
+    const std::string log = srv().file("cli_bespoke.txt");
+    REQUIRE(run(cli + " export --db '" + db + "' --level bespoke --ids " + b.oa + " --dataset " + internal_id +
+                " --measure referrals --format gpkg --out '" + gpkg + "'", log) == 0);
+    CHECK(std::regex_search(read_text(log), std::regex(internal_id + "_referrals_2017-10_bespoke_" + b.oa + R"(_\d{4}-\d{2}-\d{2}\.gpkg)")));
+    {
+        auto ds = open_vector(gpkg);
+        REQUIRE(ds);
+        OGRLayer* layer = ds->GetLayer(0);
+        CHECK(layer->GetFeatureCount(TRUE) == 1);
+        for (auto& f : *layer) CHECK(f->GetFieldAsInteger64("value") % 20 == 0);
+    }
+    const std::string targets = srv().file("cli_targets.csv");
+    REQUIRE(run(cli + " export --db '" + db + "' --targets 100-150 --limit 12 --dataset " + internal_id +
+                " --measure referrals --within E08000003 --format csv --out '" + targets + "'") == 0);
+    CHECK(read_text(targets) == fetch("/api/targets?dataset=" + internal_id + "&measure=referrals&within=E08000003&limit=12&format=csv", true)->body);
+    const std::string txlsx = srv().file("cli_targets.xlsx");
+    REQUIRE(run(cli + " export --db '" + db + "' --targets 100-150 --dataset " + internal_id + " --within E08000003 --format xlsx --out '" +
+                txlsx + "'") == 0);
+    {
+        auto ds = open_vector(txlsx);
+        REQUIRE(ds);
+        CHECK(ds->GetLayerByName("Data")->GetFeatureCount(TRUE) == 20);
+        CHECK(contains(about_sheet(*ds).at("Classification"), "Internal MI"));
+    }
+    // Refusals: exit 1 for bad input, 2 for usage.
+    CHECK(run(cli + " export --db '" + db + "' --level bespoke --ids nosuchid22 --format geojson --out '" + csv + "'") != 0);
+    CHECK(run(cli + " export --db '" + db + "' --level bespoke --ids " + b.oa + " --dataset claimant_count --format csv --out '" + csv + "'") != 0);
+    CHECK(run(cli + " export --db '" + db + "' --targets 150-100 --dataset claimant_count --format csv --out '" + csv + "'") != 0);
+    CHECK(run(cli + " export --db '" + db + "' --targets 100-150 --dataset claimant_count --format gpkg --out '" + csv + "'") != 0);
+}

@@ -1,0 +1,32 @@
+#pragma once
+// How the rows of a protected table are laid out in a file (XLSX, CSV) when they are not simply "one row per
+// area of snapshot::areas": bespoke areas (one row per group) and the target finder (the top N, ranked).
+// The statistics of every row still come from a disclosure::protected_row of the table; the layout only adds
+// descriptive leading cells (code, name, rank, member count), so no raw figure can be put into a file this way.
+
+#include "server/catalog.hpp"
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace smallarea::server {
+
+/// A descriptive leading cell: text or a whole number (rank, member count). Never a statistic.
+using layout_label = std::variant<std::string, std::int64_t>;
+
+struct layout_row {
+    std::vector<layout_label> labels;             ///< one per row_layout::label_header
+    const disclosure::protected_row* row = nullptr; ///< a row (or the total) of the table the layout is used with
+};
+
+struct row_layout {
+    std::vector<std::string> label_header; ///< names of the leading cells, e.g. {"code", "name", "level"}
+    std::vector<layout_row> rows;
+    std::string geography;                 ///< what the rows are, in words (About "Geography", CSV "# geography")
+    std::vector<std::pair<std::string, std::string>> notes; ///< further About lines / CSV metadata (selection, ranking)
+};
+
+} // namespace smallarea::server

@@ -22,7 +22,7 @@ struct server_config {
     /// capacity; 0 disables. A map opening fetches dozens of tiles at once, hence the burst.
     double rate_limit_per_second = 50;
     double rate_limit_burst = 200;
-    std::size_t max_bespoke_areas = 5000; ///< member areas of one bespoke area (413 above)
+    std::size_t max_bespoke_members = 20000; ///< member areas of one bespoke area, or areas a zone build may consider (400 TooManyMembers above)
     std::size_t max_export_rows = 250000; ///< rows (or features) of one table/GeoJSON/XLSX export (413 above)
 };
 

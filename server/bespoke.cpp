@@ -6,6 +6,7 @@
 #include "geo/bespoke_geometry.hpp"
 #include "geo/geojson.hpp"
 #include "server/encode.hpp"
+#include "server/export.hpp"
 #include "server/http_util.hpp"
 
 #include <algorithm>
@@ -38,8 +39,8 @@ data::bespoke_record prepare(context& ctx, const snapshot& s, const std::string&
     std::sort(members.begin(), members.end());
     members.erase(std::unique(members.begin(), members.end()), members.end());
     if (members.empty()) throw bad_request("EmptySelection", "a bespoke area needs at least one member area");
-    if (members.size() > max_bespoke_members) {
-        throw bad_request("TooManyMembers", "a bespoke area has at most " + std::to_string(max_bespoke_members) +
+    if (members.size() > ctx.config().max_bespoke_members) {
+        throw bad_request("TooManyMembers", "a bespoke area has at most " + std::to_string(ctx.config().max_bespoke_members) +
                                                 " members (" + std::to_string(members.size()) + " given)");
     }
     const auto& first = s.areas()[members.front()];
@@ -178,29 +179,21 @@ void serve_bespoke_table(context& ctx, const httplib::Request& req, httplib::Res
     const bool percent = result.table.kind() == disclosure::measure_kind::percent_only;
     const auto& d = *q.dataset;
     res.set_header("X-Smallarea-Classification", disclosure::to_string(d.policy.classification));
-    if (format_of(req) == "csv") {
-        std::string out = "# dataset: " + d.title + " (" + d.id + ", release " + std::to_string(d.release) + ")\n";
-        out += "# measure: " + q.measure->title + (percent ? " (percentage only)" : "") + "\n# period: " + q.period + "\n";
-        out += "# geography: bespoke areas (sums of members' protected cells)\n";
-        out += "# classification: " + std::string(disclosure::to_string(d.policy.classification)) + "\n";
-        out += "# disclosure: " + disclosure::describe(d.policy) + "\n# licence: " + d.licence + "\n";
-        out += percent ? "id,name,members,households,percent\n" : "id,name,members,households,value,rate_per_100_households,uncertainty\n";
-        for (std::size_t i = 0; i < areas.size(); ++i) {
-            const auto& r = result.table.rows()[i];
-            out += csv_field(areas[i].record.id) + "," + csv_field(areas[i].record.name) + "," +
-                   std::to_string(areas[i].members.size()) + "," + (r.households ? std::to_string(*r.households) : "") + ",";
-            if (percent) {
-                out += (r.percent ? std::to_string(*r.percent) : "") + "\n";
-            } else {
-                char rate[32] = "";
-                if (r.rate_per_100_households) std::snprintf(rate, sizeof rate, "%.2f", *r.rate_per_100_households);
-                char unc[32];
-                std::snprintf(unc, sizeof unc, "%.2f", r.uncertainty);
-                out += (r.value ? std::to_string(*r.value) : "") + "," + rate + "," + unc + "\n";
-            }
-        }
-        res.set_header("Content-Disposition", "attachment; filename=\"" + d.id + "_" + q.measure->id + "_" + q.period + "_bespoke.csv\"");
-        res.set_content(out, "text/csv; charset=utf-8");
+    const std::string format = param(req, "format") == "xlsx" ? std::string("xlsx") : format_of(req);
+    if (format == "csv" || format == "xlsx") {
+        // The same files as /api/export/bespoke.{csv,xlsx}: one writer, one disclosure statement, dated name.
+        export_request r;
+        r.dataset = d.id;
+        r.measure = q.measure->id;
+        r.period = q.period;
+        r.level = "bespoke";
+        r.ids = ids_text;
+        r.vintage = param(req, "vintage");
+        r.format = format;
+        r.max_rows = ctx.config().max_export_rows;
+        const auto file = export_bespoke(*s, ctx.connection(), r);
+        res.set_header("Content-Disposition", "attachment; filename=\"" + file.filename + "\"");
+        res.set_content(file.bytes, file.content_type);
         return;
     }
     json rows = json::array();

@@ -14,9 +14,6 @@
 
 namespace smallarea::server {
 
-/// Most members one bespoke area may have.
-constexpr std::size_t max_bespoke_members = 20000;
-
 /// The owner a request speaks for: data::hash_key (SHA-256 hex) of its X-Owner-Token header, "" when it sends none. Only
 /// hashes are stored. One function so access control can later map owners to API keys here.
 std::string bespoke_owner(const httplib::Request& req);
@@ -35,7 +32,7 @@ struct bespoke_area {
 /// Loads a saved bespoke area. Throws not_found("UnknownBespoke").
 bespoke_area load_bespoke_area(context& ctx, const snapshot& s, const std::string& id, bool with_outline);
 
-/// Validates members (non-empty, at most max_bespoke_members, one level and vintage), dissolves their outline
+/// Validates members (non-empty, at most server_config::max_bespoke_members, one level and vintage), dissolves their outline
 /// and saves the area. members: snapshot indices. Returns the saved record (with its new id). Throws bad_request.
 data::bespoke_record save_bespoke_area(context& ctx, const snapshot& s, const std::string& name,
                                        std::vector<std::size_t> members, const std::string& source,

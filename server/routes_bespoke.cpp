@@ -74,8 +74,8 @@ std::vector<std::size_t> members_from_body(context& ctx, const snapshot& s, cons
     if (has_codes) {
         source = "codes";
         if (!body["codes"].is_array()) throw bad_request("InvalidParameter", "codes must be a list of area codes");
-        if (body["codes"].size() > max_bespoke_members) {
-            throw bad_request("TooManyMembers", "a bespoke area has at most " + std::to_string(max_bespoke_members) +
+        if (body["codes"].size() > ctx.config().max_bespoke_members) {
+            throw bad_request("TooManyMembers", "a bespoke area has at most " + std::to_string(ctx.config().max_bespoke_members) +
                                                     " members (" + std::to_string(body["codes"].size()) + " given)");
         }
         std::vector<std::string> unknown;
@@ -310,8 +310,8 @@ void register_bespoke_routes(httplib::Server& http, context& ctx) {
             throw disclosure_refused("PercentageOnly", "measure " + t.query.measure->id + " is served only as percentages; "
                                                        "zones are built from counts");
         }
-        if (t.row_areas.size() > max_bespoke_members) {
-            throw bad_request("TooManyMembers", "within has more than " + std::to_string(max_bespoke_members) + " areas");
+        if (t.row_areas.size() > ctx.config().max_bespoke_members) {
+            throw bad_request("TooManyMembers", "within has more than " + std::to_string(ctx.config().max_bespoke_members) + " areas");
         }
         // The graph over the dataset-level areas that have a boundary; values are protected (suppressed and missing
         // cells count as 0 for ranking, and are excluded from the zone's protected sum as in every aggregate).

@@ -27,7 +27,7 @@ const char* const usage_text = R"(usage:
   smallarea ingest MANIFEST.json --db STORE.sqlite
   smallarea serve --db STORE.sqlite [--host 127.0.0.1] [--port 8080] [--web DIR] [--cache-mb 256]
                   [--threads N] [--basemap URL] [--rate-limit 50/s] [--burst 200]
-                  [--max-bespoke-areas 5000] [--max-export-rows 250000]   (--rate-limit 0 disables)
+                  [--max-bespoke-members 20000] [--max-export-rows 250000]   (--rate-limit 0 disables)
   smallarea export --db STORE.sqlite [--dataset ID] [--measure M] [--period P] [--level L] [--within CODE]
                    [--vintage Y] --format csv|xlsx|geojson|gpkg --out FILE
   smallarea export --db STORE.sqlite --level bespoke --ids ID,ID [--dataset ID ...] --format ... --out FILE
@@ -122,7 +122,7 @@ int run_serve(const arguments& a) {
         config.rate_limit_per_second = number(rate, "--rate-limit");
     }
     config.rate_limit_burst = number(a.get("burst", "200"), "--burst");
-    config.max_bespoke_areas = static_cast<std::size_t>(number(a.get("max-bespoke-areas", "5000"), "--max-bespoke-areas"));
+    config.max_bespoke_members = static_cast<std::size_t>(number(a.get("max-bespoke-members", "20000"), "--max-bespoke-members"));
     config.max_export_rows = static_cast<std::size_t>(number(a.get("max-export-rows", "250000"), "--max-export-rows"));
 
     // SIGINT/SIGTERM are taken by a thread that waits for them, so stop() runs outside a signal handler and
@@ -200,7 +200,7 @@ int main(int argc, char** argv) {
         }
         if (command == "serve") {
             return run_serve(parse(argc, argv, 2, {"db", "host", "port", "web", "cache-mb", "threads", "basemap",
-                                                  "rate-limit", "burst", "max-bespoke-areas", "max-export-rows"}));
+                                                  "rate-limit", "burst", "max-bespoke-members", "max-export-rows"}));
         }
         throw usage_error("unknown command " + command);
     } catch (const usage_error& e) {

@@ -165,6 +165,14 @@ TEST_CASE("bespoke - value = sum of the members' protected values; internal valu
     CHECK(csv->status == 200);
     CHECK(csv->body.find("# classification: internal") != std::string::npos);
     CHECK(csv->body.find(id + ",") != std::string::npos);
+    CHECK(csv->get_header_value("Content-Disposition").find("_bespoke_") != std::string::npos);
+    // XLSX: the same writer as /api/export/bespoke.xlsx (a zip holding the Data and About sheets).
+    const auto xlsx = c.Get(("/api/table?dataset=" + internal_ds + "&measure=referrals&level=bespoke&format=xlsx&ids=" + id).c_str(), auth());
+    REQUIRE(xlsx);
+    CHECK(xlsx->status == 200);
+    CHECK(xlsx->get_header_value("Content-Type").find("spreadsheetml") != std::string::npos);
+    CHECK(xlsx->body.rfind("PK", 0) == 0);
+    CHECK(xlsx->get_header_value("Content-Disposition").find(".xlsx") != std::string::npos);
 }
 
 TEST_CASE("bespoke - an LSOA bespoke area aggregates an OA dataset's descendants; an OA bespoke area refuses an LSOA dataset") {
@@ -549,4 +557,30 @@ TEST_CASE("bespoke - internal values need a key like every other table") {
     CHECK(r->status == 401);
     const auto t = get("/api/targets?dataset=" + internal_ds + "&measure=referrals");
     CHECK(t->status == 401);
+}
+
+TEST_CASE("bespoke - the member cap is the server's --max-bespoke-members") {
+    smallarea::server::server_config config;
+    config.db_path = server().db_path();
+    config.host = "127.0.0.1";
+    config.port = 0;
+    config.max_bespoke_members = 3;
+    smallarea::server::app capped(config);
+    const int port = capped.bind();
+    std::thread serving([&capped] { capped.serve(); });
+    httplib::Client c("127.0.0.1", port);
+    std::vector<std::string> four;
+    for (std::size_t i = 0; i < 4; ++i) four.push_back(first_lsoa("E08000003", i));
+    const auto refused = c.Post("/api/bespoke", json{{"level", "lsoa"}, {"codes", four}}.dump(), "application/json");
+    REQUIRE(refused);
+    CHECK(refused->status == 400);
+    const json error = json::parse(refused->body);
+    CHECK(error["code"] == "TooManyMembers");
+    CHECK(error["message"].get<std::string>().find("at most 3") != std::string::npos);
+    four.pop_back();
+    const auto created = c.Post("/api/bespoke", json{{"level", "lsoa"}, {"codes", four}}.dump(), "application/json");
+    REQUIRE(created);
+    CHECK(created->status == 201);
+    capped.stop();
+    serving.join();
 }

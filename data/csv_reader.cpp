@@ -18,21 +18,36 @@ std::string gdal_path(const std::string& path) {
 }
 
 bool valid_utf8(const std::string& text) noexcept {
+    // Well-formed UTF-8 exactly as Unicode defines it (table 3-7): besides the byte patterns, the second byte of
+    // E0/ED/F0/F4 is narrowed so overlong forms (E0 80..9F, F0 80..8F; C0/C1 as lead bytes), UTF-16 surrogates
+    // (ED A0..BF) and code points above U+10FFFF (F4 90..BF) are refused: they spell the same text two ways or
+    // characters that do not exist, which would let e.g. "%c0%ae" pass as '.' further down the line.
     std::size_t i = 0;
     const auto n = text.size();
     while (i < n) {
         const auto c = static_cast<unsigned char>(text[i]);
         std::size_t extra = 0;
+        unsigned char low = 0x80, high = 0xBF; // allowed range of the second byte
         if (c < 0x80) {
             ++i;
             continue;
         }
-        if ((c & 0xE0) == 0xC0 && c >= 0xC2) extra = 1;
-        else if ((c & 0xF0) == 0xE0) extra = 2;
-        else if ((c & 0xF8) == 0xF0 && c <= 0xF4) extra = 3;
-        else return false;
+        if (c >= 0xC2 && c <= 0xDF) extra = 1;
+        else if (c >= 0xE0 && c <= 0xEF) {
+            extra = 2;
+            if (c == 0xE0) low = 0xA0;
+            if (c == 0xED) high = 0x9F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            extra = 3;
+            if (c == 0xF0) low = 0x90;
+            if (c == 0xF4) high = 0x8F;
+        } else {
+            return false;
+        }
         if (i + extra >= n) return false;
-        for (std::size_t k = 1; k <= extra; ++k) {
+        const auto second = static_cast<unsigned char>(text[i + 1]);
+        if (second < low || second > high) return false;
+        for (std::size_t k = 2; k <= extra; ++k) {
             if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return false;
         }
         i += extra + 1;

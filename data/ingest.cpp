@@ -192,7 +192,8 @@ manifest parse_manifest(const std::string& path) {
     json root;
     try {
         root = json::parse(in);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
+        // parse_error, and out_of_range for a number beyond double (e.g. 1e400), found by tools/fuzz.sh
         throw ingest_error(path, 0, std::string("manifest is not valid JSON: ") + e.what());
     }
     if (!root.is_object()) throw ingest_error(path, 0, "manifest must be a JSON object");
@@ -296,7 +297,10 @@ manifest parse_manifest(const std::string& path) {
         if (!disclosure::parse_classification(get_string(d, "classification", path, where), s.policy.classification)) {
             manifest_error(path, where, "classification must be \"published\" or \"internal\"");
         }
-        s.skip_unknown_measures = d.value("skip_unknown_measures", false);
+        if (const auto it = d.find("skip_unknown_measures"); it != d.end()) {
+            if (!it->is_boolean()) manifest_error(path, where, "\"skip_unknown_measures\" must be true or false");
+            s.skip_unknown_measures = it->get<bool>();
+        }
         const auto disclosure_it = d.find("disclosure");
         const json no_policy = json::object();
         const json& pol = disclosure_it == d.end() ? no_policy : *disclosure_it;
@@ -321,6 +325,7 @@ manifest parse_manifest(const std::string& path) {
         }
 
         int j = 0;
+        if (d.contains("files") && !d["files"].is_array()) manifest_error(path, where, "\"files\" must be an array");
         for (const auto& f : d.value("files", json::array())) {
             const std::string fwhere = where + ".files[" + std::to_string(j++) + "]";
             check_keys(f, {"path", "layout", "columns", "period"}, path, fwhere);
@@ -350,6 +355,7 @@ manifest parse_manifest(const std::string& path) {
 
         j = 0;
         std::set<std::string> measure_ids;
+        if (d.contains("measures") && !d["measures"].is_array()) manifest_error(path, where, "\"measures\" must be an array");
         for (const auto& me : d.value("measures", json::array())) {
             const std::string mwhere = where + ".measures[" + std::to_string(j++) + "]";
             check_keys(me, {"id", "title", "unit", "kind", "denominator", "percent_of", "sum_of", "source_names", "column"},
@@ -396,7 +402,9 @@ manifest parse_manifest(const std::string& path) {
                 manifest_error(path, where, "measure " + dm.info.id + " is a percent of unknown measure " + dm.info.percent_of);
             }
             if (dm.info.kind == measure_kind::percent_base && dm.info.sum_of.empty()) {
-                // A percent_base read from the file is fine too; only a derived one needs sum_of.
+                // The base is derived from its parts at ingest (and never served); without sum_of nothing says
+                // which measures it totals, so the percentages built on it could not be checked against it.
+                manifest_error(path, where, "measure " + dm.info.id + " is a percent_base without \"sum_of\" (the measures it totals)");
             }
         }
         m.datasets.push_back(std::move(s));
@@ -1195,7 +1203,15 @@ std::string utc_now() {
 
 ingest_summary ingest_manifest(const std::string& manifest_path, const std::string& db_path,
                                const progress_callback& progress) {
-    const manifest m = parse_manifest(manifest_path); // all checks on the manifest before the store is touched
+    // All checks on the manifest before the store is touched. A JSON type error the checks missed still ends as an
+    // ingest_error (exit 1 with the file name), never an "internal error".
+    const manifest m = [&] {
+        try {
+            return parse_manifest(manifest_path);
+        } catch (const json::exception& e) {
+            throw ingest_error(manifest_path, 0, std::string("manifest: ") + e.what());
+        }
+    }();
     GDALAllRegister();
     database db = create_or_open_store(db_path);
     transaction tx(db);
@@ -1224,7 +1240,10 @@ ingest_summary ingest_manifest(const std::string& manifest_path, const std::stri
                                        " areas with a boundary have no household count (no rates for them)");
         }
     }
+    // The last two phases are named too, so a crash test (tools/crash_test.sh) can tell where its kill landed.
+    if (progress) progress("rebuilding the spatial index");
     create_spatial_index(db);
+    if (progress) progress("committing release " + std::to_string(release));
     tx.commit();
     in.summary.release = release;
     return in.summary;

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # tools/crash_test.sh [BUILD_DIR]: crash safety of the store.
 #  1. kill -9 during a large ingest (the national 2021 LSOA boundaries into a store that already holds the
-#     sample) after 0.5, 1, 2, 3 and 5 s; after each: PRAGMA integrity_check = ok, the store opens (smallarea
-#     serve answers /health), and it holds the previous release exactly (data release, row counts, checksum of
-#     observations and areas). Further kills land at 50/80/90/95/98% of an uninterrupted ingest's time (measured
-#     first on a copy), i.e. in the WAL spill, index rebuild and commit phases. Then one uninterrupted ingest proves the store still takes a new release.
+#     sample) after 0.5, 1, 2, 3 and 5 s (those shorter than the ingest); after each: PRAGMA integrity_check = ok,
+#     the store opens (smallarea serve answers /health), and it holds the previous release exactly (data release,
+#     row counts, checksum of observations and areas). Further kills land at 50/80/90/95/98% of an uninterrupted
+#     ingest's time (measured first on a copy), and when the CLI's progress says the spatial index rebuild or the
+#     commit has started (+0..0.15 s). A kill point the ingest outran is reported and the store restored, not
+#     counted; at least 5 kills must land. A kill after the commit is durable (the process still closing the store)
+#     must leave exactly the new release (the state of the timing run); the store is then restored. Then one uninterrupted ingest proves the store still takes a new release.
 #  2. Readers never see half a release (WAL): a server answers /api/table in a loop (4 client threads) while the
 #     store is re-ingested alternately from two versions of the sample whose claimant counts differ; every
 #     response must be complete and self-consistent (total == sum of rows) and belong wholly to one version, and a
 #     release number must always come with the same figures.
 # Environment: SMALLAREA_BUILD_DIR (default build), SMALLAREA_KEY (sent as Authorization: Bearer when set),
 # NATIONAL (the national boundary file), CRASH_DELAYS (default "0.5 1 2 3 5"), CRASH_FRACTIONS (default
-# "0.5 0.8 0.9 0.95 0.98"), REINGESTS (default 6), CRASH_PARTS (default "1 2").
+# "0.5 0.8 0.9 0.95 0.98"), CRASH_PHASES (";"-separated "phase:PROGRESS TEXT+SECONDS"), REINGESTS (default 6),
+# CRASH_PARTS (default "1 2"; "2" runs only the readers' part).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-${SMALLAREA_BUILD_DIR:-$ROOT/build}}
@@ -47,6 +51,9 @@ state() {
 start_server() {
     local limit=()
     "$CLI" --help 2>&1 | grep -q -- --rate-limit && limit=(--rate-limit 0) # 4 looping readers from one address
+    # Emptied here, not only by the child's redirect: the loop below could otherwise read the port of the
+    # previous server before the child truncates the file.
+    : > "$WORK/serve.out"
     "$CLI" serve --db "$1" --port 0 "${limit[@]}" > "$WORK/serve.out" 2> "$WORK/serve.err" &
     SERVER_PID=$!
     PORT=
@@ -75,45 +82,84 @@ cat > "$WORK/national.json" << JSON
 JSON
 BEFORE=$(state "$STORE")
 echo "before: $BEFORE"
-# How long an uninterrupted ingest takes (on a copy), so kills also land in its late phases: the spill of the
-# page cache into the WAL, the spatial index rebuild and the commit.
+cp "$STORE" "$WORK/before.sqlite" # restores the store when an ingest finishes before its kill point
+# How long an uninterrupted ingest takes (on a copy), and when its late phases start (the progress lines the CLI
+# prints with timestamps), so kills also land in the spatial index rebuild and the commit.
 cp "$STORE" "$WORK/timing.sqlite"
 t0=$(date +%s.%N)
-"$CLI" ingest "$WORK/national.json" --db "$WORK/timing.sqlite" > /dev/null 2>&1
+"$CLI" ingest "$WORK/national.json" --db "$WORK/timing.sqlite" > /dev/null 2> "$WORK/timing.err"
 TOTAL=$(echo "$(date +%s.%N) - $t0" | bc)
+# A kill that lands after the commit is durable (the process is still closing the store) must leave exactly the
+# new release: all or nothing, never a mix. This is that state.
+NEW=$(state "$WORK/timing.sqlite")
 rm -f "$WORK/timing.sqlite"*
-LATE=$(for f in ${CRASH_FRACTIONS:-0.5 0.8 0.9 0.95 0.98}; do printf '%.2f ' "$(echo "$TOTAL * $f" | bc)"; done)
-printf 'uninterrupted ingest takes %.1f s; kill points: %s+ %s\n' "$TOTAL" "$DELAYS" "$LATE"
-for delay in $DELAYS $LATE; do
+phase_at() { sed -n "s/^\[ *\([0-9.]*\)s\] $1.*/\1/p" "$WORK/timing.err" | head -1; }
+printf 'uninterrupted ingest takes %.1f s (spatial index rebuild from %s s, commit from %s s)\n' "$TOTAL" \
+    "$(phase_at 'rebuilding the spatial index')" "$(phase_at 'committing')"
+# Kill points: fixed delays shorter than the ingest, fractions of its time, and the moment a phase's progress
+# line appears (+ a delay), "phase:TEXT+SECONDS".
+POINTS=()
+for d in $DELAYS; do
+    if [ "$(echo "$d < $TOTAL * 0.9" | bc)" = 1 ]; then POINTS+=("$d"); else echo "(fixed delay ${d}s left out: the ingest takes ${TOTAL}s)"; fi
+done
+for f in ${CRASH_FRACTIONS:-0.5 0.8 0.9 0.95 0.98}; do POINTS+=("$(printf '%.2f' "$(echo "$TOTAL * $f" | bc)")"); done
+IFS=';' read -r -a PHASE_POINTS <<< "${CRASH_PHASES:-phase:rebuilding the spatial index+0;phase:rebuilding the spatial index+0.05;phase:rebuilding the spatial index+0.15;phase:committing+0;phase:committing+0.01}"
+POINTS+=("${PHASE_POINTS[@]}")
+echo "kill points: ${#POINTS[@]} (${POINTS[*]})"
+killed=0
+missed=0
+committed=0
+for point in "${POINTS[@]}"; do
+    : > "$WORK/ingest.err"
     "$CLI" ingest "$WORK/national.json" --db "$STORE" > "$WORK/ingest.out" 2> "$WORK/ingest.err" &
     pid=$!
-    sleep "$delay"
+    t0=$(date +%s.%N)
+    case "$point" in
+    phase:*)
+        spec=${point#phase:}
+        text=${spec%+*}
+        while kill -0 "$pid" 2> /dev/null && ! grep -qF "$text" "$WORK/ingest.err"; do sleep 0.005; done
+        sleep "${spec##*+}"
+        ;;
+    *) sleep "$point" ;;
+    esac
     if kill -0 "$pid" 2> /dev/null; then
         kill -9 "$pid"
+        at=$(echo "$(date +%s.%N) - $t0" | bc)
         wait "$pid" 2> /dev/null || true
-        phase=$(tail -1 "$WORK/ingest.err" | cut -c1-70)
+        killed=$((killed + 1))
+        phase=$(tail -1 "$WORK/ingest.err" | sed -E 's#/[^ ]*/##g' | cut -c1-60)
         wal=$(stat -c %s "$STORE-wal" 2> /dev/null || echo 0)
     else
         wait "$pid" || true
-        fail "after ${delay}s the ingest had already finished: use shorter CRASH_DELAYS"
+        echo "kill point $point: the ingest had finished first (not counted); store restored to the previous release"
+        missed=$((missed + 1))
+        rm -f "$STORE-wal" "$STORE-shm"
+        cp "$WORK/before.sqlite" "$STORE"
         continue
     fi
     check=$(sqlite3 "$STORE" "PRAGMA integrity_check")
     AFTER=$(state "$STORE")
+    health="(server did not start)"
     if start_server "$STORE"; then
-        health=$(curl -s "http://127.0.0.1:$PORT/health")
+        health=$(curl -s -m 10 "http://127.0.0.1:$PORT/health" || echo "(curl failed $?)")
         stop_server
-    else
-        health="(server did not start)"
     fi
-    printf 'kill -9 after %4ss (WAL %9s bytes, last progress "%s"): integrity %s; ' "$delay" "$wal" "$phase" "$check"
+    printf 'kill -9 at %-40s after %5.2fs (WAL %9s bytes, last progress "%s"): integrity %s; ' "$point" "$at" "$wal" "$phase" "$check"
     if [ "$check" = ok ] && [ "$AFTER" = "$BEFORE" ] && [[ "$health" == *'"status":"ok"'* ]]; then
         echo "previous release intact, serves"
+    elif [ "$check" = ok ] && [ "$AFTER" = "$NEW" ] && [[ "$health" == *'"status":"ok"'* ]]; then
+        echo "the commit had completed: the new release whole, serves (store restored for the next point)"
+        committed=$((committed + 1))
+        rm -f "$STORE-wal" "$STORE-shm"
+        cp "$WORK/before.sqlite" "$STORE"
     else
         echo
-        fail "after ${delay}s: integrity '$check'; state '$AFTER'; health '$health'"
+        fail "kill at $point: integrity '$check'; state '$AFTER'; health '$health'; $(cat "$WORK/serve.err" 2> /dev/null | tail -2)"
     fi
 done
+echo "kills: $killed landed ($((killed - committed)) before the commit completed: previous release intact; $committed after it: new release whole), $missed missed (the ingest finished first)"
+[ "$killed" -ge 5 ] || fail "only $killed kill(s) landed during an ingest"
 start=$(date +%s.%N)
 if "$CLI" ingest "$WORK/national.json" --db "$STORE" > /dev/null 2> "$WORK/ingest.err"; then
     printf 'uninterrupted national ingest after the crashes: %.1f s, integrity %s, %s\n' \
@@ -151,11 +197,12 @@ url = f"http://127.0.0.1:{port}/api/table?dataset=claimant_count&period=2017-10&
 headers = {"Authorization": f"Bearer {key}"} if key else {}
 stop = threading.Event()
 lock = threading.Lock()
-stats = {"responses": 0, "errors": [], "totals": set(), "releases": {}}
+stats = {"responses": 0, "errors": [], "totals": set(), "releases": {}, "seconds": []}
 
 def client():
     while not stop.is_set():
         try:
+            started = time.time()
             with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30) as r:
                 body = r.read()
                 length = int(r.headers.get("Content-Length", len(body)))
@@ -168,6 +215,7 @@ def client():
                 problem = f"total {t['total']['value']} != sum of rows {sum(rows)}"
             with lock:
                 stats["responses"] += 1
+                stats["seconds"].append(time.time() - started)
                 if problem:
                     stats["errors"].append(problem)
                 stats["totals"].add(t["total"]["value"])
@@ -196,6 +244,9 @@ for t in threads:
 mixed = {r: v for r, v in stats["releases"].items() if len(v) != 1}
 print(f"re-ingests: {len(durations)} ({min(durations):.1f}-{max(durations):.1f} s each); responses: {stats['responses']}; "
       f"releases seen: {sorted(stats['releases'])}; distinct totals: {sorted(stats['totals'])}; errors: {len(stats['errors'])}")
+seconds = sorted(stats["seconds"]) or [0]
+print(f"response times while re-ingesting: p50 {seconds[len(seconds) // 2] * 1000:.1f} ms, "
+      f"p99 {seconds[int(len(seconds) * 0.99)] * 1000:.1f} ms, max {seconds[-1] * 1000:.1f} ms")
 ok = True
 if stats["errors"]:
     kinds = {}

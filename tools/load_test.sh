@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # tools/load_test.sh [SECONDS]: load on 127.0.0.1 with wrk for SECONDS (default 60; 300 for a soak run):
-# three wrk processes at once, each rotating over its own URL list with a Lua script:
+# four wrk processes at once, each rotating over its own URL list with a Lua script:
 #   tiles  - LSOA and OA tiles z10-z14 over the sample (with and without a dataset choropleth)
 #   tables - /api/table JSON and CSV at LSOA/LAD level, within LADs, both periods, + /api/breaks
-#   areas  - /api/areas JSON/CSV (and the GeoJSON endpoint when the server has one)
+#   areas  - /api/areas JSON/CSV, whole levels and within LADs
+#   geojson - OGC API Features items (boundaries and protected dataset values) and /api/export/areas.geojson
 # Reports requests/s, p50/p99 latency, non-2xx/3xx responses and socket errors per group, and samples the
 # server's RSS every 5 s: first after warm-up (10 s), last, max. Fails on any error or an RSS that grows by
 # more than 25% (+16 MB) after warm-up.
@@ -95,11 +96,26 @@ if use_internal:
     tables += ["/api/table" + internal + f"&level={l}" for l in ("oa", "lsoa", "lad")]
 areas = ["/api/areas?level=lsoa", "/api/areas?level=oa&format=csv", "/api/areas?level=lad"]
 areas += [f"/api/areas?level=lsoa&within={lad}" for lad in lads]
-for candidate in ("/api/areas?level=lsoa&format=geojson", "/api/geojson?dataset=claimant_count&level=lsoa",
-                  "/collections/lsoa/items?limit=100"):
-    if status(candidate) == 200:
-        areas.append(candidate)
-for name, paths in (("tiles", tiles), ("tables", tables), ("areas", areas)):
+# GeoJSON: OGC API Features items (boundaries, and a dataset's protected values) and the GeoJSON export, whole
+# levels and within each LAD; only the URLs this server answers with 200 (older builds lack some).
+cc = "dataset=claimant_count&measure=claimants&period=2017-10"
+candidates = ["/ogc/collections/lsoa-2011/items?limit=100", "/ogc/collections/lsoa-2011/items?limit=1000",
+              "/ogc/collections/lad-2011/items", "/ogc/collections/oa-2011/items?limit=500&offset=1000",
+              "/ogc/collections/claimant_count.claimants/items?limit=500&period=2017-10",
+              "/api/export/areas.geojson?level=lad", f"/api/export/areas.geojson?{cc}&level=lsoa"]
+for lad in lads:
+    candidates += [f"/ogc/collections/lsoa-2011/items?within={lad}&limit=1000",
+                   f"/ogc/collections/claimant_count.claimants/items?within={lad}&limit=1000&period=2017-09",
+                   f"/api/export/areas.geojson?{cc}&level=lsoa&within={lad}"]
+if use_internal:
+    candidates.append("/ogc/collections/synthetic_work_programme.referrals/items?limit=1000&period=2017-10")
+geojson = [c for c in candidates if status(c) == 200]
+skipped = [c for c in candidates if c not in geojson]
+if skipped:
+    print(f"geojson: {len(skipped)} candidate URLs not answered with 200, left out, e.g. {skipped[0]}")
+if not geojson:
+    sys.exit("load_test: the server answers no GeoJSON URL")
+for name, paths in (("tiles", tiles), ("tables", tables), ("areas", areas), ("geojson", geojson)):
     with open(f"{work}/{name}.lua", "w") as f:
         f.write("-- rotates over a fixed URL list; counts statuses\n")
         f.write("local paths = {\n" + ",\n".join(json.dumps(p) for p in paths) + "\n}\n")
@@ -108,9 +124,11 @@ for name, paths in (("tiles", tiles), ("tables", tables), ("areas", areas)):
 print("internal dataset URLs:", "included" if use_internal else "not included (needs SMALLAREA_KEY)")
 PY
 
-rss() { awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$SERVER_PID/status"; }
+LOAD_GROUPS="tiles tables areas geojson"
+# 0 once the server has gone (reported below), rather than ending the script under set -e without a report.
+rss() { awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$SERVER_PID/status" 2> /dev/null || echo 0; }
 echo "server pid $SERVER_PID on $BASE; RSS at start $(rss) MB; running $SECONDS_RUN s"
-for name in tiles tables areas; do
+for name in $LOAD_GROUPS; do
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_RUN}s" --timeout 10s --latency "${AUTH[@]}" -s "$WORK/$name.lua" "$BASE" \
         > "$WORK/$name.wrk" 2>&1 &
 done
@@ -126,7 +144,7 @@ sleep 1
 
 failed=0
 printf '%-7s %10s %9s %9s %9s %10s %s\n' group requests req/s p50 p99 non-2xx3xx socket-errors
-for name in tiles tables areas; do
+for name in $LOAD_GROUPS; do
     f="$WORK/$name.wrk"
     reqs=$(awk '/requests in/ {print $1}' "$f")
     rps=$(awk '/Requests\/sec/ {print $2}' "$f")
@@ -150,6 +168,6 @@ if [ -n "$first" ] && [ "$last" -gt $((first * 125 / 100 + 16)) ]; then
     echo "FAIL: RSS grew after warm-up"
     failed=1
 fi
-kill -0 "$SERVER_PID" 2> /dev/null || { echo "FAIL: the server died"; failed=1; }
+kill -0 "$SERVER_PID" 2> /dev/null || { echo "FAIL: the server died"; tail -5 "$WORK/serve.err"; failed=1; }
 [ $failed -eq 0 ] && echo "load_test: no errors, RSS flat after warm-up"
 exit $failed

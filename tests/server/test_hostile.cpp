@@ -390,6 +390,10 @@ TEST_CASE("hostile ingest - manifest values") {
         {"\"rounding_base\": 5", "\"rounding_base\": 0"},
         {"\"rounding_base\": 5", "\"rounding_base\": -5"},
         {"\"rounding_base\": 5", "\"rounding_base\": 1e300"},
+        {"\"rounding_base\": 5", "\"rounding_base\": 1e400"}, // beyond double: a JSON out_of_range (found by fuzz.sh)
+        {"\"rounding_base\": 5", "\"rounding_base\": 22222.2222222222222222e3001111"},
+        {"\"classification\": \"published\"", "\"classification\": \"published\", \"skip_unknown_measures\": \"yes\""},
+
         {"\"rounding_base\": 5", "\"rounding_base\": \"5\""},
         {"\"rounding_base\": 5", "\"rounding_base\": 5.5"},
         {"\"level\": \"lsoa\", \"vintage\": 2021}", "\"level\": \"../../etc\", \"vintage\": 2021}"},
@@ -411,6 +415,15 @@ TEST_CASE("hostile ingest - manifest values") {
             check_refused(manifest, db);
         }
         ++tried;
+    }
+    SUBCASE("\"files\" and \"measures\" as objects instead of arrays") {
+        const auto manifest = tiny_manifest(dir, {{"\"files\": [", "\"files\": "}, {"\"layout\": \"long\"}\n      ]", "\"layout\": \"long\"}"}});
+        REQUIRE_FALSE(contains(read_text(manifest), "\"files\": ["));
+        check_refused(manifest, db, "\"files\" must be an array");
+        const auto measures = tiny_manifest(dir, {{"\"measures\": [", "\"measures\": "},
+                                                  {"\"Claimants, JSA or UC\"]}\n      ]", "\"Claimants, JSA or UC\"]}"}});
+        REQUIRE_FALSE(contains(read_text(measures), "\"measures\": ["));
+        check_refused(measures, db, "\"measures\" must be an array");
     }
     SUBCASE("100,000 nested arrays") {
         const std::string path = dir.file("deep.json");
@@ -732,4 +745,148 @@ TEST_CASE("start-up - a writer's BEGIN EXCLUSIVE (WAL) does not stop the server 
     sqlite3_close(holder);
     kill(process.pid, SIGTERM);
     CHECK(wait_exit(process, 10) == 0);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 5. Gaps closed later: strict UTF-8, a percentage base that says nothing of its parts, more start-up cases
+
+TEST_CASE("UTF-8 - overlong forms, surrogates and code points above U+10FFFF are not valid") {
+    using namespace std::string_literals;
+    for (const std::string& good : std::vector<std::string>{
+             ""s, "plain ASCII"s, "Ynys M\xC3\xB4n"s, "\xC2\x80"s, "\xDF\xBF"s, "\xE0\xA0\x80"s /* U+0800 */,
+             "\xED\x9F\xBF"s /* U+D7FF */, "\xEE\x80\x80"s /* U+E000 */, "\xEF\xBF\xBF"s /* U+FFFF */,
+             "\xF0\x90\x80\x80"s /* U+10000 */, "\xF0\x9F\x98\x80"s, "\xF4\x8F\xBF\xBF"s /* U+10FFFF */}) {
+        INFO("accepted: " << percent_encode(good));
+        CHECK(data::valid_utf8(good));
+    }
+    for (const std::string& bad : std::vector<std::string>{
+             "\xC0\xAE"s, "\xC1\xBF"s, "\xC0\x80"s /* overlong NUL */, "\xE0\x80\xAE"s, "\xE0\x9F\xBF"s,
+             "\xF0\x80\x80\xAE"s, "\xF0\x8F\xBF\xBF"s,                            // overlong
+             "\xED\xA0\x80"s, "\xED\xBF\xBF"s, "\xED\xA0\xBD\xED\xB8\x80"s,       // surrogates (CESU-8 pair)
+             "\xF4\x90\x80\x80"s, "\xF5\x80\x80\x80"s, "\xF7\xBF\xBF\xBF"s,       // above U+10FFFF
+             "\xFF"s, "\xFE"s, "\x80"s, "a\xBF"s, "\xE2\x82"s, "\xF0\x9F\x98"s, "\xE2\x28\xA1"s, // broken sequences
+             "\xF8\x88\x80\x80\x80"s, "\xFC\x84\x80\x80\x80\x80"s}) {              // 5- and 6-byte forms
+        INFO("refused: " << percent_encode(bad));
+        CHECK_FALSE(data::valid_utf8(bad));
+    }
+}
+
+TEST_CASE("hostile ingest - a CSV with a surrogate or an overlong form is refused with its line") {
+    temp_dir dir;
+    const std::string db = sample_store_in(dir);
+    for (const std::string& bytes : {std::string("\xED\xA0\x80"), std::string("\xE0\x80\xAE"), std::string("\xF4\x90\x80\x80")}) {
+        SUBCASE(percent_encode(bytes).c_str()) {
+            const std::string csv = dir.file("bad_utf8.csv");
+            write_text(csv, "date,lsoa21cd,measure,value\n2017-09-01,E01012001,Claimant count,15\n2017-09-01,E01012002,Claimant " +
+                                bytes + "count,20\n");
+            check_refused(tiny_manifest(dir, {{"counts_lsoa21_tiny.csv", csv}}), db, "line 3");
+            check_refused(tiny_manifest(dir, {{"counts_lsoa21_tiny.csv", csv}}), db, "UTF-8");
+        }
+    }
+}
+
+TEST_CASE("hostile requests - parameters with surrogates or overlong UTF-8 are 400") {
+    for (const char* v : {"%ED%A0%80", "%C0%AE%C0%AE", "%E0%80%AE", "%F4%90%80%80", "lsoa%ED%BF%BF"}) {
+        for (const std::string& target : {"/api/table?dataset=claimant_count&level=" + std::string(v),
+                                          "/api/areas?level=lsoa&within=" + std::string(v)}) {
+            const auto r = raw_get(server().port, target);
+            INFO(target << " -> " << r.status << " " << r.body);
+            CHECK(r.status == 400);
+            CHECK(contains(r.body, "UTF-8"));
+        }
+    }
+}
+
+TEST_CASE("hostile ingest - a percent_base measure without sum_of: a clear CLI error naming file and measure, exit 1") {
+    temp_dir dir;
+    const std::string db = sample_store_in(dir);
+    const std::string manifest =
+        tiny_manifest(dir, {{"\"source_names\": [\"Claimant count\", \"Claimants, JSA or UC\"]}",
+                             "\"source_names\": [\"Claimant count\", \"Claimants, JSA or UC\"]},\n"
+                             "        {\"id\": \"all_claimants\", \"kind\": \"percent_base\"}"}});
+    REQUIRE(contains(read_text(manifest), "all_claimants"));
+    check_refused(manifest, db, "all_claimants");
+    const std::string before = store_state(db);
+    const auto process = spawn({cli, "ingest", manifest, "--db", db}, dir, "ingest");
+    const int code = wait_exit(process, 60);
+    const std::string err = read_text(process.err);
+    INFO("stderr: " << err);
+    CHECK(code == 1);
+    CHECK(contains(err, manifest));
+    CHECK(contains(err, "all_claimants"));
+    CHECK(contains(err, "sum_of"));
+    CHECK(err.find("internal error") == std::string::npos);
+    CHECK(store_state(db) == before);
+    // With sum_of the same measure is a derived base and the manifest ingests.
+    const std::string fixed = tiny_manifest(
+        dir, {{"\"source_names\": [\"Claimant count\", \"Claimants, JSA or UC\"]}",
+               "\"source_names\": [\"Claimant count\", \"Claimants, JSA or UC\"]},\n"
+               "        {\"id\": \"all_claimants\", \"kind\": \"percent_base\", \"sum_of\": [\"claimants\"]}"}});
+    CHECK_NOTHROW(data::ingest_manifest(fixed, dir.file("fresh.db")));
+}
+
+TEST_CASE("start-up - an older schema and a newer schema for ingest; a directory as the store") {
+    temp_dir dir;
+    auto run_fails = [&](const std::vector<std::string>& args, const std::string& expected) {
+        const auto process = spawn(args, dir, "fail");
+        const int code = wait_exit(process, 60);
+        const std::string err = read_text(process.err);
+        INFO("stderr: " << err);
+        CHECK(code == 1);
+        CHECK(contains(err, expected));
+        CHECK(err.find("internal error") == std::string::npos);
+        CHECK_FALSE(contains(read_text(process.out), "listening"));
+    };
+    SUBCASE("serve on a store from an older schema version says how to migrate") {
+        const std::string db = sample_store_in(dir, "older.db");
+        {
+            data::database d(db, data::database::mode::read_write);
+            d.exec("PRAGMA user_version = 1");
+        }
+        run_fails({cli, "serve", "--db", db, "--port", "0"}, "older");
+    }
+    SUBCASE("ingest into a store from a newer schema version is refused and the store left alone") {
+        const std::string db = sample_store_in(dir, "newer.db");
+        {
+            data::database d(db, data::database::mode::read_write);
+            d.exec("PRAGMA user_version = 99");
+        }
+        const std::string before = read_text(db);
+        run_fails({cli, "ingest", sample_manifest, "--db", db}, "newer");
+        CHECK(read_text(db) == before);
+    }
+    SUBCASE("a directory given as the store") {
+        std::filesystem::create_directories(dir.file("a_folder.db"));
+        run_fails({cli, "serve", "--db", dir.file("a_folder.db"), "--port", "0"}, "a_folder.db");
+    }
+}
+
+TEST_CASE("shutdown - SIGTERM with idle keep-alive connections open exits 0 promptly") {
+    temp_dir dir;
+    const std::string db = sample_store_in(dir);
+    const auto process = spawn({cli, "serve", "--db", db, "--port", "0", "--threads", "4", "--rate-limit", "0"}, dir, "serve");
+    const int port = wait_listening(process);
+    REQUIRE(port > 0);
+    // Two clients that made a request and keep the connection open (browsers do), and one that connected and
+    // sent nothing: none of them may hold the process up for long.
+    std::vector<int> idle;
+    for (int i = 0; i < 2; ++i) {
+        const int fd = connect_to(port);
+        REQUIRE(fd >= 0);
+        REQUIRE(send_all(fd, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+        char buffer[4096];
+        CHECK(recv(fd, buffer, sizeof buffer, 0) > 0);
+        idle.push_back(fd);
+    }
+    idle.push_back(connect_to(port));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const auto started = std::chrono::steady_clock::now();
+    REQUIRE(kill(process.pid, SIGTERM) == 0);
+    const int code = wait_exit(process, 20);
+    const auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    for (const int fd : idle) close(fd);
+    INFO("stderr: " << read_text(process.err));
+    MESSAGE("SIGTERM with 3 idle connections: exit " << code << " after " << took << " s");
+    CHECK(code == 0);
+    CHECK(took < 10); // cpp-httplib's keep-alive and read timeouts are 5 s
 }

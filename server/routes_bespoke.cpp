@@ -217,40 +217,11 @@ void register_bespoke_routes(httplib::Server& http, context& ctx) {
         const auto t = cells_within(ctx, *s, req, param(req, "dataset"), param(req, "measure"), param(req, "period"), within);
         const auto& d = *t.query.dataset;
         const bool percent = t.table.kind() == disclosure::measure_kind::percent_only;
-        // Rank by protected rate per household (percent for percentage-only measures), ties by code (rows are
-        // already in code order, so a stable sort keeps it).
-        std::vector<std::size_t> picked;
-        for (std::size_t i = 0; i < t.table.rows().size(); ++i) {
-            const auto& r = t.table.rows()[i];
-            if (!r.households || *r.households < lo || *r.households > hi) continue;
-            if (percent ? !r.percent : !r.rate_per_100_households) continue;
-            picked.push_back(i);
-        }
-        auto key = [&](std::size_t i) {
-            const auto& r = t.table.rows()[i];
-            return percent ? static_cast<double>(*r.percent) : *r.rate_per_100_households;
-        };
-        std::stable_sort(picked.begin(), picked.end(), [&](std::size_t a, std::size_t b) { return key(a) > key(b); });
-        const std::size_t eligible = picked.size();
-        if (picked.size() > static_cast<std::size_t>(limit)) picked.resize(static_cast<std::size_t>(limit));
-        std::string note;
-        if (data::level_rank(d.level) > data::level_rank("oa")) {
-            note = "dataset " + d.id + " is published at " + d.level + " level only, so " + d.level +
-                   "s are ranked (an LSOA is ~650 households); its counts are never apportioned down to OAs";
-        }
-        const std::string ranked_by = percent ? "percent (a percentage-only measure is ranked by its percentage)"
-                                              : "rate per 100 households of the protected value";
+        // One ranking for the API, the files and the CLI (server/export.cpp).
+        const target_selection sel = rank_targets(t, lo, hi, limit, within);
+        const auto& picked = sel.picked;
         res.set_header("X-Smallarea-Classification", disclosure::to_string(d.policy.classification));
-        if (format == "csv" || format == "xlsx") { // files for planners, with the disclosure statement (server/export.cpp)
-            target_selection sel;
-            sel.min_households = lo;
-            sel.max_households = hi;
-            sel.limit = limit;
-            sel.within = within;
-            sel.picked = picked;
-            sel.eligible = eligible;
-            sel.ranked_by = ranked_by;
-            sel.note = note;
+        if (format == "csv" || format == "xlsx") { // files for planners, with the disclosure statement
             const auto file = export_targets(*s, t, sel, format);
             res.set_header("Content-Disposition", "attachment; filename=\"" + file.filename + "\"");
             res.set_content(file.bytes, file.content_type);
@@ -283,9 +254,9 @@ void register_bespoke_routes(httplib::Server& http, context& ctx) {
         }
         json out{{"dataset", d.id}, {"measure", t.query.measure->id}, {"period", t.query.period}, {"level", d.level},
                  {"within", within.empty() ? json(nullptr) : json(within)},
-                 {"min_households", lo}, {"max_households", hi}, {"limit", limit}, {"eligible", eligible},
-                 {"ranked_by", ranked_by}, {"rate_unit", percent ? "percent" : "per 100 households"},
-                 {"note", note.empty() ? json(nullptr) : json(note)},
+                 {"min_households", lo}, {"max_households", hi}, {"limit", limit}, {"eligible", sel.eligible},
+                 {"ranked_by", sel.ranked_by}, {"rate_unit", percent ? "percent" : "per 100 households"},
+                 {"note", sel.note.empty() ? json(nullptr) : json(sel.note)},
                  {"classification", disclosure::to_string(d.policy.classification)}, {"disclosure", disclosure_json(d)},
                  {"rows", std::move(rows)},
                  {"outline", views.empty() ? json(nullptr) : geometry_json(geo::dissolve_wkb(views))}};

@@ -18,6 +18,11 @@ struct app::impl {
 void app::impl::routes() {
     const server_config& config = ctx.config();
     http.set_payload_max_length(config.max_body_bytes);
+    // cpp-httplib holds a worker for each kept-alive connection until it idles out (5 s). Its default pool of 8
+    // lets two map users (a browser opens about six connections for tiles) queue behind each other's idle
+    // connections; idle workers cost a stack and, once used, a SQLite connection.
+    const int threads = config.threads > 0 ? config.threads : 32;
+    http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
     // Without TCP_NODELAY small responses on a kept-alive connection wait ~40 ms for a delayed ACK (Nagle).
     http.set_tcp_nodelay(true);
     // Rate limits and the access gate run before any route (and before the tile cache); the audit entries are

@@ -15,7 +15,7 @@ struct server_config {
     int port = 8080;                      ///< 0 picks a free ephemeral port (tests)
     std::string web_root;                 ///< folder served at / (the map); empty serves no static files
     std::size_t tile_cache_bytes = 256u << 20;
-    int threads = 0;                      ///< 0: cpp-httplib's default pool
+    int threads = 0;                      ///< worker threads; 0: 32
     std::string basemap_url;              ///< optional raster basemap URL template for the map
     std::size_t max_body_bytes = 1u << 20;
     /// Token bucket per client address and per API key: `rate_limit_per_second` refill, `rate_limit_burst`

@@ -38,7 +38,8 @@ std::string param(const httplib::Request& req, const char* name) {
     if (count > 1) throw bad_request("RepeatedParameter", std::string("parameter \"") + name + "\" is given more than once");
     std::string value = req.get_param_value(name);
     if (!data::valid_utf8(value)) throw bad_request("InvalidParameter", std::string("parameter \"") + name + "\" is not valid UTF-8");
-    if (value.size() > 256) throw bad_request("InvalidParameter", std::string("parameter \"") + name + "\" is too long");
+    // Long enough for 100 bespoke ids or a list of area codes; the request line itself is capped by cpp-httplib (414).
+    if (value.size() > 2048) throw bad_request("InvalidParameter", std::string("parameter \"") + name + "\" is too long");
     return value;
 }
 

@@ -388,3 +388,22 @@ TEST_CASE("tiles - the ETag changes after a re-ingest while the server runs") {
     const auto datasets = get_json("/api/datasets");
     for (const auto& d : datasets["datasets"]) CHECK(d["release"] == now);
 }
+
+TEST_CASE("http - idle kept-alive connections do not starve a new client") {
+    // A browser keeps about six connections open per map; twelve idle ones must not hold every worker.
+    std::vector<std::unique_ptr<httplib::Client>> idle;
+    for (int i = 0; i < 12; ++i) {
+        auto c = std::make_unique<httplib::Client>("127.0.0.1", server().port());
+        c->set_keep_alive(true);
+        const auto r = c->Get("/health");
+        REQUIRE(r);
+        CHECK(r->status == 200);
+        idle.push_back(std::move(c));
+    }
+    httplib::Client fresh("127.0.0.1", server().port());
+    fresh.set_connection_timeout(3);
+    fresh.set_read_timeout(3); // a queued request would wait for an idle connection's 5 s keep-alive timeout
+    const auto r = fresh.Get("/health");
+    REQUIRE(r);
+    CHECK(r->status == 200);
+}

@@ -543,6 +543,8 @@ function renderLegend() {
   }
   $('download-csv').href = tableUrl({ format: 'csv' }).toString();
   $('download-csv').setAttribute('download', `${state.dataset}_${state.measure}_${state.period}_${state.level}.csv`);
+  $('download-xlsx').href = tableUrl({ format: 'xlsx' }).toString();
+  $('download-xlsx').setAttribute('download', `${state.dataset}_${state.measure}_${state.period}_${state.level}.xlsx`);
 }
 
 const capitalise = (s) => (s ? s[0].toUpperCase() + s.slice(1) : s);

@@ -58,7 +58,9 @@ document.addEventListener('click', async (event) => {
     const objectUrl = URL.createObjectURL(blob);
     const a = document.createElement('a');
     a.href = objectUrl;
-    a.download = link.getAttribute('download') || 'smallarea-download';
+    // The server's file name says what the file is (dataset, measure, period, area, date).
+    const named = /filename="([^"]+)"/.exec(response.headers.get('Content-Disposition') || '');
+    a.download = (named && named[1]) || link.getAttribute('download') || 'smallarea-download';
     document.body.appendChild(a);
     a.click();
     a.remove();

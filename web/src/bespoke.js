@@ -197,6 +197,10 @@ async function findTargets() {
     for (const [k, v] of Object.entries({ ...targetParams(), format: 'csv' })) if (v) csv.searchParams.set(k, v);
     $('targets-csv').href = csv.toString();
     $('targets-csv').hidden = result.rows.length === 0;
+    const xlsx = new URL(csv);
+    xlsx.searchParams.set('format', 'xlsx');
+    $('targets-xlsx').href = xlsx.toString();
+    $('targets-xlsx').hidden = result.rows.length === 0;
     setGeojson(TARGETS_SOURCE, result.outline);
     refreshLayers();
   } catch (error) {

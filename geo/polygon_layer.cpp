@@ -559,6 +559,44 @@ bool simple_polygon(const std::vector<std::vector<mvt::point>>& rings, std::size
     return !rings_meet(rings, 0, n, edges) && holes_inside(rings, 0, n);
 }
 
+// Adds the polygons of a GEOS result already snapped to the integer grid to the feature's rings, wound as the
+// spec wants. MakeValid and union may return a collection; its polygons sit at any depth of one level.
+void add_grid_polygons(render_scratch& s, GEOSContextHandle_t h, const GEOSGeometry* result) {
+    auto add_ring = [&](const GEOSGeometry* ring, bool exterior) {
+        const GEOSCoordSequence* seq = GEOSGeom_getCoordSeq_r(h, ring);
+        unsigned int n = 0;
+        if (seq == nullptr || GEOSCoordSeq_getSize_r(h, seq, &n) == 0 || n < 4) {
+            return false;
+        }
+        s.coords.resize(2 * static_cast<std::size_t>(n));
+        GEOSCoordSeq_copyToBuffer_r(h, seq, s.coords.data(), 0, 0);
+        s.geos_ring.clear();
+        for (unsigned int i = 0; i + 1 < n; ++i) { // the last point repeats the first
+            s.geos_ring.push_back(mvt::point{static_cast<std::int32_t>(std::lround(s.coords[2 * i])),
+                                             static_cast<std::int32_t>(std::lround(s.coords[2 * i + 1]))});
+        }
+        if (!orient_ring(s.geos_ring, exterior)) {
+            return false;
+        }
+        s.add_out(s.geos_ring, exterior);
+        return true;
+    };
+    const int parts = GEOSGetNumGeometries_r(h, result);
+    for (int i = 0; i < parts; ++i) {
+        const GEOSGeometry* part = GEOSGetGeometryN_r(h, result, i);
+        if (GEOSGeomTypeId_r(h, part) != GEOS_POLYGON || GEOSisEmpty_r(h, part) != 0) {
+            continue;
+        }
+        if (!add_ring(GEOSGetExteriorRing_r(h, part), true)) {
+            continue;
+        }
+        const int num_holes = GEOSGetNumInteriorRings_r(h, part);
+        for (int k = 0; k < num_holes; ++k) {
+            add_ring(GEOSGetInteriorRingN_r(h, part, k), false);
+        }
+    }
+}
+
 // The cheap GEOS path, tried first: most polygons sent to GEOS are valid and only leave the tile more than once,
 // which the fast clip cannot handle. GEOS's rectangle clip splits them correctly; rounding to the grid is then
 // enough when the rounded rings still pass the same checks as the fast path. MakeValid and snap-rounding
@@ -677,40 +715,7 @@ bool clip_with_geos(render_scratch& s, std::size_t num_rings, double clip_min, d
     }
     const geometry_ptr result{snapped, geometry_deleter{h}};
 
-    auto emit_geos_ring = [&](const GEOSGeometry* ring, bool exterior) {
-        const GEOSCoordSequence* seq = GEOSGeom_getCoordSeq_r(h, ring);
-        unsigned int n = 0;
-        if (seq == nullptr || GEOSCoordSeq_getSize_r(h, seq, &n) == 0 || n < 4) {
-            return false;
-        }
-        s.coords.resize(2 * static_cast<std::size_t>(n));
-        GEOSCoordSeq_copyToBuffer_r(h, seq, s.coords.data(), 0, 0);
-        s.geos_ring.clear();
-        for (unsigned int i = 0; i + 1 < n; ++i) { // the last point repeats the first
-            s.geos_ring.push_back(mvt::point{static_cast<std::int32_t>(std::lround(s.coords[2 * i])),
-                                             static_cast<std::int32_t>(std::lround(s.coords[2 * i + 1]))});
-        }
-        if (!orient_ring(s.geos_ring, exterior)) {
-            return false;
-        }
-        s.add_out(s.geos_ring, exterior);
-        return true;
-    };
-    // MakeValid may return a collection; its polygons can sit at any depth of one level.
-    const int parts = GEOSGetNumGeometries_r(h, result.get());
-    for (int i = 0; i < parts; ++i) {
-        const GEOSGeometry* part = GEOSGetGeometryN_r(h, result.get(), i);
-        if (GEOSGeomTypeId_r(h, part) != GEOS_POLYGON || GEOSisEmpty_r(h, part) != 0) {
-            continue;
-        }
-        if (!emit_geos_ring(GEOSGetExteriorRing_r(h, part), true)) {
-            continue;
-        }
-        const int num_holes = GEOSGetNumInteriorRings_r(h, part);
-        for (int k = 0; k < num_holes; ++k) {
-            emit_geos_ring(GEOSGetInteriorRingN_r(h, part, k), false);
-        }
-    }
+    add_grid_polygons(s, h, result.get());
     return true;
 }
 
@@ -777,39 +782,7 @@ void merge_parts_with_geos(render_scratch& s) {
     const geometry_ptr result{snapped, geometry_deleter{h}};
     s.out_used = 0;
     s.out_parts = 0;
-    auto emit = [&](const GEOSGeometry* ring, bool exterior) {
-        const GEOSCoordSequence* seq = GEOSGeom_getCoordSeq_r(h, ring);
-        unsigned int n = 0;
-        if (seq == nullptr || GEOSCoordSeq_getSize_r(h, seq, &n) == 0 || n < 4) {
-            return false;
-        }
-        s.coords.resize(2 * static_cast<std::size_t>(n));
-        GEOSCoordSeq_copyToBuffer_r(h, seq, s.coords.data(), 0, 0);
-        s.geos_ring.clear();
-        for (unsigned int i = 0; i + 1 < n; ++i) {
-            s.geos_ring.push_back(mvt::point{static_cast<std::int32_t>(std::lround(s.coords[2 * i])),
-                                             static_cast<std::int32_t>(std::lround(s.coords[2 * i + 1]))});
-        }
-        if (!orient_ring(s.geos_ring, exterior)) {
-            return false;
-        }
-        s.add_out(s.geos_ring, exterior);
-        return true;
-    };
-    const int count = GEOSGetNumGeometries_r(h, result.get());
-    for (int i = 0; i < count; ++i) {
-        const GEOSGeometry* part = GEOSGetGeometryN_r(h, result.get(), i);
-        if (GEOSGeomTypeId_r(h, part) != GEOS_POLYGON || GEOSisEmpty_r(h, part) != 0) {
-            continue;
-        }
-        if (!emit(GEOSGetExteriorRing_r(h, part), true)) {
-            continue;
-        }
-        const int num_holes = GEOSGetNumInteriorRings_r(h, part);
-        for (int k = 0; k < num_holes; ++k) {
-            emit(GEOSGetInteriorRingN_r(h, part, k), false);
-        }
-    }
+    add_grid_polygons(s, h, result.get());
 }
 
 } // namespace

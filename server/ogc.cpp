@@ -16,6 +16,20 @@ namespace smallarea::server {
 using nlohmann::json;
 using nlohmann::ordered_json;
 
+namespace {
+
+// The part of a dataset collection's description every such collection shares: classification, rule, periods,
+// licence and attribution.
+std::string disclosure_and_source(const data::dataset_info& d) {
+    return "Classification: " + std::string(disclosure::to_string(d.policy.classification)) +
+           (d.policy.classification == disclosure::classification::internal ? " (Internal MI: not for onward sharing)"
+                                                                             : " (published)") +
+           ". " + disclosure::describe(d.policy) + " Period: ?period=YYYY-MM or ?datetime=, default " +
+           (d.periods.empty() ? std::string("none") : d.periods.back()) + ". " + d.licence + ". " + d.attribution;
+}
+
+} // namespace
+
 std::vector<ogc_collection> ogc_collections(const snapshot& s, bool has_bespoke,
                                             const std::function<bool(const data::dataset_info&)>& visible) {
     std::vector<ogc_collection> out;
@@ -44,13 +58,7 @@ std::vector<ogc_collection> ogc_collections(const snapshot& s, bool has_bespoke,
             c.measure = &m;
             c.title = d.title + ": " + (m.title.empty() ? m.id : m.title);
             c.description = std::string(m.kind == data::measure_kind::percent_only ? "Percentage only. " : "") +
-                            "Classification: " + disclosure::to_string(d.policy.classification) +
-                            (d.policy.classification == disclosure::classification::internal
-                                 ? " (Internal MI: not for onward sharing)"
-                                 : " (published)") +
-                            ". " + disclosure::describe(d.policy) + " Period: ?period=YYYY-MM or ?datetime=, default " +
-                            (d.periods.empty() ? std::string("none") : d.periods.back()) + ". " + d.licence + ". " +
-                            d.attribution;
+                            disclosure_and_source(d);
             out.push_back(std::move(c));
         }
     }
@@ -79,13 +87,7 @@ std::vector<ogc_collection> ogc_collections(const snapshot& s, bool has_bespoke,
                                 "Each bespoke area's value is the sum of its members' protected values (never a "
                                 "re-rounded raw sum). Only bespoke areas of " + d.level + " " +
                                 std::to_string(d.vintage) + " areas or coarser are listed: finer ones are never "
-                                "apportioned. Classification: " + disclosure::to_string(d.policy.classification) +
-                                (d.policy.classification == disclosure::classification::internal
-                                     ? " (Internal MI: not for onward sharing)"
-                                     : " (published)") +
-                                ". " + disclosure::describe(d.policy) + " Period: ?period=YYYY-MM or ?datetime=, default " +
-                                (d.periods.empty() ? std::string("none") : d.periods.back()) + ". " + d.licence + ". " +
-                                d.attribution;
+                                "apportioned. " + disclosure_and_source(d);
                 out.push_back(std::move(b));
             }
         }

@@ -654,19 +654,24 @@ TEST_CASE("shutdown - SIGINT on an idle server exits 0 at once") {
 // ---------------------------------------------------------------------------------------------------------------
 // 4. Start-up errors
 
+/// Runs the CLI and expects exit 1 with `expected` in stderr, no "internal error" and no server listening.
+void expect_clear_failure(const std::vector<std::string>& args, temp_dir& dir, const std::string& expected, int timeout_s) {
+    const auto process = spawn(args, dir, "fail");
+    const int code = wait_exit(process, timeout_s);
+    const std::string err = read_text(process.err);
+    INFO("stderr: " << err);
+    CHECK(code == 1);
+    CHECK(contains(err, expected));
+    CHECK(err.find("internal error") == std::string::npos);
+    CHECK_FALSE(contains(read_text(process.out), "listening"));
+}
+
 TEST_CASE("start-up - unusable stores and a busy port: a clear message and exit 1") {
     temp_dir dir;
     auto serve_fails = [&](const std::string& db, const std::string& expected, const std::vector<std::string>& extra = {}) {
         std::vector<std::string> args{cli, "serve", "--db", db, "--port", "0"};
         args.insert(args.end(), extra.begin(), extra.end());
-        const auto process = spawn(args, dir, "fail");
-        const int code = wait_exit(process, 20);
-        const std::string err = read_text(process.err);
-        INFO("stderr: " << err);
-        CHECK(code == 1);
-        CHECK(contains(err, expected));
-        CHECK(err.find("internal error") == std::string::npos);
-        CHECK_FALSE(contains(read_text(process.out), "listening"));
+        expect_clear_failure(args, dir, expected, 20);
     };
     SUBCASE("missing store") { serve_fails(dir.file("nope.db"), "does not exist"); }
     SUBCASE("a text file") {
@@ -828,14 +833,7 @@ TEST_CASE("hostile ingest - a percent_base measure without sum_of: a clear CLI e
 TEST_CASE("start-up - an older schema and a newer schema for ingest; a directory as the store") {
     temp_dir dir;
     auto run_fails = [&](const std::vector<std::string>& args, const std::string& expected) {
-        const auto process = spawn(args, dir, "fail");
-        const int code = wait_exit(process, 60);
-        const std::string err = read_text(process.err);
-        INFO("stderr: " << err);
-        CHECK(code == 1);
-        CHECK(contains(err, expected));
-        CHECK(err.find("internal error") == std::string::npos);
-        CHECK_FALSE(contains(read_text(process.out), "listening"));
+        expect_clear_failure(args, dir, expected, 60);
     };
     SUBCASE("serve on a store from an older schema version says how to migrate") {
         const std::string db = sample_store_in(dir, "older.db");

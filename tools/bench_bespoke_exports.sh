@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Bespoke-area and target exports benchmark: the bundled sample in a fresh store, 99 bespoke areas of 15
 # Manchester OAs each plus one of all Trafford's OAs (via its LAD), then wall time and bytes of
-#   /api/export/bespoke.{csv,xlsx,geojson,gpkg} for 20 of them (19 x 15 OAs + Trafford: a query parameter is at
-#   most 256 characters, so ~23 ids fit one request) as internal MI (sums of protected cells),
+#   /api/export/bespoke.{csv,xlsx,geojson,gpkg} for 20 of them (19 x 15 OAs + Trafford) as internal MI (sums of
+#   protected cells),
 #   the OGC collection {dataset}.{measure}.bespoke (one page of all, and copied by GDAL's OAPIF driver),
 #   /api/targets as CSV/XLSX, and `smallarea export --level bespoke` from the store.
 # Each HTTP figure is the median of RUNS requests (curl's time_total).
@@ -38,7 +38,7 @@ def post(body):
     return json.load(urllib.request.urlopen(req))["id"]
 ids = [post({"name": f"bench {i}", "level": "oa", "codes": oas[i * 15:(i + 1) * 15]}) for i in range(99)]
 ids.append(post({"name": "Trafford", "level": "lad", "codes": ["E08000009"]}))
-print(",".join(ids[80:]))  # 19 small ones and Trafford: what one HTTP request can name
+print(",".join(ids[80:]))  # 19 small ones and Trafford
 print(",".join(ids))
 PY
 )"

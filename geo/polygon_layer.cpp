@@ -559,42 +559,101 @@ bool simple_polygon(const std::vector<std::vector<mvt::point>>& rings, std::size
     return !rings_meet(rings, 0, n, edges) && holes_inside(rings, 0, n);
 }
 
-// Adds the polygons of a GEOS result already snapped to the integer grid to the feature's rings, wound as the
-// spec wants. MakeValid and union may return a collection; its polygons sit at any depth of one level.
-void add_grid_polygons(render_scratch& s, GEOSContextHandle_t h, const GEOSGeometry* result) {
-    auto add_ring = [&](const GEOSGeometry* ring, bool exterior) {
-        const GEOSCoordSequence* seq = GEOSGeom_getCoordSeq_r(h, ring);
-        unsigned int n = 0;
-        if (seq == nullptr || GEOSCoordSeq_getSize_r(h, seq, &n) == 0 || n < 4) {
-            return false;
-        }
-        s.coords.resize(2 * static_cast<std::size_t>(n));
-        GEOSCoordSeq_copyToBuffer_r(h, seq, s.coords.data(), 0, 0);
-        s.geos_ring.clear();
-        for (unsigned int i = 0; i + 1 < n; ++i) { // the last point repeats the first
-            s.geos_ring.push_back(mvt::point{static_cast<std::int32_t>(std::lround(s.coords[2 * i])),
-                                             static_cast<std::int32_t>(std::lround(s.coords[2 * i + 1]))});
-        }
-        if (!orient_ring(s.geos_ring, exterior)) {
-            return false;
-        }
-        s.add_out(s.geos_ring, exterior);
-        return true;
-    };
-    const int parts = GEOSGetNumGeometries_r(h, result);
+// Copies a GEOS ring into out without its closing point. False when it is not a ring of at least 3 points.
+bool read_geos_ring(GEOSContextHandle_t h, const GEOSGeometry* ring, std::vector<double>& coords,
+                    std::vector<dpoint>& out) {
+    const GEOSCoordSequence* seq = GEOSGeom_getCoordSeq_r(h, ring);
+    unsigned int n = 0;
+    if (seq == nullptr || GEOSCoordSeq_getSize_r(h, seq, &n) == 0 || n < 4) {
+        return false;
+    }
+    coords.resize(2 * static_cast<std::size_t>(n));
+    GEOSCoordSeq_copyToBuffer_r(h, seq, coords.data(), 0, 0);
+    out.clear();
+    for (unsigned int i = 0; i + 1 < n; ++i) { // the last point repeats the first
+        out.push_back(dpoint{coords[2 * i], coords[2 * i + 1]});
+    }
+    return true;
+}
+
+// Walks the polygons of a GEOS result (MakeValid, a clip or a union may return a multi or a collection; its
+// polygons sit one level down): ring(r, exterior) for each exterior and its holes, skipping a polygon whose
+// exterior ring() refuses; then part_done(), whose false stops the walk and is returned.
+template <typename RingFn, typename PartFn>
+bool for_each_polygon_ring(GEOSContextHandle_t h, const GEOSGeometry* g, RingFn ring, PartFn part_done) {
+    const int parts = GEOSGetNumGeometries_r(h, g);
     for (int i = 0; i < parts; ++i) {
-        const GEOSGeometry* part = GEOSGetGeometryN_r(h, result, i);
+        const GEOSGeometry* part = GEOSGetGeometryN_r(h, g, i);
         if (GEOSGeomTypeId_r(h, part) != GEOS_POLYGON || GEOSisEmpty_r(h, part) != 0) {
             continue;
         }
-        if (!add_ring(GEOSGetExteriorRing_r(h, part), true)) {
+        if (!ring(GEOSGetExteriorRing_r(h, part), true)) {
             continue;
         }
         const int num_holes = GEOSGetNumInteriorRings_r(h, part);
         for (int k = 0; k < num_holes; ++k) {
-            add_ring(GEOSGetInteriorRingN_r(h, part, k), false);
+            ring(GEOSGetInteriorRingN_r(h, part, k), false);
+        }
+        if (!part_done()) {
+            return false;
         }
     }
+    return true;
+}
+
+// A closed GEOS ring from an open ring of tile coordinates (double or integer points).
+template <typename Point>
+GEOSGeometry* geos_linear_ring(GEOSContextHandle_t h, const std::vector<Point>& ring, std::vector<double>& coords) {
+    coords.clear();
+    for (const auto& p : ring) {
+        coords.push_back(p.x);
+        coords.push_back(p.y);
+    }
+    coords.push_back(ring.front().x); // GEOS wants closed rings
+    coords.push_back(ring.front().y);
+    GEOSCoordSequence* seq =
+        GEOSCoordSeq_copyFromBuffer_r(h, coords.data(), static_cast<unsigned int>(ring.size() + 1), 0, 0);
+    return seq != nullptr ? GEOSGeom_createLinearRing_r(h, seq) : nullptr;
+}
+
+// A GEOS polygon from rings[first] (exterior) and rings[first + 1 .. end) (holes). Null on failure.
+template <typename Point>
+GEOSGeometry* geos_polygon(GEOSContextHandle_t h, const std::vector<std::vector<Point>>& rings, std::size_t first,
+                           std::size_t end, std::vector<double>& coords) {
+    GEOSGeometry* shell = geos_linear_ring(h, rings[first], coords);
+    if (shell == nullptr) {
+        return nullptr;
+    }
+    std::vector<GEOSGeometry*> holes;
+    for (std::size_t i = first + 1; i < end; ++i) {
+        if (GEOSGeometry* hole = geos_linear_ring(h, rings[i], coords)) {
+            holes.push_back(hole);
+        }
+    }
+    return GEOSGeom_createPolygon_r(h, shell, holes.data(), static_cast<unsigned int>(holes.size()));
+}
+
+// Adds the polygons of a GEOS result already snapped to the integer grid to the feature's rings, wound as the
+// spec wants.
+void add_grid_polygons(render_scratch& s, GEOSContextHandle_t h, const GEOSGeometry* result) {
+    for_each_polygon_ring(
+        h, result,
+        [&](const GEOSGeometry* ring, bool exterior) {
+            if (!read_geos_ring(h, ring, s.coords, s.tmp)) {
+                return false;
+            }
+            s.geos_ring.clear();
+            for (const dpoint& d : s.tmp) {
+                s.geos_ring.push_back(mvt::point{static_cast<std::int32_t>(std::lround(d.x)),
+                                                 static_cast<std::int32_t>(std::lround(d.y))});
+            }
+            if (!orient_ring(s.geos_ring, exterior)) {
+                return false;
+            }
+            s.add_out(s.geos_ring, exterior);
+            return true;
+        },
+        [] { return true; });
 }
 
 // The cheap GEOS path, tried first: most polygons sent to GEOS are valid and only leave the tile more than once,
@@ -609,48 +668,32 @@ bool clip_by_rect_and_round(render_scratch& s, GEOSContextHandle_t h, const GEOS
         return false;
     }
     const geometry_ptr owner{clipped, geometry_deleter{h}};
-    std::size_t used = 0; // rings in s.rounded
-    auto round_ring = [&](const GEOSGeometry* ring, bool exterior) {
-        const GEOSCoordSequence* seq = GEOSGeom_getCoordSeq_r(h, ring);
-        unsigned int size = 0;
-        if (seq == nullptr || GEOSCoordSeq_getSize_r(h, seq, &size) == 0 || size < 4) {
-            return false;
-        }
-        s.coords.resize(2 * static_cast<std::size_t>(size));
-        GEOSCoordSeq_copyToBuffer_r(h, seq, s.coords.data(), 0, 0);
-        s.tmp.clear();
-        for (unsigned int i = 0; i + 1 < size; ++i) { // the last point repeats the first
-            s.tmp.push_back(dpoint{s.coords[2 * i], s.coords[2 * i + 1]});
-        }
-        if (s.rounded.size() <= used) {
-            s.rounded.resize(used + 1);
-            s.rounded_exterior.resize(used + 1);
-        }
-        quantise_ring(s.tmp, s.rounded[used]);
-        if (!orient_ring(s.rounded[used], exterior)) {
-            return false;
-        }
-        s.rounded_exterior[used] = exterior ? 1 : 0;
-        ++used;
-        return true;
-    };
-    const int parts = GEOSGetNumGeometries_r(h, clipped);
-    for (int i = 0; i < parts; ++i) {
-        const GEOSGeometry* part = GEOSGetGeometryN_r(h, clipped, i);
-        if (GEOSGeomTypeId_r(h, part) != GEOS_POLYGON || GEOSisEmpty_r(h, part) != 0) {
-            continue;
-        }
-        const std::size_t first = used;
-        if (!round_ring(GEOSGetExteriorRing_r(h, part), true)) {
-            continue; // collapsed to nothing on the grid
-        }
-        const int num_holes = GEOSGetNumInteriorRings_r(h, part);
-        for (int k = 0; k < num_holes; ++k) {
-            round_ring(GEOSGetInteriorRingN_r(h, part, k), false);
-        }
-        if (!holes_inside(s.rounded, first, used - first)) {
-            return false;
-        }
+    std::size_t used = 0;  // rings in s.rounded
+    std::size_t first = 0; // the current part's exterior
+    const bool parts_ok = for_each_polygon_ring(
+        h, clipped,
+        [&](const GEOSGeometry* ring, bool exterior) {
+            if (!read_geos_ring(h, ring, s.coords, s.tmp)) {
+                return false;
+            }
+            if (s.rounded.size() <= used) {
+                s.rounded.resize(used + 1);
+                s.rounded_exterior.resize(used + 1);
+            }
+            quantise_ring(s.tmp, s.rounded[used]);
+            if (!orient_ring(s.rounded[used], exterior)) {
+                return false; // collapsed to nothing on the grid
+            }
+            if (exterior) {
+                first = used;
+            }
+            s.rounded_exterior[used] = exterior ? 1 : 0;
+            ++used;
+            return true;
+        },
+        [&] { return holes_inside(s.rounded, first, used - first); });
+    if (!parts_ok) {
+        return false;
     }
     // One sweep over every ring of every part: parts must not meet each other either.
     if (used > 0 && rings_meet(s.rounded, 0, used, s.edges)) {
@@ -669,26 +712,7 @@ bool clip_by_rect_and_round(render_scratch& s, GEOSContextHandle_t h, const GEOS
 bool clip_with_geos(render_scratch& s, std::size_t num_rings, double clip_min, double clip_max) {
     geos_context& ctx = thread_geos();
     const GEOSContextHandle_t h = ctx.handle();
-    auto make_ring = [&](std::vector<dpoint>& r) -> GEOSGeometry* {
-        r.push_back(r.front()); // GEOS wants closed rings
-        GEOSCoordSequence* seq =
-            GEOSCoordSeq_copyFromBuffer_r(h, reinterpret_cast<const double*>(r.data()),
-                                          static_cast<unsigned int>(r.size()), 0, 0);
-        r.pop_back();
-        return seq != nullptr ? GEOSGeom_createLinearRing_r(h, seq) : nullptr;
-    };
-    GEOSGeometry* shell = make_ring(s.raw[0]);
-    if (shell == nullptr) {
-        return false;
-    }
-    std::vector<GEOSGeometry*> holes;
-    for (std::size_t i = 1; i < num_rings; ++i) {
-        GEOSGeometry* hole = make_ring(s.raw[i]);
-        if (hole != nullptr) {
-            holes.push_back(hole);
-        }
-    }
-    GEOSGeometry* polygon = GEOSGeom_createPolygon_r(h, shell, holes.data(), static_cast<unsigned int>(holes.size()));
+    GEOSGeometry* polygon = geos_polygon(h, s.raw, 0, num_rings, s.coords);
     if (polygon == nullptr) {
         return false;
     }
@@ -724,18 +748,6 @@ bool clip_with_geos(render_scratch& s, std::size_t num_rings, double clip_min, d
 void merge_parts_with_geos(render_scratch& s) {
     geos_context& ctx = thread_geos();
     const GEOSContextHandle_t h = ctx.handle();
-    auto make_ring = [&](const std::vector<mvt::point>& ring) -> GEOSGeometry* {
-        s.coords.clear();
-        for (const auto& p : ring) {
-            s.coords.push_back(p.x);
-            s.coords.push_back(p.y);
-        }
-        s.coords.push_back(ring.front().x);
-        s.coords.push_back(ring.front().y);
-        GEOSCoordSequence* seq = GEOSCoordSeq_copyFromBuffer_r(h, s.coords.data(),
-                                                               static_cast<unsigned int>(ring.size() + 1), 0, 0);
-        return seq != nullptr ? GEOSGeom_createLinearRing_r(h, seq) : nullptr;
-    };
     std::vector<GEOSGeometry*> parts;
     auto drop_parts = [&] {
         for (GEOSGeometry* g : parts) {
@@ -743,17 +755,11 @@ void merge_parts_with_geos(render_scratch& s) {
         }
     };
     for (std::size_t r = 0; r < s.out_used;) {
-        GEOSGeometry* shell = make_ring(s.out[r]);
-        std::vector<GEOSGeometry*> holes;
         std::size_t next = r + 1;
-        for (; next < s.out_used && s.out_exterior[next] == 0; ++next) {
-            if (GEOSGeometry* hole = make_ring(s.out[next])) {
-                holes.push_back(hole);
-            }
+        while (next < s.out_used && s.out_exterior[next] == 0) {
+            ++next;
         }
-        GEOSGeometry* polygon = shell != nullptr ? GEOSGeom_createPolygon_r(h, shell, holes.data(),
-                                                                           static_cast<unsigned int>(holes.size()))
-                                                 : nullptr;
+        GEOSGeometry* polygon = geos_polygon(h, s.out, r, next, s.coords);
         if (polygon == nullptr) {
             drop_parts();
             return;

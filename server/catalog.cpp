@@ -307,4 +307,10 @@ table_result snapshot::table(data::database& db, const table_query& q) const {
     return table_result{q, std::move(aggregated), sorted_parents, {}};
 }
 
+std::vector<std::int32_t> rows_by_area(const table_result& t, std::size_t num_areas) {
+    std::vector<std::int32_t> rows(num_areas, -1);
+    for (std::size_t i = 0; i < t.row_areas.size(); ++i) rows[t.row_areas[i]] = static_cast<std::int32_t>(i);
+    return rows;
+}
+
 } // namespace smallarea::server

@@ -53,6 +53,9 @@ struct table_result {
     std::vector<std::int32_t> row_of_area;
 };
 
+/// The inverse of t.row_areas over num_areas areas (-1: the area has no row).
+std::vector<std::int32_t> rows_by_area(const table_result& t, std::size_t num_areas);
+
 class snapshot {
 public:
     /// Loads everything from the store. Throws store_error.

@@ -71,10 +71,7 @@ std::shared_ptr<const table_result> context::table_values(const snapshot& s, con
         if (const auto it = m_value_tables.find(key); it != m_value_tables.end()) return it->second;
     }
     auto computed = s.table(connection(), q);
-    computed.row_of_area.assign(s.areas().size(), -1);
-    for (std::size_t i = 0; i < computed.row_areas.size(); ++i) {
-        computed.row_of_area[computed.row_areas[i]] = static_cast<std::int32_t>(i);
-    }
+    computed.row_of_area = rows_by_area(computed, s.areas().size());
     auto result = std::make_shared<const table_result>(std::move(computed));
     std::lock_guard<std::mutex> lock(m_values_mutex);
     m_value_tables[key] = result;

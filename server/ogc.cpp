@@ -170,8 +170,8 @@ feature_schema::feature_schema(const snapshot& s, const std::string& level, cons
     if (!table) return;
     m_percent = table->table.kind() == disclosure::measure_kind::percent_only;
     append_value_fields(m_fields, m_percent);
-    m_row_of_area.assign(s.areas().size(), -1);
-    for (std::size_t i = 0; i < table->row_areas.size(); ++i) m_row_of_area[table->row_areas[i]] = static_cast<long>(i);
+    // A table cached by context::table_values carries the map already; build it only for one-off tables.
+    if (table->row_of_area.empty()) m_own_rows = rows_by_area(*table, s.areas().size());
 }
 
 std::vector<geo::field_value> feature_schema::values(std::size_t area, long row) const {

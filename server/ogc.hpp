@@ -52,7 +52,9 @@ public:
     /// The same as GeoJSON properties, in field order.
     nlohmann::ordered_json properties(std::size_t area, long row) const;
     /// area index -> row of the table (-1 when none); empty without a table.
-    const std::vector<long>& row_of_area() const noexcept { return m_row_of_area; }
+    const std::vector<std::int32_t>& row_of_area() const noexcept {
+        return m_table && !m_table->row_of_area.empty() ? m_table->row_of_area : m_own_rows;
+    }
 
 private:
     const snapshot& m_s;
@@ -60,7 +62,7 @@ private:
     bool m_percent = false;
     std::vector<std::string> m_parent_levels;
     std::vector<geo::vector_field> m_fields;
-    std::vector<long> m_row_of_area;
+    std::vector<std::int32_t> m_own_rows; ///< only when the table does not carry row_of_area
 };
 
 /// A stored bespoke (combined) area resolved against a snapshot: what its features and export rows are made of.

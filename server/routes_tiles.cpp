@@ -110,7 +110,6 @@ void handle_tile(context& ctx, const httplib::Request& req, httplib::Response& r
     res.set_header("ETag", etag);
     res.set_header("Cache-Control", "public, max-age=300");
     res.set_header("Vary", "Accept-Encoding");
-    res.set_header("Access-Control-Allow-Origin", "*");
     if (etag_matches(req, etag)) {
         res.status = 304;
         return;
@@ -172,7 +171,6 @@ void handle_tilejson(context& ctx, const httplib::Request& req, httplib::Respons
               {"attribution", "Contains public sector information licensed under the Open Government Licence v3.0. "
                               "Contains OS data © Crown copyright and database right."},
               {"vector_layers", json::array({json{{"id", level}, {"fields", fields}, {"minzoom", 0}, {"maxzoom", geo::max_zoom}}})}};
-    res.set_header("Access-Control-Allow-Origin", "*");
     send_json(res, body);
 }
 

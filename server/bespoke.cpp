@@ -161,14 +161,29 @@ void serve_bespoke_table(context& ctx, const httplib::Request& req, httplib::Res
                            param(req, "vintage"), "");
     ctx.authorize(req, *q.dataset);
     const std::string ids_text = param(req, "ids");
+    res.set_header("X-Smallarea-Classification", disclosure::to_string(q.dataset->policy.classification));
+    const std::string format = param(req, "format") == "xlsx" ? std::string("xlsx") : format_of(req);
+    if (format == "csv" || format == "xlsx") {
+        // The same files as /api/export/bespoke.{csv,xlsx} (one writer, one disclosure statement, dated name); the
+        // writer validates the ids and loads and sums the bespoke areas itself.
+        export_request r;
+        r.dataset = q.dataset->id;
+        r.measure = q.measure->id;
+        r.period = q.period;
+        r.level = "bespoke";
+        r.ids = ids_text;
+        r.within = param(req, "within");
+        r.vintage = param(req, "vintage");
+        r.format = format;
+        r.max_rows = ctx.config().max_export_rows;
+        const auto file = export_bespoke(*s, ctx.connection(), r);
+        res.set_header("Content-Disposition", "attachment; filename=\"" + file.filename + "\"");
+        res.set_content(file.bytes, file.content_type);
+        return;
+    }
     if (ids_text.empty()) throw bad_request("MissingParameter", "level=bespoke needs ids=ID,ID,...");
     if (!param(req, "within").empty()) throw bad_request("InvalidParameter", "level=bespoke takes ids, not within");
-    std::vector<std::string> ids;
-    for (std::size_t start = 0; start <= ids_text.size();) {
-        const auto comma = std::min(ids_text.find(',', start), ids_text.size());
-        ids.push_back(ids_text.substr(start, comma - start));
-        start = comma + 1;
-    }
+    const std::vector<std::string> ids = split_ids(ids_text);
     if (ids.size() > 100) throw bad_request("InvalidParameter", "at most 100 bespoke ids");
     std::vector<bespoke_area> areas;
     for (const auto& id : ids) {
@@ -178,24 +193,6 @@ void serve_bespoke_table(context& ctx, const httplib::Request& req, httplib::Res
     const auto result = s->table(ctx.connection(), q);
     const bool percent = result.table.kind() == disclosure::measure_kind::percent_only;
     const auto& d = *q.dataset;
-    res.set_header("X-Smallarea-Classification", disclosure::to_string(d.policy.classification));
-    const std::string format = param(req, "format") == "xlsx" ? std::string("xlsx") : format_of(req);
-    if (format == "csv" || format == "xlsx") {
-        // The same files as /api/export/bespoke.{csv,xlsx}: one writer, one disclosure statement, dated name.
-        export_request r;
-        r.dataset = d.id;
-        r.measure = q.measure->id;
-        r.period = q.period;
-        r.level = "bespoke";
-        r.ids = ids_text;
-        r.vintage = param(req, "vintage");
-        r.format = format;
-        r.max_rows = ctx.config().max_export_rows;
-        const auto file = export_bespoke(*s, ctx.connection(), r);
-        res.set_header("Content-Disposition", "attachment; filename=\"" + file.filename + "\"");
-        res.set_content(file.bytes, file.content_type);
-        return;
-    }
     json rows = json::array();
     for (std::size_t i = 0; i < areas.size(); ++i) {
         json row = protected_row_json(result.table.rows()[i], percent);

@@ -149,17 +149,6 @@ std::string table_description(const table_result& t) {
            disclosure::describe(d.policy) + " " + uncertainty_note(t);
 }
 
-std::vector<std::string> split_ids(const std::string& text) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    while (start <= text.size()) {
-        const auto comma = std::min(text.find(',', start), text.size());
-        out.push_back(text.substr(start, comma - start));
-        start = comma + 1;
-    }
-    return out;
-}
-
 std::string two_decimals(double v) {
     char buffer[32];
     std::snprintf(buffer, sizeof buffer, "%.2f", v);
@@ -174,6 +163,17 @@ void check_size(std::size_t rows, std::size_t max_rows) {
 }
 
 } // namespace
+
+std::vector<std::string> split_ids(const std::string& text) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        const auto comma = std::min(text.find(',', start), text.size());
+        out.push_back(text.substr(start, comma - start));
+        start = comma + 1;
+    }
+    return out;
+}
 
 const std::string& check_export_format(const std::string& format) {
     static const std::vector<std::string> formats{"csv", "xlsx", "geojson", "gpkg"};

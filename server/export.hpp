@@ -56,6 +56,9 @@ export_file export_areas(const snapshot& s, data::database& db, const std::strin
 /// (UnknownBespoke, UnknownDataset...), unsupported_format, disclosure_refused, error("ExportFailed").
 export_file export_bespoke(const snapshot& s, data::database& db, const export_request& r);
 
+/// "a,b,,c" -> {"a", "b", "", "c"}: empty parts are kept, so a stray comma names an (unknown) empty id.
+std::vector<std::string> split_ids(const std::string& text);
+
 /// Dispatches: level=bespoke -> export_bespoke; else on r.dataset: export_table(make_query(...)) or export_areas(...).
 export_file export_any(const snapshot& s, data::database& db, const export_request& r);
 

@@ -173,6 +173,10 @@ TEST_CASE("bespoke - value = sum of the members' protected values; internal valu
     CHECK(xlsx->get_header_value("Content-Type").find("spreadsheetml") != std::string::npos);
     CHECK(xlsx->body.rfind("PK", 0) == 0);
     CHECK(xlsx->get_header_value("Content-Disposition").find(".xlsx") != std::string::npos);
+    CHECK(xlsx->get_header_value("X-Smallarea-Classification") == "internal");
+    const auto with_within = c.Get(("/api/table?dataset=" + internal_ds + "&measure=referrals&level=bespoke&format=csv&within=E08000003&ids=" + id).c_str(), auth());
+    REQUIRE(with_within);
+    CHECK(with_within->status == 400);
 }
 
 TEST_CASE("bespoke - an LSOA bespoke area aggregates an OA dataset's descendants; an OA bespoke area refuses an LSOA dataset") {

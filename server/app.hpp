@@ -15,6 +15,9 @@ struct server_config {
     int port = 8080;                      ///< 0 picks a free ephemeral port (tests)
     std::string web_root;                 ///< folder served at / (the map); empty serves no static files
     std::size_t tile_cache_bytes = 256u << 20;
+    /// Cache protected value tables per release (tiles, breaks, OGC items read them); off only to compare cached
+    /// answers with uncached ones (tests) or with --cache-mb 0.
+    bool value_cache = true;
     int threads = 0;                      ///< worker threads; 0: 32
     std::string basemap_url;              ///< optional raster basemap URL template for the map
     std::size_t max_body_bytes = 1u << 20;

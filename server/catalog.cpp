@@ -47,6 +47,21 @@ void snapshot::load(data::database& db, bool build_tiles) {
             }
         }
     }
+    for (const auto& d : m_datasets) {
+        std::int64_t areas = 0;
+        for (const auto& a : m_areas) areas += (a.level == d.level && a.vintage == d.vintage) ? 1 : 0;
+        auto& list = m_coverage[d.id];
+        for (const auto& p : d.periods) {
+            std::unordered_map<std::int64_t, bool> with_value;
+            for (const auto& m : d.measures) {
+                if (m.kind == data::measure_kind::percent_base) continue;
+                for (const auto& o : observations(d.id, m.id, p)) {
+                    if (o.value) with_value[o.area_id] = true;
+                }
+            }
+            list.push_back({p, areas, static_cast<std::int64_t>(with_value.size())});
+        }
+    }
     if (!build_tiles) return;
     std::map<layer_key, bool> levels;
     for (const auto& a : m_areas) {
@@ -61,6 +76,12 @@ void snapshot::load(data::database& db, bool build_tiles) {
         }
         layer.polygons.build();
     }
+}
+
+const std::vector<period_coverage>& snapshot::coverage(const std::string& dataset_id) const {
+    static const std::vector<period_coverage> none;
+    const auto it = m_coverage.find(dataset_id);
+    return it == m_coverage.end() ? none : it->second;
 }
 
 const data::dataset_info& snapshot::dataset(const std::string& id) const {
@@ -181,6 +202,7 @@ table_query snapshot::make_query(const std::string& dataset_id, const std::strin
     if (within.rfind("bespoke:", 0) == 0) {
         q.within_bespoke = within.substr(8);
         if (q.within_bespoke.empty()) throw bad_request("InvalidParameter", "within=bespoke: needs a bespoke area id");
+        refuse_percentages_on_user_areas(q); // before any route does work on it (targets, zones)
     } else if (!within.empty()) {
         q.within = find_area(within, d.vintage);
         if (!q.within) throw not_found("UnknownArea", "no area \"" + within + "\"");
@@ -215,8 +237,19 @@ std::vector<std::size_t> snapshot::cells_covering(const std::vector<std::size_t>
     return out;
 }
 
+void refuse_percentages_on_user_areas(const table_query& q) {
+    if (q.measure->kind != data::measure_kind::percent_only) return;
+    if (q.groups.empty() && q.within_bespoke.empty()) return;
+    throw disclosure_refused("PercentageOnly",
+                             "measure " + q.measure->id + " is a percentage-only measure: it is served on standard "
+                             "geographies only (its dataset's level and coarser), never on bespoke or drawn areas, "
+                             "because comparing overlapping user-defined areas would recover the volumes behind the "
+                             "percentages");
+}
+
 table_result snapshot::table(data::database& db, const table_query& q) const {
     const auto& d = *q.dataset;
+    refuse_percentages_on_user_areas(q);
     std::vector<std::size_t> cells;
     if (!q.groups.empty()) {
         std::vector<std::size_t> all;
@@ -295,15 +328,9 @@ table_result snapshot::table(data::database& db, const table_query& q) const {
         sorted_groups.push_back(std::move(groups[i]));
         sorted_parents.push_back(parents[i]);
     }
-    // A coarser area's own Census count when it has one (every LSOA does), rather than the sum of its members'.
-    const std::string denominator_name = q.measure->denominator.empty() ? "households" : q.measure->denominator;
-    std::vector<std::optional<std::int64_t>> own_households;
-    for (const auto parent : sorted_parents) {
-        const auto it = m_areas[parent].denominators.find(denominator_name);
-        own_households.push_back(it == m_areas[parent].denominators.end() ? std::nullopt
-                                                                           : std::optional<std::int64_t>(it->second));
-    }
-    auto aggregated = disclosure::aggregate(sorted_groups, protected_cells, raw, own_households);
+    // Households are the sum over the covered cells with a count (rule 8), not the coarser area's own Census
+    // figure: a rate must use the households of the same cells as its value.
+    auto aggregated = disclosure::aggregate(sorted_groups, protected_cells, raw);
     return table_result{q, std::move(aggregated), sorted_parents, {}};
 }
 

@@ -43,6 +43,13 @@ struct table_query {
     std::vector<std::pair<std::string, std::vector<std::size_t>>> groups;
 };
 
+/// How much of a level one period of a dataset covers.
+struct period_coverage {
+    std::string period;
+    std::int64_t areas = 0;            ///< areas of the dataset's level and vintage
+    std::int64_t areas_with_value = 0; ///< of those, with a value for any servable measure
+};
+
 /// A protected table plus what it is about: the only thing encoders receive.
 struct table_result {
     table_query query;
@@ -52,6 +59,10 @@ struct table_result {
     /// context::table_values, so a tile looks its features up without rebuilding a per-area map per request.
     std::vector<std::int32_t> row_of_area;
 };
+
+/// Throws disclosure_refused("PercentageOnly") when q asks for a percentage-only measure over user-defined areas
+/// (level=bespoke groups, within=bespoke:ID): percentages are served on standard geographies only (README rule 3).
+void refuse_percentages_on_user_areas(const table_query& q);
 
 /// The inverse of t.row_areas over num_areas areas (-1: the area has no row).
 std::vector<std::int32_t> rows_by_area(const table_result& t, std::size_t num_areas);
@@ -65,6 +76,9 @@ public:
     const std::vector<data::area>& areas() const noexcept { return m_areas; }
     const std::vector<data::dataset_info>& datasets() const noexcept { return m_datasets; }
     const std::map<layer_key, tile_layer>& layers() const noexcept { return m_layers; }
+
+    /// Each period's coverage of a dataset, in period order (empty for an unknown id).
+    const std::vector<period_coverage>& coverage(const std::string& dataset_id) const;
 
     /// Throws not_found when there is no such dataset.
     const data::dataset_info& dataset(const std::string& id) const;
@@ -106,6 +120,7 @@ private:
     std::unordered_map<std::int64_t, std::size_t> m_by_id;
     std::unordered_multimap<std::string, std::size_t> m_by_code;
     std::vector<data::dataset_info> m_datasets;
+    std::map<std::string, std::vector<period_coverage>> m_coverage;
     std::map<layer_key, tile_layer> m_layers;
 };
 

@@ -63,9 +63,30 @@ std::shared_ptr<const snapshot> context::snap() {
     return m_current;
 }
 
+std::string table_cache_key(const snapshot& s, const table_query& q) {
+    // Every input that changes the answer, each field tagged so that no two queries can spell the same key.
+    std::string key = "release=" + std::to_string(s.release()) + "|dataset=" + q.dataset->id + "|measure=" +
+                      q.measure->id + "|period=" + q.period + "|level=" + q.level + "|vintage=" +
+                      std::to_string(q.vintage) + "|within=" + (q.within ? s.areas()[*q.within].code + "@" +
+                                                                             std::to_string(s.areas()[*q.within].id)
+                                                                       : std::string()) +
+                      "|within_bespoke=" + q.within_bespoke + "|groups=";
+    for (const auto& [code, members] : q.groups) {
+        key += code + ":";
+        for (const auto m : members) key += std::to_string(s.areas()[m].id) + ",";
+        key += ";";
+    }
+    return key;
+}
+
 std::shared_ptr<const table_result> context::table_values(const snapshot& s, const table_query& q) {
-    const std::string key = q.dataset->id + "|" + q.measure->id + "|" + q.period + "|" + q.level + "|" +
-                            std::to_string(s.release());
+    if (!q.groups.empty() || !q.within_bespoke.empty() || !m_config.value_cache) {
+        // Bespoke areas can change (deleted, made private) without a new release: never cached.
+        auto computed = s.table(connection(), q);
+        computed.row_of_area = rows_by_area(computed, s.areas().size());
+        return std::make_shared<const table_result>(std::move(computed));
+    }
+    const std::string key = table_cache_key(s, q);
     {
         std::lock_guard<std::mutex> lock(m_values_mutex);
         if (const auto it = m_value_tables.find(key); it != m_value_tables.end()) return it->second;

@@ -37,8 +37,8 @@ public:
     /// builds the new snapshot while requests keep using the old one.
     std::shared_ptr<const snapshot> snap();
 
-    /// The protected table of a whole dataset/measure/period/level (no `within`), cached per data release:
-    /// what tiles and class breaks read.
+    /// The protected table of a query, cached per data release under a key naming every input that changes the
+    /// answer (table_cache_key): what tiles, class breaks and OGC items read. Bespoke queries are not cached.
     std::shared_ptr<const table_result> table_values(const snapshot& s, const table_query& q);
 
     /// Runs f(database&) on the server's one read-write connection, serialised by a mutex (SQLite has one
@@ -75,6 +75,9 @@ private:
     std::map<std::string, std::shared_ptr<const table_result>> m_value_tables;
     std::unique_ptr<access_control> m_access; // last: destroyed first, its audit flush still has the writer
 };
+
+/// The cache key of a table query: release, dataset, measure, period, level, vintage, within, bespoke groups.
+std::string table_cache_key(const snapshot& s, const table_query& q);
 
 /// Route registration, one function per file.
 void register_api_routes(httplib::Server& http, context& ctx);

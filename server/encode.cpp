@@ -7,21 +7,29 @@ namespace smallarea::server {
 
 using nlohmann::json;
 
+std::string classification_label(const data::dataset_info& d) {
+    if (d.policy.classification == disclosure::classification::internal) return "Internal MI: not for onward sharing";
+    return d.licence.empty() ? std::string("Published") : "Published (" + d.licence + ")";
+}
+
 nlohmann::json disclosure_json(const data::dataset_info& d) {
     return json{{"classification", disclosure::to_string(d.policy.classification)},
-                {"label", d.policy.classification == disclosure::classification::published
-                              ? "Published data (public domain)"
-                              : "Internal MI: not for onward sharing"},
+                {"label", classification_label(d)},
+                {"licence", d.licence},
                 {"rounding_base", d.policy.rounding_base},
                 {"rounded_by", disclosure::to_string(d.policy.rounded_by)},
                 {"rounding_rule", "half_up"},
                 {"suppression_threshold", d.policy.suppression_threshold},
                 {"percent_min_denominator", d.policy.percent_min_denominator},
                 {"totals", "sum of rounded cells"},
+                {"percentages", "percentage-only measures: whole percentages of the served cells' own figures, on "
+                                "standard geographies only (never on bespoke or drawn areas); suppressed cells are left "
+                                "out of every aggregate"},
+                {"rates", "per 100 households, over the cells that have both a value and a household count"},
                 {"rule", disclosure::describe(d.policy)}};
 }
 
-nlohmann::json dataset_json(const data::dataset_info& d) {
+nlohmann::json dataset_json(const data::dataset_info& d, const snapshot* s) {
     json measures = json::array();
     for (const auto& m : d.measures) {
         if (m.kind == data::measure_kind::percent_base) continue; // never served, so not listed
@@ -30,7 +38,7 @@ nlohmann::json dataset_json(const data::dataset_info& d) {
         if (m.kind == data::measure_kind::percent_only) j["percent_of"] = m.percent_of;
         measures.push_back(std::move(j));
     }
-    return json{{"id", d.id},
+    json out{{"id", d.id},
                 {"title", d.title},
                 {"publisher", d.publisher},
                 {"licence", d.licence},
@@ -43,6 +51,19 @@ nlohmann::json dataset_json(const data::dataset_info& d) {
                 {"periods", d.periods},
                 {"measures", std::move(measures)},
                 {"disclosure", disclosure_json(d)}};
+    if (s) {
+        json coverage = json::array();
+        json latest_complete = nullptr;
+        for (const auto& c : s->coverage(d.id)) {
+            const double share = c.areas > 0 ? static_cast<double>(c.areas_with_value) / static_cast<double>(c.areas) : 0.0;
+            coverage.push_back(json{{"period", c.period}, {"areas", c.areas}, {"areas_with_value", c.areas_with_value},
+                                    {"share", std::round(share * 10000.0) / 10000.0}});
+            if (share >= complete_coverage) latest_complete = c.period;
+        }
+        out["coverage"] = std::move(coverage);
+        out["latest_complete_period"] = latest_complete;
+    }
+    return out;
 }
 
 namespace {
@@ -61,11 +82,17 @@ json row_json(const disclosure::protected_row& r, bool percent) {
     } else {
         j["value"] = optional_number(r.value);
         j["rate_per_100_households"] = rate_json(r.rate_per_100_households);
+        j["rate_households"] = optional_number(r.rate_households);
+        j["rate_value"] = optional_number(r.rate_value); // a sum of protected cells: lets anyone check the rate
         j["uncertainty"] = r.uncertainty;
+        j["rounding_dominates"] = r.rounding_dominates();
     }
     j["suppressed"] = r.suppressed;
     j["missing"] = r.missing;
-    if (r.cells != 1) j["cells"] = r.cells;
+    j["cells"] = r.cells;
+    j["cells_with_value"] = r.cells_with_value;
+    j["complete"] = r.complete();
+    j["households_complete"] = r.households_complete();
     return j;
 }
 
@@ -105,7 +132,13 @@ nlohmann::json table_json(const table_result& t, const snapshot& s) {
              {"classification", disclosure::to_string(d.policy.classification)},
              {"disclosure", disclosure_json(d)},
              {"rows", std::move(rows)},
-             {"total", row_json(t.table.total(), percent)}};
+             {"total", row_json(t.table.total(), percent)},
+             {"coverage", json{{"cells", t.table.total().cells}, {"cells_with_value", t.table.total().cells_with_value}}},
+             {"rate_basis", "rates per 100 households are over the cells that have both a value and a Census household "
+                            "count (rate_households); households sum the cells with a count"}};
+    bool dominated = false;
+    for (const auto& r : t.table.rows()) dominated = dominated || r.rounding_dominates();
+    out["suggestion"] = dominated ? json(rounding_suggestion) : json(nullptr);
     if (t.query.within) {
         const auto& w = s.areas()[*t.query.within];
         out["within"] = json{{"code", w.code}, {"name", w.name}, {"level", w.level}};
@@ -137,15 +170,14 @@ std::string table_csv(const table_result& t, const snapshot& s) {
     meta("period", t.query.period);
     meta("geography", t.query.level + " " + std::to_string(t.query.vintage) +
                           (t.query.within ? " within " + s.areas()[*t.query.within].code : ""));
-    meta("classification", d.policy.classification == disclosure::classification::published
-                               ? "published (public domain)"
-                               : "internal MI - not for onward sharing");
+    meta("classification", disclosure::to_string(d.policy.classification) + std::string(": ") + classification_label(d));
     meta("disclosure", disclosure::describe(d.policy));
     meta("publisher", d.publisher);
     meta("licence", d.licence);
     meta("attribution", d.attribution);
-    out += percent ? "code,name,households,percent,suppressed,missing\n"
-                   : "code,name,households,value,rate_per_100_households,uncertainty,suppressed,missing\n";
+    out += percent ? "code,name,households,percent,suppressed,missing,cells,cells_with_value,complete,households_complete\n"
+                   : "code,name,households,value,rate_per_100_households,uncertainty,suppressed,missing,cells,"
+                     "cells_with_value,complete,households_complete,rounding_dominates\n";
     auto write_row = [&](const disclosure::protected_row& r, const std::string& name) {
         out += csv_field(r.code) + "," + csv_field(name) + "," + (r.households ? std::to_string(*r.households) : "") + ",";
         if (percent) {
@@ -155,7 +187,11 @@ std::string table_csv(const table_result& t, const snapshot& s) {
             out += (r.rate_per_100_households ? number_text(*r.rate_per_100_households) : "") + ",";
             out += number_text(r.uncertainty) + ",";
         }
-        out += std::string(r.suppressed ? "true" : "false") + "," + (r.missing ? "true" : "false") + "\n";
+        auto flag = [](bool b) { return std::string(b ? "true" : "false"); };
+        out += flag(r.suppressed) + "," + flag(r.missing) + "," + std::to_string(r.cells) + "," +
+               std::to_string(r.cells_with_value) + "," + flag(r.complete()) + "," + flag(r.households_complete());
+        if (!percent) out += "," + flag(r.rounding_dominates());
+        out += "\n";
     };
     for (std::size_t i = 0; i < t.table.rows().size(); ++i) {
         write_row(t.table.rows()[i], s.areas()[t.row_areas[i]].name);

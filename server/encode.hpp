@@ -10,9 +10,23 @@
 
 namespace smallarea::server {
 
+/// A period whose coverage (areas with a value / areas of the level) reaches this is "complete" for the map's
+/// default-period advice.
+inline constexpr double complete_coverage = 0.95;
+
+/// What a response says when rounding dominates a figure (the uncertainty bound is at least half the value).
+inline constexpr const char* rounding_suggestion =
+    "rounding dominates some figures (the uncertainty is at least half the value): many small rounded cells were "
+    "summed, so the figure could be of little value; use a coarser level (LSOA or local authority)";
+
 /// Dataset metadata as served by /api/datasets: measures, periods, classification, licence, the rule in words
 /// and as data.
-nlohmann::json dataset_json(const data::dataset_info& d);
+/// With a snapshot: also each period's coverage (areas with a value / areas of the level) and the latest period
+/// whose coverage is at least 95%.
+nlohmann::json dataset_json(const data::dataset_info& d, const snapshot* s = nullptr);
+
+/// "Published (Open Government Licence v3.0)" from the dataset's licence, or "Internal MI: not for onward sharing".
+std::string classification_label(const data::dataset_info& d);
 
 /// The disclosure block every table-like response carries.
 nlohmann::json disclosure_json(const data::dataset_info& d);

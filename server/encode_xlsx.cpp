@@ -1,6 +1,7 @@
 #include "server/encode_xlsx.hpp"
 
 #include "server/scratch_dir.hpp"
+#include "server/encode.hpp"
 
 #include "data/error.hpp"
 
@@ -68,7 +69,6 @@ std::string table_xlsx(const table_result& t, const snapshot& s) { return layout
 std::string layout_xlsx(const table_result& t, const row_layout& layout) {
     const auto& d = *t.query.dataset;
     const bool percent = t.table.kind() == disclosure::measure_kind::percent_only;
-    const bool internal = d.policy.classification == disclosure::classification::internal;
     scratch_dir dir("smallarea-xlsx");
     const std::string file = dir.path() + "/table.xlsx";
     lxw_workbook_options options{};
@@ -93,7 +93,8 @@ std::string layout_xlsx(const table_result& t, const row_layout& layout) {
         } else {
             header.insert(header.end(), {"value", "rate_per_100_households", "uncertainty"});
         }
-        header.insert(header.end(), {"suppressed", "missing", "cells"});
+        header.insert(header.end(), {"suppressed", "missing", "cells", "cells_with_value", "complete", "households_complete"});
+        if (!percent) header.push_back("rounding_dominates");
         for (std::size_t c = 0; c < header.size(); ++c) {
             check(worksheet_write_string(data, 0, static_cast<lxw_col_t>(c), header[c].c_str(), bold), "the header");
         }
@@ -103,8 +104,10 @@ std::string layout_xlsx(const table_result& t, const row_layout& layout) {
             for (const auto& label : line.labels) {
                 if (const auto* text = std::get_if<std::string>(&label)) {
                     check(worksheet_write_string(data, r, c, text->c_str(), nullptr), "a row");
+                } else if (const auto* whole = std::get_if<std::int64_t>(&label)) {
+                    check(worksheet_write_number(data, r, c, static_cast<double>(*whole), nullptr), "a row");
                 } else {
-                    check(worksheet_write_number(data, r, c, static_cast<double>(std::get<std::int64_t>(label)), nullptr), "a row");
+                    check(worksheet_write_number(data, r, c, std::round(std::get<double>(label) * 100.0) / 100.0, two_decimals), "a row");
                 }
                 ++c;
             }
@@ -127,6 +130,10 @@ std::string layout_xlsx(const table_result& t, const row_layout& layout) {
             check(worksheet_write_boolean(data, r, c++, row.suppressed, nullptr), "a row");
             check(worksheet_write_boolean(data, r, c++, row.missing, nullptr), "a row");
             check(worksheet_write_number(data, r, c++, static_cast<double>(row.cells), nullptr), "a row");
+            check(worksheet_write_number(data, r, c++, static_cast<double>(row.cells_with_value), nullptr), "a row");
+            check(worksheet_write_boolean(data, r, c++, row.complete(), nullptr), "a row");
+            check(worksheet_write_boolean(data, r, c++, row.households_complete(), nullptr), "a row");
+            if (!percent) check(worksheet_write_boolean(data, r, c++, row.rounding_dominates(), nullptr), "a row");
             ++r;
         }
         worksheet_freeze_panes(data, 1, 0);
@@ -148,7 +155,7 @@ std::string layout_xlsx(const table_result& t, const row_layout& layout) {
             {"Publisher", d.publisher},
             {"Licence", d.licence},
             {"Attribution", d.attribution},
-            {"Classification", internal ? "internal: Internal MI: not for onward sharing" : "published: Published data (public domain)"},
+            {"Classification", disclosure::to_string(d.policy.classification) + std::string(": ") + classification_label(d)},
             {"Rounding base", std::to_string(d.policy.rounding_base)},
             {"Rounded by", disclosure::to_string(d.policy.rounded_by)},
             {"Rounding rule", disclosure::describe(d.policy)},

@@ -10,6 +10,7 @@
 #include "server/ogc.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cctype>
 #include <cstdio>
 #include <ctime>
@@ -144,8 +145,7 @@ json table_meta(const table_result& t) {
 
 std::string table_description(const table_result& t) {
     const auto& d = *t.query.dataset;
-    return (d.policy.classification == disclosure::classification::internal ? "Internal MI: not for onward sharing. "
-                                                                              : "Published data. ") +
+    return classification_label(d) + ". " +
            disclosure::describe(d.policy) + " " + uncertainty_note(t);
 }
 
@@ -265,9 +265,7 @@ std::string layout_csv(const table_result& t, const row_layout& layout) {
     meta("period", t.query.period);
     meta("geography", layout.geography);
     for (const auto& [key, value] : layout.notes) meta(key, value);
-    meta("classification", d.policy.classification == disclosure::classification::published
-                               ? "published (public domain)"
-                               : "internal MI - not for onward sharing");
+    meta("classification", disclosure::to_string(d.policy.classification) + std::string(": ") + classification_label(d));
     meta("disclosure", disclosure::describe(d.policy));
     meta("rounding base", std::to_string(d.policy.rounding_base));
     meta("uncertainty", uncertainty_note(t));
@@ -275,16 +273,19 @@ std::string layout_csv(const table_result& t, const row_layout& layout) {
     meta("licence", d.licence);
     meta("attribution", d.attribution);
     for (std::size_t i = 0; i < layout.label_header.size(); ++i) out += (i ? "," : "") + layout.label_header[i];
-    out += percent ? ",households,percent,suppressed,missing,cells\n"
-                   : ",households,value,rate_per_100_households,uncertainty,suppressed,missing,cells\n";
+    out += percent ? ",households,percent,suppressed,missing,cells,cells_with_value,complete,households_complete\n"
+                   : ",households,value,rate_per_100_households,uncertainty,suppressed,missing,cells,cells_with_value,"
+                     "complete,households_complete,rounding_dominates\n";
     auto number = [](const std::optional<std::int64_t>& v) { return v ? std::to_string(*v) : std::string(); };
     for (const auto& line : layout.rows) {
         for (std::size_t i = 0; i < line.labels.size(); ++i) {
             if (i) out += ',';
             if (const auto* text = std::get_if<std::string>(&line.labels[i])) {
                 out += csv_field(*text);
+            } else if (const auto* whole = std::get_if<std::int64_t>(&line.labels[i])) {
+                out += std::to_string(*whole);
             } else {
-                out += std::to_string(std::get<std::int64_t>(line.labels[i]));
+                out += two_decimals(std::get<double>(line.labels[i]));
             }
         }
         const auto& r = *line.row;
@@ -295,8 +296,11 @@ std::string layout_csv(const table_result& t, const row_layout& layout) {
             out += number(r.value) + "," + (r.rate_per_100_households ? two_decimals(*r.rate_per_100_households) : "") + "," +
                    two_decimals(r.uncertainty) + ",";
         }
-        out += std::string(r.suppressed ? "true" : "false") + "," + (r.missing ? "true" : "false") + "," +
-               std::to_string(r.cells) + "\n";
+        auto flag = [](bool b) { return std::string(b ? "true" : "false"); };
+        out += flag(r.suppressed) + "," + flag(r.missing) + "," + std::to_string(r.cells) + "," +
+               std::to_string(r.cells_with_value) + "," + flag(r.complete()) + "," + flag(r.households_complete());
+        if (!percent) out += "," + flag(r.rounding_dominates());
+        out += "\n";
     }
     return out;
 }
@@ -404,6 +408,31 @@ target_selection rank_targets(const table_result& t, long lo, long hi, long limi
     }
     sel.ranked_by = percent ? "percent (a percentage-only measure is ranked by its percentage)"
                             : "rate per 100 households of the protected value";
+    for (const auto i : sel.picked) {
+        const auto& r = t.table.rows()[i];
+        if (percent) {
+            sel.low.push_back(static_cast<double>(*r.percent) - 0.5);
+            sel.high.push_back(static_cast<double>(*r.percent) + 0.5);
+        } else {
+            // The true count lies in value +- uncertainty, so the true rate lies in that range per household.
+            const double h = static_cast<double>(r.rate_households.value_or(*r.households));
+            const double v = static_cast<double>(*r.value);
+            sel.low.push_back(std::round(std::max(0.0, v - r.uncertainty) * 10000.0 / h) / 100.0);
+            sel.high.push_back(std::round((v + r.uncertainty) * 10000.0 / h) / 100.0);
+        }
+    }
+    for (std::size_t k = 0; k < sel.picked.size(); ++k) {
+        const bool tied = k + 1 < sel.picked.size() && sel.low[k] <= sel.high[k + 1];
+        sel.tied_with_next.push_back(tied);
+        sel.band.push_back(k == 0 ? 1 : sel.band[k - 1] + (sel.tied_with_next[k - 1] ? 0 : 1));
+    }
+    sel.bands = sel.band.empty() ? 0 : sel.band.back();
+    if (sel.bands > 0 && static_cast<std::size_t>(sel.bands) < sel.picked.size()) {
+        sel.ties_note = "the " + std::to_string(sel.picked.size()) + " areas fall into " + std::to_string(sel.bands) +
+                        " band(s): areas in one band have overlapping intervals given the rounding (" +
+                        (percent ? std::string("whole percent +- 0.5") : std::string("value +- uncertainty per 100 households")) +
+                        "), so their order within the band is not a real difference (it follows the rate, then the code)";
+    }
     return sel;
 }
 
@@ -413,10 +442,14 @@ export_file export_targets(const snapshot& s, const table_result& t, const targe
     }
     const auto& d = *t.query.dataset;
     row_layout layout;
-    layout.label_header = {"rank", "code", "name", "level"};
+    const bool percent = t.table.kind() == disclosure::measure_kind::percent_only;
+    layout.label_header = {"rank", "band", "tied_with_next", "code", "name", "level",
+                           percent ? "percent_low" : "rate_low", percent ? "percent_high" : "rate_high"};
     for (std::size_t k = 0; k < sel.picked.size(); ++k) {
         const auto& a = s.areas()[t.row_areas[sel.picked[k]]];
-        layout.rows.push_back({{static_cast<std::int64_t>(k + 1), a.code, a.name, a.level}, &t.table.rows()[sel.picked[k]]});
+        layout.rows.push_back({{static_cast<std::int64_t>(k + 1), sel.band[k], std::string(sel.tied_with_next[k] ? "true" : "false"),
+                                a.code, a.name, a.level, sel.low[k], sel.high[k]},
+                               &t.table.rows()[sel.picked[k]]});
     }
     layout.geography = d.level + " " + std::to_string(d.vintage) + (sel.within.empty() ? "" : " within " + sel.within);
     layout.notes = {{"Selection", "areas with " + std::to_string(sel.min_households) + " to " + std::to_string(sel.max_households) +
@@ -424,6 +457,8 @@ export_file export_targets(const snapshot& s, const table_result& t, const targe
                                       "; the top " + std::to_string(sel.picked.size()) + " of " + std::to_string(sel.eligible)},
                     {"Ranked by", sel.ranked_by + ", ties by code"}};
     if (!sel.note.empty()) layout.notes.emplace_back("Note", sel.note);
+    layout.notes.emplace_back("Bands", std::to_string(sel.bands) + " distinct band(s) among " + std::to_string(sel.picked.size()) + " areas" +
+                                           (sel.ties_note.empty() ? "" : ": " + sel.ties_note));
     export_file out;
     out.bytes = format == "csv" ? layout_csv(t, layout) : layout_xlsx(t, layout);
     out.content_type = content_type_of(format);

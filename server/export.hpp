@@ -77,11 +77,20 @@ struct target_selection {
     std::size_t eligible = 0;          ///< rows in the band before the limit
     std::string ranked_by;             ///< in words
     std::string note;                  ///< e.g. an LSOA-only dataset ranked at LSOA level; may be empty
+    /// Per picked row: the interval its ranking figure lies in given the rounding (rate per 100 households from
+    /// value +- uncertainty; a whole percent +- 0.5), its band (1-based; consecutive rows whose intervals overlap
+    /// share one: their order is within the rounding error) and whether it is tied with the next row.
+    std::vector<double> low, high;
+    std::vector<std::int64_t> band;
+    std::vector<bool> tied_with_next;
+    std::int64_t bands = 0;
+    std::string ties_note; ///< empty when every row is a band of its own
 };
 
 /// Ranks the rows whose households lie in [lo, hi] by protected rate per 100 households (percent for a
 /// percentage-only measure), ties by code (rows are in code order), and keeps the top `limit`: the rule of
-/// GET /api/targets. Throws bad_request("InvalidParameter") when lo > hi.
+/// GET /api/targets, and marks ties within the rounding error (target_selection::band). Throws
+/// bad_request("InvalidParameter") when lo > hi.
 target_selection rank_targets(const table_result& t, long lo, long hi, long limit, const std::string& within);
 
 /// The target finder's rows (rank, code, name, level, then the protected figures) as CSV or XLSX with the

@@ -74,7 +74,8 @@ std::vector<ogc_collection> ogc_collections(const snapshot& s, bool has_bespoke,
         for (const auto& d : s.datasets()) {
             if (!visible(d)) continue;
             for (const auto& m : d.measures) {
-                if (m.kind == data::measure_kind::percent_base) continue; // never served (disclosure rule 3)
+                // Percentages are never served on user-defined areas (rule 3), so there is no such collection.
+                if (m.kind != data::measure_kind::count) continue;
                 ogc_collection b;
                 b.type = ogc_collection::kind::bespoke;
                 b.id = d.id + "." + m.id + ".bespoke";
@@ -112,6 +113,9 @@ void append_value_fields(std::vector<geo::vector_field>& fields, bool percent) {
     fields.push_back({"suppressed", field_type::boolean});
     fields.push_back({"missing", field_type::boolean});
     fields.push_back({"cells", field_type::integer});
+    fields.push_back({"cells_with_value", field_type::integer});
+    fields.push_back({"complete", field_type::boolean});
+    fields.push_back({"households_complete", field_type::boolean});
     fields.push_back({"classification", field_type::string});
 }
 
@@ -133,7 +137,7 @@ void append_row_values(std::vector<geo::field_value>& v, const table_result& t, 
         for (int i = 0; i < (percent ? 1 : 3); ++i) v.emplace_back(std::monostate{});
         v.emplace_back(false);
         v.emplace_back(true);
-        v.emplace_back(std::monostate{});
+        for (int i = 0; i < 4; ++i) v.emplace_back(std::monostate{});
     } else {
         if (percent) {
             optional(r->percent);
@@ -150,6 +154,9 @@ void append_row_values(std::vector<geo::field_value>& v, const table_result& t, 
         v.emplace_back(r->suppressed);
         v.emplace_back(r->missing);
         v.emplace_back(static_cast<std::int64_t>(r->cells));
+        v.emplace_back(static_cast<std::int64_t>(r->cells_with_value));
+        v.emplace_back(r->complete());
+        v.emplace_back(r->households_complete());
     }
     v.emplace_back(std::string(disclosure::to_string(q.dataset->policy.classification)));
 }
@@ -182,7 +189,12 @@ std::vector<geo::field_value> feature_schema::values(std::size_t area, long row)
     v.emplace_back(a.name);
     v.emplace_back(a.level);
     v.emplace_back(static_cast<std::int64_t>(a.vintage));
-    if (const auto h = a.denominators.find("households"); h != a.denominators.end()) {
+    const disclosure::protected_row* r = m_table && row >= 0 ? &m_table->table.rows()[static_cast<std::size_t>(row)] : nullptr;
+    if (r) {
+        // The households of the cells the row covers (rule 8), so rate = value per households here as in tables.
+        if (r->households) v.emplace_back(*r->households);
+        else v.emplace_back(std::monostate{});
+    } else if (const auto h = a.denominators.find("households"); h != a.denominators.end()) {
         v.emplace_back(static_cast<std::int64_t>(h->second));
     } else {
         v.emplace_back(std::monostate{});
@@ -196,7 +208,7 @@ std::vector<geo::field_value> feature_schema::values(std::size_t area, long row)
         }
     }
     if (!m_table) return v;
-    append_row_values(v, *m_table, row < 0 ? nullptr : &m_table->table.rows()[static_cast<std::size_t>(row)], m_percent);
+    append_row_values(v, *m_table, r, m_percent);
     return v;
 }
 

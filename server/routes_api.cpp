@@ -22,7 +22,7 @@ void register_api_routes(httplib::Server& http, context& ctx) {
         const auto s = ctx.snap();
         json list = json::array();
         for (const auto& d : s->datasets()) {
-            if (ctx.visible(req, d)) list.push_back(dataset_json(d)); // internal MI is not even listed to others
+            if (ctx.visible(req, d)) list.push_back(dataset_json(d, s.get())); // internal MI is not even listed to others
         }
         send_json(res, json{{"datasets", list}});
     }));
@@ -31,7 +31,7 @@ void register_api_routes(httplib::Server& http, context& ctx) {
         const auto& d = s->dataset(req.matches[1]);
         // Indistinguishable from an unknown id for those who may not see it.
         if (!ctx.visible(req, d)) throw not_found("UnknownDataset", "no dataset \"" + d.id + "\"");
-        send_json(res, dataset_json(d));
+        send_json(res, dataset_json(d, s.get()));
     }));
     http.Get("/api/areas", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
         const auto s = ctx.snap();

@@ -236,7 +236,8 @@ void register_bespoke_routes(httplib::Server& http, context& ctx) {
         for (std::size_t k = 0; k < picked.size(); ++k) {
             const auto& r = t.table.rows()[picked[k]];
             const auto& a = s->areas()[t.row_areas[picked[k]]];
-            json row{{"rank", k + 1}, {"code", a.code}, {"name", a.name}, {"level", a.level}, {"households", *r.households}};
+            json row{{"rank", k + 1}, {"band", sel.band[k]}, {"tied_with_next", sel.tied_with_next[k]},
+                     {"code", a.code}, {"name", a.name}, {"level", a.level}, {"households", *r.households}};
             row["bbox"] = nullptr;
             if (const auto g = geometries.find(a.id); g != geometries.end()) {
                 views.emplace_back(g->second);
@@ -245,10 +246,17 @@ void register_bespoke_routes(httplib::Server& http, context& ctx) {
             }
             if (percent) {
                 row["percent"] = *r.percent; // ranked by percent; no "rate" field, which means per 100 households
+                row["percent_low"] = sel.low[k];
+                row["percent_high"] = sel.high[k];
             } else {
                 row["value"] = *r.value;
-                row["rate"] = round2(*r.rate_per_100_households);
                 row["uncertainty"] = r.uncertainty;
+                row["value_low"] = std::max(0.0, static_cast<double>(*r.value) - r.uncertainty);
+                row["value_high"] = static_cast<double>(*r.value) + r.uncertainty;
+                row["rate"] = round2(*r.rate_per_100_households);
+                row["rate_low"] = sel.low[k];
+                row["rate_high"] = sel.high[k];
+                row["rounding_dominates"] = r.rounding_dominates();
             }
             rows.push_back(std::move(row));
         }
@@ -257,6 +265,7 @@ void register_bespoke_routes(httplib::Server& http, context& ctx) {
                  {"min_households", lo}, {"max_households", hi}, {"limit", limit}, {"eligible", sel.eligible},
                  {"ranked_by", sel.ranked_by}, {"rate_unit", percent ? "percent" : "per 100 households"},
                  {"note", sel.note.empty() ? json(nullptr) : json(sel.note)},
+                 {"bands", sel.bands}, {"ties_note", sel.ties_note.empty() ? json(nullptr) : json(sel.ties_note)},
                  {"classification", disclosure::to_string(d.policy.classification)}, {"disclosure", disclosure_json(d)},
                  {"rows", std::move(rows)},
                  {"outline", views.empty() ? json(nullptr) : geometry_json(geo::dissolve_wkb(views))}};

@@ -79,14 +79,20 @@ void handle_tile(context& ctx, const httplib::Request& req, httplib::Response& r
                 if (fields & field_code) out.add("code", a.code);
                 // OAs have no names (the catalogue names them by code): do not send the code twice.
                 if ((fields & field_name) && a.name != a.code) out.add("name", a.name);
-                if (const auto h = a.denominators.find("households");
-                    (fields & field_households) && h != a.denominators.end()) {
-                    out.add("households", static_cast<std::int64_t>(h->second));
+                const auto row_index = table ? table->row_of_area[area_index] : -1;
+                const disclosure::protected_row* row_ptr =
+                    row_index < 0 ? nullptr : &table->table.rows()[static_cast<std::size_t>(row_index)];
+                if (fields & field_households) {
+                    // With a dataset, the households of the row (the cells its value covers, rule 8), so that
+                    // rate = value per households on the map as in the table; without, the area's Census count.
+                    if (row_ptr) {
+                        if (row_ptr->households) out.add("households", static_cast<std::int64_t>(*row_ptr->households));
+                    } else if (const auto h = a.denominators.find("households"); h != a.denominators.end()) {
+                        out.add("households", static_cast<std::int64_t>(h->second));
+                    }
                 }
-                if (!table) return;
-                const auto row_index = table->row_of_area[area_index];
-                if (row_index < 0) return;
-                const auto& row = table->table.rows()[static_cast<std::size_t>(row_index)];
+                if (!row_ptr) return;
+                const auto& row = *row_ptr;
                 if (percent) {
                     if (row.percent && (fields & field_value)) out.add("percent", static_cast<std::int64_t>(*row.percent));
                 } else {

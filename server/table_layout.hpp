@@ -14,8 +14,9 @@
 
 namespace smallarea::server {
 
-/// A descriptive leading cell: text or a whole number (rank, member count). Never a statistic.
-using layout_label = std::variant<std::string, std::int64_t>;
+/// A descriptive leading cell: text, a whole number (rank, member count, band) or a decimal derived only from
+/// the row's protected figures (a target's rate interval). Never a raw statistic.
+using layout_label = std::variant<std::string, std::int64_t, double>;
 
 struct layout_row {
     std::vector<layout_label> labels;             ///< one per row_layout::label_header

@@ -115,6 +115,7 @@ int run_serve(const arguments& a) {
     config.port = number(a.get("port", "8080"), "--port");
     config.web_root = a.get("web", "");
     config.tile_cache_bytes = static_cast<std::size_t>(number(a.get("cache-mb", "256"), "--cache-mb")) << 20;
+    config.value_cache = config.tile_cache_bytes > 0; // --cache-mb 0: nothing cached, every answer computed afresh
     config.threads = number(a.get("threads", "0"), "--threads");
     config.basemap_url = a.get("basemap", "");
     if (auto rate = a.get("rate-limit"); !rate.empty()) { // "N/s" or "N" requests per second per address and per key

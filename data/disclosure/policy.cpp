@@ -37,7 +37,8 @@ bool parse_rounded_by(const std::string& text, rounded_by& out) noexcept {
 std::string describe(const policy& p) {
     std::string out;
     if (p.classification == classification::published) {
-        out = "Published data (public domain), served as published";
+        // Published is not "public domain": the licence (e.g. OGL v3.0) is named beside this text.
+        out = "Published data, served as published";
         if (p.rounding_base > 1) {
             out += "; the publisher rounded each cell to the nearest " + std::to_string(p.rounding_base);
         }
@@ -52,8 +53,9 @@ std::string describe(const policy& p) {
     if (p.suppression_threshold > 0) {
         out += "; cells below " + std::to_string(p.suppression_threshold) + " are suppressed";
     }
-    out += "; percentage-only measures are whole percentages, suppressed where the base is below " +
-           std::to_string(p.percent_min_denominator);
+    out += "; percentage-only measures are whole percentages of the cell's own figures, suppressed where the base "
+           "is below " + std::to_string(p.percent_min_denominator) +
+           ", served on standard geographies only, and their aggregates leave out suppressed cells";
     return out + ".";
 }
 

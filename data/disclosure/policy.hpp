@@ -7,7 +7,7 @@
 
 namespace smallarea::disclosure {
 
-/// Who may see a dataset: `published` is public domain (e.g. NOMIS claimant counts); `internal` is management
+/// Who may see a dataset: `published` is released by its publisher under a licence such as the Open Government Licence (e.g. NOMIS claimant counts; never "public domain"); `internal` is management
 /// information for named partners under a confidentiality agreement.
 enum class classification { published, internal };
 

@@ -20,11 +20,11 @@ std::int64_t protect_count(std::int64_t raw, const policy& p) {
 }
 
 void set_rate(protected_row& row) {
-    if (row.value && row.households && *row.households > 0) {
+    if (row.rate_value && row.rate_households && *row.rate_households > 0) {
         // Rounded here, once, to hundredths with halves up in integer arithmetic, so every format (JSON, CSV,
         // XLSX, tiles) shows the same digits: 20 per 128 households is 15.63 everywhere, never 15.62 by a float.
-        const std::int64_t h = *row.households;
-        const std::int64_t hundredths = (*row.value * 20000 + h) / (2 * h);
+        const std::int64_t h = *row.rate_households;
+        const std::int64_t hundredths = (*row.rate_value * 20000 + h) / (2 * h);
         row.rate_per_100_households = static_cast<double>(hundredths) / 100.0;
     }
 }
@@ -40,6 +40,7 @@ void set_percent(protected_row& row, std::optional<std::int64_t> numerator, std:
         return;
     }
     row.percent = percent_half_up(*numerator, *denominator);
+    row.cells_with_value = 1;
 }
 
 void check_raw(const raw_row& row) {
@@ -48,59 +49,64 @@ void check_raw(const raw_row& row) {
     }
 }
 
-/// Sums members of a protected table (rule 2) or, for percentage-only measures, recomputes the percentage from
-/// the members' raw figures (rule 3). Shared by the total row and by aggregate().
+void add_to(std::optional<std::int64_t>& sum, std::int64_t v) { sum = sum.value_or(0) + v; }
+
+/// Combines members of a protected table (rule 2 for counts; served cells only for percentage-only measures,
+/// see aggregate() in table.hpp). Shared by the total row and by aggregate(). Every field is a sum over the
+/// members, so the total of a table is the same function over all its rows' members.
 protected_row combine(const std::string& code, const std::string& name, const std::vector<std::size_t>& members,
-                      const std::vector<protected_row>& cells, const raw_table& raw, const policy& p,
-                      std::optional<std::int64_t> own_households = std::nullopt) {
+                      const std::vector<protected_row>& cells, const raw_table& raw, const policy& p) {
     protected_row row;
     row.code = code;
     row.name = name;
     row.cells = 0;
-    std::int64_t households = 0;
-    bool any_households = false;
     std::int64_t numerator = 0;
     std::int64_t denominator = 0;
-    bool any_percent_figures = false;
+    bool any_suppressed = false;
     for (std::size_t index : members) {
         if (index >= cells.size()) {
             throw error("AggregateMismatch", "aggregate member index out of range");
         }
         const protected_row& cell = cells[index];
-        ++row.cells;
-        if (cell.households) {
-            any_households = true;
-            households += *cell.households;
-        }
+        row.cells += cell.cells;
+        row.cells_with_households += cell.cells_with_households;
+        if (cell.households) add_to(row.households, *cell.households);
+        any_suppressed = any_suppressed || cell.suppressed;
         if (raw.kind == measure_kind::percent_only) {
+            if (!cell.percent) continue; // suppressed or missing cells enter no aggregate (rule 3)
             const raw_row& r = raw.rows[index];
-            if (r.value && r.denominator) {
-                any_percent_figures = true;
-                numerator += *r.value;
-                denominator += *r.denominator;
-            }
+            numerator += r.value.value_or(0);
+            denominator += r.denominator.value_or(0);
+            row.cells_with_value += cell.cells_with_value;
             continue;
         }
-        if (cell.value) {
-            row.value = row.value.value_or(0) + *cell.value; // the sum of protected cells, never re-rounded
-            row.uncertainty += cell.uncertainty;
-        } else {
-            ++row.excluded_cells;
+        if (!cell.value) continue;
+        add_to(row.value, *cell.value); // the sum of protected cells, never re-rounded
+        row.uncertainty += cell.uncertainty;
+        row.cells_with_value += cell.cells_with_value;
+        if (cell.rate_value && cell.rate_households) {
+            add_to(row.rate_value, *cell.rate_value);
+            add_to(row.rate_households, *cell.rate_households);
         }
     }
-    if (own_households) {
-        row.households = own_households;
-    } else if (any_households) {
-        row.households = households;
-    }
     if (raw.kind == measure_kind::percent_only) {
-        set_percent(row, any_percent_figures ? std::optional<std::int64_t>(numerator) : std::nullopt,
-                    std::optional<std::int64_t>(denominator), p);
-    } else if (!row.value) {
-        row.missing = true;
-    } else {
-        set_rate(row);
+        if (row.cells_with_value > 0 && denominator > 0) {
+            row.percent = percent_half_up(numerator, denominator);
+        } else if (any_suppressed) {
+            row.suppressed = true;
+        } else {
+            row.missing = true;
+        }
+        (void)p;
+        return row;
     }
+    if (!row.value) {
+        // Hidden rather than "no data" when what it covers is suppressed: unknown is never 0 either way.
+        if (any_suppressed) row.suppressed = true;
+        else row.missing = true;
+        return row;
+    }
+    set_rate(row);
     return row;
 }
 
@@ -127,6 +133,7 @@ protected_table protect(const raw_table& raw, const policy& p) {
         row.code = r.code;
         row.name = r.name;
         row.households = r.households;
+        row.cells_with_households = r.households ? 1 : 0;
         if (raw.kind == measure_kind::percent_only) {
             set_percent(row, r.value, r.denominator, p);
         } else if (!r.value) {
@@ -139,7 +146,12 @@ protected_table protect(const raw_table& raw, const policy& p) {
             } else {
                 row.value = value;
                 row.uncertainty = cell_uncertainty(p);
-                set_rate(row);
+                row.cells_with_value = 1;
+                if (r.households && *r.households > 0) {
+                    row.rate_value = value;
+                    row.rate_households = r.households;
+                    set_rate(row);
+                }
             }
         }
         out.m_rows.push_back(std::move(row));
@@ -149,19 +161,19 @@ protected_table protect(const raw_table& raw, const policy& p) {
 }
 
 protected_table aggregate(const std::vector<std::pair<std::string, std::vector<std::size_t>>>& groups,
-                          const protected_table& cells, const raw_table& raw,
-                          const std::vector<std::optional<std::int64_t>>& households) {
+                          const protected_table& cells, const raw_table& raw) {
     if (raw.rows.size() != cells.rows().size() || raw.kind != cells.kind()) {
         throw error("AggregateMismatch", "aggregate() needs the raw table its cells were protected from");
     }
     protected_table out;
     out.m_kind = cells.kind();
     out.m_policy = cells.policy();
-    for (std::size_t i = 0; i < groups.size(); ++i) {
-        const auto own = i < households.size() ? households[i] : std::nullopt;
-        out.m_rows.push_back(combine(groups[i].first, groups[i].first, groups[i].second, cells.rows(), raw, out.m_policy, own));
+    std::vector<std::size_t> shown; // every member of every row: the total is the sum of the rows shown
+    for (const auto& [code, members] : groups) {
+        out.m_rows.push_back(combine(code, code, members, cells.rows(), raw, out.m_policy));
+        shown.insert(shown.end(), members.begin(), members.end());
     }
-    out.m_total = combine("total", "Total", all_rows(cells.rows().size()), cells.rows(), raw, out.m_policy);
+    out.m_total = combine("total", "Total", shown, cells.rows(), raw, out.m_policy);
     return out;
 }
 

@@ -34,28 +34,47 @@ struct raw_table {
     std::vector<raw_row> rows;
 };
 
-/// One protected cell. Nothing here reveals an unrounded internal value.
+/// One protected cell, or an aggregate of protected cells. Nothing here reveals an unrounded internal value.
 struct protected_row {
     std::string code;
     std::string name;
+    /// Census households summed over the covered cells that have a count (rule 8: unknown is never 0); nullopt
+    /// when none of them has one.
     std::optional<std::int64_t> households;
     /// count measures: the protected volume (rounded, or as published). Always nullopt for percent_only.
     std::optional<std::int64_t> value;
     /// percent_only: whole percent; count: not set.
     std::optional<std::int64_t> percent;
-    /// value (or percent) per 100 households, from protected values only (rule 5), rounded to hundredths (halves up).
+    /// value per 100 households over the cells that have both a value and a household count (rule 8), from
+    /// protected values only (rule 5), rounded to hundredths (halves up). nullopt when no cell has both.
     std::optional<double> rate_per_100_households;
+    /// Households of the cells the rate is computed over (those with a value and a count).
+    std::optional<std::int64_t> rate_households;
+    /// Sum of the protected values of those same cells: the rate's numerator (not served on its own; totals
+    /// add it up so that a total's rate is that of the rows shown).
+    std::optional<std::int64_t> rate_value;
     /// true when the cell is hidden by a small-cell or small-denominator rule (value/percent are then null).
     bool suppressed = false;
     /// true when the source had no figure for this area (not the same as zero or suppressed).
     bool missing = false;
-    /// Half-width of the interval the true value lies in, given the rounding (rule 1): members x base/2.
-    /// 0 for unrounded data. count measures only.
+    /// Half-width of the interval the true value lies in, given the rounding (rule 1): cells with a value x
+    /// base/2. 0 for unrounded data. count measures only.
     double uncertainty = 0;
-    /// Members whose cell was suppressed or missing; their values are not in an aggregate's sum.
-    std::int64_t excluded_cells = 0;
-    /// How many cells were summed into this row (1 for an area, n for an aggregate).
+    /// How many dataset-level cells the row covers (1 for an area at the dataset's level).
     std::int64_t cells = 1;
+    /// Covered cells whose figure is in the row's value or percentage (neither missing nor suppressed).
+    std::int64_t cells_with_value = 0;
+    /// Covered cells that have a Census household count.
+    std::int64_t cells_with_households = 0;
+    /// Every covered cell has a value (rule 8: a partial aggregate says so).
+    bool complete() const noexcept { return cells_with_value == cells; }
+    /// Every covered cell has a household count.
+    bool households_complete() const noexcept { return cells_with_households == cells; }
+    /// The rounding error is at least half the value (many small rounded cells): the figure "could be of little
+    /// value" (source guidance) and a coarser level should be used. Never set for unrounded data.
+    bool rounding_dominates() const noexcept {
+        return value && uncertainty > 0 && uncertainty * 2 >= static_cast<double>(*value);
+    }
 };
 
 class protected_table {
@@ -63,15 +82,15 @@ public:
     measure_kind kind() const noexcept { return m_kind; }
     const disclosure::policy& policy() const noexcept { return m_policy; }
     const std::vector<protected_row>& rows() const noexcept { return m_rows; }
-    /// The total row: for counts the sum of the protected cells, never a separately rounded raw total (rule 2);
-    /// for percent_only measures the percentage of the summed raw figures, rounded and suppressed like a cell.
+    /// The total row: the sum of the rows shown, for every field (rule 8); for counts the sum of protected cells,
+    /// never a separately rounded raw total (rule 2); for percent_only measures the percentage over the served
+    /// cells of the rows.
     const protected_row& total() const noexcept { return m_total; }
 
 private:
     friend protected_table protect(const raw_table&, const disclosure::policy&);
     friend protected_table aggregate(const std::vector<std::pair<std::string, std::vector<std::size_t>>>&,
-                                     const protected_table&, const raw_table&,
-                                     const std::vector<std::optional<std::int64_t>>&);
+                                     const protected_table&, const raw_table&);
     protected_table() = default;
 
     measure_kind m_kind = measure_kind::count;
@@ -81,21 +100,25 @@ private:
 };
 
 /// Applies the policy to every cell: rounding (internal counts, per cell, half up), suppression of small cells,
-/// percentages for percentage-only measures (from unrounded figures, whole percent, suppressed below
+/// percentages for percentage-only measures (whole percent of the cell's own figures, suppressed below
 /// policy.percent_min_denominator), rates per 100 households from protected values, the total row recomputed
 /// from protected cells. Rows keep their order. Throws smallarea::error on a negative raw value (the store
 /// refuses them at ingest, so this is a programmer error surfacing).
 protected_table protect(const raw_table& raw, const disclosure::policy& p);
 
-/// Combines rows of a protected table into named aggregates (bespoke areas, LA totals): each aggregate's value
-/// is the sum of its members' protected values (never a re-rounded raw sum); its uncertainty is the sum of the
-/// members'. Percentage-only aggregates are computed from the members' raw figures (rule 3), so `raw` must be the
-/// table `cells` was protected from (same rows, same order). members are row indices into cells.rows().
-/// Households sum over members that have them, unless `households` gives an aggregate its own published count
-/// (e.g. an LSOA's Census households, more complete than the sum of its OAs'): then that one is used. Rates use
-/// the summed protected value.
+/// Combines rows of a protected table into named aggregates (coarser standard areas, bespoke areas): each
+/// aggregate's value is the sum of its members' protected values (never a re-rounded raw sum) and its uncertainty
+/// the sum of theirs; households and the rate follow rule 8 (see protected_row). members are row indices into
+/// cells.rows(); `raw` must be the table `cells` was protected from (same rows, same order).
+///
+/// Percentage-only aggregates are the percentage of the summed figures of the members that are *served* on their
+/// own; suppressed and missing members contribute nothing. This is what makes percentages safe against
+/// differencing on the standard hierarchy: multiplying every served cell's figures by any whole k changes no
+/// answer (percentages are ratios, and a served base only grows), and suppressed cells enter no answer at all, so
+/// no combination of answers pins down a volume or a base (README, rule 3). Callers must still never aggregate a
+/// percentage-only measure over user-defined areas: their exact ratios between cells would give the volumes up to
+/// one common factor (snapshot::table refuses them).
 protected_table aggregate(const std::vector<std::pair<std::string, std::vector<std::size_t>>>& groups,
-                          const protected_table& cells, const raw_table& raw,
-                          const std::vector<std::optional<std::int64_t>>& households = {});
+                          const protected_table& cells, const raw_table& raw);
 
 } // namespace smallarea::disclosure

@@ -1,4 +1,5 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <array>
 #include <doctest/doctest.h>
 
 #include "data/disclosure/policy.hpp"
@@ -119,7 +120,9 @@ TEST_CASE("protect - missing cells are neither zero nor suppressed") {
     CHECK_FALSE(table.rows()[0].value);
     CHECK_FALSE(table.rows()[0].suppressed);
     CHECK(*table.total().value == 40);
-    CHECK(table.total().excluded_cells == 1);
+    CHECK(table.total().cells == 2);
+    CHECK(table.total().cells_with_value == 1);
+    CHECK_FALSE(table.total().complete());
 }
 
 TEST_CASE("protect - small cells under the threshold are suppressed at k-1, shown at k and k+1") {
@@ -161,8 +164,10 @@ TEST_CASE("protect - percentage-only measures are never volumes") {
     CHECK(table.rows()[1].suppressed);
     CHECK(*table.rows()[2].percent == 50);
     CHECK(table.rows()[3].missing);
-    // total: (3+1+5)/(8+9+10) = 33.3%
-    CHECK(*table.total().percent == 33);
+    // total: over the served cell only (C: 5 of 10), never including the suppressed A and B (rule 3)
+    CHECK(*table.total().percent == 50);
+    CHECK(table.total().cells == 4);
+    CHECK(table.total().cells_with_value == 1);
     CHECK_FALSE(table.total().value);
 }
 
@@ -194,15 +199,49 @@ TEST_CASE("aggregate - a bespoke area is the sum of its members' protected value
     CHECK(*agg2.rows()[0].value == 40);
 }
 
-TEST_CASE("aggregate - percentage-only aggregates come from raw figures and stay percentages") {
+raw_table outcomes(const std::vector<std::array<std::int64_t, 2>>& cells) {
     raw_table raw;
     raw.kind = measure_kind::percent_only;
-    raw.rows.push_back({"A", "A", 100, 3, 8});
-    raw.rows.push_back({"B", "B", 100, 1, 9});
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+        raw.rows.push_back({"C" + std::to_string(i), "C", 100, cells[i][0], cells[i][1]});
+    }
+    return raw;
+}
+
+TEST_CASE("aggregate - percentage-only aggregates use served cells only and stay percentages") {
+    auto raw = outcomes({{3, 12}, {1, 9}, {6, 10}}); // 25%, suppressed (base 9), 60%
     auto cells = protect(raw, internal_policy());
-    auto agg = aggregate({{"AB", {0, 1}}}, cells, raw);
-    CHECK(*agg.rows()[0].percent == 24); // 4 / 17
+    auto agg = aggregate({{"all", {0, 1, 2}}, {"small", {1}}}, cells, raw);
+    CHECK(*agg.rows()[0].percent == 41); // (3 + 6) / (12 + 10) = 40.9%; the suppressed cell is left out
+    CHECK(agg.rows()[0].cells == 3);
+    CHECK(agg.rows()[0].cells_with_value == 2);
+    CHECK_FALSE(agg.rows()[0].complete());
     CHECK_FALSE(agg.rows()[0].value);
+    CHECK(agg.rows()[1].suppressed); // an aggregate of suppressed cells only is hidden, not "no data"
+    CHECK_FALSE(agg.rows()[1].percent);
+}
+
+TEST_CASE("aggregate - percentages are unchanged when served cells scale and suppressed cells change") {
+    // The property behind rule 3: if k times every served cell and any other small figures in suppressed cells
+    // give the same answers, no answer pins down a volume or a base.
+    auto raw = outcomes({{3, 12}, {1, 9}, {6, 10}, {0, 4}, {17, 41}});
+    auto twin = outcomes({{9, 36}, {8, 8}, {18, 30}, {2, 3}, {51, 123}});
+    auto cells = protect(raw, internal_policy());
+    auto twin_cells = protect(twin, internal_policy());
+    const std::vector<std::pair<std::string, std::vector<std::size_t>>> groups{
+        {"a", {0, 1}}, {"b", {1, 3}}, {"c", {0, 2, 4}}, {"d", {0, 1, 2, 3, 4}}};
+    auto agg = aggregate(groups, cells, raw);
+    auto twin_agg = aggregate(groups, twin_cells, twin);
+    for (std::size_t i = 0; i < cells.rows().size(); ++i) {
+        CHECK(cells.rows()[i].percent == twin_cells.rows()[i].percent);
+        CHECK(cells.rows()[i].suppressed == twin_cells.rows()[i].suppressed);
+    }
+    for (std::size_t i = 0; i < groups.size(); ++i) {
+        CHECK(agg.rows()[i].percent == twin_agg.rows()[i].percent);
+        CHECK(agg.rows()[i].suppressed == twin_agg.rows()[i].suppressed);
+    }
+    CHECK(agg.total().percent == twin_agg.total().percent);
+    CHECK(cells.total().percent == twin_cells.total().percent);
 }
 
 TEST_CASE("aggregate - member index out of range is an error") {
@@ -211,13 +250,84 @@ TEST_CASE("aggregate - member index out of range is an error") {
     CHECK_THROWS_AS(aggregate({{"x", {5}}}, cells, raw), smallarea::error);
 }
 
-TEST_CASE("aggregate - an aggregate's own published household count replaces the sum of its members'") {
-    auto raw = counts({29, 30});
+raw_table cells_with(const std::vector<std::pair<std::optional<std::int64_t>, std::optional<std::int64_t>>>& value_households) {
+    raw_table t;
+    for (std::size_t i = 0; i < value_households.size(); ++i) {
+        t.rows.push_back({"C" + std::to_string(i), "C", value_households[i].second, value_households[i].first, std::nullopt});
+    }
+    return t;
+}
+
+TEST_CASE("aggregate - missing cells at k-1, k, k+1: cells, cells_with_value and complete say so") {
+    for (std::size_t missing = 0; missing <= 3; ++missing) {
+        std::vector<std::pair<std::optional<std::int64_t>, std::optional<std::int64_t>>> v;
+        for (std::size_t i = 0; i < 3; ++i) v.push_back({i < missing ? std::nullopt : std::optional<std::int64_t>(40), 100});
+        auto raw = cells_with(v);
+        auto cells = protect(raw, internal_policy());
+        auto agg = aggregate({{"lad", {0, 1, 2}}}, cells, raw);
+        const auto& row = agg.rows()[0];
+        INFO(missing << " missing");
+        CHECK(row.cells == 3);
+        CHECK(row.cells_with_value == static_cast<std::int64_t>(3 - missing));
+        CHECK(row.complete() == (missing == 0));
+        CHECK(*row.households == 300); // households known for every cell
+        CHECK(row.households_complete());
+        if (missing == 3) {
+            CHECK(row.missing);
+            CHECK_FALSE(row.value);
+            CHECK_FALSE(row.rate_per_100_households); // nothing to rate: null, never 0
+        } else {
+            CHECK(*row.value == static_cast<std::int64_t>(40 * (3 - missing)));
+            // The rate uses the households of the cells that have a value, never all 300.
+            CHECK(*row.rate_households == static_cast<std::int64_t>(100 * (3 - missing)));
+            CHECK(*row.rate_per_100_households == doctest::Approx(40.0));
+        }
+    }
+}
+
+TEST_CASE("aggregate - unknown households are never 0: summed over known cells, rate over cells with both") {
+    // Five OAs, one without a Census count: the rate is that of the four known members.
+    auto raw = cells_with({{20, 100}, {20, 110}, {40, 90}, {0, 115}, {20, std::nullopt}});
     auto cells = protect(raw, internal_policy());
-    auto agg = aggregate({{"lsoa", {0, 1}}}, cells, raw, {std::optional<std::int64_t>(400)});
-    CHECK(*agg.rows()[0].households == 400);
-    CHECK(*agg.rows()[0].value == 60);
-    CHECK(*agg.rows()[0].rate_per_100_households == doctest::Approx(15.0));
+    CHECK_FALSE(cells.rows()[4].rate_per_100_households);
+    auto agg = aggregate({{"five", {0, 1, 2, 3, 4}}, {"unknown", {4}}}, cells, raw);
+    const auto& five = agg.rows()[0];
+    CHECK(*five.households == 415);
+    CHECK_FALSE(five.households_complete());
+    CHECK(five.cells_with_households == 4);
+    CHECK(*five.value == 100);           // every protected value is in the sum
+    CHECK(*five.rate_households == 415); // but the rate is over the four with households: 80 per 415
+    CHECK(*five.rate_per_100_households == doctest::Approx(19.28));
+    const auto& unknown = agg.rows()[1];
+    CHECK_FALSE(unknown.households); // null, not 0
+    CHECK_FALSE(unknown.rate_per_100_households);
+    CHECK(*unknown.value == 20);
+}
+
+TEST_CASE("aggregate - the total row is the sum of the rows shown, for every field") {
+    // Cells 3 and 4 belong to no row (e.g. districts the lookup does not cover): the total leaves them out.
+    auto raw = cells_with({{29, 100}, {30, 200}, {std::nullopt, 50}, {400, 1000}, {9, std::nullopt}});
+    auto cells = protect(raw, internal_policy());
+    auto agg = aggregate({{"a", {0, 1}}, {"b", {2}}}, cells, raw);
+    const auto& total = agg.total();
+    CHECK(*total.value == *agg.rows()[0].value);
+    CHECK(*total.households == 350);
+    CHECK(total.cells == 3);
+    CHECK(total.cells_with_value == 2);
+    CHECK(total.uncertainty == doctest::Approx(agg.rows()[0].uncertainty));
+    CHECK(*total.rate_households == 300);
+    CHECK(*total.rate_per_100_households == doctest::Approx(20.0)); // 60 per 300
+}
+
+TEST_CASE("protect - rounding dominates when the uncertainty is at least half the value (k-1, k, k+1)") {
+    auto raw = counts({29, 30, 50}); // 20 +- 10, 40 +- 10, 60 +- 10
+    auto cells = protect(raw, internal_policy());
+    CHECK(cells.rows()[0].rounding_dominates());
+    CHECK_FALSE(cells.rows()[1].rounding_dominates());
+    auto agg = aggregate({{"two", {0, 0}}, {"many", {0, 0, 0, 0}}}, cells, raw); // 40 +- 20: at the bound
+    CHECK(agg.rows()[0].rounding_dominates());
+    auto published = protect(counts({5}), published_policy(1));
+    CHECK_FALSE(published.rows()[0].rounding_dominates()); // unrounded: no rounding error at all
 }
 
 TEST_CASE("protect - rates are rounded to hundredths with halves up") {

@@ -153,10 +153,17 @@ TEST_CASE("bespoke - value = sum of the members' protected values; internal valu
         }
     }
 
-    // Percentage-only measures stay percentages.
-    const json percent = get_ok("/api/table?dataset=" + internal_ds + "&measure=job_outcomes_group_a&level=bespoke&ids=" + id);
-    CHECK(percent["rows"][0].contains("percent"));
-    CHECK_FALSE(percent["rows"][0].contains("value"));
+    // Percentage-only measures are never served on user-defined areas (rule 3): differencing them would give
+    // the volumes back. Every bespoke route says so with 422 PercentageOnly.
+    for (const std::string path : {"/api/table?dataset=" + internal_ds + "&measure=job_outcomes_group_a&level=bespoke&ids=" + id,
+                                   "/api/table?dataset=" + internal_ds + "&measure=job_outcomes_group_a&level=bespoke&format=csv&ids=" + id,
+                                   "/api/table?dataset=" + internal_ds + "&measure=job_outcomes_group_b&within=bespoke:" + id,
+                                   "/api/export/bespoke.csv?dataset=" + internal_ds + "&measure=job_outcomes_group_a&ids=" + id,
+                                   "/api/export/bespoke.xlsx?dataset=" + internal_ds + "&measure=job_outcomes_group_a&ids=" + id,
+                                   "/api/export/areas.geojson?dataset=" + internal_ds + "&measure=job_outcomes_group_c&level=bespoke&ids=" + id,
+                                   "/api/targets?dataset=" + internal_ds + "&measure=job_outcomes_group_a&within=bespoke:" + id}) {
+        CHECK(get_error(path, 422) == "PercentageOnly");
+    }
 
     // CSV
     auto c = client();
@@ -379,8 +386,9 @@ TEST_CASE("targets - OAs in the household band ranked by protected rate, ties by
     const auto csv = c.Get((path + "&format=csv").c_str(), auth());
     REQUIRE(csv);
     CHECK(csv->status == 200);
-    CHECK(csv->body.find("rank,code,name,level,households,value,rate_per_100_households") != std::string::npos);
-    CHECK(csv->body.find("\n1," + t["rows"][0]["code"].get<std::string>() + ",") != std::string::npos);
+    CHECK(csv->body.find("rank,band,tied_with_next,code,name,level,rate_low,rate_high,households,value,rate_per_100_households") != std::string::npos);
+    CHECK(csv->body.find("\n1,1," + std::string(t["rows"][0]["tied_with_next"].get<bool>() ? "true" : "false") + "," +
+                         t["rows"][0]["code"].get<std::string>() + ",") != std::string::npos);
 
     // An LSOA-only dataset: LSOAs ranked, said plainly.
     const json lsoa = get_ok("/api/targets?dataset=claimant_count&within=E08000003&min_households=300&max_households=1000");

@@ -48,6 +48,12 @@ std::int64_t round_half_up(std::int64_t v) { return (v + base / 2) / base * base
 struct reference {
     std::map<std::string, std::map<std::string, std::map<std::string, std::int64_t>>> raw, rounded;
     std::map<std::string, std::int64_t> households; // Census, published
+    /// Sum of the member OAs' Census households (what an aggregate row carries, rule 8).
+    std::map<std::string, std::int64_t> member_households;
+    /// Percentage-only measures over the served OAs only (base >= 10), per aggregate: served[measure][period][code]
+    /// with percent_base_id holding the served base (rule 3: suppressed cells enter no aggregate).
+    std::map<std::string, std::map<std::string, std::map<std::string, std::int64_t>>> served;
+    std::map<std::string, std::pair<std::string, std::string>> parents; // OA -> (LSOA, LAD)
     std::set<std::string> codes;
 };
 
@@ -77,6 +83,17 @@ const reference& ref() {
         for (const auto& p : periods) {
             for (const auto& g : percent_measures) {
                 for (const auto& [code, v] : out.raw[g][p]) out.raw[percent_base_id][p][code] += v;
+            }
+        }
+        out.parents = parents;
+        for (const auto& p : periods) {
+            for (const auto& [oa, lsoa_lad] : parents) {
+                const auto b = out.raw[percent_base_id][p].find(oa);
+                if (b == out.raw[percent_base_id][p].end() || b->second < 10) continue;
+                for (const auto& code : {oa, lsoa_lad.first, lsoa_lad.second}) {
+                    out.served[percent_base_id][p][code] += b->second;
+                    for (const auto& g : percent_measures) out.served[g][p][code] += out.raw[g][p][oa];
+                }
             }
         }
         return out;
@@ -202,6 +219,9 @@ std::optional<double> number_of(const json& v) {
     return std::nullopt;
 }
 
+/// A flag as JSON (true) or as a CSV/XLSX cell ("true").
+bool said_true(const json& o, const char* key) { return o.contains(key) && (o[key] == true || o[key] == "true"); }
+
 /// One object naming an area (a table row, a tile feature's properties, a CSV/XLSX row, a GeoJSON feature's
 /// properties...) for measure m and period p of the internal dataset.
 void check_area_object(const json& o, const std::string& code, const std::string& asked_measure,
@@ -226,23 +246,54 @@ void check_area_object(const json& o, const std::string& code, const std::string
     for (const auto& [key, v] : o.items()) {
         const auto n = number_of(v);
         if (!n) continue;
-        if (key == "households") {
-            const auto h = r.households.find(code);
-            if (h != r.households.end()) CHECK_MESSAGE(*n == static_cast<double>(h->second), "households is not the Census count");
+        // A row aggregating several dataset-level cells (an LSOA or LAD of the OA dataset) carries the sums over
+        // its member cells (rule 8); a single cell its own figures.
+        // The dataset is at OA level: any other code names an aggregate of OAs.
+        const bool aggregate_row = r.parents.count(code) == 0;
+        if (key == "households" || key == "rate_households") {
+            const auto& known = aggregate_row ? r.member_households : r.households;
+            const auto h = known.find(code);
+            if (h != known.end() && key == "households") CHECK_MESSAGE(*n == static_cast<double>(h->second), "households is not the Census count");
+            if (h != known.end() && key == "rate_households") CHECK(*n <= static_cast<double>(h->second));
         } else if (key == "residents" || key == "id" || key == "vintage" || key == "release" || key == "cells" ||
-                   key == "excluded_cells" || key == "members" || key == "rank") { // counts and ordinals, not volumes
+                   key == "cells_with_value" || key == "cells_with_households" || key == "members" || key == "rank" ||
+                   key == "band") { // counts of cells and ordinals, not volumes
             // identifiers and member counts, not values
         } else if (key == "rate" || key == "rate_per_100_households") {
-            const double h = o.contains("households") && o["households"].is_number() ? o["households"].get<double>() : 0.0;
+            // Over the cells that have both a value and households (rule 8): rate_value per rate_households when
+            // the object says them, else value per households where both are complete (or a single cell).
             REQUIRE_MESSAGE(value, "a rate without the protected value it is computed from");
-            if (h > 0) CHECK(std::abs(*n - std::round(*value * 100.0 / h * 100.0) / 100.0) < 0.0051);
+            std::optional<double> numerator, h;
+            if (o.contains("rate_value") && o["rate_value"].is_number() && o["rate_households"].is_number()) {
+                numerator = o["rate_value"].get<double>();
+                h = o["rate_households"].get<double>();
+            } else if (!aggregate_row || (said_true(o, "complete") && said_true(o, "households_complete"))) {
+                numerator = *value;
+                if (o.contains("households") && o["households"].is_number()) h = o["households"].get<double>();
+            }
+            if (numerator && h && *h > 0) CHECK(std::abs(*n - std::round(*numerator * 100.0 / *h * 100.0) / 100.0) < 0.0051);
+        } else if (key == "rate_value") {
+            REQUIRE(value);
+            CHECK(*n <= *value);
+            CHECK(std::fmod(*n, static_cast<double>(base)) == 0.0);
+        } else if (key == "rate_low" || key == "rate_high" || key == "percent_low" || key == "percent_high") {
+            // intervals of a protected rate or percent, checked against them
+            const auto& centre = key[0] == 'p' ? o["percent"] : o.contains("rate") ? o["rate"] : o["rate_per_100_households"];
+            REQUIRE(centre.is_number());
+            CHECK((key.find("low") != std::string::npos ? *n <= centre.get<double>() : *n >= centre.get<double>()));
+        } else if (key == "value_low" || key == "value_high") {
+            REQUIRE(value);
+            const double u = o["uncertainty"].get<double>();
+            CHECK(*n == (key == "value_low" ? std::max(0.0, *value - u) : *value + u));
         } else if (key == "uncertainty") {
             CHECK(std::fmod(*n, base / 2.0) == 0.0);
         } else if (key == "percent") {
             REQUIRE(percent_measure);
-            const std::int64_t whole = r.raw.at(percent_base_id).at(p).at(code);
+            const auto& figures = aggregate_row ? r.served : r.raw;
+            const std::int64_t whole = figures.at(percent_base_id).at(p).at(code);
             REQUIRE(whole >= 10); // below percent_min_denominator the percent must be suppressed (null)
-            const std::int64_t expected = (200 * raw + whole) / (2 * whole); // whole percent, halves up
+            const std::int64_t part = figures.at(m).at(p).at(code);
+            const std::int64_t expected = (200 * part + whole) / (2 * whole); // whole percent, halves up
             CHECK(*n == static_cast<double>(expected));
         } else {
             // Anything else is a volume: rounded, a multiple of the base, never the raw value.
@@ -257,7 +308,9 @@ void check_area_object(const json& o, const std::string& code, const std::string
         const bool has_volume = o.contains("value") && !o["value"].is_null();
         CHECK_FALSE(has_volume);
         if (o.contains("percent") && o["percent"].is_null()) {
-            CHECK(r.raw.at(percent_base_id).at(p).at(code) < 10);
+            const bool aggregate_row = r.parents.count(code) == 0;
+            if (aggregate_row) CHECK(r.served.at(percent_base_id).at(p).count(code) == 0);
+            else CHECK(r.raw.at(percent_base_id).at(p).at(code) < 10);
         }
     }
 }
@@ -542,6 +595,11 @@ TEST_CASE("leak - reference: the internal dataset has raw values that rounding c
         }
     }
     CHECK(r.households.size() > 2000);
+    for (const auto& [oa, lsoa_lad] : r.parents) {
+        const auto h = r.households.find(oa);
+        if (h == r.households.end()) continue;
+        for (const auto& code : {oa, lsoa_lad.first, lsoa_lad.second}) const_cast<reference&>(r).member_households[code] += h->second;
+    }
     ensure_key();
 }
 
@@ -781,13 +839,25 @@ void check_bespoke_object(const json& o, const bespoke_reference& b, const std::
         const auto n = number_of(v);
         if (!n) continue;
         ++numbers;
-        if (key == "households" || key == "members" || key == "cells" || key == "vintage" || key == "excluded_cells" ||
-            key == "rank" || key == "id") {
+        if (key == "households" || key == "rate_households" || key == "members" || key == "cells" || key == "vintage" ||
+            key == "cells_with_value" || key == "cells_with_households" || key == "rank" || key == "id") {
             // Census counts and member/cell counts, not values
         } else if (key == "rate" || key == "rate_per_100_households") {
+            // Over the members with both a value and households (rule 8): checkable where the object says them.
             REQUIRE_MESSAGE(value, "a rate without the protected value it is computed from");
-            const double h = o.contains("households") && o["households"].is_number() ? o["households"].get<double>() : 0.0;
-            if (h > 0) CHECK(std::abs(*n - std::round(*value * 100.0 / h * 100.0) / 100.0) < 0.0051);
+            std::optional<double> numerator, h;
+            if (o.contains("rate_value") && o["rate_value"].is_number() && o["rate_households"].is_number()) {
+                numerator = o["rate_value"].get<double>();
+                h = o["rate_households"].get<double>();
+            } else if (said_true(o, "complete") && said_true(o, "households_complete") && o["households"].is_number()) {
+                numerator = *value;
+                h = o["households"].get<double>();
+            }
+            if (numerator && h && *h > 0) CHECK(std::abs(*n - std::round(*numerator * 100.0 / *h * 100.0) / 100.0) < 0.0051);
+        } else if (key == "rate_value") {
+            REQUIRE(value);
+            CHECK(*n <= *value);
+            CHECK(std::fmod(*n, static_cast<double>(base)) == 0.0);
         } else if (key == "uncertainty") {
             CHECK(std::fmod(*n, base / 2.0) == 0.0);
         } else if (key == "percent") {
@@ -876,9 +946,15 @@ TEST_CASE("leak - bespoke areas in every format: sums of members' rounded cells,
                                       {"bespoke export geojson", "/api/export/areas.geojson?" + q + "&level=bespoke&ids=" + ids},
                                       {"bespoke ogc items", "/ogc/collections/" + internal_id + "." + m + ".bespoke/items?period=" + p + "&limit=1000"}};
             if (p == periods.back()) probes.push_back({"bespoke export gpkg", "/api/export/bespoke.gpkg?" + q + "&ids=" + ids});
+            const bool percent_measure = std::find(percent_measures.begin(), percent_measures.end(), m) != percent_measures.end();
             for (const auto& pr : probes) {
                 const auto r = fetch(pr.path);
                 INFO(pr.path << " -> " << r->status << " " << r->body.substr(0, 300));
+                if (percent_measure) {
+                    // Never served on user-defined areas (rule 3): refused, or no such OGC collection.
+                    CHECK(r->status == (pr.kind == "bespoke ogc items" ? 404 : 422));
+                    continue;
+                }
                 REQUIRE(r->status == 200);
                 const std::string ctype = r->get_header_value("Content-Type");
                 json doc;

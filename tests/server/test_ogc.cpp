@@ -623,7 +623,8 @@ TEST_CASE("exports - bespoke areas as XLSX, CSV, GeoJSON and GeoPackage carry th
     for (const char* line : {"# classification: published", "# rounding base: 5", "# uncertainty: ", "# disclosure: ", "# licence: "}) {
         CHECK_MESSAGE(contains(c->body, line), line);
     }
-    CHECK(contains(c->body, "\ncode,name,member_level,members,households,value,rate_per_100_households,uncertainty,suppressed,missing,cells\n"));
+    CHECK(contains(c->body, "\ncode,name,member_level,members,households,value,rate_per_100_households,uncertainty,suppressed,missing,cells,"
+                            "cells_with_value,complete,households_complete,rounding_dominates\n"));
     CHECK(contains(c->body, "\n" + b.lsoa_a + ",Three LSOAs,lsoa,3," + std::to_string(expected.at(b.lsoa_a)["households"].get<std::int64_t>()) +
                                 "," + std::to_string(expected.at(b.lsoa_a)["value"].get<std::int64_t>()) + ","));
 
@@ -708,10 +709,10 @@ TEST_CASE("exports - bespoke areas as XLSX, CSV, GeoJSON and GeoPackage carry th
         CHECK(contains(layer->GetMetadataItem("DESCRIPTION"), "Internal MI: not for onward sharing"));
         for (auto& f : *layer) CHECK(f->GetFieldAsInteger64("value") % 20 == 0);
     }
-    // A percentage-only measure stays a percentage.
-    const auto pc = json::parse(fetch("/api/export/bespoke.geojson?dataset=" + internal_id + "&measure=job_outcomes_group_a&ids=" + b.oa, true)->body);
-    CHECK(pc["features"][0]["properties"].contains("percent"));
-    CHECK_FALSE(pc["features"][0]["properties"].contains("value"));
+    // A percentage-only measure is never served on bespoke areas (rule 3).
+    const auto pc = fetch("/api/export/bespoke.geojson?dataset=" + internal_id + "&measure=job_outcomes_group_a&ids=" + b.oa, true);
+    CHECK(pc->status == 422);
+    CHECK(json::parse(pc->body)["code"] == "PercentageOnly");
 }
 
 TEST_CASE("exports - bad bespoke and targets export parameters are 4xx JSON errors") {
@@ -785,11 +786,13 @@ TEST_CASE("exports - targets as XLSX and CSV: the ranked rows of /api/targets wi
     }
     const auto c = fetch("/api/targets?" + q + "&format=csv", true);
     REQUIRE(c->status == 200);
-    for (const char* line : {"# classification: internal MI - not for onward sharing", "# rounding base: 20", "# uncertainty: ",
+    for (const char* line : {"# classification: internal: Internal MI: not for onward sharing", "# rounding base: 20", "# uncertainty: ",
+                             "# bands: ",
                              "# selection: areas with 100 to 150 households", "# ranked by: ", "# disclosure: Internal management information"}) {
         CHECK_MESSAGE(contains(c->body, line), line);
     }
-    CHECK(contains(c->body, "\n1," + t["rows"][0]["code"].get<std::string>() + ","));
+    CHECK(contains(c->body, "\n1,1,"));
+    CHECK(contains(c->body, "," + t["rows"][0]["code"].get<std::string>() + ","));
     CHECK(std::regex_search(c->get_header_value("Content-Disposition"),
                             std::regex(R"(targets_synthetic_work_programme_referrals_2017-10_oa_E08000003_\d{4}-\d{2}-\d{2}\.csv)")));
 }
@@ -807,7 +810,9 @@ TEST_CASE("ogc - bespoke collections: one per dataset measure with the values of
     CHECK_FALSE(anonymous.count(internal_id + ".referrals.bespoke"));
     const auto keyed = ids(fetch_json("/ogc/collections", true));
     CHECK(keyed.count(internal_id + ".referrals.bespoke"));
-    CHECK(keyed.count(internal_id + ".job_outcomes_group_a.bespoke"));
+    // Percentage-only measures have no bespoke collection: they are never served on user-defined areas (rule 3).
+    CHECK_FALSE(keyed.count(internal_id + ".job_outcomes_group_a.bespoke"));
+    CHECK(fetch_error("/ogc/collections/" + internal_id + ".job_outcomes_group_a.bespoke/items", 404, true) == "UnknownCollection");
     CHECK_FALSE(keyed.count(internal_id + ".job_outcomes_total.bespoke"));
     CHECK(fetch_error("/ogc/collections/" + internal_id + ".referrals.bespoke/items", 401) == "KeyRequired");
     CHECK(fetch_error("/ogc/collections/" + internal_id + ".job_outcomes_total.bespoke/items", 404, true) == "UnknownCollection");

@@ -201,7 +201,7 @@ TEST_CASE("table - a percentage-only measure carries percent and never a value")
         const auto r = get("/api/table?dataset=synthetic_work_programme&measure=job_outcomes_group_a&period=2017-09"
                            "&within=E08000009&format=csv");
         REQUIRE(r->status == 200);
-        CHECK(contains(r->body, "\ncode,name,households,percent,suppressed,missing\n"));
+        CHECK(contains(r->body, "\ncode,name,households,percent,suppressed,missing,cells,cells_with_value,complete,households_complete\n"));
         CHECK_FALSE(contains(r->body, ",value,"));
     }
 }
@@ -236,7 +236,8 @@ TEST_CASE("table - format=csv parses and carries the classification line") {
     write_text(dir.file("table.csv"), data_part);
     const auto t = read_csv(dir.file("table.csv")); // the product's strict reader: no ragged rows, valid quoting
     CHECK(t.header == std::vector<std::string>{"code", "name", "households", "value", "rate_per_100_households",
-                                               "uncertainty", "suppressed", "missing"});
+                                               "uncertainty", "suppressed", "missing", "cells", "cells_with_value",
+                                               "complete", "households_complete", "rounding_dominates"});
     REQUIRE(t.rows.size() == json_body["rows"].size() + 1);
     for (std::size_t i = 0; i < json_body["rows"].size(); ++i) {
         CHECK(t.at(i, "code") == json_body["rows"][i]["code"].get<std::string>());

@@ -10,7 +10,7 @@
 
 import { transformRequest } from './auth.js'; // partner key: Bearer header on fetches, tiles, downloads
 import {
-  COMPLETE_SHARE, disclosureLabel, escapeHtml, formatCount, formatPeriod, honestText, householdsText, levelNoun, partialText,
+  COMPLETE_SHARE, capitalise, disclosureLabel, escapeHtml, formatCount, formatPeriod, honestText, householdsText, levelNoun, partialText,
   percentOf, periodCoverage, periodCoverageText, roundingText,
 } from './text.js';
 
@@ -40,7 +40,7 @@ const SUPPRESSED_FILL = '#f3f4f6';
 // The boundaries (ONS, OGL) are on every map whatever the dataset; each dataset's own attribution and licence come
 // from /api/datasets and go with its layer (a dataset is not necessarily under the OGL).
 const BOUNDARY_ATTRIBUTION =
-  'Boundaries: Office for National Statistics, licensed under the Open Government Licence v3.0. ' +
+  'Boundaries: ONS, Open Government Licence v3.0. ' +
   'Contains OS data © Crown copyright and database right.';
 
 // Short labels for the "Show as" picker; the legend subtitle spells the unit out.
@@ -289,7 +289,7 @@ function renderPickers() {
 function periodOptionLabel(dataset, period) {
   const c = periodCoverage(dataset, period);
   if (!c || c.share >= COMPLETE_SHARE) return formatPeriod(period);
-  return `${formatPeriod(period)} (${percentOf(c.share)} of ${levelNoun(dataset.level)})`;
+  return `${formatPeriod(period)} (${percentOf(c.share)})`;
 }
 
 // Next to the period picker: how much of the chosen period has data and, when it is under the threshold, a one-click
@@ -610,7 +610,6 @@ function renderLegend() {
   $('download-xlsx').setAttribute('download', `${state.dataset}_${state.measure}_${state.period}_${state.level}.xlsx`);
 }
 
-const capitalise = (s) => (s ? s[0].toUpperCase() + s.slice(1) : s);
 
 // The legend says how much of the map has data: the period's coverage at the dataset's own level and, on a coarser
 // level, how many of the areas drawn are partial sums (state.partial, from the table at that level).
@@ -734,15 +733,21 @@ function renderDetails(code, row, table) {
     if (measure && measure.denominator) {
       const rate = row.rate_per_100_households === null || row.rate_per_100_households === undefined ? '–' : nf2.format(row.rate_per_100_households);
       // The rate uses only the cells that have both a value and a household count (rule 8); say so when they differ.
-      const basis = table.rate_basis && (row.complete === false || row.households_complete === false)
-        ? ` <span class="muted" data-field="rate-basis">${escapeHtml(table.rate_basis)}</span>` : '';
+      // rate_households: the households of the cells with a value (the rate's base), when it differs from the total.
+      let basis = '';
+      if (typeof row.rate_households === 'number' && row.rate_households !== row.households) {
+        basis = `<br><span class="muted" data-field="rate-basis">Over the ${nf0.format(row.rate_households)} households of the ${escapeHtml(levelNoun(cellLevel))} with data.</span>`;
+      } else if (table.rate_basis && typeof row.rate_households !== 'number' && (row.complete === false || row.households_complete === false)) {
+        basis = `<br><span class="muted" data-field="rate-basis">${escapeHtml(capitalise(String(table.rate_basis).replace(/\.\s*$/, '')))}.</span>`;
+      }
       add('Per 100 households', `<span class="num">${rate}</span>${basis}`, 'rate');
     }
   }
   const households = householdsText(row, cellLevel);
   add('Households', `<span class="num">${row.households === null || row.households === undefined ? 'not known' : nf0.format(row.households)}</span>` +
     (households ? ` <span class="partial" data-field="households-partial">${escapeHtml(households)}</span>` : ''), 'households');
-  if (row.cells) {
+  // Only for a sum of several cells: a single area's own row says nothing new here.
+  if (row.cells > 1 || (row.cells && row.level !== cellLevel)) {
     const withValue = typeof row.cells_with_value === 'number' ? `${nf0.format(row.cells_with_value)} of ${nf0.format(row.cells)} with data` : nf0.format(row.cells);
     add(`${capitalise(levelNoun(cellLevel))} summed`, withValue, 'cells');
   }

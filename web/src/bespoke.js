@@ -8,7 +8,7 @@
 //    a finer order than the rounding allows.
 
 import {
-  disclosureLabel, escapeHtml, formatCount, formatRate, honestText, householdsText, levelNoun, partialText, roundingText,
+  capitalise, disclosureLabel, escapeHtml, formatBound, formatCount, formatRate, honestText, householdsText, levelNoun, partialText, roundingText,
 } from './text.js';
 
 const $ = (id) => document.getElementById(id);
@@ -202,7 +202,7 @@ function renderTotals(meta, totals) {
     } else {
       v = `${r.value ?? '–'}${r.rate_per_100_households != null ? ` (${r.rate_per_100_households} per 100 households)` : ''}`;
     }
-    const bound = typeof r.uncertainty === 'number' && r.uncertainty > 0 ? ` <span class="muted">± ${formatCount(r.uncertainty)} from rounding</span>` : '';
+    const bound = typeof r.uncertainty === 'number' && r.uncertainty > 0 ? ` <span class="muted">± ${formatBound(r.uncertainty)} from rounding</span>` : '';
     lines.push(`${escapeHtml(t.measure.title)}: <span id="bespoke-value">${escapeHtml(v)}</span>${bound}`);
     const partial = partialText(r, memberLevel);
     if (partial) notes.push(`<span class="partial" id="bespoke-partial">${escapeHtml(partial)}</span>`);
@@ -277,9 +277,9 @@ function targetInterval(r, percent) {
     parts.push(`<span class="rate">${percent ? rate : formatRate(rate)}${unit}</span>${range}`);
   }
   if (typeof r.value === 'number') {
-    const bound = typeof r.uncertainty === 'number' && r.uncertainty > 0 ? ` ± ${formatCount(r.uncertainty)}` : '';
+    const bound = typeof r.uncertainty === 'number' && r.uncertainty > 0 ? ` ± ${formatBound(r.uncertainty)}` : '';
     const range = typeof r.value_low === 'number' && typeof r.value_high === 'number' && bound
-      ? ` <span class="range">(${formatCount(r.value_low)}–${formatCount(r.value_high)})</span>` : '';
+      ? ` <span class="range">(${formatBound(r.value_low)}–${formatBound(r.value_high)})</span>` : '';
     parts.push(`<span class="value">${formatCount(r.value)}${bound}</span>${range}`);
   }
   return parts.join('; ');
@@ -312,8 +312,8 @@ function renderBands(result) {
   }
   const n = result.rows.length;
   const text = [`${result.bands} distinct ${result.bands === 1 ? 'band' : 'bands'} among these ${n} ${n === 1 ? 'area' : 'areas'}` +
-    (result.bands < n ? ': areas in the same band are tied within rounding and are numbered alike.' : '.')];
-  if (result.ties_note) text.push(honestText(result.ties_note, result.disclosure, currentDataset()));
+    (result.bands < n ? '; areas in one band are tied within rounding and numbered alike.' : '.')];
+  if (result.ties_note) text.push(`${capitalise(honestText(result.ties_note, result.disclosure, currentDataset()).trim().replace(/\.?$/, '.'))}`);
   el.textContent = text.join(' ');
   el.hidden = false;
 }

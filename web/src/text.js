@@ -17,6 +17,8 @@ export function levelNoun(level, n = 2) {
   return n === 1 ? nouns[0] : nouns[1];
 }
 
+export const capitalise = (s) => (s ? s[0].toUpperCase() + s.slice(1) : s);
+
 export function escapeHtml(text) {
   return String(text ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 }
@@ -25,6 +27,9 @@ const nf0 = new Intl.NumberFormat('en-GB', { maximumFractionDigits: 0 });
 const nf2 = new Intl.NumberFormat('en-GB', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 export const formatCount = (v) => (v === null || v === undefined || Number.isNaN(v) ? '–' : nf0.format(v));
 export const formatRate = (v) => (v === null || v === undefined || Number.isNaN(v) ? '–' : nf2.format(v));
+const nf1 = new Intl.NumberFormat('en-GB', { maximumFractionDigits: 1 });
+// A rounding bound is often a half (n cells x base/2): 2.5 stays 2.5, never "3".
+export const formatBound = (v) => (v === null || v === undefined || Number.isNaN(v) ? '–' : nf1.format(v));
 
 export function formatPeriod(period) {
   const m = /^(\d{4})-(\d{2})$/.exec(period || '');
@@ -92,7 +97,8 @@ export function periodCoverageText(dataset, period) {
 
 /// "partial: 244 of 282 LSOAs have data" for an aggregate that does not cover all its cells, else ''.
 export function partialText(row, cellLevel) {
-  if (!row || row.complete !== false) return '';
+  // A single area without data is "no data", said by the headline, not a partial sum of itself.
+  if (!row || row.complete !== false || row.cells === 1 || row.cells_with_value === 0) return '';
   if (typeof row.cells_with_value !== 'number' || typeof row.cells !== 'number') return 'partial: not every area has data';
   return `partial: ${formatCount(row.cells_with_value)} of ${formatCount(row.cells)} ${levelNoun(cellLevel, row.cells)} have data`;
 }
@@ -108,8 +114,11 @@ export function householdsText(row, cellLevel) {
 /// The note for a figure whose rounding bound is at least half of it, else ''.
 export function roundingText(row, suggestion) {
   if (!row || row.rounding_dominates !== true) return '';
-  const bound = typeof row.uncertainty === 'number' ? `±${formatCount(row.uncertainty)}` : 'the rounding bound';
+  const bound = typeof row.uncertainty === 'number' ? `±${formatBound(row.uncertainty)}` : 'the rounding bound';
   const value = typeof row.value === 'number' ? ` of ${formatCount(row.value)}` : '';
-  const base = `Rounding dominates: ${bound} is at least half the figure${value}. The guidance warns that MI like this "could be of little value".`;
-  return suggestion ? `${base} ${suggestion}` : `${base} A coarser level, or a bespoke area of several areas, gives a steadier figure.`;
+  const base = `Rounding dominates: ${bound} is at least half the figure${value}.`;
+  const guidance = 'The guidance warns that MI like this "could be of little value".';
+  if (!suggestion) return `${base} ${guidance} A coarser level, or a bespoke area of several areas, gives a steadier figure.`;
+  const said = capitalise(String(suggestion).trim().replace(/\.?$/, '.'));
+  return /little value/i.test(said) ? `${base} ${said}` : `${base} ${guidance} ${said}`;
 }

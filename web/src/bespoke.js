@@ -278,9 +278,8 @@ function targetInterval(r, percent) {
   }
   if (typeof r.value === 'number') {
     const bound = typeof r.uncertainty === 'number' && r.uncertainty > 0 ? ` ± ${formatBound(r.uncertainty)}` : '';
-    const range = typeof r.value_low === 'number' && typeof r.value_high === 'number' && bound
-      ? ` <span class="range">(${formatBound(r.value_low)}–${formatBound(r.value_high)})</span>` : '';
-    parts.push(`<span class="value">${formatCount(r.value)}${bound}</span>${range}`);
+    // value ± bound already is the interval [value_low, value_high]; the rate range is the one that sets the bands.
+    parts.push(`<span class="value">${formatCount(r.value)}${bound}</span>`);
   }
   return parts.join('; ');
 }
@@ -312,7 +311,7 @@ function renderBands(result) {
   }
   const n = result.rows.length;
   const text = [`${result.bands} distinct ${result.bands === 1 ? 'band' : 'bands'} among these ${n} ${n === 1 ? 'area' : 'areas'}` +
-    (result.bands < n ? '; areas in one band are tied within rounding and numbered alike.' : '.')];
+    (result.bands < n && !result.ties_note ? '; areas in one band are tied within rounding and numbered alike.' : '.')];
   if (result.ties_note) text.push(`${capitalise(honestText(result.ties_note, result.disclosure, currentDataset()).trim().replace(/\.?$/, '.'))}`);
   el.textContent = text.join(' ');
   el.hidden = false;

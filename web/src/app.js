@@ -798,6 +798,7 @@ function switchLevel(level, parent) {
   $('level').value = level;
   $('level').dispatchEvent(new Event('change'));
   if (parent) select(parent);
+  $('level').focus(); // the button is re-rendered away; keep the keyboard user on the picker it changed
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -9,6 +9,10 @@
 // and window.smallareaIdle() resolves once every fetch has finished and the map has rendered its tiles.
 
 import { transformRequest } from './auth.js'; // partner key: Bearer header on fetches, tiles, downloads
+import {
+  COMPLETE_SHARE, capitalise, disclosureLabel, escapeHtml, formatCount, formatPeriod, honestText, householdsText, levelNoun, partialText,
+  percentOf, periodCoverage, periodCoverageText, roundingText,
+} from './text.js';
 
 const maplibregl = window.maplibregl;
 
@@ -33,8 +37,10 @@ const PALETTES = {
 };
 const MISSING_FILL = '#c9ced6';
 const SUPPRESSED_FILL = '#f3f4f6';
-const OGL_ATTRIBUTION =
-  'Contains public sector information licensed under the Open Government Licence v3.0. ' +
+// The boundaries (ONS, OGL) are on every map whatever the dataset; each dataset's own attribution and licence come
+// from /api/datasets and go with its layer (a dataset is not necessarily under the OGL).
+const BOUNDARY_ATTRIBUTION =
+  'Boundaries: ONS, Open Government Licence v3.0. ' +
   'Contains OS data © Crown copyright and database right.';
 
 // Short labels for the "Show as" picker; the legend subtitle spells the unit out.
@@ -60,6 +66,7 @@ const state = {
   breaks: null,
   colours: null,
   row: null,
+  partial: null, // {key, level, rows, partial}: partial sums on a coarser level (refreshPartial)
   pending: 0,
   ready: false,
   error: null,
@@ -232,9 +239,6 @@ function unitPhrase(of, measure) {
   return measure ? `${measure.unit || 'count'} (rounded count)` : 'count';
 }
 
-function escapeHtml(text) {
-  return String(text ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Pickers
@@ -263,7 +267,7 @@ function renderPickers() {
   );
   $('dataset').disabled = catalog.length === 0;
   fillSelect($('measure'), dataset ? dataset.measures.map((m) => [m.id, m.kind === 'percent_only' ? `${m.title} (%)` : m.title]) : [], state.measure);
-  fillSelect($('period'), dataset ? [...dataset.periods].reverse().map((p) => [p, formatPeriod(p)]) : [], state.period);
+  fillSelect($('period'), dataset ? [...dataset.periods].reverse().map((p) => [p, periodOptionLabel(dataset, p)]) : [], state.period);
   fillSelect($('of'), ofOptions(measure).map((o) => [o, OF_LABELS[o]]), state.of);
   fillSelect(
     $('level'),
@@ -275,21 +279,65 @@ function renderPickers() {
   $('dataset-source').textContent = dataset
     ? `Source: ${dataset.publisher}. Licence: ${dataset.licence}. Release ${dataset.release}, ${dataset.vintage} boundaries.`
     : '';
+  renderCredits(dataset);
+  renderPeriodCoverage(dataset);
   renderClassification(dataset ? dataset.disclosure : null);
 }
 
-function formatPeriod(period) {
-  const m = /^(\d{4})-(\d{2})$/.exec(period);
-  if (!m) return period;
-  const date = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, 1));
-  return date.toLocaleDateString('en-GB', { month: 'long', year: 'numeric', timeZone: 'UTC' });
+// "October 2017 (91% of LSOAs)" for a period under the server's completeness threshold, so the picker itself
+// warns before a partial month is chosen.
+function periodOptionLabel(dataset, period) {
+  const c = periodCoverage(dataset, period);
+  if (!c || c.share >= COMPLETE_SHARE) return formatPeriod(period);
+  return `${formatPeriod(period)} (${percentOf(c.share)})`;
+}
+
+// Next to the period picker: how much of the chosen period has data and, when it is under the threshold, a one-click
+// switch to the latest period that is complete. Hidden when the server does not report coverage.
+function renderPeriodCoverage(dataset) {
+  const note = $('period-coverage');
+  const text = periodCoverageText(dataset, state.period);
+  const c = periodCoverage(dataset, state.period);
+  if (!text || !c || c.areas_with_value >= c.areas) {
+    note.hidden = true;
+    note.dataset.share = '';
+    return;
+  }
+  const incomplete = c.share < COMPLETE_SHARE;
+  note.hidden = false;
+  note.dataset.share = String(c.share);
+  note.classList.toggle('warning', incomplete);
+  $('period-coverage-text').textContent = incomplete
+    ? `${text}. Areas without data are grey, and totals over them are partial.`
+    : `${text}.`;
+  const button = $('period-coverage-switch');
+  const target = dataset.latest_complete_period;
+  if (incomplete && target && target !== state.period && dataset.periods.includes(target)) {
+    button.hidden = false;
+    button.dataset.period = target;
+    button.textContent = `Show ${formatPeriod(target)} instead (latest month with data for at least ${Math.round(COMPLETE_SHARE * 100)}% of ${levelNoun(dataset.level)})`;
+  } else {
+    button.hidden = true;
+    button.dataset.period = '';
+    if (incomplete && !target) $('period-coverage-text').textContent += ` No period has data for ${Math.round(COMPLETE_SHARE * 100)}% of ${levelNoun(dataset.level)}.`;
+  }
+}
+
+// The credits under the panel: the boundary statement always, then the mapped dataset's own attribution and licence.
+function renderCredits(dataset) {
+  const parts = [BOUNDARY_ATTRIBUTION];
+  if (dataset) {
+    const attribution = honestText(dataset.attribution || `Source: ${dataset.publisher}.`, dataset.disclosure, dataset);
+    parts.push(`${dataset.title}: ${attribution}${dataset.licence && !attribution.includes(dataset.licence) ? ` Licence: ${dataset.licence}.` : ''}`);
+  }
+  $('credits').textContent = parts.join(' ');
 }
 
 function renderClassification(disclosure) {
   const classification = disclosure ? disclosure.classification : '';
-  const label = disclosure ? disclosure.label : '';
+  const label = disclosureLabel(disclosure, currentDataset());
   const badge = $('classification-badge');
-  const short = { published: 'Published data', internal: 'Internal MI' }[classification] || label;
+  const short = { published: 'Published', internal: 'Internal MI' }[classification] || label;
   badge.innerHTML = `<span class="badge-long">${escapeHtml(label)}</span><span class="badge-short" aria-hidden="true">${escapeHtml(short)}</span>`;
   badge.dataset.classification = classification;
   $('internal-banner').hidden = classification !== 'internal';
@@ -321,6 +369,17 @@ function bindPickers() {
   $('method').addEventListener('change', onChange('method', { rebuild: false }));
   $('classes').addEventListener('change', onChange('classes', { rebuild: false }));
   $('details-close').addEventListener('click', () => clearSelection({ write: true }));
+  $('details-body').addEventListener('click', (event) => {
+    const button = event.target.closest('button[data-level]');
+    if (button) switchLevel(button.dataset.level, button.dataset.parent);
+  });
+  $('period-coverage-switch').addEventListener('click', (event) => {
+    const period = event.currentTarget.dataset.period;
+    if (!period) return;
+    $('period').value = period;
+    $('period').dispatchEvent(new Event('change'));
+    $('period').focus(); // the switch hides itself; keep the keyboard user on the picker it changed
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -377,10 +436,10 @@ function paletteFor(n) {
   return n === 1 ? [PALETTES[3][1]] : [PALETTES[3][0], PALETTES[3][2]];
 }
 
-// The OGL statement is always shown once (customAttribution), so it is not repeated from the dataset's own text.
+// The dataset's own attribution (its licence named), shown on the map next to the boundary statement.
 function datasetAttribution(dataset) {
-  const text = (dataset.attribution || '').replace(/Contains public sector information licensed under the Open Government Licence v3\.0\.?\s*/i, '').trim();
-  return text || `Source: ${dataset.publisher}`;
+  const text = honestText(dataset.attribution || '', dataset.disclosure, dataset).trim() || `Source: ${dataset.publisher}.`;
+  return dataset.licence && !text.includes(dataset.licence) ? `${text} Licence: ${dataset.licence}.` : text;
 }
 
 function removeAreaLayers() {
@@ -435,6 +494,9 @@ function refreshAreas() {
   map.addLayer({ id: 'areas-selected-casing', type: 'line', ...common, filter: selectedFilter, paint: { 'line-color': '#ffffff', 'line-width': 6 } });
   map.addLayer({ id: 'areas-selected', type: 'line', ...common, filter: selectedFilter, paint: { 'line-color': '#d6336c', 'line-width': 3 } });
   refreshBreaks();
+  refreshPartial();
+  // bespoke.js recomputes a shown bespoke area's totals for the new dataset/measure/period.
+  window.dispatchEvent(new CustomEvent('smallarea:view', { detail: { dataset: state.dataset, measure: state.measure, period: state.period, level: state.level } }));
 }
 
 function setSelectionFilter() {
@@ -531,14 +593,15 @@ function renderLegend() {
   warning.hidden = !(b && b.warning);
   warning.textContent = b && b.warning ? `Caution: ${b.warning}.` : '';
 
+  renderLegendCoverage(dataset);
   if (disclosure) {
     const labelEl = $('legend-label');
-    labelEl.textContent = disclosure.label;
+    labelEl.textContent = disclosureLabel(disclosure, dataset);
     labelEl.dataset.classification = disclosure.classification;
     const by = disclosure.rounded_by === 'publisher' ? 'by the publisher' : 'by smallarea before release';
     $('legend-rounding').textContent = `Counts rounded to the nearest ${disclosure.rounding_base} ${by}` +
       (disclosure.suppression_threshold > 0 ? `; cells under ${disclosure.suppression_threshold} suppressed.` : '.');
-    $('legend-rule').textContent = disclosure.rule;
+    $('legend-rule').textContent = honestText(disclosure.rule, disclosure, dataset);
     renderClassification(disclosure);
   }
   $('download-csv').href = tableUrl({ format: 'csv' }).toString();
@@ -547,7 +610,44 @@ function renderLegend() {
   $('download-xlsx').setAttribute('download', `${state.dataset}_${state.measure}_${state.period}_${state.level}.xlsx`);
 }
 
-const capitalise = (s) => (s ? s[0].toUpperCase() + s.slice(1) : s);
+
+// The legend says how much of the map has data: the period's coverage at the dataset's own level and, on a coarser
+// level, how many of the areas drawn are partial sums (state.partial, from the table at that level).
+function renderLegendCoverage(dataset) {
+  const el = $('legend-coverage');
+  const lines = [];
+  const c = periodCoverage(dataset, state.period);
+  if (c && c.areas_with_value < c.areas) {
+    lines.push(`${formatCount(c.areas_with_value)} of ${formatCount(c.areas)} ${levelNoun(dataset.level)} have data for ${formatPeriod(state.period)} (${percentOf(c.share)}); the others are grey.`);
+  }
+  const p = state.partial;
+  if (p && p.level === state.level && p.key === viewKey() && p.partial > 0) {
+    lines.push(`${formatCount(p.partial)} of ${formatCount(p.rows)} ${levelNoun(state.level)} are partial: they sum only the ${levelNoun(dataset.level)} that have data.`);
+  }
+  el.hidden = lines.length === 0;
+  el.textContent = lines.join(' ');
+}
+
+const viewKey = () => [state.dataset, state.measure, state.period, state.level].join('|');
+
+// On a level coarser than the dataset's, count the areas whose sum misses some cells (rows with complete: false).
+// Only the JSON table knows; an older server without `complete` leaves state.partial null and the legend silent.
+async function refreshPartial() {
+  const dataset = currentDataset();
+  const key = viewKey();
+  state.partial = null;
+  if (!dataset || state.level === dataset.level) return;
+  try {
+    const table = await api('/api/table', { dataset: state.dataset, measure: state.measure, period: state.period, level: state.level });
+    if (key !== viewKey()) return;
+    const rows = table.rows || [];
+    if (!rows.some((r) => typeof r.complete === 'boolean')) return;
+    state.partial = { key, level: state.level, rows: rows.length, partial: rows.filter((r) => r.complete === false).length };
+    renderLegendCoverage(dataset);
+  } catch {
+    // the legend simply says nothing about partial areas
+  }
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Selection and details panel
@@ -618,20 +718,39 @@ function renderDetails(code, row, table) {
 
   const rows = [];
   const add = (label, html, field) => rows.push(`<dt>${escapeHtml(label)}</dt><dd${field ? ` data-field="${field}"` : ''}>${html}</dd>`);
+  const dataset = currentDataset();
+  const cellLevel = dataset ? dataset.level : state.level;
+  const partial = partialText(row, cellLevel);
+  const partialHtml = partial ? ` <span class="partial" data-field="partial">${escapeHtml(partial)}</span>` : '';
   add('Code', `<code>${escapeHtml(row.code)}</code>`, 'code');
   add('Geography', escapeHtml(LEVEL_SHORT[row.level] || row.level));
   if (measure && measure.kind === 'percent_only') {
-    add(measure.title, row.percent === null || row.percent === undefined ? '–' : `${nf0.format(row.percent)}%`, 'percent');
+    add(measure.title, `${row.percent === null || row.percent === undefined ? '–' : `${nf0.format(row.percent)}%`}${partialHtml}`, 'percent');
   } else {
     const v = row.value === null || row.value === undefined ? '–' : nf0.format(row.value);
     const u = row.uncertainty ? ` <span class="muted">± ${nf1.format(row.uncertainty)} from rounding</span>` : '';
-    add(measure ? measure.title : 'Count', `<span class="num">${v}</span>${u}`, 'value');
+    add(measure ? measure.title : 'Count', `<span class="num">${v}</span>${u}${partialHtml}`, 'value');
     if (measure && measure.denominator) {
-      add('Per 100 households', row.rate_per_100_households === null || row.rate_per_100_households === undefined ? '–' : nf2.format(row.rate_per_100_households), 'rate');
+      const rate = row.rate_per_100_households === null || row.rate_per_100_households === undefined ? '–' : nf2.format(row.rate_per_100_households);
+      // The rate uses only the cells that have both a value and a household count (rule 8); say so when they differ.
+      // rate_households: the households of the cells with a value (the rate's base), when it differs from the total.
+      let basis = '';
+      if (typeof row.rate_households === 'number' && row.rate_households !== row.households) {
+        basis = `<br><span class="muted" data-field="rate-basis">Over the ${nf0.format(row.rate_households)} households of the ${escapeHtml(levelNoun(cellLevel))} with data.</span>`;
+      } else if (table.rate_basis && typeof row.rate_households !== 'number' && (row.complete === false || row.households_complete === false)) {
+        basis = `<br><span class="muted" data-field="rate-basis">${escapeHtml(capitalise(String(table.rate_basis).replace(/\.\s*$/, '')))}.</span>`;
+      }
+      add('Per 100 households', `<span class="num">${rate}</span>${basis}`, 'rate');
     }
   }
-  add('Households', row.households === null || row.households === undefined ? 'not known' : nf0.format(row.households), 'households');
-  if (row.cells) add('Cells summed', nf0.format(row.cells), 'cells');
+  const households = householdsText(row, cellLevel);
+  add('Households', `<span class="num">${row.households === null || row.households === undefined ? 'not known' : nf0.format(row.households)}</span>` +
+    (households ? ` <span class="partial" data-field="households-partial">${escapeHtml(households)}</span>` : ''), 'households');
+  // Only for a sum of several cells: a single area's own row says nothing new here.
+  if (row.cells > 1 || (row.cells && row.level !== cellLevel)) {
+    const withValue = typeof row.cells_with_value === 'number' ? `${nf0.format(row.cells_with_value)} of ${nf0.format(row.cells)} with data` : nf0.format(row.cells);
+    add(`${capitalise(levelNoun(cellLevel))} summed`, withValue, 'cells');
+  }
   const parents = row.parents || {};
   for (const level of ['lsoa', 'msoa', 'lad']) {
     const parent = parents[level];
@@ -641,17 +760,45 @@ function renderDetails(code, row, table) {
     add(LEVEL_SHORT[level], name ? `${escapeHtml(name)} <code>${escapeHtml(parentCode)}</code>` : `<code>${escapeHtml(parentCode)}</code>`, `parent-${level}`);
   }
 
+  const rounding = roundingText(row, table.suggestion);
+  const coarser = rounding ? coarserLevel() : null;
+  const roundingHtml = rounding
+    ? `<p class="warning" data-field="rounding-note" role="note">${escapeHtml(rounding)}${coarser
+      ? ` <button type="button" class="link-button" data-level="${escapeHtml(coarser.id)}" data-parent="${escapeHtml(parentCode(row, coarser.id))}">Show by ${escapeHtml(coarser.short)}</button>` : ''}</p>`
+    : '';
+
   body.innerHTML = `
     <div class="headline">
       ${swatch}
       <div>
         <div class="headline-value" data-field="mapped">${status ? escapeHtml(status) : escapeHtml(formatOf(state.of, mapped))}</div>
-        <div class="headline-unit">${status ? '' : escapeHtml(unitPhrase(state.of, measure))}, ${escapeHtml(formatPeriod(table.period || state.period))}</div>
+        <div class="headline-unit">${status ? '' : escapeHtml(unitPhrase(state.of, measure))}, ${escapeHtml(formatPeriod(table.period || state.period))}${partial ? ' <strong class="partial-flag">(partial)</strong>' : ''}</div>
       </div>
     </div>
     <dl class="facts">${rows.join('')}</dl>
-    <p class="disclosure-label" data-classification="${escapeHtml(disclosure.classification || '')}">${escapeHtml(disclosure.label || '')}</p>
-    <p class="disclosure-rule">${escapeHtml(disclosure.rule || '')}</p>`;
+    ${roundingHtml}
+    <p class="disclosure-label" data-classification="${escapeHtml(disclosure.classification || '')}">${escapeHtml(disclosureLabel(disclosure, dataset))}</p>
+    <p class="disclosure-rule">${escapeHtml(honestText(disclosure.rule || '', disclosure, dataset))}</p>`;
+}
+
+// The next level up that the dataset can be shown at (sums of more cells, so the rounding matters less), or null.
+function coarserLevel() {
+  const options = levelOptions(currentDataset());
+  const i = options.findIndex((l) => l.id === state.level);
+  return i >= 0 && i + 1 < options.length ? options[i + 1] : null;
+}
+
+function parentCode(row, level) {
+  const parent = row && row.parents ? row.parents[level] : null;
+  return (parent && (typeof parent === 'string' ? parent : parent.code)) || '';
+}
+
+// Show the map at `level` and, when known, select the area there that contains the one shown now.
+function switchLevel(level, parent) {
+  $('level').value = level;
+  $('level').dispatchEvent(new Event('change'));
+  if (parent) select(parent);
+  $('level').focus(); // the button is re-rendered away; keep the keyboard user on the picker it changed
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -748,7 +895,7 @@ function createMap(initialView, bounds) {
   map.touchZoomRotate.disableRotation();
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
-  map.addControl(new maplibregl.AttributionControl({ compact: window.innerWidth < 720, customAttribution: OGL_ATTRIBUTION }), 'bottom-right');
+  map.addControl(new maplibregl.AttributionControl({ compact: window.innerWidth < 720, customAttribution: BOUNDARY_ATTRIBUTION }), 'bottom-right');
   if (window.innerWidth < 720) {
     // On a phone the expanded attribution would cover a third of the map; it starts collapsed (the statement is
     // also printed under the map) and opens with the (i) button.
@@ -816,6 +963,7 @@ async function main() {
     return;
   }
   catalog = datasets;
+  window.smallareaCatalog = catalog; // bespoke.js reads dataset licences and coverage from it
   if (catalog.length === 0) {
     showStatus('No datasets have been ingested yet.');
     return;

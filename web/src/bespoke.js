@@ -3,7 +3,13 @@
 //  - click selects an area, shift-click adds or removes one; "Save as bespoke area" POSTs the selection and puts
 //    bespoke=ID in the URL hash, so the link opens with the area outlined and selected and its totals shown;
 //  - "Find target areas" ranks areas in a household band (GET /api/targets), highlights and lists them, zooms to
-//    one on click, and links the CSV.
+//    one on click, and links the CSV. Each target shows its interval (value ± rounding bound, rate range) and its band:
+//    areas whose rate intervals overlap share a band and are marked "tied within rounding", so the list does not claim
+//    a finer order than the rounding allows.
+
+import {
+  capitalise, disclosureLabel, escapeHtml, formatBound, formatCount, formatRate, honestText, householdsText, levelNoun, partialText, roundingText,
+} from './text.js';
 
 const $ = (id) => document.getElementById(id);
 const SEL_SOURCE = 'bespoke-sel';
@@ -36,15 +42,16 @@ async function call(path, { method = 'GET', body = null, params = {} } = {}) {
     const response = await fetch(url, { method, headers, body: body ? JSON.stringify(body) : undefined });
     const text = await response.text();
     const json = text ? JSON.parse(text) : null;
-    if (!response.ok) throw new Error((json && json.message) || `${response.status} ${response.statusText}`);
+    if (!response.ok) {
+      const error = new Error((json && json.message) || `${response.status} ${response.statusText}`);
+      error.status = response.status;
+      error.code = json && json.code;
+      throw error;
+    }
     return json;
   } finally {
     bespoke.busy -= 1;
   }
-}
-
-function escapeHtml(text) {
-  return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
 }
 
 function hashParams() {
@@ -151,21 +158,63 @@ async function show(id, { fit }) {
   bespoke.outline = outline.geometry;
   setGeojson(OUTLINE_SOURCE, outline.geometry);
   if (fit && meta.bbox) window.smallareaMap.fitBounds([[meta.bbox[0], meta.bbox[1]], [meta.bbox[2], meta.bbox[3]]], { padding: 40, duration: 0 });
+  await loadTotals();
+}
+
+const currentDataset = () => {
+  const state = window.smallareaState;
+  return (window.smallareaCatalog || []).find((d) => d.id === state.dataset) || null;
+};
+
+// The shown bespoke area's totals for the mapped dataset/measure/period (again after each change of view).
+async function loadTotals() {
+  const state = window.smallareaState;
+  const meta = bespoke.meta;
+  if (!meta) return;
+  const token = (bespoke.totalsToken = (bespoke.totalsToken || 0) + 1);
   let totals = null;
   try {
-    const table = await call('/api/table', { params: { dataset: state.dataset, measure: state.measure, period: state.period, level: 'bespoke', ids: id } });
-    totals = { row: table.rows[0], classification: table.classification, rule: table.disclosure.rule, measure: table.measure.title };
+    const table = await call('/api/table', { params: { dataset: state.dataset, measure: state.measure, period: state.period, level: 'bespoke', ids: meta.id } });
+    totals = { row: table.rows[0], table, measure: table.measure };
   } catch (error) {
-    totals = { error: error.message };
+    // 422 PercentageOnly: the server will not give this measure for a user-drawn area (the answer could be differenced
+    // against others to recover counts). Its message says why; it is shown as the answer, not as a broken value.
+    totals = { error: error.message, code: error.code || null, status: error.status || null };
   }
+  if (token !== bespoke.totalsToken) return;
   bespoke.totals = totals;
+  renderTotals(meta, totals);
+}
+
+function renderTotals(meta, totals) {
+  const dataset = currentDataset();
+  const memberLevel = meta.level;
   const lines = [`<strong>${escapeHtml(meta.name)}</strong> (${escapeHtml(meta.id)})`,
-    `${meta.member_count} ${escapeHtml(meta.level.toUpperCase())}s, <span id="bespoke-households">${meta.households}</span> households`];
+    `${meta.member_count} ${escapeHtml(levelNoun(memberLevel, meta.member_count))}, <span id="bespoke-households">${meta.households}</span> households`];
+  const notes = [];
   if (totals.row) {
     const r = totals.row;
-    const v = r.percent !== undefined ? `${r.percent ?? '–'}%` : `${r.value ?? '–'}${r.rate_per_100_households != null ? ` (${r.rate_per_100_households} per 100 households)` : ''}`;
-    lines.push(`${escapeHtml(totals.measure)}: <span id="bespoke-value">${escapeHtml(v)}</span>`);
-    lines.push(`<small>${escapeHtml(totals.classification)}: ${escapeHtml(totals.rule)}</small>`);
+    const t = totals.table;
+    let v;
+    if (t.measure.kind === 'percent_only' || r.percent !== undefined) {
+      v = `${r.percent ?? '–'}%`;
+      if (r.suppressed) v += ' (suppressed: too few to show)';
+    } else {
+      v = `${r.value ?? '–'}${r.rate_per_100_households != null ? ` (${r.rate_per_100_households} per 100 households)` : ''}`;
+    }
+    const bound = typeof r.uncertainty === 'number' && r.uncertainty > 0 ? ` <span class="muted">± ${formatBound(r.uncertainty)} from rounding</span>` : '';
+    lines.push(`${escapeHtml(t.measure.title)}: <span id="bespoke-value">${escapeHtml(v)}</span>${bound}`);
+    const partial = partialText(r, memberLevel);
+    if (partial) notes.push(`<span class="partial" id="bespoke-partial">${escapeHtml(partial)}</span>`);
+    const households = householdsText(r, memberLevel);
+    if (households) notes.push(`<span class="partial">${escapeHtml(households)}</span>`);
+    const rounding = roundingText(r, t.suggestion);
+    if (rounding) notes.push(`<span class="warning-inline" id="bespoke-rounding">${escapeHtml(rounding)}</span>`);
+    lines.push(...notes);
+    const d = t.disclosure || {};
+    lines.push(`<small>${escapeHtml(disclosureLabel(d, dataset))}: ${escapeHtml(honestText(d.rule || '', d, dataset))}</small>`);
+  } else if (totals.code === 'PercentageOnly' || totals.status === 422) {
+    lines.push(`<span class="refusal" id="bespoke-refused" role="note">Not shown for a bespoke area: ${escapeHtml(totals.error)}</span>`);
   } else if (totals.error) {
     lines.push(`<small>${escapeHtml(totals.error)}</small>`);
   }
@@ -188,11 +237,12 @@ async function findTargets() {
   try {
     const result = await call('/api/targets', { params: targetParams() });
     bespoke.targets = result.rows;
-    const unit = result.rate_unit === 'percent' ? '%' : ' per 100 households';
-    list.innerHTML = result.rows.map((r) => `<li value="${r.rank}"><button type="button" data-code="${escapeHtml(r.code)}">${escapeHtml(r.name)}</button>` +
-      ` <span>${r.households} households, ${r.rate ?? r.percent}${unit}</span></li>`).join('');
+    bespoke.targetsResult = result;
+    list.innerHTML = renderTargets(result);
+    const dataset = currentDataset();
     $('targets-status').textContent = `${result.rows.length} of ${result.eligible} areas with ${result.min_households}–${result.max_households} households, ranked by ${result.ranked_by}.` +
-      (result.note ? ` ${result.note}.` : '');
+      (result.note ? ` ${honestText(result.note, result.disclosure, dataset)}.` : '');
+    renderBands(result);
     const csv = new URL('/api/targets', window.location.href);
     for (const [k, v] of Object.entries({ ...targetParams(), format: 'csv' })) if (v) csv.searchParams.set(k, v);
     $('targets-csv').href = csv.toString();
@@ -208,6 +258,63 @@ async function findTargets() {
     list.innerHTML = '';
     $('targets-status').textContent = `Could not search: ${error.message}`;
   }
+}
+
+// Band sizes: how many rows share each band (rows whose rate intervals overlap cannot be told apart by the rounding).
+function bandSizes(rows) {
+  const sizes = new Map();
+  for (const r of rows) if (typeof r.band === 'number') sizes.set(r.band, (sizes.get(r.band) || 0) + 1);
+  return sizes;
+}
+
+function targetInterval(r, percent) {
+  const parts = [];
+  const rate = r.rate ?? r.percent;
+  const unit = percent ? '%' : ' per 100 households';
+  if (rate !== null && rate !== undefined) {
+    const range = typeof r.rate_low === 'number' && typeof r.rate_high === 'number'
+      ? ` <span class="range">(${percent ? r.rate_low : formatRate(r.rate_low)}–${percent ? r.rate_high : formatRate(r.rate_high)})</span>` : '';
+    parts.push(`<span class="rate">${percent ? rate : formatRate(rate)}${unit}</span>${range}`);
+  }
+  if (typeof r.value === 'number') {
+    const bound = typeof r.uncertainty === 'number' && r.uncertainty > 0 ? ` ± ${formatBound(r.uncertainty)}` : '';
+    // value ± bound already is the interval [value_low, value_high]; the rate range is the one that sets the bands.
+    parts.push(`<span class="value">${formatCount(r.value)}${bound}</span>`);
+  }
+  return parts.join('; ');
+}
+
+// Each row's list number is its band (shared by ties), not a clean 1..N rank the rounding cannot support.
+function renderTargets(result) {
+  const percent = result.rate_unit === 'percent';
+  const sizes = bandSizes(result.rows);
+  return result.rows.map((r) => {
+    const banded = typeof r.band === 'number';
+    const tied = banded && sizes.get(r.band) > 1;
+    const classes = ['target', tied ? 'tied' : '', r.tied_with_next ? 'tied-next' : ''].filter(Boolean).join(' ');
+    const tie = tied
+      ? ` <span class="tie" title="Their rate intervals overlap: the rounding cannot tell these areas apart">tied within rounding (band ${r.band}, ${sizes.get(r.band)} areas)</span>`
+      : '';
+    const rounding = r.rounding_dominates ? ' <span class="tie">rounding dominates</span>' : '';
+    return `<li value="${banded ? r.band : r.rank}" class="${classes}" data-band="${banded ? r.band : ''}" data-rank="${r.rank}">` +
+      `<button type="button" data-code="${escapeHtml(r.code)}">${escapeHtml(r.name)}</button>` +
+      ` <span class="target-figures">${formatCount(r.households)} households, ${targetInterval(r, percent)}</span>${tie}${rounding}</li>`;
+  }).join('');
+}
+
+function renderBands(result) {
+  const el = $('targets-bands');
+  if (typeof result.bands !== 'number') {
+    el.hidden = true;
+    el.textContent = '';
+    return;
+  }
+  const n = result.rows.length;
+  const text = [`${result.bands} distinct ${result.bands === 1 ? 'band' : 'bands'} among these ${n} ${n === 1 ? 'area' : 'areas'}` +
+    (result.bands < n && !result.ties_note ? '; areas in one band are tied within rounding and numbered alike.' : '.')];
+  if (result.ties_note) text.push(`${capitalise(honestText(result.ties_note, result.disclosure, currentDataset()).trim().replace(/\.?$/, '.'))}`);
+  el.textContent = text.join(' ');
+  el.hidden = false;
 }
 
 function zoomToTarget(code) {
@@ -241,6 +348,8 @@ function start() {
     renderSelection();
   });
   $('targets-find').addEventListener('click', findTargets);
+  // app.js announces a new dataset/measure/period/level: the shown bespoke area's totals follow it.
+  window.addEventListener('smallarea:view', () => { if (bespoke.meta) loadTotals(); });
   $('targets-list').addEventListener('click', (event) => {
     const button = event.target.closest('button[data-code]');
     if (button) zoomToTarget(button.dataset.code);

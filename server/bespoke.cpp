@@ -28,9 +28,10 @@ std::string random_text(std::size_t n, const char* alphabet, std::size_t alphabe
     return out;
 }
 
-std::int64_t households_of(const data::area& a) {
+std::optional<std::int64_t> households_of(const data::area& a) {
     const auto it = a.denominators.find("households");
-    return it == a.denominators.end() ? 0 : it->second;
+    if (it == a.denominators.end()) return std::nullopt;
+    return it->second;
 }
 
 // Checks members and builds the record to save (outline included). members are sorted and deduplicated.
@@ -131,11 +132,16 @@ json geometry_json(const std::string& wkb) {
 }
 
 json bespoke_json(const snapshot& s, const bespoke_area& b, bool with_members) {
-    std::int64_t households = 0;
+    // Unknown is never 0 (rule 8): the sum over members with a Census count, null when none has one.
+    std::optional<std::int64_t> households;
+    std::size_t with_households = 0;
     json members = json::array();
     for (const auto m : b.members) {
         const auto& a = s.areas()[m];
-        households += households_of(a);
+        if (const auto h = households_of(a)) {
+            households = households.value_or(0) + *h;
+            ++with_households;
+        }
         if (with_members) {
             const auto it = a.denominators.find("households");
             members.push_back(json{{"code", a.code}, {"name", a.name},
@@ -149,7 +155,9 @@ json bespoke_json(const snapshot& s, const bespoke_area& b, bool with_members) {
     }
     json out{{"id", b.record.id}, {"name", b.record.name}, {"level", b.record.level}, {"vintage", b.record.vintage},
              {"source", b.record.source}, {"created_at", b.record.created_at}, {"member_count", b.members.size()},
-             {"households", households}, {"bbox", bbox}, {"url", "/api/bespoke/" + b.record.id},
+             {"households", households ? json(*households) : json(nullptr)},
+             {"households_complete", with_households == b.members.size()},
+             {"members_with_households", with_households}, {"bbox", bbox}, {"url", "/api/bespoke/" + b.record.id},
              {"geojson", "/api/bespoke/" + b.record.id + ".geojson"}};
     if (with_members) out["members"] = std::move(members);
     return out;

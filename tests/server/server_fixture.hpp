@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -30,16 +31,19 @@ inline const std::string source_dir = SMALLAREA_SOURCE_DIR;
 inline const std::string sample_dir = source_dir + "/data/sample";
 inline const std::string sample_manifest = sample_dir + "/manifest.json";
 
-/// One server for the whole run: the sample ingested into a temporary store, served on an ephemeral port.
+/// A real server over a temporary store ingested from a manifest (the bundled sample by default), served on an
+/// ephemeral port of 127.0.0.1 until destroyed. `configure` may change the server's settings (caches, limits).
 class test_server {
 public:
-    test_server() {
+    explicit test_server(const std::string& manifest = sample_manifest,
+                         const std::function<void(smallarea::server::server_config&)>& configure = {}) {
         m_db = m_dir.file("store.db");
-        smallarea::data::ingest_manifest(sample_manifest, m_db);
+        smallarea::data::ingest_manifest(manifest, m_db);
         smallarea::server::server_config config;
         config.db_path = m_db;
         config.host = "127.0.0.1";
         config.port = 0;
+        if (configure) configure(config);
         m_app = std::make_unique<smallarea::server::app>(config);
         m_port = m_app->bind();
         m_thread = std::thread([this] { m_app->serve(); });
@@ -48,8 +52,35 @@ public:
         m_app->stop();
         m_thread.join();
     }
+    test_server(const test_server&) = delete;
+    test_server& operator=(const test_server&) = delete;
     int port() const noexcept { return m_port; }
     const std::string& db_path() const noexcept { return m_db; }
+
+    /// Mints a key of a new organisation every dataset of the store is shared with.
+    std::string mint_key(const std::string& organisation) const {
+        auto db = smallarea::data::open_store(m_db, true);
+        std::vector<std::string> all;
+        for (const auto& d : smallarea::data::load_datasets(db)) all.push_back(d.id);
+        smallarea::data::add_organisation(db, organisation, "2024-01-01", all);
+        return smallarea::data::issue_key(db, organisation).key;
+    }
+
+    /// GET with optional headers; the status and body (REQUIREs an answer).
+    std::pair<int, std::string> get(const std::string& path, const httplib::Headers& headers = {}) const {
+        httplib::Client c("127.0.0.1", m_port);
+        c.set_read_timeout(60);
+        auto r = c.Get(path.c_str(), headers);
+        REQUIRE_MESSAGE(r, "no response for " << path);
+        return {r->status, r->body};
+    }
+    std::pair<int, std::string> post(const std::string& path, const std::string& body, const httplib::Headers& headers = {}) const {
+        httplib::Client c("127.0.0.1", m_port);
+        c.set_read_timeout(60);
+        auto r = c.Post(path.c_str(), headers, body, "application/json");
+        REQUIRE_MESSAGE(r, "no response for POST " << path);
+        return {r->status, r->body};
+    }
 
 private:
     temp_dir m_dir;
@@ -68,11 +99,7 @@ inline test_server& server() {
 /// `Authorization: Bearer KEY` (server/access.hpp).
 inline const std::string& fixture_key() {
     static const std::string key = [] {
-        auto db = smallarea::data::open_store(server().db_path(), true);
-        std::vector<std::string> all;
-        for (const auto& d : smallarea::data::load_datasets(db)) all.push_back(d.id);
-        smallarea::data::add_organisation(db, "test-fixture", "2024-01-01", all);
-        return smallarea::data::issue_key(db, "test-fixture").key;
+        return server().mint_key("test-fixture");
     }();
     return key;
 }

@@ -19,17 +19,7 @@
 //     any union), so a solver that silently stopped working cannot make the test pass.
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
-#include <doctest/doctest.h>
-
-#include "data/access_store.hpp"
-#include "data/ingest.hpp"
-#include "data/store.hpp"
-#include "server/app.hpp"
-
-#include "../data/test_support.hpp"
-
-#include <httplib.h>
-#include <nlohmann/json.hpp>
+#include "server_fixture.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -48,8 +38,7 @@ using namespace test_support;
 
 namespace {
 
-const std::string source_dir = SMALLAREA_SOURCE_DIR;
-const std::string sample_dir = source_dir + "/data/sample";
+using test_fixture::sample_dir;
 const std::string internal_id = "synthetic_work_programme";
 const std::vector<std::string> count_measures{"referrals", "attachments", "job_starts"};
 const std::vector<std::string> percent_measures{"job_outcomes_group_a", "job_outcomes_group_b", "job_outcomes_group_c"};
@@ -160,57 +149,23 @@ std::string write_twin_csv(const temp_dir& dir) {
     return path;
 }
 
-/// A real server on 127.0.0.1 over a store ingested from `manifest`, with a key of an organisation every
-/// dataset is shared with.
+/// A real server over a store ingested from `manifest`, with a key of an organisation every dataset is shared
+/// with, and no rate limit (an attacker spreads requests over days; the test does not wait).
 class server {
 public:
-    explicit server(const std::string& manifest) {
-        m_db = m_dir.file("store.db");
-        smallarea::data::ingest_manifest(manifest, m_db);
-        {
-            auto db = smallarea::data::open_store(m_db, true);
-            std::vector<std::string> all;
-            for (const auto& d : smallarea::data::load_datasets(db)) all.push_back(d.id);
-            smallarea::data::add_organisation(db, "attacker", "2024-01-01", all);
-            m_key = smallarea::data::issue_key(db, "attacker").key;
-        }
-        smallarea::server::server_config config;
-        config.db_path = m_db;
-        config.port = 0;
-        config.rate_limit_per_second = 0; // an attacker spreads requests over days; the test does not wait
-        m_app = std::make_unique<smallarea::server::app>(config);
-        m_port = m_app->bind();
-        m_thread = std::thread([this] { m_app->serve(); });
-    }
-    ~server() {
-        m_app->stop();
-        m_thread.join();
-    }
+    explicit server(const std::string& manifest)
+        : m_server(manifest, [](smallarea::server::server_config& c) { c.rate_limit_per_second = 0; }),
+          m_key(m_server.mint_key("attacker")) {}
 
     httplib::Headers headers() const { return {{"Authorization", "Bearer " + m_key}}; }
-
-    std::pair<int, std::string> get(const std::string& path) const {
-        httplib::Client c("127.0.0.1", m_port);
-        c.set_read_timeout(60);
-        auto r = c.Get(path.c_str(), headers());
-        REQUIRE_MESSAGE(r, "no response for " << path);
-        return {r->status, r->body};
-    }
+    std::pair<int, std::string> get(const std::string& path) const { return m_server.get(path, headers()); }
     std::pair<int, std::string> post(const std::string& path, const json& body) const {
-        httplib::Client c("127.0.0.1", m_port);
-        c.set_read_timeout(60);
-        auto r = c.Post(path.c_str(), headers(), body.dump(), "application/json");
-        REQUIRE_MESSAGE(r, "no response for POST " << path);
-        return {r->status, r->body};
+        return m_server.post(path, body.dump(), headers());
     }
 
 private:
-    temp_dir m_dir;
-    std::string m_db;
+    test_fixture::test_server m_server;
     std::string m_key;
-    std::unique_ptr<smallarea::server::app> m_app;
-    int m_port = 0;
-    std::thread m_thread;
 };
 
 struct servers {

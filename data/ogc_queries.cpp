@@ -24,18 +24,34 @@ std::unordered_map<std::int64_t, std::string> load_geometry_map(database& db, co
     return out;
 }
 
-bool has_bespoke_areas(database& db) {
-    statement s(db, "SELECT EXISTS (SELECT 1 FROM bespoke_areas)");
+namespace {
+
+/// The SQL form of bespoke_reader::may_read over bespoke_areas (?1 = 1 for everything, ?2 = the organisation).
+const char* const readable_sql =
+    "(?1 = 1 OR (visibility = 'public' AND always_private = 0) OR (?2 IS NOT NULL AND organisation_id = ?2))";
+
+void bind_reader(statement& s, const bespoke_reader& who) {
+    s.bind(1, who.everything ? 1 : 0).bind(2, who.organisation);
+}
+
+} // namespace
+
+bool has_bespoke_areas(database& db, const bespoke_reader& who) {
+    statement s(db, std::string("SELECT EXISTS (SELECT 1 FROM bespoke_areas WHERE ") + readable_sql + ")");
+    bind_reader(s, who);
     return s.step() && s.int64(0) != 0;
 }
 
-std::vector<bespoke_area_row> load_bespoke_areas(database& db) {
+std::vector<bespoke_area_row> load_bespoke_areas(database& db, const bespoke_reader& who) {
     std::vector<bespoke_area_row> out;
     std::map<std::string, std::size_t> index;
     {
         // AsBinary() is NULL for a blob that is not a SpatiaLite geometry: then the column already holds WKB.
-        statement s(db, "SELECT id, name, level, vintage, source, created_at, "
-                        "COALESCE(AsBinary(outline), outline) FROM bespoke_areas ORDER BY id");
+        statement s(db, std::string("SELECT id, name, level, vintage, source, created_at, "
+                                    "COALESCE(AsBinary(outline), outline), organisation_id, "
+                                    "visibility = 'public' AND always_private = 0 FROM bespoke_areas WHERE ") +
+                            readable_sql + " ORDER BY id");
+        bind_reader(s, who);
         while (s.step()) {
             bespoke_area_row r;
             r.id = s.text(0);
@@ -45,6 +61,8 @@ std::vector<bespoke_area_row> load_bespoke_areas(database& db) {
             r.source = s.text(4);
             r.created_at = s.text(5);
             if (!s.is_null(6)) r.outline = std::string(s.blob(6));
+            r.organisation_id = s.optional_int64(7);
+            r.is_public = s.int64(8) != 0;
             index.emplace(r.id, out.size());
             out.push_back(std::move(r));
         }

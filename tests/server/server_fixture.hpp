@@ -71,7 +71,7 @@ inline const std::string& fixture_key() {
         auto db = smallarea::data::open_store(server().db_path(), true);
         std::vector<std::string> all;
         for (const auto& d : smallarea::data::load_datasets(db)) all.push_back(d.id);
-        smallarea::data::add_organisation(db, "test-fixture", "2024-01-01", all);
+        smallarea::data::add_organisation(db, "test-fixture", "2024-01-01", all, {"Test Representative", "rep@example.org"});
         return smallarea::data::issue_key(db, "test-fixture").key;
     }();
     return key;

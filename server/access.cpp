@@ -131,29 +131,18 @@ void identify(request_state& st, const httplib::Request& req, const access_contr
 
 } // namespace
 
-bool access_control::readable(const httplib::Request& req, const data::dataset_info* d, const std::string& id) {
-    if (d && d->policy.classification == disclosure::classification::published) return true;
-    auto& st = state_of(req);
-    st.internal = true;
-    identify(st, req, m_read);
-    // The real id, also for one the store does not have: probing for hidden ids shows in the log.
-    const std::string logged = id.substr(0, 100);
-    auto record = [&](int status, std::string detail) {
-        const bool seen = std::any_of(st.entries.begin(), st.entries.end(),
-                                      [&](const pending_entry& e) { return e.dataset && *e.dataset == logged; });
-        if (!seen) st.entries.push_back(pending_entry{logged, status, std::move(detail), std::nullopt});
-    };
-    // Key problems first and whatever the id names: their answers must not depend on whether it exists.
+namespace {
+
+/// The refusals that depend only on the presented key, never on what the request names: an unusable key (401),
+/// then the organisation's state (403). `record(status, detail)` audits the refusal before it is thrown.
+/// A request without a key passes (callers decide what it may see).
+void refuse_key_problems(request_state& st, const std::function<void(int, const std::string&)>& record) {
     if (!st.key_problem.empty()) {
+        if (!st.key_refusal_logged) record(401, st.key_problem);
         st.key_refusal_logged = true;
-        record(401, st.key_problem);
-        throw unauthorized(st.access.revoked ? "KeyRevoked" : "InvalidKey",
-                           "internal MI is for named partners: " + st.key_problem);
+        throw unauthorized(st.access.revoked ? "KeyRevoked" : "InvalidKey", "internal MI is for named partners: " + st.key_problem);
     }
-    if (st.key.empty()) {
-        record(404, d ? "no key" : "no such dataset (no key)");
-        return false;
-    }
+    if (st.key.empty()) return;
     if (st.access.sharing_suspended) {
         record(403, "all sharing suspended");
         throw forbidden("SharingSuspended", "sharing of internal MI is suspended for all organisations");
@@ -169,6 +158,28 @@ bool access_control::readable(const httplib::Request& req, const data::dataset_i
                                                 " until it names the representative responsible for its confidentiality "
                                                 "agreement (smallarea keys org-update --name ORG --representative NAME "
                                                 "--representative-contact EMAIL_OR_PHONE)");
+    }
+}
+
+} // namespace
+
+bool access_control::readable(const httplib::Request& req, const data::dataset_info* d, const std::string& id) {
+    if (d && d->policy.classification == disclosure::classification::published) return true;
+    auto& st = state_of(req);
+    st.internal = true;
+    identify(st, req, m_read);
+    // The real id, also for one the store does not have: probing for hidden ids shows in the log.
+    const std::string logged = id.substr(0, 100);
+    auto record = [&](int status, const std::string& detail) {
+        const bool seen = std::any_of(st.entries.begin(), st.entries.end(),
+                                      [&](const pending_entry& e) { return e.dataset && *e.dataset == logged; });
+        if (!seen) st.entries.push_back(pending_entry{logged, status, detail, std::nullopt});
+    };
+    // Key problems first and whatever the id names: their answers must not depend on whether it exists.
+    refuse_key_problems(st, record);
+    if (st.key.empty()) {
+        record(404, d ? "no key" : "no such dataset (no key)");
+        return false;
     }
     if (!d || std::find(st.access.datasets.begin(), st.access.datasets.end(), d->id) == st.access.datasets.end()) {
         record(404, d ? "dataset not shared with organisation" : "no such dataset");
@@ -213,30 +224,10 @@ void access_control::require_usable_key(const httplib::Request& req) {
     if (!req.has_header("Authorization")) return;
     auto& st = state_of(req);
     identify(st, req, m_read);
-    auto refuse = [&](int status, const std::string& detail) {
+    if (st.key.empty() && st.key_problem.empty()) st.key_problem = "malformed Authorization header (expected Bearer KEY)";
+    refuse_key_problems(st, [&](int status, const std::string& detail) {
         st.entries.push_back(pending_entry{std::nullopt, status, detail, std::nullopt});
-    };
-    if (!st.key_problem.empty() || st.key.empty()) {
-        const std::string problem = st.key_problem.empty() ? "malformed Authorization header (expected Bearer KEY)" : st.key_problem;
-        if (!st.key_refusal_logged) refuse(401, problem);
-        st.key_refusal_logged = true;
-        throw unauthorized(st.access.revoked ? "KeyRevoked" : "InvalidKey", "this key cannot own bespoke areas: " + problem);
-    }
-    if (st.access.sharing_suspended) {
-        refuse(403, "all sharing suspended");
-        throw forbidden("SharingSuspended", "sharing of internal MI is suspended for all organisations");
-    }
-    if (st.access.organisation_suspended) {
-        refuse(403, "organisation suspended");
-        throw forbidden("OrganisationSuspended", "sharing with " + st.access.organisation + " is suspended");
-    }
-    if (!st.access.has_representative) {
-        refuse(403, "no representative named");
-        throw forbidden("DatasetNotShared", "nothing is shared with " + st.access.organisation +
-                                                " until it names the representative responsible for its confidentiality "
-                                                "agreement (smallarea keys org-update --name ORG --representative NAME "
-                                                "--representative-contact EMAIL_OR_PHONE)");
-    }
+    });
 }
 
 void access_control::note_private_bespoke(const httplib::Request& req, const std::string& id, bool allowed) {

@@ -24,22 +24,13 @@ std::unordered_map<std::int64_t, std::string> load_geometry_map(database& db, co
     return out;
 }
 
-namespace {
-
-/// The SQL form of bespoke_reader::may_read over bespoke_areas (?1 = 1 for everything, ?2 = the organisation).
-const char* const readable_sql =
-    "(?1 = 1 OR (visibility = 'public' AND always_private = 0) OR (?2 IS NOT NULL AND organisation_id = ?2))";
-
-void bind_reader(statement& s, const bespoke_reader& who) {
-    s.bind(1, who.everything ? 1 : 0).bind(2, who.organisation);
-}
-
-} // namespace
-
+// Both filter with bespoke_reader::may_read, the one rule of who sees which area (never a second copy in SQL).
 bool has_bespoke_areas(database& db, const bespoke_reader& who) {
-    statement s(db, std::string("SELECT EXISTS (SELECT 1 FROM bespoke_areas WHERE ") + readable_sql + ")");
-    bind_reader(s, who);
-    return s.step() && s.int64(0) != 0;
+    statement s(db, "SELECT organisation_id, visibility = 'public' AND always_private = 0 FROM bespoke_areas");
+    while (s.step()) {
+        if (who.may_read(s.int64(1) != 0, s.optional_int64(0))) return true;
+    }
+    return false;
 }
 
 std::vector<bespoke_area_row> load_bespoke_areas(database& db, const bespoke_reader& who) {
@@ -47,12 +38,10 @@ std::vector<bespoke_area_row> load_bespoke_areas(database& db, const bespoke_rea
     std::map<std::string, std::size_t> index;
     {
         // AsBinary() is NULL for a blob that is not a SpatiaLite geometry: then the column already holds WKB.
-        statement s(db, std::string("SELECT id, name, level, vintage, source, created_at, "
-                                    "COALESCE(AsBinary(outline), outline), organisation_id, "
-                                    "visibility = 'public' AND always_private = 0 FROM bespoke_areas WHERE ") +
-                            readable_sql + " ORDER BY id");
-        bind_reader(s, who);
+        statement s(db, "SELECT id, name, level, vintage, source, created_at, COALESCE(AsBinary(outline), outline), "
+                        "organisation_id, visibility = 'public' AND always_private = 0 FROM bespoke_areas ORDER BY id");
         while (s.step()) {
+            if (!who.may_read(s.int64(8) != 0, s.optional_int64(7))) continue;
             bespoke_area_row r;
             r.id = s.text(0);
             r.name = s.text(1);

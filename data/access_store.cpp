@@ -89,11 +89,69 @@ void validate_date(const std::string& date) {
     if (day > days[month - 1] + (month == 2 && leap ? 1 : 0)) throw bad();
 }
 
+void validate_representative(const representative& rep) {
+    auto bad = [](const std::string& why) {
+        return bad_request("InvalidRepresentative",
+                           why + " (internal MI is shared only once the organisation names the representative responsible "
+                                 "for its confidentiality agreement: --representative NAME --representative-contact EMAIL_OR_PHONE)");
+    };
+    auto trimmed = [](const std::string& t) {
+        const auto first = t.find_first_not_of(" \t");
+        return first == std::string::npos ? std::string() : t.substr(first, t.find_last_not_of(" \t") - first + 1);
+    };
+    if (trimmed(rep.name).empty() || rep.name.size() > 200) throw bad("a representative needs a name of 1 to 200 characters");
+    const auto contact = trimmed(rep.contact);
+    if (contact.empty() || contact.size() > 200) throw bad("a representative needs a contact: an e-mail address or a telephone number");
+    for (const char c : contact) {
+        if (static_cast<unsigned char>(c) < 0x20) throw bad("the representative's contact has a control character");
+    }
+    const auto at = contact.find('@');
+    if (at != std::string::npos) {
+        const auto dot = contact.rfind('.');
+        const bool email = at > 0 && contact.find('@', at + 1) == std::string::npos && dot != std::string::npos &&
+                           dot > at + 1 && dot + 1 < contact.size() && contact.find(' ') == std::string::npos;
+        if (!email) throw bad("\"" + contact.substr(0, 60) + "\" is not an e-mail address");
+        return;
+    }
+    int digits = 0;
+    for (const char c : contact) {
+        if (c >= '0' && c <= '9') ++digits;
+        else if (c != ' ' && c != '+' && c != '-' && c != '(' && c != ')') {
+            throw bad("\"" + contact.substr(0, 60) + "\" is neither an e-mail address nor a telephone number");
+        }
+    }
+    if (digits < 7 || digits > 15) throw bad("a telephone number has 7 to 15 digits");
+}
+
+namespace {
+
+/// The administrative change as an audit row (client "cli", endpoint "keys ..."), in the caller's transaction,
+/// so who was named responsible, and when, stays on the append-only record.
+void audit_admin(database& db, const char* command, std::int64_t organisation_id, const std::string& detail) {
+    audit_entry e;
+    e.at = utc_now();
+    e.organisation_id = organisation_id;
+    e.client = "cli";
+    e.endpoint = command;
+    e.outcome = 0;
+    e.detail = detail.substr(0, 1000);
+    statement s(db, "INSERT INTO audit_log (at, organisation_id, key_id, client, endpoint, dataset_id, area, outcome, detail) "
+                    "VALUES (?, ?, NULL, ?, ?, NULL, NULL, ?, ?)");
+    s.bind(1, e.at).bind(2, e.organisation_id).bind(3, e.client).bind(4, e.endpoint).bind(5, e.outcome).bind(6, e.detail).run();
+}
+
+std::string describe_representative(const representative& rep) {
+    return "representative " + rep.name + " <" + rep.contact + ">";
+}
+
+} // namespace
+
 organisation add_organisation(database& db, const std::string& name, const std::string& agreement_signed,
-                              const std::vector<std::string>& datasets) {
+                              const std::vector<std::string>& datasets, const representative& rep) {
     if (name.empty() || name.size() > 200) throw bad_request("InvalidName", "an organisation needs a name of 1 to 200 characters");
     validate_date(agreement_signed);
     if (datasets.empty()) throw bad_request("MissingParameter", "--datasets names at least one dataset to share");
+    validate_representative(rep);
     transaction t(db);
     if (find_organisation(db, name)) throw bad_request("DuplicateOrganisation", "organisation \"" + name + "\" already exists");
     for (const auto& d : datasets) {
@@ -106,19 +164,40 @@ organisation add_organisation(database& db, const std::string& name, const std::
     o.agreement_signed = agreement_signed;
     o.created_at = utc_now();
     o.datasets = datasets;
-    statement insert(db, "INSERT INTO organisations (name, agreement_signed, status, created_at) VALUES (?, ?, 'active', ?)");
-    insert.bind(1, name).bind(2, agreement_signed).bind(3, o.created_at).run();
+    o.rep = rep;
+    statement insert(db, "INSERT INTO organisations (name, agreement_signed, status, created_at, representative, "
+                         "representative_contact) VALUES (?, ?, 'active', ?, ?, ?)");
+    insert.bind(1, name).bind(2, agreement_signed).bind(3, o.created_at).bind(4, rep.name).bind(5, rep.contact).run();
     o.id = db.last_insert_rowid();
     statement share(db, "INSERT OR IGNORE INTO organisation_datasets (organisation_id, dataset_id) VALUES (?, ?)");
     for (const auto& d : datasets) share.bind(1, o.id).bind(2, d).run();
+    std::string list;
+    for (const auto& d : datasets) list += (list.empty() ? "" : ",") + d;
+    audit_admin(db, "keys org-add", o.id, "agreement signed " + agreement_signed + "; " + describe_representative(rep) +
+                                              "; datasets " + list);
     t.commit();
     return o;
+}
+
+organisation update_representative(database& db, const std::string& organisation_name, const representative& rep) {
+    validate_representative(rep);
+    transaction t(db);
+    const auto id = require_organisation(db, organisation_name);
+    statement s(db, "UPDATE organisations SET representative = ?, representative_contact = ? WHERE id = ?");
+    s.bind(1, rep.name).bind(2, rep.contact).bind(3, id).run();
+    audit_admin(db, "keys org-update", id, describe_representative(rep));
+    t.commit();
+    for (auto& o : list_organisations(db)) {
+        if (o.id == id) return o;
+    }
+    throw not_found("UnknownOrganisation", "no organisation \"" + organisation_name + "\"");
 }
 
 std::vector<organisation> list_organisations(database& db) {
     std::vector<organisation> out;
     statement s(db, "SELECT o.id, o.name, o.agreement_signed, o.status, o.created_at, "
-                    "(SELECT count(*) FROM api_keys k WHERE k.organisation_id = o.id AND k.revoked_at IS NULL) "
+                    "(SELECT count(*) FROM api_keys k WHERE k.organisation_id = o.id AND k.revoked_at IS NULL), "
+                    "coalesce(o.representative, ''), coalesce(o.representative_contact, '') "
                     "FROM organisations o ORDER BY o.name");
     while (s.step()) {
         organisation o;
@@ -128,6 +207,8 @@ std::vector<organisation> list_organisations(database& db) {
         o.suspended = s.text(3) == "suspended";
         o.created_at = s.text(4);
         o.active_keys = static_cast<int>(s.int64(5));
+        o.rep.name = s.text(6);
+        o.rep.contact = s.text(7);
         out.push_back(std::move(o));
     }
     statement d(db, "SELECT dataset_id FROM organisation_datasets WHERE organisation_id = ? ORDER BY dataset_id");
@@ -192,7 +273,8 @@ key_access lookup_key(database& db, const std::string& key_hash) {
         cache.datasets.reset();
         cache.key = std::make_unique<statement>(
             db, "SELECT k.id, k.organisation_id, o.name, k.prefix, k.revoked_at IS NOT NULL, o.status = 'suspended', "
-                "(SELECT suspended_all FROM sharing WHERE id = 1) "
+                "(SELECT suspended_all FROM sharing WHERE id = 1), "
+                "coalesce(o.representative, '') <> '' AND coalesce(o.representative_contact, '') <> '' "
                 "FROM api_keys k JOIN organisations o ON o.id = k.organisation_id WHERE k.key_hash = ?");
         cache.datasets = std::make_unique<statement>(db, "SELECT dataset_id FROM organisation_datasets WHERE organisation_id = ?");
         cache.handle = db.handle();
@@ -210,6 +292,7 @@ key_access lookup_key(database& db, const std::string& key_hash) {
         out.revoked = cache.key->int64(4) != 0;
         out.organisation_suspended = cache.key->int64(5) != 0;
         out.sharing_suspended = cache.key->int64(6) != 0;
+        out.has_representative = cache.key->int64(7) != 0;
     }
     reset_on_exit guard{*cache.datasets};
     cache.datasets->bind(1, out.organisation_id);

@@ -2,7 +2,8 @@
 // Access control for internal MI in the store: organisations that signed a confidentiality agreement, the
 // datasets shared with each, their API keys (only a SHA-256 hash and a short prefix are stored), the global
 // "suspend all sharing" switch, and the append-only audit log. Typed functions; no SQL leaves data/.
-// Tables: schema v2 in data/store.cpp (organisations, organisation_datasets, api_keys, sharing, audit_log).
+// Tables: schema v2 in data/store.cpp (organisations, organisation_datasets, api_keys, sharing, audit_log); v3
+// adds the organisation's representative.
 
 #include "data/sqlite.hpp"
 
@@ -14,10 +15,18 @@
 
 namespace smallarea::data {
 
+/// The person an organisation names as responsible for keeping the confidentiality agreement. The source
+/// guidance shares internal MI only once the agreement is signed *and* this person is named.
+struct representative {
+    std::string name;
+    std::string contact; ///< an e-mail address or a telephone number
+};
+
 struct organisation {
     std::int64_t id = 0;
     std::string name;
     std::string agreement_signed; ///< YYYY-MM-DD
+    representative rep;           ///< empty name/contact: an organisation from an older store, none named yet
     bool suspended = false;
     std::string created_at;       ///< ISO 8601 UTC
     std::vector<std::string> datasets;
@@ -42,6 +51,7 @@ struct key_access {
     bool revoked = false;
     bool organisation_suspended = false;
     bool sharing_suspended = false; ///< all sharing suspended
+    bool has_representative = false; ///< a representative and a contact are named (else nothing internal is shared)
     std::vector<std::string> datasets;
 };
 
@@ -73,10 +83,20 @@ std::string utc_now();
 /// Validates YYYY-MM-DD as a real calendar date. Throws bad_request("InvalidDate").
 void validate_date(const std::string& date);
 
-/// Adds an organisation with the datasets shared with it. Throws bad_request (bad date, duplicate name, empty
-/// name, no datasets) or not_found("UnknownDataset") when a dataset id is not in the store.
+/// Validates a representative: a name of 1 to 200 characters and a contact that is an e-mail address
+/// (local@domain.tld) or a telephone number (7 to 15 digits; spaces, +, -, (, ) allowed).
+/// Throws bad_request("InvalidRepresentative").
+void validate_representative(const representative& rep);
+
+/// Adds an organisation with the datasets shared with it and its representative, and writes an audit entry
+/// ("keys org-add"). Throws bad_request (bad date, duplicate name, empty name, no datasets, no or an invalid
+/// representative) or not_found("UnknownDataset") when a dataset id is not in the store.
 organisation add_organisation(database& db, const std::string& name, const std::string& agreement_signed,
-                              const std::vector<std::string>& datasets);
+                              const std::vector<std::string>& datasets, const representative& rep);
+
+/// Names (or replaces) an organisation's representative, and writes an audit entry ("keys org-update").
+/// Throws not_found("UnknownOrganisation"), bad_request("InvalidRepresentative").
+organisation update_representative(database& db, const std::string& organisation, const representative& rep);
 
 std::vector<organisation> list_organisations(database& db);
 

@@ -4,12 +4,15 @@ namespace smallarea::data {
 
 void insert_bespoke(database& db, const bespoke_record& b) {
     transaction t(db);
-    statement area(db, "INSERT INTO bespoke_areas (id, name, level, vintage, owner, source, created_at, outline) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    statement area(db, "INSERT INTO bespoke_areas (id, name, level, vintage, owner, source, created_at, outline, "
+                       "organisation_id, visibility, always_private) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     area.bind(1, b.id).bind(2, b.name).bind(3, b.level).bind(4, b.vintage).bind(5, b.owner).bind(6, b.source)
         .bind(7, b.created_at);
     if (b.outline.empty()) area.bind_null(8);
     else area.bind_blob(8, b.outline.data(), b.outline.size());
+    // An always-private area is never stored as public, whatever the caller built.
+    const bool is_public = b.is_public && !b.always_private;
+    area.bind(9, b.organisation_id).bind(10, is_public ? "public" : "private").bind(11, b.always_private ? 1 : 0);
     area.run();
     statement member(db, "INSERT INTO bespoke_members (bespoke_id, area_id) VALUES (?, ?)");
     for (const auto id : b.members) {
@@ -19,11 +22,22 @@ void insert_bespoke(database& db, const bespoke_record& b) {
     t.commit();
 }
 
-std::optional<bespoke_record> load_bespoke(database& db, const std::string& id, bool with_outline) {
-    statement s(db, std::string("SELECT id, name, level, vintage, owner, source, created_at, ") +
-                        (with_outline ? "outline" : "NULL") + " FROM bespoke_areas WHERE id = ?");
+std::optional<bespoke_record> load_bespoke(database& db, const std::string& id, bool with_outline,
+                                           const bespoke_reader& who, bool* hidden) {
+    if (hidden) *hidden = false;
+    statement s(db, std::string("SELECT b.id, b.name, b.level, b.vintage, b.owner, b.source, b.created_at, ") +
+                        (with_outline ? "COALESCE(AsBinary(b.outline), b.outline)" : "NULL") +
+                        ", b.organisation_id, b.visibility = 'public' AND b.always_private = 0, b.always_private, "
+                        "coalesce(o.name, '') FROM bespoke_areas b LEFT JOIN organisations o ON o.id = b.organisation_id "
+                        "WHERE b.id = ?");
     s.bind(1, id);
     if (!s.step()) return std::nullopt;
+    const auto organisation_id = s.optional_int64(8);
+    const bool is_public = s.int64(9) != 0;
+    if (!who.may_read(is_public, organisation_id)) {
+        if (hidden) *hidden = true;
+        return std::nullopt;
+    }
     bespoke_record b;
     b.id = s.text(0);
     b.name = s.text(1);
@@ -33,10 +47,20 @@ std::optional<bespoke_record> load_bespoke(database& db, const std::string& id, 
     b.source = s.text(5);
     b.created_at = s.text(6);
     if (!s.is_null(7)) b.outline = std::string(s.blob(7));
+    b.organisation_id = organisation_id;
+    b.is_public = is_public;
+    b.always_private = s.int64(10) != 0;
+    b.organisation = s.text(11);
     statement m(db, "SELECT area_id FROM bespoke_members WHERE bespoke_id = ? ORDER BY area_id");
     m.bind(1, id);
     while (m.step()) b.members.push_back(m.int64(0));
     return b;
+}
+
+void set_bespoke_public(database& db, const std::string& id, bool is_public) {
+    statement s(db, "UPDATE bespoke_areas SET visibility = ? WHERE id = ? AND (always_private = 0 OR ? = 'private')");
+    const char* v = is_public ? "public" : "private";
+    s.bind(1, v).bind(2, id).bind(3, v).run();
 }
 
 bool delete_bespoke(database& db, const std::string& id) {

@@ -139,12 +139,33 @@ CREATE TRIGGER audit_log_append_only_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 )sql";
 
+// Version 3: ownership of bespoke areas (DESIGN rule 7) and the organisation's named representative.
+// A bespoke area made with a key belongs to that key's organisation (organisation_id) and is private unless
+// published; always_private marks zones and areas derived from internal MI, which can never be published.
+// An area made without a key has no organisation and is public. Older organisations get no representative:
+// the server then shares no internal MI with them until one is named (`smallarea keys org-update`).
+const char* const schema_v3 = R"sql(
+ALTER TABLE organisations ADD COLUMN representative TEXT;
+ALTER TABLE organisations ADD COLUMN representative_contact TEXT;
+ALTER TABLE bespoke_areas ADD COLUMN organisation_id INTEGER REFERENCES organisations (id);
+ALTER TABLE bespoke_areas ADD COLUMN visibility TEXT NOT NULL DEFAULT 'public' CHECK (visibility IN ('public', 'private'));
+ALTER TABLE bespoke_areas ADD COLUMN always_private INTEGER NOT NULL DEFAULT 0;
+-- Zones saved before ownership existed are named after their dataset ("Zone 1: DATASET MEASURE PERIOD in ...")
+-- and their members follow its values. Those built on internal MI become private with no owner: no HTTP caller
+-- can read them any more (the store holder still can, with `smallarea export`).
+UPDATE bespoke_areas SET visibility = 'private', always_private = 1
+ WHERE source = 'zones'
+   AND EXISTS (SELECT 1 FROM datasets d WHERE d.classification = 'internal'
+                AND bespoke_areas.name LIKE 'Zone %: ' || d.id || ' %');
+)sql";
+
 /// Brings a store from `from` up to schema_version, inside the caller's transaction.
 void migrate(database& db, int from) {
     if (from < 2) {
         db.exec(schema_v2_bespoke);
         db.exec(schema_v2_access);
     }
+    if (from < 3) db.exec(schema_v3);
     db.exec("PRAGMA user_version = " + std::to_string(schema_version));
 }
 
@@ -191,12 +212,32 @@ database open_store(const std::string& path, bool writable) {
         const int version = read_user_version(db);
         if (version < schema_version) {
             throw store_error("store '" + path + "' has schema version " + std::to_string(version) + ", older than " +
-                              std::to_string(schema_version) + "; run `smallarea ingest` with any manifest to migrate it");
+                              std::to_string(schema_version) + "; run `smallarea ingest` with any manifest, or any `smallarea keys` command, to migrate it");
         }
     } catch (const store_error&) {
         throw;
     } catch (const error& e) {
         // A locked or corrupt file fails on the first read: say so in store terms.
+        throw store_error("cannot read store '" + path + "': " + e.what());
+    }
+    return db;
+}
+
+database open_store_migrating(const std::string& path) {
+    if (!file_exists(path)) {
+        throw store_error("store '" + path + "' does not exist (run `smallarea ingest MANIFEST --db " + path + "`)");
+    }
+    database db(path, database::mode::read_write);
+    try {
+        check_version(db);
+        if (read_user_version(db) < schema_version) {
+            transaction tx(db);
+            migrate(db, read_user_version(db));
+            tx.commit();
+        }
+    } catch (const store_error&) {
+        throw;
+    } catch (const error& e) {
         throw store_error("cannot read store '" + path + "': " + e.what());
     }
     return db;

@@ -14,11 +14,15 @@
 namespace smallarea::data {
 
 /// Schema version this build reads and writes (PRAGMA user_version).
-constexpr int schema_version = 2;
+constexpr int schema_version = 3;
 
 /// Opens an existing store for reading/serving. Throws store_error when it is missing, not a smallarea store,
 /// locked, from a newer schema version, or from an older one (run `smallarea ingest` to migrate it).
 database open_store(const std::string& path, bool writable);
+
+/// Opens an existing store read-write and migrates it from an older schema version (the `keys` commands, so an
+/// operator can name a representative on an old store). Throws store_error as open_store, except for "older".
+database open_store_migrating(const std::string& path);
 
 /// Opens a store for ingest, creating it (and its schema) when absent; migrates older schema versions.
 database create_or_open_store(const std::string& path);

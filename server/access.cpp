@@ -17,6 +17,7 @@ struct pending_entry {
     std::optional<std::string> dataset;
     int refused_status = 0; ///< 401/403 when refused here; 0: allowed, the response's status is the outcome
     std::string detail;
+    std::optional<std::string> area; ///< the area of this entry when it is not the request's (a bespoke id)
 };
 
 /// What this thread knows about the request it is serving. cpp-httplib runs a request from pre-routing to
@@ -58,6 +59,8 @@ std::string area_of(const httplib::Request& req) {
 }
 
 } // namespace
+
+not_found unknown_dataset(const std::string& id) { return not_found("UnknownDataset", "no dataset \"" + id + "\""); }
 
 std::string bearer_key(const httplib::Request& req) {
     const auto header = req.get_header_value("Authorization");
@@ -128,26 +131,18 @@ void identify(request_state& st, const httplib::Request& req, const access_contr
 
 } // namespace
 
-void access_control::authorize(const httplib::Request& req, const data::dataset_info& d) {
-    if (d.policy.classification == disclosure::classification::published) return;
-    auto& st = state_of(req);
-    st.internal = true;
-    identify(st, req, m_read);
-    auto record = [&](int status, std::string detail) {
-        const bool seen = std::any_of(st.entries.begin(), st.entries.end(),
-                                      [&](const pending_entry& e) { return e.dataset && *e.dataset == d.id; });
-        if (!seen) st.entries.push_back(pending_entry{d.id, status, std::move(detail)});
-    };
-    const std::string what = "dataset " + d.id + " is internal MI for named partners";
-    if (st.key.empty() && st.key_problem.empty()) {
-        record(401, "no key");
-        throw unauthorized("KeyRequired", what + ": send Authorization: Bearer KEY");
-    }
+namespace {
+
+/// The refusals that depend only on the presented key, never on what the request names: an unusable key (401),
+/// then the organisation's state (403). `record(status, detail)` audits the refusal before it is thrown.
+/// A request without a key passes (callers decide what it may see).
+void refuse_key_problems(request_state& st, const std::function<void(int, const std::string&)>& record) {
     if (!st.key_problem.empty()) {
+        if (!st.key_refusal_logged) record(401, st.key_problem);
         st.key_refusal_logged = true;
-        record(401, st.key_problem);
-        throw unauthorized(st.access.revoked ? "KeyRevoked" : "InvalidKey", what + ": " + st.key_problem);
+        throw unauthorized(st.access.revoked ? "KeyRevoked" : "InvalidKey", "internal MI is for named partners: " + st.key_problem);
     }
+    if (st.key.empty()) return;
     if (st.access.sharing_suspended) {
         record(403, "all sharing suspended");
         throw forbidden("SharingSuspended", "sharing of internal MI is suspended for all organisations");
@@ -156,11 +151,42 @@ void access_control::authorize(const httplib::Request& req, const data::dataset_
         record(403, "organisation suspended");
         throw forbidden("OrganisationSuspended", "sharing with " + st.access.organisation + " is suspended");
     }
-    if (std::find(st.access.datasets.begin(), st.access.datasets.end(), d.id) == st.access.datasets.end()) {
-        record(403, "dataset not shared with organisation");
-        throw forbidden("DatasetNotShared", "dataset " + d.id + " is not shared with " + st.access.organisation);
+    if (!st.access.has_representative) {
+        // The source guidance: sharing starts only once the agreement is signed *and* a representative is named.
+        record(403, "no representative named");
+        throw forbidden("DatasetNotShared", "no internal MI is shared with " + st.access.organisation +
+                                                " until it names the representative responsible for its confidentiality "
+                                                "agreement (smallarea keys org-update --name ORG --representative NAME "
+                                                "--representative-contact EMAIL_OR_PHONE)");
+    }
+}
+
+} // namespace
+
+bool access_control::readable(const httplib::Request& req, const data::dataset_info* d, const std::string& id) {
+    if (d && d->policy.classification == disclosure::classification::published) return true;
+    auto& st = state_of(req);
+    st.internal = true;
+    identify(st, req, m_read);
+    // The real id, also for one the store does not have: probing for hidden ids shows in the log.
+    const std::string logged = id.substr(0, 100);
+    auto record = [&](int status, const std::string& detail) {
+        const bool seen = std::any_of(st.entries.begin(), st.entries.end(),
+                                      [&](const pending_entry& e) { return e.dataset && *e.dataset == logged; });
+        if (!seen) st.entries.push_back(pending_entry{logged, status, detail, std::nullopt});
+    };
+    // Key problems first and whatever the id names: their answers must not depend on whether it exists.
+    refuse_key_problems(st, record);
+    if (st.key.empty()) {
+        record(404, d ? "no key" : "no such dataset (no key)");
+        return false;
+    }
+    if (!d || std::find(st.access.datasets.begin(), st.access.datasets.end(), d->id) == st.access.datasets.end()) {
+        record(404, d ? "dataset not shared with organisation" : "no such dataset");
+        return false;
     }
     record(0, "allowed");
+    return true;
 }
 
 bool access_control::visible(const httplib::Request& req, const data::dataset_info& d) {
@@ -171,15 +197,52 @@ bool access_control::visible(const httplib::Request& req, const data::dataset_in
         if (!st.key_refusal_logged) {
             // A refused key is audited even where it only hides datasets from a listing.
             st.key_refusal_logged = true;
-            st.entries.push_back(pending_entry{std::nullopt, 401, st.key_problem});
+            st.entries.push_back(pending_entry{std::nullopt, 401, st.key_problem, std::nullopt});
         }
         return false;
     }
-    if (st.key.empty() || st.access.sharing_suspended || st.access.organisation_suspended) return false;
+    if (st.key.empty() || st.access.sharing_suspended || st.access.organisation_suspended ||
+        !st.access.has_representative) {
+        return false;
+    }
     const bool shared = std::find(st.access.datasets.begin(), st.access.datasets.end(), d.id) != st.access.datasets.end();
     if (shared) st.internal = true; // the listing describes internal data: keep it out of shared caches
     return shared;
 }
+
+std::optional<std::int64_t> access_control::organisation(const httplib::Request& req) {
+    auto& st = state_of(req);
+    identify(st, req, m_read);
+    if (st.key.empty() || !st.key_problem.empty() || !st.access.found || st.access.sharing_suspended ||
+        st.access.organisation_suspended || !st.access.has_representative) {
+        return std::nullopt;
+    }
+    return st.access.organisation_id;
+}
+
+void access_control::require_usable_key(const httplib::Request& req) {
+    if (!req.has_header("Authorization")) return;
+    auto& st = state_of(req);
+    identify(st, req, m_read);
+    if (st.key.empty() && st.key_problem.empty()) st.key_problem = "malformed Authorization header (expected Bearer KEY)";
+    refuse_key_problems(st, [&](int status, const std::string& detail) {
+        st.entries.push_back(pending_entry{std::nullopt, status, detail, std::nullopt});
+    });
+}
+
+void access_control::note_private_bespoke(const httplib::Request& req, const std::string& id, bool allowed) {
+    auto& st = state_of(req);
+    if (allowed) st.internal = true;
+    const std::string area = "bespoke:" + id.substr(0, 40);
+    const bool seen = std::any_of(st.entries.begin(), st.entries.end(),
+                                  [&](const pending_entry& e) { return !e.dataset && e.area && *e.area == area; });
+    if (seen) return;
+    st.entries.push_back(pending_entry{std::nullopt, allowed ? 0 : 404,
+                                       allowed ? "private bespoke area" : "private bespoke area of another organisation",
+                                       area});
+}
+
+void access_control::mark_private(const httplib::Request& req) { state_of(req).internal = true; }
 
 void access_control::end_request(const httplib::Request& req, httplib::Response& res) {
     auto& st = state_of(req);
@@ -208,7 +271,8 @@ void access_control::end_request(const httplib::Request& req, httplib::Response&
             a.client = req.remote_addr;
             a.endpoint = (req.method + " " + req.path).substr(0, 300);
             a.dataset = e.dataset;
-            if (!area.empty()) a.area = area;
+            if (e.area) a.area = e.area;
+            else if (!area.empty()) a.area = area;
             a.outcome = e.refused_status != 0 ? e.refused_status : res.status;
             a.detail = std::move(e.detail);
             out.push_back(std::move(a));

@@ -33,8 +33,8 @@ void app::impl::routes() {
             // a partner's own web page may then fetch keyed tiles and tables with an Authorization header.
             res.status = 204;
             res.set_header("Access-Control-Allow-Origin", "*");
-            res.set_header("Access-Control-Allow-Methods", "GET, HEAD, POST, DELETE, OPTIONS");
-            res.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type, If-None-Match");
+            res.set_header("Access-Control-Allow-Methods", "GET, HEAD, POST, PATCH, DELETE, OPTIONS");
+            res.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type, If-None-Match, X-Owner-Token");
             res.set_header("Access-Control-Max-Age", "600");
             return httplib::Server::HandlerResponse::Handled;
         }

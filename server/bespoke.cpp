@@ -7,6 +7,7 @@
 #include "geo/geojson.hpp"
 #include "server/encode.hpp"
 #include "server/export.hpp"
+#include "server/access.hpp"
 #include "server/http_util.hpp"
 
 #include <algorithm>
@@ -36,7 +37,7 @@ std::optional<std::int64_t> households_of(const data::area& a) {
 
 // Checks members and builds the record to save (outline included). members are sorted and deduplicated.
 data::bespoke_record prepare(context& ctx, const snapshot& s, const std::string& name, std::vector<std::size_t> members,
-                             const std::string& source, const std::string& owner_hash) {
+                             const std::string& source, const std::string& owner_hash, const bespoke_ownership& ownership) {
     std::sort(members.begin(), members.end());
     members.erase(std::unique(members.begin(), members.end()), members.end());
     if (members.empty()) throw bad_request("EmptySelection", "a bespoke area needs at least one member area");
@@ -61,6 +62,9 @@ data::bespoke_record prepare(context& ctx, const snapshot& s, const std::string&
     std::sort(r.members.begin(), r.members.end());
     r.id = new_bespoke_id();
     r.owner = owner_hash;
+    r.organisation_id = ownership.organisation;
+    r.always_private = ownership.always_private;
+    r.is_public = ownership.is_public && !ownership.always_private;
     r.source = source;
     r.created_at = data::utc_now();
     r.outline = dissolve_areas(ctx, s, members);
@@ -78,20 +82,58 @@ std::string new_bespoke_id() { return random_text(10, "abcdefghijklmnopqrstuvwxy
 
 std::string new_owner_token() { return random_text(64, "0123456789abcdef", 16); }
 
-bespoke_area load_bespoke_area(context& ctx, const snapshot& s, const std::string& id, bool with_outline) {
+data::bespoke_record resolve_bespoke_record(context& ctx, const httplib::Request& req, const data::bespoke_reader& who,
+                                            const std::string& id, bool with_outline) {
     const bool well_formed = !id.empty() && id.size() <= 32 &&
                              std::all_of(id.begin(), id.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '2' && c <= '7'); });
     std::optional<data::bespoke_record> r;
-    if (well_formed) r = data::load_bespoke(ctx.connection(), id, with_outline);
+    bool hidden = false;
+    if (well_formed) r = data::load_bespoke(ctx.connection(), id, with_outline, who, &hidden);
+    if (hidden) ctx.access().note_private_bespoke(req, id, false);
     if (!r) throw not_found("UnknownBespoke", "no bespoke area \"" + id.substr(0, 40) + "\"");
+    if (!r->is_public) ctx.access().note_private_bespoke(req, id, true);
+    return std::move(*r);
+}
+
+bespoke_area load_bespoke_area(context& ctx, const httplib::Request& req, const snapshot& s, const std::string& id,
+                               bool with_outline) {
     bespoke_area b;
-    b.record = std::move(*r);
+    b.record = resolve_bespoke_record(ctx, req, ctx.bespoke_reader(req), id, with_outline);
     for (const auto area_id : b.record.members) {
         if (const auto i = s.find_area_by_id(area_id)) b.members.push_back(*i);
     }
     std::sort(b.members.begin(), b.members.end(),
               [&](std::size_t x, std::size_t y) { return s.areas()[x].code < s.areas()[y].code; });
     return b;
+}
+
+bespoke_ownership ownership_for(context& ctx, const httplib::Request& req, std::optional<bool> want_public, bool always_private) {
+    bespoke_ownership o;
+    o.always_private = always_private;
+    if (req.has_header("Authorization")) {
+        // A presented key must be usable: check it as for internal data (401/403 for its problems), whatever the
+        // request is about, so an area meant to be private is never saved as public by mistake.
+        ctx.access().require_usable_key(req);
+        o.organisation = ctx.access().organisation(req);
+    }
+    if (!o.organisation) {
+        if (want_public && !*want_public) {
+            throw bad_request("InvalidParameter", "a private bespoke area needs an owner: send Authorization: Bearer KEY "
+                                                  "of your organisation (areas made without a key are public)");
+        }
+        if (always_private) {
+            // Only reachable for zones on published data without a key: nothing internal went into them.
+            o.always_private = false;
+        }
+        o.is_public = true;
+        return o;
+    }
+    if (want_public && *want_public && always_private) {
+        throw disclosure_refused("AlwaysPrivate", "zones and areas derived from internal MI stay private to the organisation "
+                                                  "whose key made them");
+    }
+    o.is_public = want_public.value_or(false) && !always_private;
+    return o;
 }
 
 std::string dissolve_areas(context& ctx, const snapshot& s, const std::vector<std::size_t>& members) {
@@ -107,17 +149,18 @@ std::string dissolve_areas(context& ctx, const snapshot& s, const std::vector<st
 
 data::bespoke_record save_bespoke_area(context& ctx, const snapshot& s, const std::string& name,
                                        std::vector<std::size_t> members, const std::string& source,
-                                       const std::string& owner_hash) {
-    auto r = prepare(ctx, s, name, std::move(members), source, owner_hash);
+                                       const std::string& owner_hash, const bespoke_ownership& ownership) {
+    auto r = prepare(ctx, s, name, std::move(members), source, owner_hash, ownership);
     ctx.with_writer([&](data::database& db) { data::insert_bespoke(db, r); });
     return r;
 }
 
 std::vector<data::bespoke_record> save_bespoke_areas(context& ctx, const snapshot& s,
                                                      const std::vector<std::pair<std::string, std::vector<std::size_t>>>& areas,
-                                                     const std::string& source, const std::string& owner_hash) {
+                                                     const std::string& source, const std::string& owner_hash,
+                                                     const bespoke_ownership& ownership) {
     std::vector<data::bespoke_record> out;
-    for (const auto& [name, members] : areas) out.push_back(prepare(ctx, s, name, members, source, owner_hash));
+    for (const auto& [name, members] : areas) out.push_back(prepare(ctx, s, name, members, source, owner_hash, ownership));
     ctx.with_writer([&](data::database& db) {
         for (const auto& r : out) data::insert_bespoke(db, r);
     });
@@ -131,7 +174,7 @@ json geometry_json(const std::string& wkb) {
     return json::parse(text);
 }
 
-json bespoke_json(const snapshot& s, const bespoke_area& b, bool with_members) {
+json bespoke_json(const snapshot& s, const bespoke_area& b, bool with_members, bool owner_view) {
     // Unknown is never 0 (rule 8): the sum over members with a Census count, null when none has one.
     std::optional<std::int64_t> households;
     std::size_t with_households = 0;
@@ -158,7 +201,13 @@ json bespoke_json(const snapshot& s, const bespoke_area& b, bool with_members) {
              {"households", households ? json(*households) : json(nullptr)},
              {"households_complete", with_households == b.members.size()},
              {"members_with_households", with_households}, {"bbox", bbox}, {"url", "/api/bespoke/" + b.record.id},
-             {"geojson", "/api/bespoke/" + b.record.id + ".geojson"}};
+             {"geojson", "/api/bespoke/" + b.record.id + ".geojson"},
+             {"visibility", b.record.is_public ? "public" : "private"}};
+    if (owner_view) {
+        // Who owns an area is the owner's business only: a public area does not name its organisation.
+        out["organisation"] = b.record.organisation.empty() ? json(nullptr) : json(b.record.organisation);
+        out["publishable"] = !b.record.always_private && b.record.organisation_id.has_value();
+    }
     if (with_members) out["members"] = std::move(members);
     return out;
 }
@@ -168,6 +217,7 @@ void serve_bespoke_table(context& ctx, const httplib::Request& req, httplib::Res
     auto q = s->make_query(param(req, "dataset"), param(req, "measure"), param(req, "period"), "",
                            param(req, "vintage"), "");
     ctx.authorize(req, *q.dataset);
+    q.bespoke_reader = ctx.bespoke_reader(req);
     const std::string ids_text = param(req, "ids");
     res.set_header("X-Smallarea-Classification", disclosure::to_string(q.dataset->policy.classification));
     const std::string format = param(req, "format") == "xlsx" ? std::string("xlsx") : format_of(req);
@@ -184,6 +234,7 @@ void serve_bespoke_table(context& ctx, const httplib::Request& req, httplib::Res
         r.vintage = param(req, "vintage");
         r.format = format;
         r.max_rows = ctx.config().max_export_rows;
+        r.bespoke = ctx.bespoke_reader(req);
         const auto file = export_bespoke(*s, ctx.connection(), r);
         res.set_header("Content-Disposition", "attachment; filename=\"" + file.filename + "\"");
         res.set_content(file.bytes, file.content_type);
@@ -195,7 +246,7 @@ void serve_bespoke_table(context& ctx, const httplib::Request& req, httplib::Res
     if (ids.size() > 100) throw bad_request("InvalidParameter", "at most 100 bespoke ids");
     std::vector<bespoke_area> areas;
     for (const auto& id : ids) {
-        areas.push_back(load_bespoke_area(ctx, *s, id, false));
+        areas.push_back(load_bespoke_area(ctx, req, *s, id, false));
         q.groups.emplace_back(id, areas.back().members);
     }
     const auto result = s->table(ctx.connection(), q);

@@ -256,7 +256,8 @@ table_result snapshot::table(data::database& db, const table_query& q) const {
         for (const auto& g : q.groups) all.insert(all.end(), g.second.begin(), g.second.end());
         cells = cells_covering(all, d);
     } else if (!q.within_bespoke.empty()) {
-        const auto b = data::load_bespoke(db, q.within_bespoke, false);
+        // Through the one resolver with the query's reader: a private area of another organisation is unknown here.
+        const auto b = data::load_bespoke(db, q.within_bespoke, false, q.bespoke_reader);
         if (!b) throw not_found("UnknownBespoke", "no bespoke area \"" + q.within_bespoke.substr(0, 40) + "\"");
         std::vector<std::size_t> members;
         for (const auto id : b->members) {

@@ -3,6 +3,7 @@
 // and the tile layers of every level that has boundaries. Built once per data release and shared by all request
 // threads through a shared_ptr; a new release builds a new snapshot and swaps it in.
 
+#include "data/bespoke_store.hpp"
 #include "data/disclosure/table.hpp"
 #include "data/store.hpp"
 #include "geo/polygon_layer.hpp"
@@ -38,6 +39,9 @@ struct table_query {
     /// within=bespoke:ID: the bespoke area's id; table() loads its members from the store and keeps only the
     /// dataset-level cells they cover.
     std::string within_bespoke;
+    /// Who asks: table() reads the within_bespoke area only when this reader may (data::load_bespoke). The default
+    /// reads public areas only, so a route that forgets to set it fails closed.
+    data::bespoke_reader bespoke_reader;
     /// level=bespoke: one output row per group (code, member area indices at the dataset's level or coarser), each
     /// the disclosure::aggregate of the dataset-level protected cells its members cover; row_areas is then empty.
     std::vector<std::pair<std::string, std::vector<std::size_t>>> groups;

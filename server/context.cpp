@@ -3,6 +3,8 @@
 #include "data/error.hpp"
 #include "data/store.hpp"
 #include "server/access.hpp"
+#include "server/bespoke.hpp"
+#include "server/export.hpp"
 #include "server/http_util.hpp"
 
 #include <chrono>
@@ -99,21 +101,50 @@ std::shared_ptr<const table_result> context::table_values(const snapshot& s, con
     return result;
 }
 
-void context::authorize(const httplib::Request& req, const data::dataset_info& d) { m_access->authorize(req, d); }
+void context::authorize(const httplib::Request& req, const data::dataset_info& d) {
+    if (!m_access->readable(req, &d, d.id)) throw unknown_dataset(d.id);
+}
+
+const data::dataset_info& context::dataset(const httplib::Request& req, const snapshot& s, const std::string& id) {
+    const data::dataset_info* found = nullptr;
+    for (const auto& d : s.datasets()) {
+        if (d.id == id) found = &d;
+    }
+    if (!m_access->readable(req, found, id) || !found) throw unknown_dataset(id);
+    return *found;
+}
+
+data::bespoke_reader context::bespoke_reader(const httplib::Request& req) {
+    data::bespoke_reader who;
+    who.organisation = m_access->organisation(req);
+    // What is listed or readable now depends on the key: keep it out of shared caches.
+    if (who.organisation) m_access->mark_private(req);
+    return who;
+}
 
 bool context::visible(const httplib::Request& req, const data::dataset_info& d) { return m_access->visible(req, d); }
 
 void context::begin_request(const httplib::Request& req) {
     m_access->begin_request(req);
-    // A `dataset` parameter naming an internal dataset is checked here, so tables, breaks, tiles (before the
-    // tile cache and ETags), exports and whatever a route adds later cannot forget the check. param() refuses
-    // a repeated parameter (400) as the routes do, so no route can read a second, unchecked value. Unknown ids
-    // pass through: the route answers 404.
+    // A `dataset` parameter is resolved here, so tables, breaks, tiles (before the tile cache and ETags),
+    // exports and whatever a route adds later cannot forget the check. param() refuses a repeated parameter
+    // (400) as the routes do, so no route can read a second, unchecked value. An unknown id is refused here
+    // too, exactly like a hidden one: were it left to the route, a route that validates other parameters
+    // first would answer an unknown id differently (400) from a hidden one (404).
     const auto id = param(req, "dataset");
-    if (id.empty()) return;
-    const auto s = snap();
-    for (const auto& d : s->datasets()) {
-        if (d.id == id) authorize(req, d);
+    if (!id.empty()) dataset(req, *snap(), id);
+    // Bespoke ids in query parameters, for the same reason: a private area of another organisation answers as
+    // an unknown id does, before the route looks at anything else.
+    std::vector<std::string> bespoke_ids;
+    if (const auto within = param(req, "within"); within.rfind("bespoke:", 0) == 0) bespoke_ids.push_back(within.substr(8));
+    if (const auto ids = param(req, "ids"); !ids.empty()) {
+        const auto list = split_ids(ids);
+        if (list.size() <= 100) bespoke_ids.insert(bespoke_ids.end(), list.begin(), list.end()); // more: the route's 400
+    }
+    if (bespoke_ids.empty()) return;
+    const auto who = bespoke_reader(req);
+    for (const auto& b : bespoke_ids) {
+        if (!b.empty()) resolve_bespoke_record(*this, req, who, b, false);
     }
 }
 

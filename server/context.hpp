@@ -3,6 +3,7 @@
 // one SQLite connection per worker thread, the tile cache and the cache of protected value tables, and the
 // access check for internal datasets.
 
+#include "data/bespoke_store.hpp"
 #include "server/app.hpp"
 #include "server/catalog.hpp"
 #include "server/tile_cache.hpp"
@@ -49,12 +50,20 @@ public:
         return f(writer());
     }
 
-    /// Throws unauthorized/forbidden when the request may not see this dataset (internal MI needs an active key).
+    /// Throws unless the request may read this dataset: for an internal one, unauthorized/forbidden for key
+    /// problems, else not_found("UnknownDataset") exactly as for an unknown id (access_control::readable).
     void authorize(const httplib::Request& req, const data::dataset_info& d);
+    /// The one way a request's dataset id is resolved: the dataset when the request may read it; otherwise the
+    /// same refusal whether it is internal or does not exist (key problems 401/403, else 404 UnknownDataset).
+    const data::dataset_info& dataset(const httplib::Request& req, const snapshot& s, const std::string& id);
+    /// Who this request is when it reads stored bespoke areas: public ones, plus its organisation's own when its
+    /// key may be used (data::bespoke_reader). Marks the response private when it carries a usable key.
+    data::bespoke_reader bespoke_reader(const httplib::Request& req);
     /// Whether the dataset is listed for this request (internal datasets are not listed to others).
     bool visible(const httplib::Request& req, const data::dataset_info& d);
-    /// Called by app for every request before routing: rate limits (429), then the access gate: a `dataset`
-    /// query parameter naming an internal dataset is authorised here, before any route or cache runs.
+    /// Called by app for every request before routing: rate limits (429), then the access gate, before any route
+    /// or cache runs: a `dataset` query parameter is resolved (context::dataset), and bespoke ids in
+    /// `within=bespoke:ID` and `ids=` are resolved (private areas of others answer 404 UnknownBespoke).
     void begin_request(const httplib::Request& req);
     /// Called by app for every response: audit entries with the final status; private caching of internal data.
     void end_request(const httplib::Request& req, httplib::Response& res);

@@ -322,7 +322,7 @@ export_file export_bespoke(const snapshot& s, data::database& db, const export_r
     // Validated before the bespoke areas are read, so a bad dataset/measure/period is its own error.
     std::optional<table_query> q;
     if (!r.dataset.empty()) q = s.make_query(r.dataset, r.measure, r.period, "", r.vintage, "");
-    const auto items = load_bespoke_items(s, db, ids, vector);
+    const auto items = load_bespoke_items(s, db, ids, vector, r.bespoke);
     check_size(items.size(), r.max_rows);
     std::string id_part;
     if (items.size() <= 3) {
@@ -477,7 +477,8 @@ export_file export_any(const snapshot& s, data::database& db, const export_reque
         if (!r.measure.empty() || !r.period.empty()) throw bad_request("MissingParameter", "measure and period need a dataset");
         return export_areas(s, db, r.level, r.vintage, r.within, r.format, r.max_rows);
     }
-    const auto q = s.make_query(r.dataset, r.measure, r.period, r.level, r.vintage, r.within);
+    auto q = s.make_query(r.dataset, r.measure, r.period, r.level, r.vintage, r.within);
+    q.bespoke_reader = r.bespoke;
     return export_table(s, db, q, r.format, r.max_rows);
 }
 
@@ -498,7 +499,9 @@ void write_out(export_file& out, const std::string& out_path) {
 export_file export_to_path(const std::string& db_path, const export_request& r, const std::string& out_path) {
     auto db = data::open_store(db_path, false);
     const snapshot s(db, false);
-    auto out = export_any(s, db, r);
+    auto request = r;
+    request.bespoke = data::bespoke_reader::store_holder(); // whoever holds the store file holds everything
+    auto out = export_any(s, db, request);
     write_out(out, out_path);
     return out;
 }
@@ -510,7 +513,8 @@ export_file export_targets_to_path(const std::string& db_path, const export_requ
     auto db = data::open_store(db_path, false);
     const snapshot s(db, false);
     // As GET /api/targets: the dataset-level protected cells inside `within` (a code or bespoke:ID).
-    const auto q = s.make_query(r.dataset, r.measure, r.period, "", r.vintage, r.within);
+    auto q = s.make_query(r.dataset, r.measure, r.period, "", r.vintage, r.within);
+    q.bespoke_reader = data::bespoke_reader::store_holder(); // the CLI holds the store
     const auto t = s.table(db, q);
     auto out = export_targets(s, t, rank_targets(t, lo, hi, limit, r.within), r.format);
     write_out(out, out_path);

@@ -22,6 +22,9 @@ struct export_request {
     std::string within;
     std::string format; ///< csv | xlsx | geojson | gpkg
     std::size_t max_rows = 0; ///< refuse (413 TooLarge) above this many rows/features; 0 = no limit (CLI)
+    /// Who may read which bespoke areas (ids=, within=bespoke:). Default: public areas only; HTTP routes pass
+    /// context::bespoke_reader, the CLI data::bespoke_reader::store_holder().
+    data::bespoke_reader bespoke;
 };
 
 struct export_file {

@@ -258,7 +258,7 @@ bespoke_item resolve_bespoke(const snapshot& s, const data::bespoke_area_row& ro
 bespoke_item resolve_bespoke(const snapshot& s, const data::bespoke_record& record) { return resolve_stored(s, record); }
 
 std::vector<bespoke_item> load_bespoke_items(const snapshot& s, data::database& db, const std::vector<std::string>& ids,
-                                             bool with_outline) {
+                                             bool with_outline, const data::bespoke_reader& who) {
     std::vector<bespoke_item> out;
     out.reserve(ids.size());
     for (const auto& id : ids) {
@@ -266,7 +266,7 @@ std::vector<bespoke_item> load_bespoke_items(const snapshot& s, data::database& 
         const bool well_formed = !id.empty() && id.size() <= 32 &&
                                  std::all_of(id.begin(), id.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '2' && c <= '7'); });
         std::optional<data::bespoke_record> r;
-        if (well_formed) r = data::load_bespoke(db, id, with_outline);
+        if (well_formed) r = data::load_bespoke(db, id, with_outline, who);
         if (!r) throw not_found("UnknownBespoke", "no bespoke area \"" + id.substr(0, 40) + "\"");
         out.push_back(resolve_bespoke(s, *r));
     }

@@ -81,10 +81,11 @@ struct bespoke_item {
 bespoke_item resolve_bespoke(const snapshot& s, const data::bespoke_area_row& row);
 bespoke_item resolve_bespoke(const snapshot& s, const data::bespoke_record& record);
 
-/// Bespoke areas by id, in the order given (duplicates kept). Throws not_found("UnknownBespoke") for an unknown
-/// or malformed id, store_error on an SQL failure.
+/// Bespoke areas by id, in the order given (duplicates kept), as `who` may read them. Throws
+/// not_found("UnknownBespoke") for an unknown or malformed id or a private area `who` may not read (alike),
+/// store_error on an SQL failure.
 std::vector<bespoke_item> load_bespoke_items(const snapshot& s, data::database& db, const std::vector<std::string>& ids,
-                                             bool with_outline);
+                                             bool with_outline, const data::bespoke_reader& who);
 
 /// Whether dataset d can be summed over b without apportioning: b has members, all on d's vintage at d's level or
 /// coarser (snapshot::cells_covering would otherwise refuse it with LevelTooFine / InvalidVintage).

@@ -13,9 +13,12 @@ namespace smallarea::server {
 using nlohmann::json;
 
 void register_api_routes(httplib::Server& http, context& ctx) {
-    http.Get("/health", wrap([&ctx](const httplib::Request&, httplib::Response& res) {
+    http.Get("/health", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
         const auto s = ctx.snap();
-        send_json(res, json{{"status", "ok"}, {"release", s->release()}, {"datasets", s->datasets().size()},
+        // Only the datasets this caller may see: a count including internal ones would say they exist.
+        std::size_t datasets = 0;
+        for (const auto& d : s->datasets()) datasets += ctx.visible(req, d) ? 1 : 0;
+        send_json(res, json{{"status", "ok"}, {"release", s->release()}, {"datasets", datasets},
                             {"areas", s->areas().size()}, {"tile_cache_bytes", ctx.tiles().bytes()}});
     }));
     http.Get("/api/datasets", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
@@ -85,9 +88,10 @@ void register_api_routes(httplib::Server& http, context& ctx) {
     http.Get("/api/table", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
         if (param(req, "level") == "bespoke") return serve_bespoke_table(ctx, req, res); // server/bespoke.cpp
         const auto s = ctx.snap();
-        const auto q = s->make_query(param(req, "dataset"), param(req, "measure"), param(req, "period"),
-                                     param(req, "level"), param(req, "vintage"), param(req, "within"));
+        auto q = s->make_query(param(req, "dataset"), param(req, "measure"), param(req, "period"),
+                               param(req, "level"), param(req, "vintage"), param(req, "within"));
         ctx.authorize(req, *q.dataset);
+        q.bespoke_reader = ctx.bespoke_reader(req); // within=bespoke:ID (checked in the gate, read in table())
         if (param(req, "format") == "xlsx") { // the planners' workbook (server/export.cpp, server/encode_xlsx.cpp)
             ctx.authorize(req, *q.dataset);
             const auto file = export_table(*s, ctx.connection(), q, "xlsx", ctx.config().max_export_rows);

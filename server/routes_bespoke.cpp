@@ -9,6 +9,7 @@
 #include "geo/bespoke_geometry.hpp"
 #include "geo/contiguity.hpp"
 #include "geo/zones.hpp"
+#include "server/access.hpp"
 #include "server/bespoke.hpp"
 #include "server/context.hpp"
 #include "server/encode.hpp"
@@ -16,7 +17,9 @@
 #include "server/http_util.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <optional>
 #include <cstdio>
 
 namespace smallarea::server {
@@ -134,9 +137,39 @@ std::vector<std::size_t> members_from_body(context& ctx, const snapshot& s, cons
 // bespoke:ID; empty = everywhere).
 table_result cells_within(context& ctx, const snapshot& s, const httplib::Request& req, const std::string& dataset,
                           const std::string& measure, const std::string& period, const std::string& within) {
-    const auto q = s.make_query(dataset, measure, period, "", "", within);
+    // Resolved before anything else about it, so a hidden dataset answers as an unknown one (the zone builder
+    // takes it from the body, where the access gate does not look).
+    if (!dataset.empty()) ctx.dataset(req, s, dataset);
+    auto q = s.make_query(dataset, measure, period, "", "", within);
     ctx.authorize(req, *q.dataset);
+    q.bespoke_reader = ctx.bespoke_reader(req);
+    // within=bespoke:ID from a body: the one resolver, as the gate does for query parameters.
+    if (!q.within_bespoke.empty()) resolve_bespoke_record(ctx, req, q.bespoke_reader, q.within_bespoke, false);
     return s.table(ctx.connection(), q);
+}
+
+// "public": true|false of a body; nullopt when absent.
+std::optional<bool> public_field(const json& body) {
+    if (!body.contains("public") || body["public"].is_null()) return std::nullopt;
+    if (!body["public"].is_boolean()) throw bad_request("InvalidParameter", "public must be true or false");
+    return body["public"].get<bool>();
+}
+
+// Whether a name given with a key mentions an internal dataset the key can read (by id or title): such an area
+// says something about internal MI (a zone's name does), so it is always private. Only datasets this caller may
+// read are compared, so the answer cannot be used to probe for other organisations' dataset ids.
+bool names_internal_dataset(context& ctx, const httplib::Request& req, const snapshot& s, const std::string& name) {
+    auto lower = [](std::string t) {
+        std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        return t;
+    };
+    const auto text = lower(name);
+    for (const auto& d : s.datasets()) {
+        if (d.policy.classification != disclosure::classification::internal || !ctx.visible(req, d)) continue;
+        if (text.find(lower(d.id)) != std::string::npos) return true;
+        if (!d.title.empty() && text.find(lower(d.title)) != std::string::npos) return true;
+    }
+    return false;
 }
 
 } // namespace
@@ -147,12 +180,15 @@ void register_bespoke_routes(httplib::Server& http, context& ctx) {
         const auto body = parse_body(req);
         std::string name = string_field(body, "name", "Bespoke area");
         if (name.empty() || name.size() > 200) throw bad_request("InvalidParameter", "name must be 1 to 200 characters");
+        const auto want_public = public_field(body);
         std::string source;
         auto members = members_from_body(ctx, *s, body, source);
+        const auto ownership = ownership_for(ctx, req, want_public, req.has_header("Authorization") &&
+                                                                        names_internal_dataset(ctx, req, *s, name));
         const std::string token = new_owner_token();
-        const auto record = save_bespoke_area(ctx, *s, name, std::move(members), source, data::hash_key(token));
-        const auto saved = load_bespoke_area(ctx, *s, record.id, true);
-        json out = bespoke_json(*s, saved, false);
+        const auto record = save_bespoke_area(ctx, *s, name, std::move(members), source, data::hash_key(token), ownership);
+        const auto saved = load_bespoke_area(ctx, req, *s, record.id, true);
+        json out = bespoke_json(*s, saved, false, ctx.bespoke_reader(req).owns(saved.record));
         out["owner_token"] = token; // returned once; only its hash is stored
         res.status = 201;
         res.set_header("Location", "/api/bespoke/" + record.id);
@@ -160,16 +196,17 @@ void register_bespoke_routes(httplib::Server& http, context& ctx) {
     }));
     http.Get(R"(/api/bespoke/([^/.]+)\.geojson)", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
         const auto s = ctx.snap();
-        const auto b = load_bespoke_area(ctx, *s, req.matches[1], true);
+        const auto b = load_bespoke_area(ctx, req, *s, req.matches[1], true);
         const std::string members = param(req, "members");
         if (!members.empty() && members != "true" && members != "false") {
             throw bad_request("InvalidParameter", "members must be true or false");
         }
-        json meta = bespoke_json(*s, b, false);
+        json meta = bespoke_json(*s, b, false, false);
         json outline{{"type", "Feature"}, {"id", b.record.id}, {"geometry", geometry_json(b.record.outline)},
                      {"properties", json{{"id", b.record.id}, {"name", b.record.name}, {"role", "outline"},
                                          {"level", b.record.level}, {"vintage", b.record.vintage},
-                                         {"member_count", meta["member_count"]}, {"households", meta["households"]}}}};
+                                         {"member_count", meta["member_count"]}, {"households", meta["households"]},
+                                         {"visibility", meta["visibility"]}}}};
         if (members != "true") {
             send_json(res, outline, "application/geo+json");
             return;
@@ -191,14 +228,49 @@ void register_bespoke_routes(httplib::Server& http, context& ctx) {
     }));
     http.Get(R"(/api/bespoke/([^/.]+))", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
         const auto s = ctx.snap();
-        send_json(res, bespoke_json(*s, load_bespoke_area(ctx, *s, req.matches[1], true), true));
+        const auto b = load_bespoke_area(ctx, req, *s, req.matches[1], true);
+        send_json(res, bespoke_json(*s, b, true, ctx.bespoke_reader(req).owns(b.record)));
+    }));
+    // Publishing: {"public": true|false} with a key of the owning organisation. Zones and areas derived from
+    // internal MI stay private (422 AlwaysPrivate); areas made without a key have no organisation and stay public.
+    http.Patch(R"(/api/bespoke/([^/.]+))", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
+        const auto s = ctx.snap();
+        const auto b = load_bespoke_area(ctx, req, *s, req.matches[1], true);
+        const auto body = parse_body(req);
+        for (const auto& [key, value] : body.items()) {
+            (void)value;
+            if (key != "public") throw bad_request("InvalidParameter", "only \"public\" can be changed (got \"" + key.substr(0, 40) + "\")");
+        }
+        const auto want_public = public_field(body);
+        if (!want_public) throw bad_request("MissingParameter", "give {\"public\": true} or {\"public\": false}");
+        ctx.access().require_usable_key(req);
+        const auto who = ctx.bespoke_reader(req);
+        if (!who.owns(b.record)) {
+            throw forbidden("NotOwner", b.record.organisation_id
+                                            ? "only the organisation that owns bespoke area " + b.record.id + " can change it"
+                                            : "bespoke area " + b.record.id + " was made without a key: it is public and "
+                                              "has no organisation (delete it with X-Owner-Token)");
+        }
+        if (*want_public && b.record.always_private) {
+            throw disclosure_refused("AlwaysPrivate", "bespoke area " + b.record.id + " is " +
+                                                          (b.record.source == "zones" ? "a zone" : "derived from internal MI") +
+                                                          ": it stays private to " + b.record.organisation);
+        }
+        ctx.with_writer([&](data::database& db) { data::set_bespoke_public(db, b.record.id, *want_public); });
+        auto updated = b;
+        updated.record.is_public = *want_public;
+        send_json(res, bespoke_json(*s, updated, false, true));
     }));
     http.Delete(R"(/api/bespoke/([^/.]+))", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
         const auto s = ctx.snap();
-        const auto b = load_bespoke_area(ctx, *s, req.matches[1], false);
+        const auto b = load_bespoke_area(ctx, req, *s, req.matches[1], false);
+        // The owner token given at creation, or a key of the owning organisation.
         const std::string owner = bespoke_owner(req);
-        if (owner.empty()) throw unauthorized("OwnerTokenRequired", "send the owner_token given at creation as X-Owner-Token");
-        if (owner != b.record.owner) throw forbidden("NotOwner", "this owner token does not own bespoke area " + b.record.id);
+        const bool by_organisation = ctx.bespoke_reader(req).owns(b.record);
+        if (!by_organisation) {
+            if (owner.empty()) throw unauthorized("OwnerTokenRequired", "send the owner_token given at creation as X-Owner-Token");
+            if (owner != b.record.owner) throw forbidden("NotOwner", "this owner token does not own bespoke area " + b.record.id);
+        }
         ctx.with_writer([&](data::database& db) { data::delete_bespoke(db, b.record.id); });
         res.status = 204;
     }));
@@ -335,9 +407,12 @@ void register_bespoke_routes(httplib::Server& http, context& ctx) {
                                      t.query.period + " in " + within,
                                  std::move(members));
         }
+        // Zones are always private to the organisation whose key built them: their names and members follow the
+        // dataset's values (zone 1 is seeded where it peaks). Without a key (published data only) they are public.
+        const auto ownership = ownership_for(ctx, req, std::nullopt, true);
         const std::string token = new_owner_token();
         const auto records = to_save.empty() ? std::vector<data::bespoke_record>{}
-                                             : save_bespoke_areas(ctx, *s, to_save, "zones", data::hash_key(token));
+                                             : save_bespoke_areas(ctx, *s, to_save, "zones", data::hash_key(token), ownership);
         // Zone values: disclosure::aggregate over the protected cells (the sum of members' protected values).
         auto q = t.query;
         q.within.reset();
@@ -359,6 +434,7 @@ void register_bespoke_routes(httplib::Server& http, context& ctx) {
                 zone["members"] = std::move(members);
                 zone["rate"] = r.rate_per_100_households ? json(round2(*r.rate_per_100_households)) : json(nullptr);
                 zone["url"] = "/api/bespoke/" + records[z].id;
+                zone["visibility"] = ownership.is_public ? "public" : "private";
                 zones.push_back(std::move(zone));
             }
         }
@@ -376,6 +452,13 @@ void register_bespoke_routes(httplib::Server& http, context& ctx) {
                  {"rate_unit", "per 100 households"},
                  {"classification", disclosure::to_string(d.policy.classification)}, {"disclosure", disclosure_json(d)}};
         if (!records.empty()) out["owner_token"] = token;
+        out["visibility"] = ownership.is_public ? "public" : "private";
+        if (ownership.organisation) {
+            // The builder is the owner: it is told which organisation the zones belong to.
+            for (const auto& o : data::list_organisations(ctx.connection())) {
+                if (o.id == *ownership.organisation) out["organisation"] = o.name;
+            }
+        }
         res.status = 201;
         send_json(res, out);
     }));

@@ -6,6 +6,8 @@
 #include "data/error.hpp"
 #include "data/ogc_queries.hpp"
 #include "geo/geometry_ops.hpp"
+#include "server/access.hpp"
+#include "server/bespoke.hpp"
 #include "server/context.hpp"
 #include "server/encode.hpp"
 #include "server/export.hpp"
@@ -149,28 +151,26 @@ std::string now_utc() {
     return buffer;
 }
 
-bool has_bespoke(context& ctx) {
-    try {
-        return data::has_bespoke_areas(ctx.connection());
-    } catch (const store_error&) {
-        return false; // a store from before schema v2 has no bespoke tables
-    }
+/// Whether the caller may read any stored bespoke area (public ones, its organisation's own): the bespoke
+/// collections exist for it only then, so their presence says nothing about other organisations' areas.
+bool has_bespoke(context& ctx, const httplib::Request& req) {
+    return data::has_bespoke_areas(ctx.connection(), ctx.bespoke_reader(req));
 }
 
 std::vector<ogc_collection> visible_collections(context& ctx, const httplib::Request& req, const snapshot& s) {
-    return ogc_collections(s, has_bespoke(ctx), [&](const data::dataset_info& d) { return ctx.visible(req, d); });
+    return ogc_collections(s, has_bespoke(ctx, req), [&](const data::dataset_info& d) { return ctx.visible(req, d); });
 }
 
-/// The collection named in the path; 404 UnknownCollection when there is none; authorises dataset collections
-/// (401/403 for internal data without a suitable key).
+/// The collection named in the path. 404 UnknownCollection when there is none, and exactly the same for a
+/// collection of an internal dataset the caller may not read, so a hidden dataset's collections cannot be told
+/// from names that do not exist. Key problems (401/403) are answered for both alike.
 ogc_collection find_collection(context& ctx, const httplib::Request& req, const snapshot& s, const std::string& id) {
-    // Looked up among all collections, then authorised: a client without a key learns it needs one (401), as
-    // from /api/table, instead of a misleading 404.
-    for (auto& c : ogc_collections(s, has_bespoke(ctx), [](const data::dataset_info&) { return true; })) {
+    for (auto& c : ogc_collections(s, has_bespoke(ctx, req), [](const data::dataset_info&) { return true; })) {
         if (c.id != id) continue;
-        if (c.dataset) ctx.authorize(req, *c.dataset);
+        if (c.dataset && !ctx.access().readable(req, c.dataset, c.dataset->id)) break;
         return c;
     }
+    ctx.access().require_usable_key(req); // the 401/403 a hidden collection would give for this key
     throw not_found("UnknownCollection", "no collection \"" + id.substr(0, 100) + "\" (see /ogc/collections)");
 }
 
@@ -373,7 +373,8 @@ bool bespoke_in_bbox(const bespoke_item& b, const std::vector<char>& hits) {
 
 /// The features of a bespoke collection: every stored bespoke area (ordered by id) that passes the filters and,
 /// for a dataset collection, that the dataset can be summed over (bespoke_fits).
-std::vector<bespoke_item> matching_bespoke(context& ctx, const snapshot& s, const ogc_collection& c, const item_selection& sel) {
+std::vector<bespoke_item> matching_bespoke(context& ctx, const httplib::Request& req, const snapshot& s, const ogc_collection& c,
+                                           const item_selection& sel) {
     std::vector<char> hits;
     if (sel.bbox) {
         hits.assign(s.areas().size(), 0);
@@ -383,7 +384,7 @@ std::vector<bespoke_item> matching_bespoke(context& ctx, const snapshot& s, cons
         }
     }
     std::vector<bespoke_item> out;
-    for (const auto& row : data::load_bespoke_areas(ctx.connection())) {
+    for (const auto& row : data::load_bespoke_areas(ctx.connection(), ctx.bespoke_reader(req))) {
         if (!sel.codes.empty() && std::find(sel.codes.begin(), sel.codes.end(), row.id) == sel.codes.end()) continue;
         auto b = resolve_bespoke(s, row);
         if (sel.bbox && !bespoke_in_bbox(b, hits)) continue;
@@ -426,7 +427,7 @@ void handle_items(context& ctx, const httplib::Request& req, httplib::Response& 
     const auto limit = static_cast<std::size_t>(sel.limit);
     if (c.type == ogc_collection::kind::bespoke) {
         if (!sel.empty_period) {
-            const auto chosen = matching_bespoke(ctx, *s, c, sel);
+            const auto chosen = matching_bespoke(ctx, req, *s, c, sel);
             matched = chosen.size();
             std::vector<const bespoke_item*> page;
             for (std::size_t i = first; i < chosen.size() && page.size() < limit; ++i) page.push_back(&chosen[i]);
@@ -500,10 +501,16 @@ void handle_item(context& ctx, const httplib::Request& req, httplib::Response& r
         return not_found("UnknownFeature", "collection " + c.id + " has no feature \"" + feature_id.substr(0, 60) + "\"");
     };
     if (c.type == ogc_collection::kind::bespoke) {
-        const auto rows = data::load_bespoke_areas(db);
-        const auto it = std::find_if(rows.begin(), rows.end(), [&](const auto& b) { return b.id == feature_id; });
-        if (it == rows.end() || sel.empty_period) throw unknown();
-        const auto b = resolve_bespoke(*s, *it);
+        // Through the one resolver (404 UnknownBespoke alike for unknown and other organisations' private areas
+        // would name the wrong thing here: a feature of this collection, so answer UnknownFeature for both).
+        std::optional<data::bespoke_record> record;
+        try {
+            record = resolve_bespoke_record(ctx, req, ctx.bespoke_reader(req), feature_id, true);
+        } catch (const not_found&) {
+            throw unknown();
+        }
+        if (sel.empty_period) throw unknown();
+        const auto b = resolve_bespoke(*s, *record);
         if (c.dataset && !bespoke_fits(b, *c.dataset)) throw unknown();
         append_bespoke_features(body, ctx, *s, {&b}, sel.query);
         if (sel.query) res.set_header("X-Smallarea-Classification", disclosure::to_string(sel.query->dataset->policy.classification));
@@ -678,7 +685,8 @@ void register_export_routes(httplib::Server& http, context& ctx) {
                 }
                 r.level = "bespoke";
             }
-            if (!r.dataset.empty()) ctx.authorize(req, s->dataset(r.dataset));
+            if (!r.dataset.empty()) ctx.authorize(req, ctx.dataset(req, *s, r.dataset));
+            r.bespoke = ctx.bespoke_reader(req);
             const auto file = export_any(*s, ctx.connection(), r);
             if (!r.dataset.empty()) {
                 res.set_header("X-Smallarea-Classification", disclosure::to_string(s->dataset(r.dataset).policy.classification));

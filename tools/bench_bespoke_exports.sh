@@ -21,7 +21,7 @@ cleanup() {
 trap cleanup EXIT
 
 "$cli" ingest "$here/data/sample/manifest.json" --db "$work/store.sqlite" > /dev/null 2>&1
-"$cli" keys org-add --db "$work/store.sqlite" --name bench --agreement-signed 2024-01-01 --datasets synthetic_work_programme > /dev/null 2>&1
+"$cli" keys org-add --db "$work/store.sqlite" --name bench --agreement-signed 2024-01-01 --datasets synthetic_work_programme --representative Bench --representative-contact bench@example.org > /dev/null 2>&1
 key="$("$cli" keys issue --db "$work/store.sqlite" --org bench 2> /dev/null)"
 "$cli" serve --db "$work/store.sqlite" --port 0 --rate-limit 0 > "$work/serve.out" 2> "$work/serve.err" &
 server_pid=$!

@@ -16,12 +16,16 @@ namespace {
 
 const char* const keys_usage = R"(usage:
   smallarea keys org-add --db STORE --name NAME --agreement-signed YYYY-MM-DD --datasets ID1,ID2
+                         --representative NAME --representative-contact EMAIL_OR_PHONE
+  smallarea keys org-update --db STORE --name NAME --representative NAME --representative-contact EMAIL_OR_PHONE
   smallarea keys org-list --db STORE
   smallarea keys issue --db STORE --org NAME          (prints the key once; only its hash is stored)
   smallarea keys revoke --db STORE --key-id N
   smallarea keys suspend --db STORE --org NAME | keys resume --db STORE --org NAME
   smallarea keys suspend-all --db STORE | keys resume-all --db STORE
   smallarea keys audit --db STORE [--limit 50] [--org NAME]
+Internal MI is shared only with an organisation that signed the agreement and named its representative.
+Every keys command migrates a store from an older schema version first.
 )";
 
 struct keys_usage_error : std::runtime_error {
@@ -77,24 +81,41 @@ int run(int argc, char** argv) {
     if (argc < 3) throw keys_usage_error("keys needs a subcommand");
     const std::string sub = argv[2];
     using namespace smallarea::data;
+    // Every subcommand opens the store through open_store_migrating, so an operator can name a representative
+    // on a store from before schema v3 without running an ingest first.
     if (sub == "org-add") {
-        const auto o = options(argc, argv, 3, {"db", "name", "agreement-signed", "datasets"});
-        auto db = open_store(require(o, "db"), true);
+        const auto o = options(argc, argv, 3, {"db", "name", "agreement-signed", "datasets", "representative",
+                                               "representative-contact"});
+        const representative rep{require(o, "representative"), require(o, "representative-contact")};
+        auto db = open_store_migrating(require(o, "db"));
         const auto org = add_organisation(db, require(o, "name"), require(o, "agreement-signed"),
-                                          split_list(require(o, "datasets")));
+                                          split_list(require(o, "datasets")), rep);
         std::cout << "organisation " << org.id << " \"" << org.name << "\" (agreement signed " << org.agreement_signed
-                  << ") may read:";
+                  << ", representative " << org.rep.name << " <" << org.rep.contact << ">) may read:";
         for (const auto& d : org.datasets) std::cout << ' ' << d;
         std::cout << "\nissue a key with: smallarea keys issue --db " << require(o, "db") << " --org \"" << org.name << "\"\n";
         return 0;
     }
+    if (sub == "org-update") {
+        const auto o = options(argc, argv, 3, {"db", "name", "representative", "representative-contact"});
+        const representative rep{require(o, "representative"), require(o, "representative-contact")};
+        auto db = open_store_migrating(require(o, "db"));
+        const auto org = update_representative(db, require(o, "name"), rep);
+        std::cout << "organisation " << org.id << " \"" << org.name << "\": representative " << org.rep.name << " <"
+                  << org.rep.contact << ">\n";
+        return 0;
+    }
     if (sub == "org-list") {
         const auto o = options(argc, argv, 3, {"db"});
-        auto db = open_store(require(o, "db"), false);
+        auto db = open_store_migrating(require(o, "db"));
         std::cout << "all sharing: " << (sharing_suspended(db) ? "SUSPENDED" : "active") << '\n';
         for (const auto& org : list_organisations(db)) {
+            const std::string rep = org.rep.name.empty() || org.rep.contact.empty()
+                                        ? std::string("NO REPRESENTATIVE (nothing internal is shared; keys org-update)")
+                                        : org.rep.name + " <" + org.rep.contact + ">";
             std::cout << org.id << '\t' << org.name << '\t' << (org.suspended ? "suspended" : "active")
-                      << "\tagreement " << org.agreement_signed << '\t' << org.active_keys << " active key(s)\tdatasets ";
+                      << "\tagreement " << org.agreement_signed << "\trepresentative " << rep << '\t' << org.active_keys
+                      << " active key(s)\tdatasets ";
             for (std::size_t i = 0; i < org.datasets.size(); ++i) std::cout << (i ? "," : "") << org.datasets[i];
             std::cout << '\n';
         }
@@ -102,7 +123,7 @@ int run(int argc, char** argv) {
     }
     if (sub == "issue") {
         const auto o = options(argc, argv, 3, {"db", "org"});
-        auto db = open_store(require(o, "db"), true);
+        auto db = open_store_migrating(require(o, "db"));
         const auto k = issue_key(db, require(o, "org"));
         std::cerr << "key " << k.id << " (" << k.prefix << "...) for \"" << k.organisation
                   << "\": shown once, only its SHA-256 hash is stored. Send it as Authorization: Bearer KEY\n";
@@ -111,7 +132,7 @@ int run(int argc, char** argv) {
     }
     if (sub == "revoke") {
         const auto o = options(argc, argv, 3, {"db", "key-id"});
-        auto db = open_store(require(o, "db"), true);
+        auto db = open_store_migrating(require(o, "db"));
         const auto id = whole_number(require(o, "key-id"), "--key-id");
         revoke_key(db, id);
         std::cout << "key " << id << " revoked\n";
@@ -119,21 +140,21 @@ int run(int argc, char** argv) {
     }
     if (sub == "suspend" || sub == "resume") {
         const auto o = options(argc, argv, 3, {"db", "org"});
-        auto db = open_store(require(o, "db"), true);
+        auto db = open_store_migrating(require(o, "db"));
         set_organisation_suspended(db, require(o, "org"), sub == "suspend");
         std::cout << "sharing with \"" << require(o, "org") << "\" " << (sub == "suspend" ? "suspended" : "resumed") << '\n';
         return 0;
     }
     if (sub == "suspend-all" || sub == "resume-all") {
         const auto o = options(argc, argv, 3, {"db"});
-        auto db = open_store(require(o, "db"), true);
+        auto db = open_store_migrating(require(o, "db"));
         set_sharing_suspended(db, sub == "suspend-all");
         std::cout << "all sharing " << (sub == "suspend-all" ? "suspended" : "resumed") << '\n';
         return 0;
     }
     if (sub == "audit") {
         const auto o = options(argc, argv, 3, {"db", "limit", "org"});
-        auto db = open_store(require(o, "db"), false);
+        auto db = open_store_migrating(require(o, "db"));
         const auto limit = o.count("limit") ? whole_number(o.at("limit"), "--limit") : 50;
         const auto rows = read_audit(db, static_cast<int>(limit), o.count("org") ? o.at("org") : std::string());
         std::cout << "id\tat\torganisation\tkey\tclient\tendpoint\tdataset\tarea\toutcome\tdetail\n";
@@ -141,7 +162,7 @@ int run(int argc, char** argv) {
             std::cout << r.id << '\t' << r.at << '\t' << (r.organisation.empty() ? "-" : r.organisation) << '\t'
                       << (r.key_id ? std::to_string(*r.key_id) + ":" + r.key_prefix : "-") << '\t' << r.client << '\t'
                       << r.endpoint << '\t' << r.dataset.value_or("-") << '\t' << r.area.value_or("-") << '\t'
-                      << r.outcome << '\t' << r.detail << '\n';
+                      << (r.outcome == 0 ? std::string("-") : std::to_string(r.outcome)) << '\t' << r.detail << '\n';
         }
         return 0;
     }

@@ -33,7 +33,7 @@ const char* const usage_text = R"(usage:
   smallarea export --db STORE.sqlite --level bespoke --ids ID,ID [--dataset ID ...] --format ... --out FILE
   smallarea export --db STORE.sqlite --targets MIN-MAX [--limit 20] --dataset ID [--measure M] [--period P]
                    [--within CODE|bespoke:ID] --format csv|xlsx --out FILE   (the target finder's top N)
-  smallarea keys org-add|org-list|issue|revoke|suspend|resume|suspend-all|resume-all|audit --db STORE ...
+  smallarea keys org-add|org-update|org-list|issue|revoke|suspend|resume|suspend-all|resume-all|audit --db STORE ...
   smallarea --version
 exit codes: 0 ok, 1 bad input or unusable store, 2 usage, 3 internal error
 )";

@@ -228,7 +228,8 @@ async function main() {
   try {
     await run(args.server, ['ingest', args.sample, '--db', store], { timeoutMs: 120000 });
     await run(args.server, ['keys', 'org-add', '--db', store, '--name', 'browser-bespoke', '--agreement-signed', '2024-01-01',
-      '--datasets', 'claimant_count,synthetic_work_programme']);
+      '--datasets', 'claimant_count,synthetic_work_programme', '--representative', 'Browser Test',
+      '--representative-contact', 'browser@example.org']);
     partnerKey = (/sak_[0-9a-f]{48}/.exec(await run(args.server, ['keys', 'issue', '--db', store, '--org', 'browser-bespoke'])) || [''])[0];
     assert(partnerKey, '`smallarea keys issue` printed no key');
     server = await startServer(args, store);

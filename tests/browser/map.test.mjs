@@ -390,7 +390,8 @@ async function main() {
     await run(args.server, ['ingest', args.sample, '--db', store], { timeoutMs: 120000 });
     // Internal MI is served only with a key of an organisation it is shared with.
     await run(args.server, ['keys', 'org-add', '--db', store, '--name', 'browser-test', '--agreement-signed', '2024-01-01',
-      '--datasets', 'claimant_count,synthetic_work_programme']);
+      '--datasets', 'claimant_count,synthetic_work_programme', '--representative', 'Browser Test',
+      '--representative-contact', 'browser@example.org']);
     partnerKey = (/sak_[0-9a-f]{48}/.exec(await run(args.server, ['keys', 'issue', '--db', store, '--org', 'browser-test'])) || [''])[0];
     assert(partnerKey, '`smallarea keys issue` printed no key');
     server = await startServer(args, store);

@@ -62,7 +62,7 @@ public:
         auto db = smallarea::data::open_store(m_db, true);
         std::vector<std::string> all;
         for (const auto& d : smallarea::data::load_datasets(db)) all.push_back(d.id);
-        smallarea::data::add_organisation(db, organisation, "2024-01-01", all);
+        smallarea::data::add_organisation(db, organisation, "2024-01-01", all, {"Test Representative", "rep@example.org"});
         return smallarea::data::issue_key(db, organisation).key;
     }
 

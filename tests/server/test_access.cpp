@@ -141,18 +141,18 @@ TEST_CASE("store - an organisation is added with its datasets; bad dates, duplic
     const auto path = dir.file("s.db");
     { auto src = data::open_store(template_store(), false); data::statement s(src, "VACUUM INTO ?"); s.bind(1, path); s.run(); }
     auto db = data::open_store(path, true);
-    const auto org = data::add_organisation(db, "Manchester City Council", "2024-02-29", {internal_id, published_id});
+    const auto org = data::add_organisation(db, "Manchester City Council", "2024-02-29", {internal_id, published_id}, {"Test Representative", "rep@example.org"});
     CHECK(org.id > 0);
     const auto list = data::list_organisations(db);
     REQUIRE(list.size() == 1);
     CHECK(list[0].name == "Manchester City Council");
     CHECK_FALSE(list[0].suspended);
     CHECK(list[0].datasets == std::vector<std::string>{published_id, internal_id});
-    CHECK_THROWS_AS(data::add_organisation(db, "X", "2023-02-29", {internal_id}), smallarea::bad_request); // not a leap year
-    CHECK_THROWS_AS(data::add_organisation(db, "X", "2024-13-01", {internal_id}), smallarea::bad_request);
-    CHECK_THROWS_AS(data::add_organisation(db, "X", "24-01-01", {internal_id}), smallarea::bad_request);
-    CHECK_THROWS_AS(data::add_organisation(db, "X", "2024-01-01", {"no_such_dataset"}), smallarea::not_found);
-    CHECK_THROWS_AS(data::add_organisation(db, "Manchester City Council", "2024-01-01", {internal_id}), smallarea::bad_request);
+    CHECK_THROWS_AS(data::add_organisation(db, "X", "2023-02-29", {internal_id}, {"Test Representative", "rep@example.org"}), smallarea::bad_request); // not a leap year
+    CHECK_THROWS_AS(data::add_organisation(db, "X", "2024-13-01", {internal_id}, {"Test Representative", "rep@example.org"}), smallarea::bad_request);
+    CHECK_THROWS_AS(data::add_organisation(db, "X", "24-01-01", {internal_id}, {"Test Representative", "rep@example.org"}), smallarea::bad_request);
+    CHECK_THROWS_AS(data::add_organisation(db, "X", "2024-01-01", {"no_such_dataset"}, {"Test Representative", "rep@example.org"}), smallarea::not_found);
+    CHECK_THROWS_AS(data::add_organisation(db, "Manchester City Council", "2024-01-01", {internal_id}, {"Test Representative", "rep@example.org"}), smallarea::bad_request);
     CHECK_THROWS_AS(data::issue_key(db, "Nobody"), smallarea::not_found);
     CHECK_THROWS_AS(data::set_organisation_suspended(db, "Nobody", true), smallarea::not_found);
     CHECK_THROWS_AS(data::revoke_key(db, 999), smallarea::not_found);
@@ -164,7 +164,7 @@ TEST_CASE("store - only the key's SHA-256 hash is stored; revoke, suspend/resume
     const auto path = dir.file("s.db");
     { auto src = data::open_store(template_store(), false); data::statement s(src, "VACUUM INTO ?"); s.bind(1, path); s.run(); }
     auto db = data::open_store(path, true);
-    data::add_organisation(db, "Trafford Council", "2024-01-15", {internal_id});
+    data::add_organisation(db, "Trafford Council", "2024-01-15", {internal_id}, {"Test Representative", "rep@example.org"});
     const auto k = data::issue_key(db, "Trafford Council");
     CHECK(k.key.rfind("sak_", 0) == 0);
     CHECK(k.key.size() == 4 + 48);
@@ -235,9 +235,14 @@ TEST_CASE("cli - keys org-add, issue (the key printed once, alone), revoke, susp
     { auto src = data::open_store(template_store(), false); data::statement s(src, "VACUUM INTO ?"); s.bind(1, path); s.run(); }
     const std::string cli = std::string(SMALLAREA_CLI) + " keys ";
     const std::string db = " --db " + path;
-    CHECK(run_command(cli + "org-add" + db + " --name 'Salford CVS' --agreement-signed 2024-03-01 --datasets " + internal_id).first == 0);
-    CHECK(run_command(cli + "org-add" + db + " --name Other --agreement-signed 2024-02-30 --datasets " + internal_id).first == 1);
-    CHECK(run_command(cli + "org-add" + db + " --name Other --agreement-signed 2024-02-01 --datasets nope").first == 1);
+    const std::string rep = " --representative 'Ann Example' --representative-contact ann@example.org";
+    CHECK(run_command(cli + "org-add" + db + " --name 'Salford CVS' --agreement-signed 2024-03-01 --datasets " + internal_id + rep).first == 0);
+    CHECK(run_command(cli + "org-add" + db + " --name Other --agreement-signed 2024-02-30 --datasets " + internal_id + rep).first == 1);
+    // the representative is required (usage, exit 2) and checked (exit 1)
+    CHECK(run_command(cli + "org-add" + db + " --name Other --agreement-signed 2024-02-01 --datasets " + internal_id).first == 2);
+    CHECK(run_command(cli + "org-add" + db + " --name Other --agreement-signed 2024-02-01 --datasets " + internal_id +
+                      " --representative Ann --representative-contact 'not a contact'").first == 1);
+    CHECK(run_command(cli + "org-add" + db + " --name Other --agreement-signed 2024-02-01 --datasets nope" + rep).first == 1);
     CHECK(run_command(cli + "issue" + db + " --org Nobody").first == 1);
     CHECK(run_command(cli + "suspend" + db + " --org Nobody").first == 1);
     CHECK(run_command(cli + "revoke" + db + " --key-id 77").first == 1);
@@ -251,6 +256,7 @@ TEST_CASE("cli - keys org-add, issue (the key printed once, alone), revoke, susp
     const auto list = run_command(cli + "org-list" + db);
     CHECK(list.first == 0);
     CHECK(list.second.find("Salford CVS") != std::string::npos);
+    CHECK(list.second.find("representative Ann Example <ann@example.org>") != std::string::npos);
     CHECK(list.second.find(key) == std::string::npos);
     CHECK(run_command(cli + "suspend" + db + " --org 'Salford CVS'").first == 0);
     CHECK(run_command(cli + "org-list" + db).second.find("suspended") != std::string::npos);
@@ -270,8 +276,8 @@ TEST_CASE("http - published needs no key; internal needs an active key of an org
     std::string key, other_key, revoked_key;
     {
         auto db = data::open_store(srv.db(), true);
-        data::add_organisation(db, "Partner", "2024-01-01", {internal_id});
-        data::add_organisation(db, "Published only", "2024-01-01", {published_id});
+        data::add_organisation(db, "Partner", "2024-01-01", {internal_id}, {"Test Representative", "rep@example.org"});
+        data::add_organisation(db, "Published only", "2024-01-01", {published_id}, {"Test Representative", "rep@example.org"});
         key = data::issue_key(db, "Partner").key;
         other_key = data::issue_key(db, "Published only").key;
         const auto r = data::issue_key(db, "Partner");
@@ -281,10 +287,10 @@ TEST_CASE("http - published needs no key; internal needs an active key of an org
     CHECK(srv.get(published_table)->status == 200);
     CHECK(srv.get(published_table, "sak_not_a_key")->status == 200); // published data ignores keys
 
+    // Without a key an internal dataset is answered exactly as an unknown one (it is not even admitted to exist).
     const auto none = srv.get(internal_table);
-    CHECK(none->status == 401);
-    CHECK(none->get_header_value("WWW-Authenticate") == "Bearer");
-    CHECK(code_of(none) == "KeyRequired");
+    CHECK(none->status == 404);
+    CHECK(code_of(none) == "UnknownDataset");
     const auto bad = srv.get(internal_table, "sak_0000");
     CHECK(bad->status == 401);
     CHECK(code_of(bad) == "InvalidKey");
@@ -292,18 +298,18 @@ TEST_CASE("http - published needs no key; internal needs an active key of an org
     const auto revoked = srv.get(internal_table, revoked_key);
     CHECK(revoked->status == 401);
     CHECK(code_of(revoked) == "KeyRevoked");
-    CHECK(srv.get(internal_table + "&key=" + key)->status == 401); // keys in the query string are not accepted
+    CHECK(srv.get(internal_table + "&key=" + key)->status == 404); // keys in the query string are not accepted
     const auto not_shared = srv.get(internal_table, other_key);
-    CHECK(not_shared->status == 403);
-    CHECK(code_of(not_shared) == "DatasetNotShared");
+    CHECK(not_shared->status == 404); // not shared with this organisation: unknown to it
+    CHECK(code_of(not_shared) == "UnknownDataset");
 
     const auto ok = srv.get(internal_table, key);
     REQUIRE(ok->status == 200);
     CHECK(json::parse(ok->body)["classification"] == "internal");
     CHECK(ok->get_header_value("Cache-Control") == "private, no-cache");
     CHECK(srv.get("/api/breaks?dataset=" + internal_id + "&measure=referrals", key)->status == 200);
-    CHECK(srv.get("/api/breaks?dataset=" + internal_id + "&measure=referrals")->status == 401);
-    CHECK(srv.get(internal_table + "&format=csv")->status == 401);
+    CHECK(srv.get("/api/breaks?dataset=" + internal_id + "&measure=referrals")->status == 404);
+    CHECK(srv.get(internal_table + "&format=csv")->status == 404);
     CHECK(srv.get(internal_table + "&format=csv", key)->status == 200);
 
     SUBCASE("suspending the organisation takes effect on the next request; resuming restores it") {
@@ -342,9 +348,9 @@ TEST_CASE("http - published needs no key; internal needs an active key of an org
         CHECK(srv.get("/api/datasets/" + internal_id, key)->status == 200);
         CHECK(srv.get("/api/datasets/" + published_id)->status == 200);
     }
-    SUBCASE("tiles and TileJSON of internal data: 401 without a key, 200 with; 304 only after authorisation") {
+    SUBCASE("tiles and TileJSON of internal data: 404 without a key, 200 with; 304 only after authorisation") {
         const auto tile = test_fixture::manchester_tile(12) + "?dataset=" + internal_id + "&measure=referrals";
-        CHECK(srv.get(tile)->status == 401);
+        CHECK(srv.get(tile)->status == 404);
         const auto first = srv.get(tile, key);
         REQUIRE(first->status == 200);
         const auto etag = first->get_header_value("ETag");
@@ -353,9 +359,9 @@ TEST_CASE("http - published needs no key; internal needs an active key of an org
         CHECK(first->get_header_value("Vary").find("Authorization") != std::string::npos);
         // the tile is now cached: a request without a key, even with the right ETag, is still refused
         const auto sneaky = srv.get(tile, {}, {{"If-None-Match", etag}});
-        CHECK(sneaky->status == 401);
-        CHECK(sneaky->body.find("KeyRequired") != std::string::npos);
-        CHECK(srv.get(tile, other_key, {{"If-None-Match", etag}})->status == 403);
+        CHECK(sneaky->status == 404);
+        CHECK(sneaky->body.find("UnknownDataset") != std::string::npos);
+        CHECK(srv.get(tile, other_key, {{"If-None-Match", etag}})->status == 404);
         CHECK(srv.get(tile, key, {{"If-None-Match", etag}})->status == 304);
         { auto db = data::open_store(srv.db(), true); data::set_organisation_suspended(db, "Partner", true); }
         CHECK(srv.get(tile, key, {{"If-None-Match", etag}})->status == 403);
@@ -364,7 +370,7 @@ TEST_CASE("http - published needs no key; internal needs an active key of an org
         const auto pub = srv.get(test_fixture::manchester_tile(12) + "?dataset=" + published_id);
         CHECK(pub->status == 200);
         CHECK(pub->get_header_value("Cache-Control").find("public") != std::string::npos);
-        CHECK(srv.get("/tiles/lsoa.json?dataset=" + internal_id)->status == 401);
+        CHECK(srv.get("/tiles/lsoa.json?dataset=" + internal_id)->status == 404);
         CHECK(srv.get("/tiles/lsoa.json?dataset=" + internal_id, key)->status == 200);
     }
 }
@@ -375,18 +381,23 @@ TEST_CASE("http - every request touching internal data and every refused key is 
     std::int64_t key_id = 0;
     {
         auto db = data::open_store(srv.db(), true);
-        data::add_organisation(db, "Audited", "2024-01-01", {internal_id});
+        data::add_organisation(db, "Audited", "2024-01-01", {internal_id}, {"Test Representative", "rep@example.org"});
         const auto k = data::issue_key(db, "Audited");
         key = k.key;
         key_id = k.id;
     }
     CHECK(srv.get(published_table)->status == 200);                                  // not audited
-    CHECK(srv.get(internal_table)->status == 401);                                   // no key
+    CHECK(srv.get(internal_table)->status == 404);                                   // no key: as unknown
     CHECK(srv.get(internal_table + "&within=E08000003", key)->status == 200);        // allowed, with area
     CHECK(srv.get(internal_table, "sak_wrong")->status == 401);                      // refused key
     CHECK(srv.get("/api/datasets", "sak_wrong2")->status == 200);                   // refused key on a listing
-    const auto rows = srv.audit(4);
-    REQUIRE(rows.size() == 4);
+    const auto all_rows = srv.audit(5);
+    REQUIRE(all_rows.size() == 5);
+    // the oldest row is the org-add itself, with the representative named
+    CHECK(all_rows[4].endpoint == "keys org-add");
+    CHECK(all_rows[4].organisation == "Audited");
+    CHECK(all_rows[4].detail.find("representative Test Representative <rep@example.org>") != std::string::npos);
+    const std::vector<data::audit_row> rows(all_rows.begin(), all_rows.begin() + 4);
     // newest first
     CHECK(rows[0].endpoint == "GET /api/datasets");
     CHECK(rows[0].outcome == 401);
@@ -400,7 +411,8 @@ TEST_CASE("http - every request touching internal data and every refused key is 
     CHECK(rows[2].area == std::string("E08000003"));
     CHECK(rows[2].endpoint == "GET /api/table");
     CHECK(rows[2].client == "127.0.0.1");
-    CHECK(rows[3].outcome == 401);
+    CHECK(rows[3].outcome == 404); // the refused request is logged with the real dataset id
+    CHECK(rows[3].dataset == internal_id);
     CHECK_FALSE(rows[3].organisation_id);
     for (const auto& r : rows) {
         CHECK_FALSE(any_field_contains(r, key));
@@ -436,7 +448,7 @@ TEST_CASE("http - CORS: a preflight is answered without a key; keyed responses a
     std::string key;
     {
         auto db = data::open_store(srv.db(), true);
-        data::add_organisation(db, "Partner", "2024-01-01", {internal_id});
+        data::add_organisation(db, "Partner", "2024-01-01", {internal_id}, {"Test Representative", "rep@example.org"});
         key = data::issue_key(db, "Partner").key;
     }
     httplib::Client c("127.0.0.1", srv.port());
@@ -453,7 +465,7 @@ TEST_CASE("http - CORS: a preflight is answered without a key; keyed responses a
     CHECK(ok->status == 200);
     CHECK(ok->get_header_value("Access-Control-Allow-Origin") == "*");
     const auto refused = srv.get(internal_table, {}, {{"Origin", "https://partner.example"}});
-    CHECK(refused->status == 401);
+    CHECK(refused->status == 404);
     CHECK(refused->get_header_value("Access-Control-Allow-Origin") == "*");
     const auto missing = srv.get("/api/no-such-thing");
     CHECK(missing->status == 404);

@@ -24,7 +24,7 @@ const std::string internal_ds = "synthetic_work_programme";
 const httplib::Headers& auth() {
     static const httplib::Headers headers = [] {
         auto db = smallarea::data::open_store(server().db_path(), true);
-        smallarea::data::add_organisation(db, "bespoke-test", "2024-01-01", {internal_ds});
+        smallarea::data::add_organisation(db, "bespoke-test", "2024-01-01", {internal_ds}, {"Test Representative", "rep@example.org"});
         const auto k = smallarea::data::issue_key(db, "bespoke-test");
         return httplib::Headers{{"Authorization", "Bearer " + k.key}};
     }();
@@ -323,7 +323,9 @@ TEST_CASE("bespoke - each refused body says why in a JSON {code, message}") {
 
 TEST_CASE("bespoke - delete needs the owner token; areas survive a restart") {
     const auto codes = oas_of(first_lsoa("E08000003", 6));
-    const json created = post_ok("/api/bespoke", json{{"level", "oa"}, {"codes", {codes[0], codes[1]}}});
+    // Published by its owner, so anyone with the URL (no key) can read it and the owner token alone deletes it.
+    const json created = post_ok("/api/bespoke", json{{"level", "oa"}, {"codes", {codes[0], codes[1]}}, {"public", true}});
+    CHECK(created["visibility"] == "public");
     const std::string id = created["id"];
     const std::string token = created["owner_token"];
 
@@ -559,16 +561,22 @@ TEST_CASE("zones - every zone is connected, in the band, disjoint; unplaced area
     auto c = client();
     const auto anonymous = c.Post("/api/zones", base + "}", "application/json");
     REQUIRE(anonymous);
-    CHECK(anonymous->status == 401);
+    CHECK(anonymous->status == 404); // an internal dataset is unknown to a caller without a key
+    CHECK(json::parse(anonymous->body)["code"] == "UnknownDataset");
 }
 
 TEST_CASE("bespoke - internal values need a key like every other table") {
     const auto codes = oas_of(first_lsoa("E08000003", 8));
-    const std::string id = post_ok("/api/bespoke", json{{"level", "oa"}, {"codes", codes}})["id"];
+    const std::string id = post_ok("/api/bespoke", json{{"level", "oa"}, {"codes", codes}, {"public", true}})["id"];
+    // Without a key an internal dataset is answered as an unknown one.
     const auto r = get("/api/table?dataset=" + internal_ds + "&measure=referrals&level=bespoke&ids=" + id);
-    CHECK(r->status == 401);
+    CHECK(r->status == 404);
+    CHECK(json::parse(r->body)["code"] == "UnknownDataset");
     const auto t = get("/api/targets?dataset=" + internal_ds + "&measure=referrals");
-    CHECK(t->status == 401);
+    CHECK(t->status == 404);
+    CHECK(json::parse(t->body)["code"] == "UnknownDataset");
+    // The public area itself is readable without a key.
+    CHECK(get("/api/bespoke/" + id)->status == 200);
 }
 
 TEST_CASE("bespoke - the member cap is the server's --max-bespoke-members") {

@@ -173,15 +173,16 @@ std::pair<bool, std::string> run_command(const std::string& command, bool merge_
     return {status == 0, out};
 }
 
-/// When internal data answers 401 and no SMALLAREA_KEY is set, mints a key in the test's store with the
+/// When internal data is refused (401/403, or 404 as for an unknown dataset) and no SMALLAREA_KEY is set, mints a key in the test's store with the
 /// `smallarea keys` CLI (the access-control feature): org-add, then issue.
 void ensure_key() {
     const auto probe = fetch("/api/table?dataset=" + internal_id + "&measure=referrals&period=2017-10&level=lad");
-    if (probe->status != 401 && probe->status != 403) return;
+    if (probe->status != 401 && probe->status != 403 && probe->status != 404) return;
     REQUIRE_MESSAGE(api_key().empty(), "SMALLAREA_KEY was refused: " << probe->body);
     const std::string cli = SMALLAREA_CLI;
     const std::string db = srv().db_path();
-    const auto org = run_command(cli + " keys org-add --db " + db + " --name leak-test --agreement-signed 2024-01-01 --datasets " + internal_id);
+    const auto org = run_command(cli + " keys org-add --db " + db + " --name leak-test --agreement-signed 2024-01-01 --datasets " + internal_id +
+                                 " --representative 'Leak Test' --representative-contact leak@example.org");
     REQUIRE_MESSAGE(org.first, "`smallarea keys org-add` failed: " << org.second);
     // `keys issue` prints the key alone on stdout (the notice goes to stderr)
     const auto issued = run_command(cli + " keys issue --db " + db + " --org leak-test", false);

@@ -30,7 +30,7 @@ public:
         smallarea::data::ingest_manifest(sample_manifest, m_db);
         {
             auto db = smallarea::data::open_store(m_db, true);
-            smallarea::data::add_organisation(db, "OGC test partner", "2024-01-01", {internal_id});
+            smallarea::data::add_organisation(db, "OGC test partner", "2024-01-01", {internal_id}, {"Test Representative", "rep@example.org"});
             m_key = smallarea::data::issue_key(db, "OGC test partner").key;
         }
         smallarea::server::server_config config;
@@ -184,7 +184,7 @@ TEST_CASE("ogc - collections: boundaries per level, one per servable measure, in
     CHECK(keyed.count(internal_id + ".referrals"));
     CHECK(keyed.count(internal_id + ".job_outcomes_group_a"));
     CHECK_FALSE(keyed.count(internal_id + ".job_outcomes_total")); // a percentage base is never served
-    CHECK(fetch("/ogc/collections/" + internal_id + ".referrals/items")->status == 401);
+    CHECK(fetch("/ogc/collections/" + internal_id + ".referrals/items")->status == 404); // as an unknown collection
     CHECK(fetch_error("/ogc/collections/" + internal_id + ".job_outcomes_total/items", 404, true) == "UnknownCollection");
 
     const auto c = fetch_json("/ogc/collections/claimant_count.claimants");
@@ -420,8 +420,8 @@ TEST_CASE("exports - GeoJSON and GeoPackage of areas with protected values read 
 
 TEST_CASE("exports - internal values in every export and collection are multiples of 20 and say Internal MI") {
     const std::string q = "dataset=" + internal_id + "&measure=referrals&period=2017-09";
-    CHECK(fetch("/api/export/areas.geojson?" + q)->status == 401);
-    CHECK(fetch("/api/table?" + q + "&format=xlsx")->status == 401);
+    CHECK(fetch("/api/export/areas.geojson?" + q)->status == 404); // without a key: as an unknown dataset
+    CHECK(fetch("/api/table?" + q + "&format=xlsx")->status == 404);
     std::size_t checked = 0;
     auto check_value = [&](std::int64_t v) {
         CHECK(v % 20 == 0);
@@ -677,7 +677,7 @@ TEST_CASE("exports - bespoke areas as XLSX, CSV, GeoJSON and GeoPackage carry th
 
     // Internal MI: a key is needed; volumes are multiples of 20 and the files say Internal MI.
     const std::string iq = "dataset=" + internal_id + "&measure=referrals&ids=" + b.oa + "," + b.lsoa_a;
-    CHECK(fetch("/api/export/bespoke.xlsx?" + iq)->status == 401);
+    CHECK(fetch("/api/export/bespoke.xlsx?" + iq)->status == 404);
     const auto internal_rows = bespoke_rows(iq, true);
     const auto ix = fetch("/api/export/bespoke.xlsx?" + iq, true);
     REQUIRE(ix->status == 200);
@@ -737,10 +737,10 @@ TEST_CASE("exports - bad bespoke and targets export parameters are 4xx JSON erro
     CHECK(fetch_error("/api/export/bespoke.csv?dataset=claimant_count&within=E08000003&ids=" + b.lsoa_a, 400) == "InvalidParameter");
     CHECK(fetch_error("/api/export/areas.csv?dataset=claimant_count&ids=" + b.lsoa_a, 400) == "InvalidParameter");
     CHECK(fetch_error("/api/export/bespoke.csv?dataset=" + internal_id + "&measure=job_outcomes_total&ids=" + b.oa, 422, true) == "PercentageOnly");
-    CHECK(fetch_error("/api/export/bespoke.csv?dataset=" + internal_id + "&ids=" + b.oa, 401) == "KeyRequired");
+    CHECK(fetch_error("/api/export/bespoke.csv?dataset=" + internal_id + "&ids=" + b.oa, 404) == "UnknownDataset");
     CHECK(fetch("/api/export/bespoke.pdf?ids=" + b.oa)->status == 404);
     CHECK(fetch_error("/api/targets?dataset=claimant_count&format=gpkg", 406) == "UnsupportedFormat");
-    CHECK(fetch_error("/api/targets?dataset=" + internal_id + "&format=xlsx", 401) == "KeyRequired");
+    CHECK(fetch_error("/api/targets?dataset=" + internal_id + "&format=xlsx", 404) == "UnknownDataset");
 }
 
 TEST_CASE("exports - targets as XLSX and CSV: the ranked rows of /api/targets with the disclosure statement") {
@@ -814,7 +814,7 @@ TEST_CASE("ogc - bespoke collections: one per dataset measure with the values of
     CHECK_FALSE(keyed.count(internal_id + ".job_outcomes_group_a.bespoke"));
     CHECK(fetch_error("/ogc/collections/" + internal_id + ".job_outcomes_group_a.bespoke/items", 404, true) == "UnknownCollection");
     CHECK_FALSE(keyed.count(internal_id + ".job_outcomes_total.bespoke"));
-    CHECK(fetch_error("/ogc/collections/" + internal_id + ".referrals.bespoke/items", 401) == "KeyRequired");
+    CHECK(fetch_error("/ogc/collections/" + internal_id + ".referrals.bespoke/items", 404) == "UnknownCollection");
     CHECK(fetch_error("/ogc/collections/" + internal_id + ".job_outcomes_total.bespoke/items", 404, true) == "UnknownCollection");
 
     const auto meta = fetch_json("/ogc/collections/claimant_count.claimants.bespoke");

@@ -7,6 +7,13 @@ namespace smallarea::server {
 
 using nlohmann::json;
 
+bool any_rounding_dominates(const table_result& t) {
+    for (const auto& r : t.table.rows()) {
+        if (r.rounding_dominates()) return true;
+    }
+    return false;
+}
+
 std::string classification_label(const data::dataset_info& d) {
     if (d.policy.classification == disclosure::classification::internal) return "Internal MI: not for onward sharing";
     return d.licence.empty() ? std::string("Published") : "Published (" + d.licence + ")";
@@ -136,9 +143,7 @@ nlohmann::json table_json(const table_result& t, const snapshot& s) {
              {"coverage", json{{"cells", t.table.total().cells}, {"cells_with_value", t.table.total().cells_with_value}}},
              {"rate_basis", "rates per 100 households are over the cells that have both a value and a Census household "
                             "count (rate_households); households sum the cells with a count"}};
-    bool dominated = false;
-    for (const auto& r : t.table.rows()) dominated = dominated || r.rounding_dominates();
-    out["suggestion"] = dominated ? json(rounding_suggestion) : json(nullptr);
+    out["suggestion"] = any_rounding_dominates(t) ? json(rounding_suggestion) : json(nullptr);
     if (t.query.within) {
         const auto& w = s.areas()[*t.query.within];
         out["within"] = json{{"code", w.code}, {"name", w.name}, {"level", w.level}};
@@ -175,6 +180,7 @@ std::string table_csv(const table_result& t, const snapshot& s) {
     meta("publisher", d.publisher);
     meta("licence", d.licence);
     meta("attribution", d.attribution);
+    if (any_rounding_dominates(t)) meta("note", rounding_suggestion);
     out += percent ? "code,name,households,percent,suppressed,missing,cells,cells_with_value,complete,households_complete\n"
                    : "code,name,households,value,rate_per_100_households,uncertainty,suppressed,missing,cells,"
                      "cells_with_value,complete,households_complete,rounding_dominates\n";

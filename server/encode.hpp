@@ -25,6 +25,9 @@ inline constexpr const char* rounding_suggestion =
 /// whose coverage is at least 95%.
 nlohmann::json dataset_json(const data::dataset_info& d, const snapshot* s = nullptr);
 
+/// Whether any row's rounding error is at least half its value (files then carry rounding_suggestion).
+bool any_rounding_dominates(const table_result& t);
+
 /// "Published (Open Government Licence v3.0)" from the dataset's licence, or "Internal MI: not for onward sharing".
 std::string classification_label(const data::dataset_info& d);
 

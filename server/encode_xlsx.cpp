@@ -164,6 +164,12 @@ std::string layout_xlsx(const table_result& t, const row_layout& layout) {
             {"Uncertainty", uncertainty_note(t)},
             {"Generated", today_utc() + " by smallarea"},
         });
+        for (const auto& line : layout.rows) {
+            if (line.row->rounding_dominates()) {
+                lines.emplace_back("Note", rounding_suggestion);
+                break;
+            }
+        }
         worksheet_set_column(about, 0, 0, 22, bold);
         worksheet_set_column(about, 1, 1, 100, wrap);
         for (std::size_t i = 0; i < lines.size(); ++i) {

@@ -272,6 +272,12 @@ std::string layout_csv(const table_result& t, const row_layout& layout) {
     meta("publisher", d.publisher);
     meta("licence", d.licence);
     meta("attribution", d.attribution);
+    for (const auto& line : layout.rows) {
+        if (line.row->rounding_dominates()) {
+            meta("note", rounding_suggestion);
+            break;
+        }
+    }
     for (std::size_t i = 0; i < layout.label_header.size(); ++i) out += (i ? "," : "") + layout.label_header[i];
     out += percent ? ",households,percent,suppressed,missing,cells,cells_with_value,complete,households_complete\n"
                    : ",households,value,rate_per_100_households,uncertainty,suppressed,missing,cells,cells_with_value,"

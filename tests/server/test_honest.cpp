@@ -253,6 +253,13 @@ TEST_CASE("honest - rounding that dominates a figure is flagged, with a coarser 
     }
     CHECK(dominated > 0);
     CHECK(oa["suggestion"].is_string());
+    // Files say it too: the CSV and the target list's files.
+    const auto [status, csv] = s.get("/api/table?dataset=" + internal_id + "&measure=job_starts&level=oa&within=" + trafford + "&format=csv", key);
+    REQUIRE(status == 200);
+    CHECK(contains(csv, "# note: rounding dominates some figures"));
+    const auto [tstatus, tcsv] = s.get("/api/targets?dataset=" + internal_id + "&measure=job_starts&within=" + trafford + "&format=csv", key);
+    REQUIRE(tstatus == 200);
+    CHECK(contains(tcsv, "# note: rounding dominates some figures"));
     const auto published = body_of(s, "/api/table?dataset=claimant_count&level=lad&period=2017-09");
     for (const auto& r : published["rows"]) CHECK(r["rounding_dominates"] == false); // thousands +- a few hundred
 }

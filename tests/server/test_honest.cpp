@@ -114,6 +114,45 @@ TEST_CASE("honest - the total row is the sum of the rows shown, for every field"
     }
 }
 
+TEST_CASE("honest - a total row never counts districts that have no row (a lookup covering only some districts)") {
+    // The reported bug: a store whose lookup covers only some districts gave the LAD total the households of
+    // districts not in the rows. Here the lookup knows Manchester only, so Trafford's LSOAs have no LAD row.
+    temp_dir dir;
+    const auto lookup = read_csv(sample_dir + "/lookups/oa11_lsoa11_lad11_manchester_trafford.csv");
+    std::string text;
+    for (std::size_t i = 0; i < lookup.header.size(); ++i) text += (i ? "," : "") + lookup.header[i];
+    text += "\n";
+    for (const auto& row : lookup.rows) {
+        if (row[static_cast<std::size_t>(lookup.column("lad11cd"))] != manchester) continue;
+        for (std::size_t i = 0; i < row.size(); ++i) text += (i ? "," : "") + row[i];
+        text += "\n";
+    }
+    write_text(dir.file("lookup.csv"), text);
+    auto manifest = json::parse(read_text(sample_manifest));
+    for (const char* section : {"boundaries", "denominators"}) {
+        for (auto& e : manifest[section]) e["path"] = sample_dir + "/" + e["path"].get<std::string>();
+    }
+    manifest["lookups"][0]["path"] = dir.file("lookup.csv");
+    json datasets = json::array();
+    for (auto& d : manifest["datasets"]) {
+        if (d["id"] != "claimant_count") continue;
+        for (auto& f : d["files"]) f["path"] = sample_dir + "/" + f["path"].get<std::string>();
+        datasets.push_back(d);
+    }
+    manifest["datasets"] = datasets;
+    write_text(dir.file("manifest.json"), manifest.dump());
+    test_server partial(dir.file("manifest.json"));
+    const auto t = body_of(partial, "/api/table?dataset=claimant_count&period=2017-09&level=lad");
+    REQUIRE(t["rows"].size() == 1);
+    const auto& row = t["rows"][0];
+    CHECK(row["code"] == manchester);
+    for (const char* field : {"value", "households", "cells", "cells_with_value", "rate_households", "rate_per_100_households", "uncertainty"}) {
+        INFO(field);
+        CHECK(t["total"][field] == row[field]);
+    }
+    CHECK(row["cells"] == 282);
+}
+
 TEST_CASE("honest - unknown households are never 0, in bespoke areas and tables alike") {
     const auto& s = server();
     const auto key = fixture_key();

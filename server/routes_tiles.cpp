@@ -180,9 +180,27 @@ void handle_tilejson(context& ctx, const httplib::Request& req, httplib::Respons
     send_json(res, body);
 }
 
+// What boundary layers exist, so a client (the map) asks for those and never probes for a missing one, as
+// tile servers such as Martin list their sources at /catalog.
+void handle_catalog(context& ctx, const httplib::Request& req, httplib::Response& res) {
+    const auto s = ctx.snap();
+    json layers = json::array();
+    for (const auto& [key, layer] : s->layers()) {
+        const auto b = layer.polygons.bounds_lonlat();
+        layers.push_back(json{{"level", key.level},
+                              {"vintage", key.vintage},
+                              {"latest", s->latest_vintage(key.level) == key.vintage},
+                              {"tilejson", base_url(req) + "/tiles/" + key.level + ".json?vintage=" + std::to_string(key.vintage)},
+                              {"bounds", json::array({b.min_x, b.min_y, b.max_x, b.max_y})}});
+    }
+    send_json(res, json{{"release", s->release()}, {"layers", std::move(layers)}});
+}
+
 } // namespace
 
 void register_tile_routes(httplib::Server& http, context& ctx) {
+    http.Get("/tiles/catalog",
+             wrap([&ctx](const httplib::Request& req, httplib::Response& res) { handle_catalog(ctx, req, res); }));
     http.Get(R"(/tiles/([^/]+)/([^/]+)/([^/]+)/([^/]+)\.mvt)",
              wrap([&ctx](const httplib::Request& req, httplib::Response& res) { handle_tile(ctx, req, res); }));
     http.Get(R"(/tiles/([^/]+)\.json)",

@@ -64,6 +64,33 @@ function loadPlaywright(web) {
   return null;
 }
 
+// axe-core through @axe-core/playwright (npm, bundled; no CDN): WCAG 2.2 A/AA rules on the live page.
+function loadAxe(web) {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (const candidate of [path.join(web, '..', 'package.json'), path.join(here, '..', '..', 'web', 'package.json')]) {
+    try {
+      const m = createRequire(candidate)('@axe-core/playwright');
+      return m.AxeBuilder || m.default;
+    } catch {
+      // try the next one
+    }
+  }
+  fail('@axe-core/playwright is not installed: run `npm ci` in web/');
+  return null;
+}
+
+// UK public-sector bodies must meet WCAG 2.2 AA: no serious or critical violation in any page state. The WebGL
+// canvas is left out (its text alternative is the table and the area panel, which are audited).
+async function auditAccessibility(AxeBuilder, page, where) {
+  const results = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'])
+    .exclude('.maplibregl-canvas')
+    .analyze();
+  const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert(bad.length === 0, `${where}: ${bad.map((v) => `${v.id} [${v.impact}] x${v.nodes.length}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`).join('; ')}`);
+  return `${results.passes.length} rules pass, ${results.violations.length} minor/moderate findings`;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Processes
 
@@ -412,11 +439,15 @@ async function main() {
     assert(published && internal, 'the sample should hold a published LSOA dataset and an internal one');
 
     // ------------------------------------------------------------------------------------------------- desktop
+    const AxeBuilder = loadAxe(args.web);
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
     const page = await context.newPage();
     const pageErrors = [];
     const foreign = [];
+    const failedResponses = [];
     page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`); });
+    page.on('response', (r) => { if (r.status() >= 400) failedResponses.push(`${r.status()} ${r.url()}`); });
     page.on('request', (r) => {
       const url = new URL(r.url());
       if (!['data:', 'blob:'].includes(url.protocol) && url.origin !== base) foreign.push(r.url());
@@ -490,6 +521,15 @@ async function main() {
       return `${items} classes, first "${first}"`;
     });
 
+    await check('accessibility: the first view has no serious or critical WCAG 2.2 AA violation (axe-core)', async () =>
+      auditAccessibility(AxeBuilder, page, 'first view'));
+
+    await check('the first view asks for nothing the server does not have (no 4xx/5xx, no console errors)', async () => {
+      assert(failedResponses.length === 0, `failed requests: ${failedResponses.slice(0, 5).join(', ')}`);
+      assert(pageErrors.length === 0, `errors: ${pageErrors.slice(0, 3).join(' | ')}`);
+      return 'none';
+    });
+
     await check('hovering an area sets its hover feature-state', async () => {
       probe = await findArea(page, 'rate');
       assert(probe, 'no area with a rate found under the map centre');
@@ -541,6 +581,9 @@ async function main() {
     await page.screenshot({ path: path.join(args.out, 'map-1280x800.png') });
 
     await coverageChecks({ base, browser, published, args });
+
+    await check('accessibility: the area panel open has no serious or critical violation (axe-core)', async () =>
+      auditAccessibility(AxeBuilder, page, 'area panel'));
 
     await check('the URL reproduces the view after a reload (dataset, measure, period, zoom, centre, selection)', async () => {
       // Change things so that defaults would not pass by accident.
@@ -613,6 +656,9 @@ async function main() {
       assert(ofOptions.length === 1, `"show as" offers ${ofOptions.join(', ')}`);
       return `${suppressed} suppressed of ${features.length}`;
     });
+
+    await check('accessibility: a percentage-only internal map has no serious or critical violation (axe-core)', async () =>
+      auditAccessibility(AxeBuilder, page, 'internal percentage map'));
 
     await check('the internal OA dataset can be pinned to the coarser LSOA level', async () => {
       await page.selectOption('#measure', internal.measures.find((m) => m.kind === 'count').id);

@@ -116,17 +116,6 @@ async function api(path, params = {}) {
   }
 }
 
-async function exists(path) {
-  state.pending += 1;
-  try {
-    const response = await fetch(new URL(path, window.location.href));
-    return response.ok;
-  } catch {
-    return false;
-  } finally {
-    state.pending -= 1;
-  }
-}
 
 function tableUrl(extra = {}) {
   const url = new URL('/api/table', window.location.href);
@@ -968,8 +957,14 @@ async function main() {
     showStatus('No datasets have been ingested yet.');
     return;
   }
-  const levelChecks = await Promise.all(LEVELS.map(async (l) => [l.id, await exists(`/tiles/${l.id}.json`)]));
-  for (const [id, ok] of levelChecks) if (ok) tileLevels.add(id);
+  // The server lists its boundary layers, so the map never probes for one that is not there (a 404 per load).
+  try {
+    const tileCatalog = await api('/tiles/catalog');
+    for (const layer of tileCatalog.layers || []) tileLevels.add(layer.level);
+  } catch {
+    // An older server without /tiles/catalog: the map still works at the datasets' own levels.
+    for (const d of catalog) tileLevels.add(d.level);
+  }
   normalise(wanted);
   state.area = wanted.area || null;
   renderPickers();

@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { auditAccessibility, loadAxe } from './axe.mjs';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Arguments
@@ -389,6 +390,12 @@ async function main() {
         return `${targets.bands} bands, ${tiedRows} tied rows`;
       });
     }
+
+    await check('accessibility: the target list and bespoke card have no serious or critical WCAG 2.2 AA violation (axe-core)', async () => {
+      const AxeBuilder = loadAxe(args.web);
+      if (!AxeBuilder) throw new Error('@axe-core/playwright is not installed: run `npm ci` in web/');
+      return auditAccessibility(AxeBuilder, page, 'targets and bespoke card');
+    });
 
     await check('no "public domain" in the page (labels come from the dataset licence)', async () => {
       await assertNoPublicDomain(page, 'bespoke and targets');

@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { auditAccessibility, loadAxe } from './axe.mjs';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Arguments
@@ -62,33 +63,6 @@ function loadPlaywright(web) {
   }
   fail('playwright-core is not installed: run `npm ci` in web/');
   return null;
-}
-
-// axe-core through @axe-core/playwright (npm, bundled; no CDN): WCAG 2.2 A/AA rules on the live page.
-function loadAxe(web) {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  for (const candidate of [path.join(web, '..', 'package.json'), path.join(here, '..', '..', 'web', 'package.json')]) {
-    try {
-      const m = createRequire(candidate)('@axe-core/playwright');
-      return m.AxeBuilder || m.default;
-    } catch {
-      // try the next one
-    }
-  }
-  fail('@axe-core/playwright is not installed: run `npm ci` in web/');
-  return null;
-}
-
-// UK public-sector bodies must meet WCAG 2.2 AA: no serious or critical violation in any page state. The WebGL
-// canvas is left out (its text alternative is the table and the area panel, which are audited).
-async function auditAccessibility(AxeBuilder, page, where) {
-  const results = await new AxeBuilder({ page })
-    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'])
-    .exclude('.maplibregl-canvas')
-    .analyze();
-  const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert(bad.length === 0, `${where}: ${bad.map((v) => `${v.id} [${v.impact}] x${v.nodes.length}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`).join('; ')}`);
-  return `${results.passes.length} rules pass, ${results.violations.length} minor/moderate findings`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -440,6 +414,7 @@ async function main() {
 
     // ------------------------------------------------------------------------------------------------- desktop
     const AxeBuilder = loadAxe(args.web);
+    if (!AxeBuilder) fail('@axe-core/playwright is not installed: run `npm ci` in web/');
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
     const page = await context.newPage();
     const pageErrors = [];

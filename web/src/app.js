@@ -761,7 +761,7 @@ function renderDetails(code, row, table) {
       ${swatch}
       <div>
         <div class="headline-value" data-field="mapped">${status ? escapeHtml(status) : escapeHtml(formatOf(state.of, mapped))}</div>
-        <div class="headline-unit">${status ? '' : escapeHtml(unitPhrase(state.of, measure))}, ${escapeHtml(formatPeriod(table.period || state.period))}${partial ? ' <strong class="partial-flag">(partial)</strong>' : ''}</div>
+        <div class="headline-unit">${status ? `In ${escapeHtml(formatPeriod(table.period || state.period))}` : `${escapeHtml(unitPhrase(state.of, measure))}, ${escapeHtml(formatPeriod(table.period || state.period))}`}${partial ? ' <strong class="partial-flag">(partial)</strong>' : ''}</div>
       </div>
     </div>
     <dl class="facts">${rows.join('')}</dl>

@@ -12,7 +12,7 @@
 // The server and browser are always stopped, also on failure or when the overall time guard fires.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -290,10 +290,24 @@ async function main() {
       const shownValue = await page.textContent('#bespoke-value');
       assert(typeof table.rows[0].value === 'number', `API value is ${table.rows[0].value}`);
       assert(shownValue.startsWith(String(table.rows[0].value)), `panel shows "${shownValue}", API says ${table.rows[0].value}`);
-      assert((await page.textContent('#bespoke-households')) === String(meta.households), 'households differ');
+      assert(number(await page.textContent('#bespoke-households')) === meta.households, 'households differ');
       saved = { id, url: page.url(), value: shownValue, households: meta.households };
       await page.screenshot({ path: path.join(args.out, 'bespoke-saved.png') });
       return `id ${id}, ${shownValue}`;
+    });
+
+    await check('the saved area offers its CSV, XLSX, GeoJSON and GeoPackage, the files /api/export/bespoke gives', async () => {
+      assert(saved, 'nothing saved');
+      const links = await page.$$eval('#bespoke-exports a', (as) => as.map((a) => ({ format: a.dataset.format, href: a.href })));
+      assert(links.map((l) => l.format).join(',') === 'csv,xlsx,geojson,gpkg', `links: ${links.map((l) => l.format).join(',')}`);
+      const csvLink = links.find((l) => l.format === 'csv');
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#bespoke-exports a[data-format=csv]')]);
+      const file = path.join(args.out, 'bespoke-export.csv');
+      await download.saveAs(file);
+      const text = readFileSync(file, 'utf8');
+      assert(text.includes(saved.id), 'the downloaded CSV does not name the bespoke area');
+      assert(new URL(csvLink.href).searchParams.get('dataset') === published.id, 'the CSV link is not for the mapped dataset');
+      return `${links.length} links; CSV ${text.length} bytes`;
     });
 
     await check('the shared URL reopens with the same outline, selection and totals', async () => {
@@ -317,7 +331,7 @@ async function main() {
       assert(info.outlineType === 'MultiPolygon', `outline is ${info.outlineType}`);
       assert(info.outlined > 0, 'outline not rendered');
       assert((await other.textContent('#bespoke-value')) === saved.value, 'totals differ after reload');
-      assert((await other.textContent('#bespoke-households')) === String(saved.households), 'households differ after reload');
+      assert(number(await other.textContent('#bespoke-households')) === saved.households, 'households differ after reload');
       await other.screenshot({ path: path.join(args.out, 'bespoke-reopened.png') });
       await other.close();
       return `${info.outlined} outline features rendered`;

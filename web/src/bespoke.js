@@ -190,7 +190,10 @@ function renderTotals(meta, totals) {
   const dataset = currentDataset();
   const memberLevel = meta.level;
   const lines = [`<strong>${escapeHtml(meta.name)}</strong> (${escapeHtml(meta.id)})`,
-    `${meta.member_count} ${escapeHtml(levelNoun(memberLevel, meta.member_count))}, <span id="bespoke-households">${meta.households}</span> households`];
+    `${meta.member_count} ${escapeHtml(levelNoun(memberLevel, meta.member_count))}, <span id="bespoke-households">${
+      meta.households === null || meta.households === undefined ? 'unknown' : formatCount(meta.households)}</span> households` +
+      (meta.households_complete === false && meta.households !== null
+        ? ` <span class="partial">(known for ${meta.members_with_households} of ${meta.member_count})</span>` : '')];
   const notes = [];
   if (totals.row) {
     const r = totals.row;
@@ -218,8 +221,24 @@ function renderTotals(meta, totals) {
   } else if (totals.error) {
     lines.push(`<small>${escapeHtml(totals.error)}</small>`);
   }
+  lines.push(exportLinks(meta, totals));
   $('bespoke-totals').innerHTML = lines.join('<br>');
   $('bespoke-totals').hidden = false;
+}
+
+// The same files /api/export/bespoke.{ext} gives (what the API does, the map offers): with the mapped figures when
+// the server gave them, else the outline alone (GeoJSON, GeoPackage).
+function exportLinks(meta, totals) {
+  const state = window.smallareaState;
+  const withValues = Boolean(totals.row);
+  const formats = withValues ? ['csv', 'xlsx', 'geojson', 'gpkg'] : ['geojson', 'gpkg'];
+  const links = formats.map((ext) => {
+    const url = new URL(`/api/export/bespoke.${ext}`, window.location.href);
+    url.searchParams.set('ids', meta.id);
+    if (withValues) for (const k of ['dataset', 'measure', 'period']) if (state[k]) url.searchParams.set(k, state[k]);
+    return `<a href="${escapeHtml(url.toString())}" download data-format="${ext}">${ext === 'gpkg' ? 'GeoPackage' : ext.toUpperCase()}</a>`;
+  });
+  return `<span id="bespoke-exports">Download ${withValues ? 'with these figures' : 'the outline'}: ${links.join(' · ')}</span>`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

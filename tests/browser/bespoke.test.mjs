@@ -405,6 +405,27 @@ async function main() {
       });
     }
 
+    await check('the zone builder builds, lists, outlines and offers the zones POST /api/zones gives', async () => {
+      await page.selectOption('#zones-within', 'E08000003');
+      await page.fill('#zones-min', '600');
+      await page.fill('#zones-max', '1400');
+      await page.fill('#zones-limit', '8');
+      await page.click('#zones-build');
+      await page.waitForFunction(() => window.smallareaZones.result || /Could not/.test(document.getElementById('zones-status').textContent), null, { timeout: 30000 });
+      const result = await page.evaluate(() => window.smallareaZones.result);
+      assert(result, `no zones: ${await page.textContent('#zones-status')}`);
+      assert(result.zones.length > 0 && result.zones.length <= 8, `${result.zones.length} zones`);
+      for (const z of result.zones) assert(z.households >= 600 && z.households <= 1400, `zone ${z.rank} has ${z.households} households`);
+      const items = await page.locator('#zones-list li').count();
+      assert(items === result.zones.length, `${items} listed, ${result.zones.length} built`);
+      const filter = await page.evaluate(() => JSON.stringify(window.smallareaMap.getFilter('zones-line')));
+      assert(filter.includes(result.zones[0].members[0]), 'the zone members are not outlined on the map');
+      const formats = await page.$$eval('#zones-exports a', (as) => as.map((a) => a.dataset.format).join(','));
+      assert(formats === 'csv,xlsx,geojson,gpkg', `export links: ${formats}`);
+      await page.screenshot({ path: path.join(args.out, 'bespoke-zones.png') });
+      return `${result.zones.length} zones, ${result.unplaced.length} unplaced`;
+    });
+
     await check('accessibility: the target list and bespoke card have no serious or critical WCAG 2.2 AA violation (axe-core)', async () => {
       const AxeBuilder = loadAxe(args.web);
       if (!AxeBuilder) throw new Error('@axe-core/playwright is not installed: run `npm ci` in web/');

@@ -155,7 +155,7 @@ TEST_CASE("bespoke - value = sum of the members' protected values; internal valu
 
     // Percentage-only measures are never served on user-defined areas (rule 3): differencing them would give
     // the volumes back. Every bespoke route says so with 422 PercentageOnly.
-    for (const std::string path : {"/api/table?dataset=" + internal_ds + "&measure=job_outcomes_group_a&level=bespoke&ids=" + id,
+    for (const std::string& path : {"/api/table?dataset=" + internal_ds + "&measure=job_outcomes_group_a&level=bespoke&ids=" + id,
                                    "/api/table?dataset=" + internal_ds + "&measure=job_outcomes_group_a&level=bespoke&format=csv&ids=" + id,
                                    "/api/table?dataset=" + internal_ds + "&measure=job_outcomes_group_b&within=bespoke:" + id,
                                    "/api/export/bespoke.csv?dataset=" + internal_ds + "&measure=job_outcomes_group_a&ids=" + id,

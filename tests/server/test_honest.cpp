@@ -86,7 +86,7 @@ TEST_CASE("honest - a district row of an incomplete period says it is partial an
 
 TEST_CASE("honest - the total row is the sum of the rows shown, for every field") {
     const auto& s = server();
-    for (const std::string path : std::vector<std::string>{"/api/table?dataset=claimant_count&period=2017-10&level=lad",
+    for (const std::string& path : std::vector<std::string>{"/api/table?dataset=claimant_count&period=2017-10&level=lad",
                                    "/api/table?dataset=claimant_count&period=2017-10&level=lsoa&within=" + trafford,
                                    "/api/table?dataset=claimant_count&period=2017-09"}) {
         const auto t = body_of(s, path);
@@ -239,7 +239,7 @@ TEST_CASE("honest - labels come from the dataset's licence; nothing says public 
     const auto key = key_headers(fixture_key());
     const auto d = body_of(s, "/api/datasets/claimant_count");
     CHECK(d["disclosure"]["label"] == "Published (Open Government Licence v3.0)");
-    for (const std::string path : std::vector<std::string>{"/api/datasets", "/api/table?dataset=claimant_count", "/api/table?dataset=claimant_count&format=csv",
+    for (const std::string& path : std::vector<std::string>{"/api/datasets", "/api/table?dataset=claimant_count", "/api/table?dataset=claimant_count&format=csv",
                                    "/api/targets?dataset=claimant_count&min_households=0&max_households=10000&format=csv",
                                    "/api/export/areas.geojson?dataset=claimant_count&level=lad", "/ogc/collections",
                                    "/api/breaks?dataset=claimant_count"}) {
@@ -333,7 +333,7 @@ TEST_CASE("honest - answers never depend on request order: a warmed server equal
     for (const auto& [dataset, measure] : data) {
         for (const std::string period : {"2017-09", "2017-10"}) {
             const std::string q = "dataset=" + dataset + "&measure=" + measure + "&period=" + period;
-            for (const std::string level : std::vector<std::string>{"", "lsoa", "lad"}) {
+            for (const std::string& level : std::vector<std::string>{"", "lsoa", "lad"}) {
                 const std::string l = level.empty() ? "" : "&level=" + level;
                 pool.push_back("/api/table?" + q + l);
                 pool.push_back("/api/breaks?" + q + l);

@@ -236,7 +236,7 @@ function exportLinks(meta, totals) {
     const url = new URL(`/api/export/bespoke.${ext}`, window.location.href);
     url.searchParams.set('ids', meta.id);
     if (withValues) for (const k of ['dataset', 'measure', 'period']) if (state[k]) url.searchParams.set(k, state[k]);
-    return `<a href="${escapeHtml(url.toString())}" download data-format="${ext}">${ext === 'gpkg' ? 'GeoPackage' : ext.toUpperCase()}</a>`;
+    return `<a href="${escapeHtml(url.toString())}" download data-format="${ext}">${{ csv: 'CSV', xlsx: 'XLSX', geojson: 'GeoJSON', gpkg: 'GeoPackage' }[ext]}</a>`;
   });
   return `<span id="bespoke-exports">Download ${withValues ? 'with these figures' : 'the outline'}: ${links.join(' · ')}</span>`;
 }

@@ -1,0 +1,149 @@
+// The zone builder on the map: what POST /api/zones does, the page offers (an add-on to app.js that only uses the
+// public API and window.smallareaMap / window.smallareaState, as bespoke.js does).
+//  - "Build zones" grows contiguous patches of the mapped dataset's areas inside a district (or the bespoke area
+//    shown), each with households in the band, from the areas with the highest protected rate;
+//  - the zones are outlined on the map and listed with their figures (value ± the rounding bound, rate, partial and
+//    rounding notes); a zone zooms the map on click; areas that could not be placed are counted with their reasons;
+//  - CSV, XLSX, GeoJSON and GeoPackage of all the zones are the files /api/export/bespoke gives. Zones built with a
+//    partner key are private to its organisation (the server says so; rule 7).
+
+import { escapeHtml, formatBound, formatCount, formatRate, levelNoun, partialText, roundingText } from './text.js';
+
+const $ = (id) => document.getElementById(id);
+const ZONES_SOURCE = 'zones-members';
+
+const zones = { result: null, level: null, busy: 0 };
+window.smallareaZones = zones;
+
+async function call(path, body) {
+  zones.busy += 1;
+  try {
+    // auth.js wraps window.fetch: a partner key, if entered, goes with this request.
+    const response = await fetch(new URL(path, window.location.href), {
+      method: body ? 'POST' : 'GET',
+      headers: body ? { 'Content-Type': 'application/json', Accept: 'application/json' } : { Accept: 'application/json' },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const json = await response.json().catch(() => null);
+    if (!response.ok) {
+      const error = new Error((json && json.message) || `${response.status} ${response.statusText}`);
+      error.code = json && json.code;
+      throw error;
+    }
+    return json;
+  } finally {
+    zones.busy -= 1;
+  }
+}
+
+// Zone members are at the dataset's own level, whatever level the map shows: their own source at that level.
+function ensureLayer(map, level) {
+  if (zones.level !== level) {
+    if (map.getLayer('zones-line')) map.removeLayer('zones-line');
+    if (map.getSource(ZONES_SOURCE)) map.removeSource(ZONES_SOURCE);
+    zones.level = level;
+  }
+  if (!map.getSource(ZONES_SOURCE)) {
+    map.addSource(ZONES_SOURCE, { type: 'vector', tiles: [`${window.location.origin}/tiles/${level}/{z}/{x}/{y}.mvt`], maxzoom: 16 });
+    map.addLayer({ id: 'zones-line', type: 'line', source: ZONES_SOURCE, 'source-layer': level,
+      filter: ['in', ['get', 'code'], ['literal', []]], paint: { 'line-color': '#c2255c', 'line-width': 2.5 } });
+  }
+}
+
+function refresh() {
+  const map = window.smallareaMap;
+  if (!map || !map.isStyleLoaded() || !zones.result) return;
+  ensureLayer(map, zones.result.level);
+  const codes = zones.result.zones.flatMap((z) => z.members);
+  map.setFilter('zones-line', ['in', ['get', 'code'], ['literal', codes]]);
+}
+
+async function fillWithin() {
+  const select = $('zones-within');
+  const shown = window.smallareaBespoke && window.smallareaBespoke.meta;
+  const areas = await call('/api/areas?level=lad').catch(() => ({ areas: [] }));
+  const options = (areas.areas || []).map((a) => `<option value="${escapeHtml(a.code)}">${escapeHtml(a.name)} (${escapeHtml(a.code)})</option>`);
+  if (shown) options.unshift(`<option value="bespoke:${escapeHtml(shown.id)}">Bespoke area: ${escapeHtml(shown.name)}</option>`);
+  select.innerHTML = options.join('');
+}
+
+function zoneFigures(z, percent) {
+  if (percent) return '';
+  const value = z.value === null || z.value === undefined ? '–' : formatCount(z.value);
+  const bound = typeof z.uncertainty === 'number' && z.uncertainty > 0 ? ` ± ${formatBound(z.uncertainty)}` : '';
+  const rate = z.rate === null || z.rate === undefined ? '' : `, ${formatRate(z.rate)} per 100 households`;
+  return `${value}${bound}${rate}`;
+}
+
+function exportLinks(result) {
+  const state = window.smallareaState;
+  const ids = result.zones.map((z) => z.id).join(',');
+  return ['csv', 'xlsx', 'geojson', 'gpkg'].map((ext) => {
+    const url = new URL(`/api/export/bespoke.${ext}`, window.location.href);
+    url.searchParams.set('ids', ids);
+    for (const k of ['dataset', 'measure', 'period']) if (state[k]) url.searchParams.set(k, state[k]);
+    return `<a href="${escapeHtml(url.toString())}" download data-format="${ext}">${{ csv: 'CSV', xlsx: 'XLSX', geojson: 'GeoJSON', gpkg: 'GeoPackage' }[ext]}</a>`;
+  }).join(' · ');
+}
+
+function render(result) {
+  const level = result.level;
+  const reasons = {};
+  for (const u of result.unplaced) reasons[u.reason] = (reasons[u.reason] || 0) + 1;
+  const unplaced = Object.entries(reasons).map(([r, n]) => `${n} ${r.replace(/_/g, ' ')}`).join(', ');
+  $('zones-status').textContent = `${result.zones.length} zones of ${result.min_households}–${result.max_households} households ` +
+    `from ${formatCount(result.areas)} ${levelNoun(level, result.areas)}` + (unplaced ? `; not placed: ${unplaced}.` : '.') +
+    (result.zones.length && result.zones[0].visibility === 'private' ? ' Private to your organisation.' : '');
+  $('zones-list').innerHTML = result.zones.map((z) => {
+    const notes = [partialText(z, level), roundingText(z, null)].filter(Boolean).map((t) => ` <span class="partial">${escapeHtml(t)}</span>`).join('');
+    return `<li><button type="button" data-zone="${escapeHtml(z.id)}">${escapeHtml(`Zone ${z.rank}`)}</button> ` +
+      `<span class="target-figures">${z.members.length} ${escapeHtml(levelNoun(level, z.members.length))}, ${formatCount(z.households)} households, ${zoneFigures(z, false)}</span>${notes}</li>`;
+  }).join('');
+  $('zones-exports').innerHTML = result.zones.length ? `Download the zones: ${exportLinks(result)}` : '';
+  $('zones-exports').hidden = result.zones.length === 0;
+}
+
+async function build() {
+  const state = window.smallareaState;
+  $('zones-status').textContent = 'Building zones…';
+  try {
+    const result = await call('/api/zones', {
+      dataset: state.dataset, measure: state.measure, period: state.period, within: $('zones-within').value,
+      min_households: Number($('zones-min').value), max_households: Number($('zones-max').value),
+      max_zones: Number($('zones-limit').value), contiguity: $('zones-contiguity').value,
+    });
+    zones.result = result;
+    render(result);
+    refresh();
+  } catch (error) {
+    zones.result = null;
+    $('zones-list').innerHTML = '';
+    $('zones-exports').hidden = true;
+    $('zones-status').textContent = `Could not build zones: ${error.message}`;
+  }
+}
+
+async function zoomTo(id) {
+  const meta = await call(`/api/bespoke/${encodeURIComponent(id)}`).catch(() => null);
+  if (meta && meta.bbox) window.smallareaMap.fitBounds([[meta.bbox[0], meta.bbox[1]], [meta.bbox[2], meta.bbox[3]]], { padding: 60, maxZoom: 16, duration: 0 });
+}
+
+function start() {
+  const map = window.smallareaMap;
+  const state = window.smallareaState;
+  if (!map || !state || !state.ready || !map.isStyleLoaded()) {
+    setTimeout(start, 100);
+    return;
+  }
+  map.on('styledata', refresh);
+  $('zones-build').addEventListener('click', build);
+  $('zones-within').addEventListener('focus', () => { if (window.smallareaBespoke && window.smallareaBespoke.meta) fillWithin(); });
+  $('zones-list').addEventListener('click', (event) => {
+    const button = event.target.closest('button[data-zone]');
+    if (button) zoomTo(button.dataset.zone);
+  });
+  fillWithin();
+  zones.started = true;
+}
+
+start();

@@ -72,13 +72,17 @@ function setHashBespoke(id) {
 
 function ensureLayers(map, level) {
   if (bespoke.level !== level) {
-    for (const id of ['bespoke-sel-line', 'targets-line']) if (map.getLayer(id)) map.removeLayer(id);
+    for (const id of ['bespoke-sel-line', 'targets-line', 'targets-casing']) if (map.getLayer(id)) map.removeLayer(id);
     if (map.getSource(SEL_SOURCE)) map.removeSource(SEL_SOURCE);
     bespoke.level = level;
   }
   if (!map.getSource(SEL_SOURCE)) {
     const tiles = `${window.location.origin}/tiles/${level}/{z}/{x}/{y}.mvt`;
     map.addSource(SEL_SOURCE, { type: 'vector', tiles: [tiles], maxzoom: 16 });
+    // A dark casing under the orange line keeps the highlight legible over every class colour, the pale yellow
+    // of the lowest class included.
+    map.addLayer({ id: 'targets-casing', type: 'line', source: SEL_SOURCE, 'source-layer': level,
+      filter: ['in', ['get', 'code'], ['literal', []]], paint: { 'line-color': '#212529', 'line-width': 5.5 } });
     map.addLayer({ id: 'targets-line', type: 'line', source: SEL_SOURCE, 'source-layer': level,
       filter: ['in', ['get', 'code'], ['literal', []]], paint: { 'line-color': '#f08c00', 'line-width': 3 } });
     map.addLayer({ id: 'bespoke-sel-line', type: 'line', source: SEL_SOURCE, 'source-layer': level,
@@ -101,7 +105,9 @@ function refreshLayers() {
   if (!map || !state || !state.level || !map.isStyleLoaded()) return;
   ensureLayers(map, state.level);
   map.setFilter('bespoke-sel-line', ['in', ['get', 'code'], ['literal', bespoke.codes]]);
-  map.setFilter('targets-line', ['in', ['get', 'code'], ['literal', bespoke.targets.map((t) => t.code)]]);
+  const targetFilter = ['in', ['get', 'code'], ['literal', bespoke.targets.map((t) => t.code)]];
+  map.setFilter('targets-line', targetFilter);
+  map.setFilter('targets-casing', targetFilter);
 }
 
 function setGeojson(source, geometry) {

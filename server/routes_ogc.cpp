@@ -14,6 +14,7 @@
 #include "server/export.hpp"
 #include "server/http_util.hpp"
 #include "server/ogc.hpp"
+#include "server/styles.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -206,6 +207,9 @@ json collection_json(const ogc_collection& c, const snapshot& s, const std::stri
         // not only inside the description.
         if (const auto url = licence_url(d.licence); !url.empty()) {
             j["links"].push_back(link(url, "license", "text/html", d.licence));
+        }
+        if (c.type == ogc_collection::kind::dataset) {
+            j["links"].push_back(link(self + "/styles", "styles", "application/json", "map styles (QGIS QML, SLD, MapLibre)"));
         }
         j["license"] = d.licence;
         j["rights"] = d.attribution;
@@ -745,6 +749,44 @@ void register_ogc_routes(httplib::Server& http, context& ctx) {
     }));
     http.Get(R"(/ogc/collections/([^/]+)/items)", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
         handle_items(ctx, req, res);
+    }));
+    // Styles with the web map's classes and colours, for GIS clients (OGC API - Styles style of links).
+    http.Get(R"(/ogc/collections/([^/]+)/styles)", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
+        const auto s = ctx.snap();
+        const auto c = find_collection(ctx, req, *s, req.matches[1]);
+        if (c.type != ogc_collection::kind::dataset) throw not_found("UnknownStyle", "collection " + c.id + " has no styles (dataset collections have)");
+        const std::string base = base_url(req) + "/ogc/collections/" + c.id + "/styles/default";
+        json doc{{"styles", json::array({json{{"id", "default"}, {"title", "the web map's classes (quantile, ColorBrewer YlGnBu)"},
+                                              {"links", json::array({link(base + "?f=qml", "stylesheet", "application/vnd.qgis.qml", "QGIS style (QML)"),
+                                                                     link(base + "?f=sld", "stylesheet", "application/vnd.ogc.sld+xml", "OGC SLD 1.0"),
+                                                                     link(base + "?f=mapbox", "stylesheet", "application/vnd.mapbox.style+json",
+                                                                          "MapLibre style for the vector tiles")})}}})},
+                 {"default", "default"}};
+        send_json(res, doc);
+    }));
+    http.Get(R"(/ogc/collections/([^/]+)/styles/default)", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
+        const auto s = ctx.snap();
+        const auto c = find_collection(ctx, req, *s, req.matches[1]);
+        if (c.type != ogc_collection::kind::dataset) throw not_found("UnknownStyle", "collection " + c.id + " has no styles (dataset collections have)");
+        const std::string f = param(req, "f").empty() ? std::string("qml") : param(req, "f");
+        if (f != "qml" && f != "sld" && f != "mapbox") throw unsupported_format("UnsupportedFormat", "f must be qml, sld or mapbox");
+        auto sel = parse_selection(req, *s, c, false);
+        // Breaks of the collection's period (the latest for the others), from the protected table only.
+        const auto q = sel.query ? *sel.query : s->make_query(c.dataset->id, c.measure->id, "", "", "", "");
+        const auto table = ctx.table_values(*s, q);
+        const auto classes = table_style(*table);
+        res.set_header("X-Smallarea-Classification", disclosure::to_string(c.dataset->policy.classification));
+        if (f == "qml") {
+            res.set_header("Content-Disposition", "attachment; filename=\"" + c.id + "_" + q.period + ".qml\"");
+            res.set_content(style_qml(classes), "application/vnd.qgis.qml");
+        } else if (f == "sld") {
+            res.set_header("Content-Disposition", "attachment; filename=\"" + c.id + "_" + q.period + ".sld\"");
+            res.set_content(style_sld(classes, c.id), "application/vnd.ogc.sld+xml");
+        } else {
+            const std::string tiles = base_url(req) + "/tiles/" + c.level + "/{z}/{x}/{y}.mvt?dataset=" + url_encode(c.dataset->id) +
+                                      "&measure=" + url_encode(c.measure->id) + "&period=" + url_encode(q.period);
+            send_json(res, style_maplibre(classes, tiles, c.level, c.dataset->attribution), "application/vnd.mapbox.style+json");
+        }
     }));
     http.Get(R"(/ogc/collections/([^/]+)/items/([^/]+))", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
         handle_item(ctx, req, res);

@@ -770,6 +770,7 @@ TEST_CASE("leak - optional endpoints, discovered by trying their routes") {
             candidates.push_back({"table csvw", "/api/table?" + q + "&format=csvw", m, "json"});
             candidates.push_back({"export csvw", "/api/export/areas.csv-metadata.json?" + q, m, "json"});
             candidates.push_back({"targets csvw", "/api/targets?" + q + "&format=csvw", m, "json"});
+            candidates.push_back({"ogc style", "/ogc/collections/" + internal_id + "." + m + "/styles/default?f=mapbox", m, "json"});
             candidates.push_back({"export xlsx", "/api/export/areas.xlsx?" + q, m, "xlsx"});
             candidates.push_back({"export geojson", "/api/export/areas.geojson?" + q, m, "json"});
             candidates.push_back({"zones", "/api/zones?" + q, m, "json"});

@@ -1169,3 +1169,72 @@ TEST_CASE("exports - GeoPackage and GeoJSON carry a title, a description and met
     REQUIRE(description);
     CHECK(contains(description, "Published"));
 }
+
+TEST_CASE("ogc - styles: QML, SLD and a MapLibre style with the web map's classes (quantile) and colours (YlGnBu)") {
+    const std::string base = "/ogc/collections/claimant_count.claimants";
+    bool styles_link = false;
+    const auto collection = fetch_json(base); // kept: a range-for over a temporary's member would dangle
+    for (const auto& l : collection["links"]) styles_link = styles_link || l["rel"] == "styles";
+    CHECK(styles_link);
+    const auto list = fetch_json(base + "/styles");
+    REQUIRE(list["styles"].size() == 1);
+    CHECK(list["styles"][0]["links"].size() == 3);
+    const auto breaks = fetch_json("/api/breaks?dataset=claimant_count&measure=claimants&period=2017-10")["breaks"];
+    REQUIRE(breaks.size() == 5);
+    auto two = [](double v) {
+        char b[32];
+        std::snprintf(b, sizeof b, "%.2f", v);
+        return std::string(b);
+    };
+    const auto qml = fetch(base + "/styles/default?f=qml");
+    REQUIRE(qml->status == 200);
+    CHECK(contains(qml->body, "attr=\"rate_per_100_households\""));
+    CHECK(contains(qml->body, "graduatedSymbol"));
+    for (const auto& b : breaks) CHECK(contains(qml->body, "upper=\"" + two(b.get<double>()) + "\""));
+    for (const char* colour : {"255,255,204,255", "161,218,180,255", "65,182,196,255", "44,127,184,255", "37,52,148,255"}) {
+        CHECK_MESSAGE(contains(qml->body, colour), colour); // web/src/app.js PALETTES[5]
+    }
+    const auto sld = fetch(base + "/styles/default?f=sld");
+    REQUIRE(sld->status == 200);
+    CHECK(contains(sld->get_header_value("Content-Type"), "sld"));
+    for (const char* colour : {"#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"}) CHECK(contains(sld->body, colour));
+    for (const auto& b : breaks) CHECK(contains(sld->body, "<ogc:Literal>" + two(b.get<double>()) + "</ogc:Literal>"));
+    const auto style = json::parse(fetch(base + "/styles/default?f=mapbox")->body);
+    CHECK(style["version"] == 8);
+    CHECK(contains(style["sources"]["areas"]["tiles"][0].get<std::string>(), "/tiles/lsoa/{z}/{x}/{y}.mvt?dataset=claimant_count&measure=claimants&period=2017-10"));
+    CHECK(style["layers"][0]["source-layer"] == "lsoa");
+    // A period's collection styles that period; boundaries have no style; other formats are 406.
+    CHECK(contains(fetch("/ogc/collections/claimant_count.claimants.2017-09/styles/default?f=mapbox")->body, "period=2017-09"));
+    CHECK(fetch_error("/ogc/collections/lsoa-2011/styles", 404) == "UnknownStyle");
+    CHECK(fetch_error(base + "/styles/default?f=png", 406) == "UnsupportedFormat");
+    CHECK(fetch_error("/ogc/collections/" + internal_id + ".referrals/styles/default", 404) == "UnknownCollection"); // no key
+    CHECK(fetch(("/ogc/collections/" + internal_id + ".referrals/styles/default?f=qml"), true)->status == 200);
+}
+
+TEST_CASE("qgis - the CSV, the all-periods collection and the QML style load in QGIS (skipped without python3-qgis)") {
+    if (run("python3 -c 'import qgis.core'") != 0) {
+        MESSAGE("python3-qgis is not installed: QGIS checks skipped (GDAL, which QGIS reads files and OAPIF with, is tested above)");
+        return;
+    }
+    const auto csv = fetch("/api/table?dataset=claimant_count&period=2017-09&format=csv");
+    write_file(srv().file("qgis.csv"), csv->body);
+    write_file(srv().file("qgis.qml"), fetch("/ogc/collections/claimant_count.claimants/styles/default?f=qml")->body);
+    const std::string script = srv().file("qgis_check.py");
+    write_file(script, "import sys\n"
+                       "from qgis.core import QgsApplication, QgsVectorLayer\n"
+                       "app = QgsApplication([], False)\napp.initQgis()\n"
+                       "t = QgsVectorLayer('file://" + srv().file("qgis.csv") + "?delimiter=,&detectTypes=yes&geomType=none', 't', 'delimitedtext')\n"
+                       "assert t.isValid(), 'csv'\n"
+                       "names = [f.name() for f in t.fields()]\n"
+                       "assert names[0] == 'code' and 'claimants' in names and 'period_name' in names, names\n"
+                       "assert t.featureCount() == 420, t.featureCount()\n"
+                       "o = QgsVectorLayer(\"url='" + srv().root() + "' typename='claimant_count.claimants.all-periods'\", 'o', 'OAPIF')\n"
+                       "assert o.isValid(), 'oapif'\n"
+                       "assert o.featureCount() in (840, -1), o.featureCount()\n"
+                       "msg, ok = o.loadNamedStyle('" + srv().file("qgis.qml") + "')\n"
+                       "assert ok, msg\n"
+                       "assert o.renderer().type() == 'graduatedSymbol', o.renderer().type()\n"
+                       "print('qgis ok')\n");
+    const std::string log = srv().file("qgis.log");
+    CHECK_MESSAGE(run("QT_QPA_PLATFORM=offscreen python3 '" + script + "'", log) == 0, read_text(log));
+}

@@ -50,6 +50,7 @@ void register_api_routes(httplib::Server& http, context& ctx) {
         }
         const auto list = s->areas_of(level, vintage, within);
         const std::string format = format_of(req);
+        if (format == "csvw") throw unsupported_format("UnsupportedFormat", "/api/areas has json and csv (no CSVW sidecar)");
         if (format == "csv") {
             std::string out = "code,name,level,vintage,households,residents,parents\n";
             for (const auto i : list) {

@@ -267,6 +267,9 @@ TEST_CASE("table - format=csv: header on line 1, one row per area, classificatio
         CHECK(contains(old->body, "\n# classification: internal: Internal MI: not for onward sharing\n"));
         CHECK(contains(old->body, ",Total,"));
     }
+    SUBCASE("/api/areas offers no sidecar: format=csvw is 406") {
+        CHECK(error_code("/api/areas?level=lad&format=csvw", 406) == "UnsupportedFormat");
+    }
     SUBCASE("bad options are 400") {
         CHECK(error_code(query + "&format=csv&totals=maybe", 400) == "InvalidParameter");
         CHECK(error_code(query + "&format=csv&preamble=yaml", 400) == "InvalidParameter");

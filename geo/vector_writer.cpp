@@ -43,6 +43,7 @@ OGRFieldType ogr_type(field_type t, OGRFieldSubType& sub) {
     case field_type::integer: return OFTInteger64;
     case field_type::real: return OFTReal;
     case field_type::boolean: sub = OFSTBoolean; return OFTInteger;
+    case field_type::date: return OFTDate;
     }
     return OFTString;
 }
@@ -66,6 +67,7 @@ void write_vector_file(const std::string& path, const std::string& driver_name, 
         if (!layer.description.empty() && driver_name == "GPKG") {
             options = CSLSetNameValue(options, "DESCRIPTION", layer.description.c_str());
         }
+        if (!layer.title.empty() && driver_name == "GPKG") options = CSLSetNameValue(options, "IDENTIFIER", layer.title.c_str());
         OGRLayer* out = ds->CreateLayer(layer.name.c_str(), &srs, wkbMultiPolygon, options);
         CSLDestroy(options);
         if (!out) fail("cannot create layer " + layer.name, errors);

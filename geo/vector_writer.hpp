@@ -10,7 +10,8 @@
 
 namespace smallarea::geo {
 
-enum class field_type { string, integer, real, boolean };
+/// date: an ISO 8601 date held as a std::string value ("2017-09-01"), written as OFTDate.
+enum class field_type { string, integer, real, boolean, date };
 
 struct vector_field {
     std::string name;
@@ -27,6 +28,7 @@ struct vector_feature {
 
 struct vector_layer {
     std::string name;
+    std::string title;                          ///< human title (GeoPackage: gpkg_contents.identifier, which QGIS shows)
     std::string description;                    ///< e.g. the disclosure rule (GeoPackage: gpkg_contents.description)
     std::map<std::string, std::string> metadata; ///< layer metadata items (GPKG keeps them in gpkg_metadata)
     std::vector<vector_field> fields;

@@ -221,7 +221,7 @@ void serve_bespoke_table(context& ctx, const httplib::Request& req, httplib::Res
     const std::string ids_text = param(req, "ids");
     res.set_header("X-Smallarea-Classification", disclosure::to_string(q.dataset->policy.classification));
     const std::string format = param(req, "format") == "xlsx" ? std::string("xlsx") : format_of(req);
-    if (format == "csv" || format == "xlsx") {
+    if (format != "json") {
         // The same files as /api/export/bespoke.{csv,xlsx} (one writer, one disclosure statement, dated name); the
         // writer validates the ids and loads and sums the bespoke areas itself.
         export_request r;
@@ -232,12 +232,12 @@ void serve_bespoke_table(context& ctx, const httplib::Request& req, httplib::Res
         r.ids = ids_text;
         r.within = param(req, "within");
         r.vintage = param(req, "vintage");
-        r.format = format;
+        r.format = format == "xlsx" ? "xlsx" : "csv";
         r.max_rows = ctx.config().max_export_rows;
         r.bespoke = ctx.bespoke_reader(req);
+        r.options = parse_file_options(param(req, "totals"), param(req, "preamble"));
         const auto file = export_bespoke(*s, ctx.connection(), r);
-        res.set_header("Content-Disposition", "attachment; filename=\"" + file.filename + "\"");
-        res.set_content(file.bytes, file.content_type);
+        send_table_file(res, file, format == "csvw", url_with_format(req, req.path, "csv"), url_with_format(req, req.path, "csvw"));
         return;
     }
     if (ids_text.empty()) throw bad_request("MissingParameter", "level=bespoke needs ids=ID,ID,...");

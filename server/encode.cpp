@@ -103,12 +103,6 @@ json row_json(const disclosure::protected_row& r, bool percent) {
     return j;
 }
 
-std::string number_text(double v) {
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%.2f", v);
-    return buffer;
-}
-
 } // namespace
 
 nlohmann::json protected_row_json(const disclosure::protected_row& r, bool percent) { return row_json(r, percent); }
@@ -163,47 +157,6 @@ std::string csv_field(const std::string& text) {
         out += c;
     }
     return out + "\"";
-}
-
-std::string table_csv(const table_result& t, const snapshot& s) {
-    const auto& d = *t.query.dataset;
-    const bool percent = t.table.kind() == disclosure::measure_kind::percent_only;
-    std::string out;
-    auto meta = [&](const std::string& key, const std::string& value) { out += "# " + key + ": " + value + "\n"; };
-    meta("dataset", d.title + " (" + d.id + ", release " + std::to_string(d.release) + ")");
-    meta("measure", t.query.measure->title + (percent ? " (percentage only)" : ""));
-    meta("period", t.query.period);
-    meta("geography", t.query.level + " " + std::to_string(t.query.vintage) +
-                          (t.query.within ? " within " + s.areas()[*t.query.within].code : ""));
-    meta("classification", disclosure::to_string(d.policy.classification) + std::string(": ") + classification_label(d));
-    meta("disclosure", disclosure::describe(d.policy));
-    meta("publisher", d.publisher);
-    meta("licence", d.licence);
-    meta("attribution", d.attribution);
-    if (any_rounding_dominates(t)) meta("note", rounding_suggestion);
-    out += percent ? "code,name,households,percent,suppressed,missing,cells,cells_with_value,complete,households_complete\n"
-                   : "code,name,households,value,rate_per_100_households,uncertainty,suppressed,missing,cells,"
-                     "cells_with_value,complete,households_complete,rounding_dominates\n";
-    auto write_row = [&](const disclosure::protected_row& r, const std::string& name) {
-        out += csv_field(r.code) + "," + csv_field(name) + "," + (r.households ? std::to_string(*r.households) : "") + ",";
-        if (percent) {
-            out += (r.percent ? std::to_string(*r.percent) : "") + ",";
-        } else {
-            out += (r.value ? std::to_string(*r.value) : "") + ",";
-            out += (r.rate_per_100_households ? number_text(*r.rate_per_100_households) : "") + ",";
-            out += number_text(r.uncertainty) + ",";
-        }
-        auto flag = [](bool b) { return std::string(b ? "true" : "false"); };
-        out += flag(r.suppressed) + "," + flag(r.missing) + "," + std::to_string(r.cells) + "," +
-               std::to_string(r.cells_with_value) + "," + flag(r.complete()) + "," + flag(r.households_complete());
-        if (!percent) out += "," + flag(r.rounding_dominates());
-        out += "\n";
-    };
-    for (std::size_t i = 0; i < t.table.rows().size(); ++i) {
-        write_row(t.table.rows()[i], s.areas()[t.row_areas[i]].name);
-    }
-    write_row(t.table.total(), "Total");
-    return out;
 }
 
 } // namespace smallarea::server

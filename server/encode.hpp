@@ -40,10 +40,6 @@ nlohmann::json protected_row_json(const disclosure::protected_row& r, bool perce
 /// /api/table as JSON: metadata, one row per area, the total row.
 nlohmann::json table_json(const table_result& t, const snapshot& s);
 
-/// /api/table as CSV: '#'-prefixed metadata lines (title, classification, rule, licence), a header, the rows and
-/// the total row. Numbers unquoted, empty cells for null.
-std::string table_csv(const table_result& t, const snapshot& s);
-
 /// A CSV field, quoted when it holds a comma, quote or line break; a leading = + - @ is prefixed with ' so a
 /// spreadsheet never evaluates it as a formula.
 std::string csv_field(const std::string& text);

@@ -2,6 +2,7 @@
 
 #include "server/scratch_dir.hpp"
 #include "server/encode.hpp"
+#include "server/encode_csv.hpp"
 
 #include "data/error.hpp"
 
@@ -34,6 +35,10 @@ void check(lxw_error e, const char* what) {
     if (e != LXW_NO_ERROR) throw error("ExportFailed", std::string("cannot write ") + what + ": " + lxw_strerror(e));
 }
 
+bool layout_has_total(const table_result& t, const row_layout& layout) {
+    return !layout.rows.empty() && layout.rows.back().row == &t.table.total();
+}
+
 } // namespace
 
 std::string uncertainty_note(const table_result& t) {
@@ -50,21 +55,50 @@ std::string uncertainty_note(const table_result& t) {
            " (the uncertainty column). Differences smaller than that between areas may not be real.";
 }
 
-row_layout table_layout(const table_result& t, const snapshot& s) {
+row_layout table_layout(const table_result& t, const snapshot& s, bool totals) {
     row_layout layout;
     layout.label_header = {"code", "name", "level"};
+    // Parent codes (lsoa_code, msoa_code, lad_code) of the coarser levels the rows have, so OA rows can be
+    // joined to or grouped by their LSOA and local authority in a GIS or a pivot table.
+    std::vector<std::string> parent_levels;
+    for (const auto& level : data::known_levels()) {
+        if (data::level_rank(level) <= data::level_rank(t.query.level)) continue;
+        bool any = false;
+        for (const auto i : t.row_areas) {
+            for (const auto id : s.areas()[i].ancestors) {
+                if (const auto p = s.find_area_by_id(id); p && s.areas()[*p].level == level) any = true;
+            }
+            if (any) break;
+        }
+        if (any) {
+            parent_levels.push_back(level);
+            layout.label_header.push_back(level + "_code");
+        }
+    }
     for (std::size_t i = 0; i < t.table.rows().size(); ++i) {
         const auto& area = s.areas()[t.row_areas[i]];
         const auto& row = t.table.rows()[i];
-        layout.rows.push_back({{row.code, area.name, area.level}, &row});
+        std::vector<layout_label> labels{row.code, area.name, area.level};
+        for (const auto& level : parent_levels) {
+            std::string code;
+            for (const auto id : area.ancestors) {
+                if (const auto p = s.find_area_by_id(id); p && s.areas()[*p].level == level) code = s.areas()[*p].code;
+            }
+            labels.emplace_back(code);
+        }
+        layout.rows.push_back({std::move(labels), &row});
     }
-    layout.rows.push_back({{t.table.total().code, std::string("Total"), t.query.level}, &t.table.total()});
+    if (totals) {
+        std::vector<layout_label> labels{t.table.total().code, std::string("Total"), t.query.level};
+        for (std::size_t k = 0; k < parent_levels.size(); ++k) labels.emplace_back(std::string());
+        layout.rows.push_back({std::move(labels), &t.table.total()});
+    }
     layout.geography = t.query.level + " " + std::to_string(t.query.vintage) +
                        (t.query.within ? " within " + s.areas()[*t.query.within].code + " " + s.areas()[*t.query.within].name : "");
     return layout;
 }
 
-std::string table_xlsx(const table_result& t, const snapshot& s) { return layout_xlsx(t, table_layout(t, s)); }
+std::string table_xlsx(const table_result& t, const snapshot& s, bool totals) { return layout_xlsx(t, table_layout(t, s, totals)); }
 
 std::string layout_xlsx(const table_result& t, const row_layout& layout) {
     const auto& d = *t.query.dataset;
@@ -86,18 +120,22 @@ std::string layout_xlsx(const table_result& t, const row_layout& layout) {
         format_set_num_format(two_decimals, "0.00");
 
         lxw_worksheet* data = workbook_add_worksheet(book, "Data");
-        std::vector<std::string> header = layout.label_header;
-        header.push_back("households");
-        if (percent) {
-            header.push_back("percent");
-        } else {
-            header.insert(header.end(), {"value", "rate_per_100_households", "uncertainty"});
+        // The classification travels with the Data sheet: a column on every row and the printed page header,
+        // so a copied or printed sheet still says "Internal MI: not for onward sharing".
+        const std::string classification_text = classification_label(d);
+        auto header_text = [](const std::string& text) { // '&' starts a header code; Excel caps headers at 255
+            std::string out;
+            for (const char ch : text) out += ch == '&' ? std::string("&&") : std::string(1, ch);
+            return out.substr(0, 120);
+        };
+        const std::string page_header = "&L" + header_text(classification_text) + "&R" +
+                                        header_text(d.title + ": " + t.query.measure->title + ", " + period_name(t.query.period));
+        check(worksheet_set_header(data, page_header.c_str()), "the page header");
+        const auto columns = file_columns(t, layout);
+        for (std::size_t c = 0; c < columns.size(); ++c) {
+            check(worksheet_write_string(data, 0, static_cast<lxw_col_t>(c), columns[c].name.c_str(), bold), "the header");
         }
-        header.insert(header.end(), {"suppressed", "missing", "cells", "cells_with_value", "complete", "households_complete"});
-        if (!percent) header.push_back("rounding_dominates");
-        for (std::size_t c = 0; c < header.size(); ++c) {
-            check(worksheet_write_string(data, 0, static_cast<lxw_col_t>(c), header[c].c_str(), bold), "the header");
-        }
+        const std::string period_text = period_name(t.query.period);
         lxw_row_t r = 1;
         for (const auto& line : layout.rows) {
             lxw_col_t c = 0;
@@ -111,6 +149,9 @@ std::string layout_xlsx(const table_result& t, const row_layout& layout) {
                 }
                 ++c;
             }
+            check(worksheet_write_string(data, r, c++, t.query.period.c_str(), nullptr), "a row");
+            check(worksheet_write_string(data, r, c++, period_text.c_str(), nullptr), "a row");
+            check(worksheet_write_string(data, r, c++, classification_text.c_str(), nullptr), "a row");
             const auto& row = *line.row;
             auto number = [&](const std::optional<std::int64_t>& v) {
                 if (v) check(worksheet_write_number(data, r, c, static_cast<double>(*v), nullptr), "a row");
@@ -147,7 +188,7 @@ std::string layout_xlsx(const table_result& t, const row_layout& layout) {
             {"Title", d.title + ": " + t.query.measure->title + (percent ? " (percentage only)" : "")},
             {"Dataset", d.id + " (release " + std::to_string(d.release) + ")"},
             {"Measure", t.query.measure->id + (t.query.measure->unit.empty() ? "" : " (" + t.query.measure->unit + ")")},
-            {"Period", t.query.period},
+            {"Period", t.query.period + " (" + period_name(t.query.period) + ")"},
             {"Geography", layout.geography},
         };
         lines.insert(lines.end(), layout.notes.begin(), layout.notes.end());
@@ -162,6 +203,8 @@ std::string layout_xlsx(const table_result& t, const row_layout& layout) {
             {"Totals", "sum of rounded cells (never a separately rounded raw total)"},
             {"Suppression threshold", std::to_string(d.policy.suppression_threshold)},
             {"Uncertainty", uncertainty_note(t)},
+            {"Rows", layout_has_total(t, layout) ? "one row per area, then the total row (the sum of the rows' rounded cells)"
+                                                 : "one row per area (no total row; ask totals=true)"},
             {"Generated", today_utc() + " by smallarea"},
         });
         for (const auto& line : layout.rows) {

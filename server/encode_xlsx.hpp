@@ -9,13 +9,13 @@
 
 namespace smallarea::server {
 
-/// A workbook with two sheets: "Data" (a header row, one row per area, the total row recomputed from protected
-/// cells; numbers as numbers, null cells blank) and "About" (title, publisher, licence, attribution, period,
+/// A workbook with two sheets: "Data" (a header row, one row per area with period, period name and classification
+/// columns, the total row (recomputed from protected cells) only when asked; numbers as numbers, null cells blank) and "About" (title, publisher, licence, attribution, period,
 /// geography, classification with "Internal MI: not for onward sharing" for internal data, the rounding base and
 /// rule, the uncertainty note, data release, generation date). Returns the .xlsx bytes.
 /// libxlsxwriter 1.1.4 (Debian 12) only writes files, so it goes through a temporary file that is removed again.
 /// Throws smallarea::error("ExportFailed") when the workbook cannot be written.
-std::string table_xlsx(const table_result& t, const snapshot& s);
+std::string table_xlsx(const table_result& t, const snapshot& s, bool totals = false);
 
 /// The same workbook for rows laid out by the caller (bespoke areas, the target finder): the Data sheet has the
 /// layout's leading cells (text, or whole numbers as numbers), then households, value, rate, uncertainty (or
@@ -23,8 +23,9 @@ std::string table_xlsx(const table_result& t, const snapshot& s);
 /// "Geography" and layout.notes after it. Every layout row must point into t.table. Throws as table_xlsx.
 std::string layout_xlsx(const table_result& t, const row_layout& layout);
 
-/// The layout table_xlsx uses: code, name, level of each row's area, then the total row.
-row_layout table_layout(const table_result& t, const snapshot& s);
+/// The layout of /api/table files: code, name, level and the parent codes (lsoa_code, msoa_code, lad_code of the
+/// coarser levels the rows have) of each row's area, then the total row when `totals`.
+row_layout table_layout(const table_result& t, const snapshot& s, bool totals);
 
 /// The uncertainty note of a table in words (shared by the XLSX About sheet and the vector exports).
 std::string uncertainty_note(const table_result& t);

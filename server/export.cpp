@@ -76,7 +76,9 @@ export_file write_features(const std::vector<geo::vector_field>& fields, std::ve
     out.content_type = content_type_of(format);
     out.features = features.size();
     if (format == "geojson") {
+        // "name" and "description" are the members GDAL (and so QGIS) reads as the layer's name and description.
         std::string text = R"({"type":"FeatureCollection","name":)" + json(layer_name).dump();
+        if (!description.empty()) text += R"(,"description":)" + json(description).dump();
         for (const auto& [key, value] : meta.items()) text += "," + json(key).dump() + ":" + value.dump();
         text += R"(,"features":[)";
         bool first = true;
@@ -92,6 +94,7 @@ export_file write_features(const std::vector<geo::vector_field>& fields, std::ve
     }
     geo::vector_layer layer;
     layer.name = layer_name;
+    layer.title = meta.contains("file_title") ? meta["file_title"].get<std::string>() : layer_name;
     layer.description = description;
     for (const auto& [key, value] : meta.items()) {
         layer.metadata[key] = value.is_string() ? value.get<std::string>() : value.dump();
@@ -131,8 +134,14 @@ json table_meta(const table_result& t) {
     const auto& d = *t.query.dataset;
     return json{{"dataset", d.id},
                 {"title", d.title},
+                {"file_title", d.title + ": " + t.query.measure->title + ", " + period_name(t.query.period) + ", " +
+                                   t.query.level + " " + std::to_string(t.query.vintage)},
                 {"measure", t.query.measure->id},
                 {"period", t.query.period},
+                {"period_name", period_name(t.query.period)},
+                {"period_start", period_start(t.query.period)},
+                {"classification_label", classification_label(d)},
+                {"licence_url", licence_url(d.licence)},
                 {"level", t.query.level},
                 {"vintage", t.query.vintage},
                 {"classification", disclosure::to_string(d.policy.classification)},
@@ -147,12 +156,6 @@ std::string table_description(const table_result& t) {
     const auto& d = *t.query.dataset;
     return classification_label(d) + ". " +
            disclosure::describe(d.policy) + " " + uncertainty_note(t);
-}
-
-std::string two_decimals(double v) {
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%.2f", v);
-    return buffer;
 }
 
 void check_size(std::size_t rows, std::size_t max_rows) {
@@ -184,7 +187,7 @@ const std::string& check_export_format(const std::string& format) {
 }
 
 export_file export_table(const snapshot& s, data::database& db, const table_query& q, const std::string& format,
-                         std::size_t max_rows) {
+                         std::size_t max_rows, const file_options& options) {
     check_export_format(format);
     const auto& d = *q.dataset;
     const auto result = s.table(db, q);
@@ -194,9 +197,11 @@ export_file export_table(const snapshot& s, data::database& db, const table_quer
     const std::string filename = safe_name(stem) + "_" + today_utc() + "." + format;
     if (format == "csv" || format == "xlsx") {
         export_file out;
-        out.bytes = format == "csv" ? table_csv(result, s) : table_xlsx(result, s);
+        const auto layout = table_layout(result, s, options.totals);
+        out.bytes = format == "csv" ? layout_csv(result, layout, options) : layout_xlsx(result, layout);
         out.content_type = content_type_of(format);
         out.filename = filename;
+        if (format == "csv") out.csv_metadata = csv_metadata(result, layout, options, filename);
         out.features = result.table.rows().size();
         return out;
     }
@@ -244,70 +249,10 @@ export_file export_areas(const snapshot& s, data::database& db, const std::strin
     for (const auto i : list) features.emplace_back(i, -1);
     const std::string stem = "areas_" + level + "_" + std::to_string(vintage) + (within ? "_" + s.areas()[*within].code : "");
     json meta{{"level", level}, {"vintage", vintage}, {"classification", "published"},
+              {"file_title", "Boundaries: " + level + " " + std::to_string(vintage) + " with Census households"},
               {"source", "ONS boundaries and Census households (Open Government Licence v3.0)"}};
     auto out = vector_export(s, db, schema, features, format, safe_name(stem), meta, "Boundaries with Census households");
     out.filename = safe_name(stem) + "_" + today_utc() + "." + format;
-    return out;
-}
-
-std::string layout_csv(const table_result& t, const row_layout& layout) {
-    const auto& d = *t.query.dataset;
-    const bool percent = t.table.kind() == disclosure::measure_kind::percent_only;
-    std::string out;
-    auto meta = [&](std::string key, const std::string& value) {
-        std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-        std::string line = value;
-        std::replace(line.begin(), line.end(), '\n', ' ');
-        out += "# " + key + ": " + line + "\n";
-    };
-    meta("dataset", d.title + " (" + d.id + ", release " + std::to_string(d.release) + ")");
-    meta("measure", t.query.measure->title + (percent ? " (percentage only)" : ""));
-    meta("period", t.query.period);
-    meta("geography", layout.geography);
-    for (const auto& [key, value] : layout.notes) meta(key, value);
-    meta("classification", disclosure::to_string(d.policy.classification) + std::string(": ") + classification_label(d));
-    meta("disclosure", disclosure::describe(d.policy));
-    meta("rounding base", std::to_string(d.policy.rounding_base));
-    meta("uncertainty", uncertainty_note(t));
-    meta("publisher", d.publisher);
-    meta("licence", d.licence);
-    meta("attribution", d.attribution);
-    for (const auto& line : layout.rows) {
-        if (line.row->rounding_dominates()) {
-            meta("note", rounding_suggestion);
-            break;
-        }
-    }
-    for (std::size_t i = 0; i < layout.label_header.size(); ++i) out += (i ? "," : "") + layout.label_header[i];
-    out += percent ? ",households,percent,suppressed,missing,cells,cells_with_value,complete,households_complete\n"
-                   : ",households,value,rate_per_100_households,uncertainty,suppressed,missing,cells,cells_with_value,"
-                     "complete,households_complete,rounding_dominates\n";
-    auto number = [](const std::optional<std::int64_t>& v) { return v ? std::to_string(*v) : std::string(); };
-    for (const auto& line : layout.rows) {
-        for (std::size_t i = 0; i < line.labels.size(); ++i) {
-            if (i) out += ',';
-            if (const auto* text = std::get_if<std::string>(&line.labels[i])) {
-                out += csv_field(*text);
-            } else if (const auto* whole = std::get_if<std::int64_t>(&line.labels[i])) {
-                out += std::to_string(*whole);
-            } else {
-                out += two_decimals(std::get<double>(line.labels[i]));
-            }
-        }
-        const auto& r = *line.row;
-        out += "," + number(r.households) + ",";
-        if (percent) {
-            out += number(r.percent) + ",";
-        } else {
-            out += number(r.value) + "," + (r.rate_per_100_households ? two_decimals(*r.rate_per_100_households) : "") + "," +
-                   two_decimals(r.uncertainty) + ",";
-        }
-        auto flag = [](bool b) { return std::string(b ? "true" : "false"); };
-        out += flag(r.suppressed) + "," + flag(r.missing) + "," + std::to_string(r.cells) + "," +
-               std::to_string(r.cells_with_value) + "," + flag(r.complete()) + "," + flag(r.households_complete());
-        if (!percent) out += "," + flag(r.rounding_dominates());
-        out += "\n";
-    }
     return out;
 }
 
@@ -368,9 +313,10 @@ export_file export_bespoke(const snapshot& s, data::database& db, const export_r
         layout.geography = "bespoke areas (code = bespoke area id) of " + d.level + " " + std::to_string(d.vintage) +
                            " cells: each row is the sum of its members' protected cells";
         export_file out;
-        out.bytes = format == "csv" ? layout_csv(result, layout) : layout_xlsx(result, layout);
+        out.bytes = format == "csv" ? layout_csv(result, layout, r.options) : layout_xlsx(result, layout);
         out.content_type = content_type_of(format);
         out.filename = filename;
+        if (format == "csv") out.csv_metadata = csv_metadata(result, layout, r.options, filename);
         out.features = items.size();
         return out;
     }
@@ -379,6 +325,7 @@ export_file export_bespoke(const snapshot& s, data::database& db, const export_r
     for (std::size_t i = 0; i < items.size(); ++i) features.push_back({items[i].id, bespoke_outline(db, items[i]), schema.values(items[i], i)});
     json meta = table_meta(result);
     meta["level"] = "bespoke";
+    meta["file_title"] = d.title + ": " + q->measure->title + ", " + period_name(q->period) + ", bespoke areas";
     meta["aggregation"] = "each bespoke area's value is the sum of its members' protected cells";
     auto out = write_features(schema.fields(), std::move(features), format, stem, meta, table_description(result));
     out.filename = filename;
@@ -442,7 +389,8 @@ target_selection rank_targets(const table_result& t, long lo, long hi, long limi
     return sel;
 }
 
-export_file export_targets(const snapshot& s, const table_result& t, const target_selection& sel, const std::string& format) {
+export_file export_targets(const snapshot& s, const table_result& t, const target_selection& sel, const std::string& format,
+                           const file_options& options) {
     if (format != "csv" && format != "xlsx") {
         throw unsupported_format("UnsupportedFormat", "targets export as json, csv or xlsx");
     }
@@ -466,11 +414,12 @@ export_file export_targets(const snapshot& s, const table_result& t, const targe
     layout.notes.emplace_back("Bands", std::to_string(sel.bands) + " distinct band(s) among " + std::to_string(sel.picked.size()) + " areas" +
                                            (sel.ties_note.empty() ? "" : ": " + sel.ties_note));
     export_file out;
-    out.bytes = format == "csv" ? layout_csv(t, layout) : layout_xlsx(t, layout);
+    out.bytes = format == "csv" ? layout_csv(t, layout, options) : layout_xlsx(t, layout);
     out.content_type = content_type_of(format);
     out.filename = safe_name("targets_" + d.id + "_" + t.query.measure->id + "_" + t.query.period + "_" + d.level +
                              (sel.within.empty() ? "" : "_" + sel.within)) +
                    "_" + today_utc() + "." + format;
+    if (format == "csv") out.csv_metadata = csv_metadata(t, layout, options, out.filename);
     out.features = sel.picked.size();
     return out;
 }
@@ -485,7 +434,7 @@ export_file export_any(const snapshot& s, data::database& db, const export_reque
     }
     auto q = s.make_query(r.dataset, r.measure, r.period, r.level, r.vintage, r.within);
     q.bespoke_reader = r.bespoke;
-    return export_table(s, db, q, r.format, r.max_rows);
+    return export_table(s, db, q, r.format, r.max_rows, r.options);
 }
 
 namespace {
@@ -498,6 +447,13 @@ void write_out(export_file& out, const std::string& out_path) {
         if (!file) throw error("ExportFailed", "cannot write " + out_path);
     }
     out.bytes.clear();
+    if (!out.csv_metadata.is_null()) {
+        // CSVW's default locating rule: FILE.csv is described by FILE.csv-metadata.json, whose url is relative to it.
+        out.csv_metadata["url"] = std::filesystem::path(out_path).filename().string();
+        std::ofstream file(out_path + "-metadata.json", std::ios::binary | std::ios::trunc);
+        file << out.csv_metadata.dump(2) << "\n";
+        if (!file) throw error("ExportFailed", "cannot write " + out_path + "-metadata.json");
+    }
 }
 
 } // namespace
@@ -522,7 +478,7 @@ export_file export_targets_to_path(const std::string& db_path, const export_requ
     auto q = s.make_query(r.dataset, r.measure, r.period, "", r.vintage, r.within);
     q.bespoke_reader = data::bespoke_reader::store_holder(); // the CLI holds the store
     const auto t = s.table(db, q);
-    auto out = export_targets(s, t, rank_targets(t, lo, hi, limit, r.within), r.format);
+    auto out = export_targets(s, t, rank_targets(t, lo, hi, limit, r.within), r.format, r.options);
     write_out(out, out_path);
     return out;
 }

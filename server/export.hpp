@@ -5,6 +5,7 @@
 // top N as CSV or XLSX. Values come only from protected tables.
 
 #include "server/catalog.hpp"
+#include "server/encode_csv.hpp"
 #include "server/table_layout.hpp"
 
 #include <string>
@@ -25,6 +26,7 @@ struct export_request {
     /// Who may read which bespoke areas (ids=, within=bespoke:). Default: public areas only; HTTP routes pass
     /// context::bespoke_reader, the CLI data::bespoke_reader::store_holder().
     data::bespoke_reader bespoke;
+    file_options options; ///< csv/xlsx: total row, '#' preamble
 };
 
 struct export_file {
@@ -34,6 +36,9 @@ struct export_file {
     /// bespoke areas, "targets_dataset_measure_period_level[_within]_YYYY-MM-DD.ext" for targets
     std::string filename;
     std::size_t features = 0; ///< rows or features written
+    /// csv only: the CSV on the Web sidecar (application/csvm+json) whose "url" is `filename`; HTTP routes point
+    /// it at the CSV's URL, `smallarea export` writes it next to the file as FILE-metadata.json.
+    nlohmann::json csv_metadata;
 };
 
 /// "csv", "xlsx", "geojson", "gpkg"; throws unsupported_format("UnsupportedFormat") otherwise.
@@ -44,7 +49,7 @@ const std::string& check_export_format(const std::string& format);
 /// GeoJSON has the disclosure block and classification as foreign members, the GeoPackage layer has them as its
 /// description and metadata. Throws what snapshot::table throws, unsupported_format, error("ExportFailed").
 export_file export_table(const snapshot& s, data::database& db, const table_query& q, const std::string& format,
-                         std::size_t max_rows = 0);
+                         std::size_t max_rows = 0, const file_options& options = {});
 
 /// Areas of a level (inside `within` when given) with code, name, households and parent codes, as GeoJSON or
 /// GeoPackage (csv/xlsx are refused: /api/areas has CSV). Throws bad_request, not_found, unsupported_format.
@@ -64,11 +69,6 @@ std::vector<std::string> split_ids(const std::string& text);
 
 /// Dispatches: level=bespoke -> export_bespoke; else on r.dataset: export_table(make_query(...)) or export_areas(...).
 export_file export_any(const snapshot& s, data::database& db, const export_request& r);
-
-/// A protected table laid out by the caller (bespoke areas, targets) as CSV: '#' metadata lines (dataset,
-/// measure, period, geography, the layout's notes, classification, the rule, rounding base, uncertainty note,
-/// publisher, licence, attribution), a header, the rows. Numbers unquoted, empty cells for null.
-std::string layout_csv(const table_result& t, const row_layout& layout);
 
 /// The target finder's choice among the rows of a dataset-level protected table.
 struct target_selection {
@@ -98,14 +98,16 @@ target_selection rank_targets(const table_result& t, long lo, long hi, long limi
 
 /// The target finder's rows (rank, code, name, level, then the protected figures) as CSV or XLSX with the
 /// selection, ranking and disclosure statement. Throws unsupported_format for other formats.
-export_file export_targets(const snapshot& s, const table_result& t, const target_selection& sel, const std::string& format);
+export_file export_targets(const snapshot& s, const table_result& t, const target_selection& sel, const std::string& format,
+                           const file_options& options = {});
 
 /// For `smallarea export --targets LO-HI`: the same file as /api/targets?format=csv|xlsx from a store.
 export_file export_targets_to_path(const std::string& db_path, const export_request& r, long lo, long hi, long limit,
                                    const std::string& out_path);
 
 /// For `smallarea export`: opens the store read-only, loads a snapshot without tile layers and writes the export
-/// to out_path. Returns what was written (bytes are cleared). Throws store_error and what export_any throws.
+/// to out_path (a CSV also gets its CSVW sidecar out_path + "-metadata.json", the name CSVW clients look for).
+/// Returns what was written (bytes are cleared). Throws store_error and what export_any throws.
 export_file export_to_path(const std::string& db_path, const export_request& r, const std::string& out_path);
 
 } // namespace smallarea::server

@@ -1,5 +1,7 @@
 #include "server/http_util.hpp"
 
+#include "server/export.hpp"
+
 #include "data/csv_reader.hpp"
 #include "data/error.hpp"
 
@@ -107,7 +109,30 @@ std::string format_of(const httplib::Request& req) {
     const std::string f = param(req, "format");
     if (f.empty() || f == "json") return "json";
     if (f == "csv") return "csv";
-    throw unsupported_format("UnsupportedFormat", "format must be json or csv");
+    if (f == "csvw") return "csvw"; // the CSV's CSV on the Web metadata
+    throw unsupported_format("UnsupportedFormat", "format must be json, csv or csvw");
+}
+
+std::string url_with_format(const httplib::Request& req, const std::string& path, const std::string& format) {
+    auto params = req.params;
+    params.erase("format");
+    if (!format.empty()) params.emplace("format", format);
+    const std::string query = httplib::detail::params_to_query_str(params);
+    return query.empty() ? path : path + "?" + query;
+}
+
+void send_table_file(httplib::Response& res, const export_file& file, bool sidecar, const std::string& csv_url,
+                     const std::string& sidecar_url) {
+    if (sidecar) {
+        auto metadata = file.csv_metadata;
+        metadata["url"] = csv_url;
+        res.set_header("Content-Disposition", "attachment; filename=\"" + file.filename + "-metadata.json\"");
+        send_json(res, metadata, "application/csvm+json");
+        return;
+    }
+    if (!file.csv_metadata.is_null()) res.set_header("Link", "<" + sidecar_url + ">; rel=\"describedby\"; type=\"application/csvm+json\"");
+    res.set_header("Content-Disposition", "attachment; filename=\"" + file.filename + "\"");
+    res.set_content(file.bytes, file.content_type);
 }
 
 void send_json(httplib::Response& res, const json& body, const char* content_type) {

@@ -1,5 +1,7 @@
 #include "server/ogc.hpp"
 
+#include "server/encode_csv.hpp"
+
 #include "data/error.hpp"
 #include "geo/geojson.hpp"
 #include "geo/geometry_ops.hpp"
@@ -10,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <regex>
+#include <set>
 
 namespace smallarea::server {
 
@@ -58,8 +61,25 @@ std::vector<ogc_collection> ogc_collections(const snapshot& s, bool has_bespoke,
             c.measure = &m;
             c.title = d.title + ": " + (m.title.empty() ? m.id : m.title);
             c.description = std::string(m.kind == data::measure_kind::percent_only ? "Percentage only. " : "") +
-                            disclosure_and_source(d);
+                            "The latest period unless filtered by period= or datetime=. " + disclosure_and_source(d);
+            const ogc_collection base = c;
             out.push_back(std::move(c));
+            ogc_collection all = base;
+            all.id = base.id + ".all-periods";
+            all.title = base.title + ", every period";
+            all.all_periods = true;
+            all.description = "One feature per area and period (id CODE_PERIOD; period_start is the period's first day), "
+                              "filterable by datetime instants and intervals and by period=: for time filters such as "
+                              "QGIS's temporal controller. " + disclosure_and_source(d);
+            out.push_back(std::move(all));
+            for (const auto& p : d.periods) { // for clients that pick a collection and cannot pass period=
+                ogc_collection one = base;
+                one.id = base.id + "." + p;
+                one.title = base.title + ", " + period_name(p);
+                one.fixed_period = p;
+                one.description = "The figures of " + period_name(p) + " only. " + disclosure_and_source(d);
+                out.push_back(std::move(one));
+            }
         }
     }
     if (has_bespoke) {
@@ -103,6 +123,9 @@ void append_value_fields(std::vector<geo::vector_field>& fields, bool percent) {
     fields.push_back({"dataset", field_type::string});
     fields.push_back({"measure", field_type::string});
     fields.push_back({"period", field_type::string});
+    // A real date, so QGIS's temporal controller and GDAL (OFTDate) can filter and animate by period.
+    fields.push_back({"period_name", field_type::string});
+    fields.push_back({"period_start", field_type::date});
     if (percent) {
         fields.push_back({"percent", field_type::integer});
     } else {
@@ -126,6 +149,12 @@ void append_row_values(std::vector<geo::field_value>& v, const table_result& t, 
     v.emplace_back(q.dataset->id);
     v.emplace_back(q.measure->id);
     v.emplace_back(q.period);
+    v.emplace_back(period_name(q.period));
+    if (const auto start = period_start(q.period); !start.empty()) {
+        v.emplace_back(start);
+    } else {
+        v.emplace_back(std::monostate{});
+    }
     auto optional = [&](const std::optional<std::int64_t>& x) {
         if (x) {
             v.emplace_back(*x);
@@ -174,7 +203,33 @@ feature_schema::feature_schema(const snapshot& s, const std::string& level, cons
             m_fields.push_back({l + "_code", field_type::string});
         }
     }
-    if (!table) return;
+    if (!table) {
+        // A LAD has no own Census count in most stores, while /api/table?level=lad sums its cells' households:
+        // give boundaries the same kind of figure (the sum of the finer areas' published counts), said so.
+        std::set<std::string> with_counts;
+        bool own = false;
+        for (const auto& a : s.areas()) {
+            if (!a.denominators.count("households")) continue;
+            with_counts.insert(a.level);
+            own = own || a.level == level;
+        }
+        for (const auto& l : data::known_levels()) {
+            if (data::level_rank(l) < data::level_rank(level) && with_counts.count(l)) m_households_from = l;
+        }
+        if (m_households_from.empty() || own) {
+            m_households_from.clear();
+            return;
+        }
+        for (std::size_t i = 0; i < s.areas().size(); ++i) {
+            const auto& a = s.areas()[i];
+            if (a.level != m_households_from) continue;
+            const auto h = a.denominators.find("households");
+            if (h == a.denominators.end()) continue;
+            if (const auto p = s.ancestor_at(i, level)) m_summed_households[*p] += h->second;
+        }
+        m_fields.push_back({"households_basis", field_type::string});
+        return;
+    }
     m_percent = table->table.kind() == disclosure::measure_kind::percent_only;
     append_value_fields(m_fields, m_percent);
     // A table cached by context::table_values carries the map already; build it only for one-off tables.
@@ -196,6 +251,8 @@ std::vector<geo::field_value> feature_schema::values(std::size_t area, long row)
         else v.emplace_back(std::monostate{});
     } else if (const auto h = a.denominators.find("households"); h != a.denominators.end()) {
         v.emplace_back(static_cast<std::int64_t>(h->second));
+    } else if (const auto sum = m_summed_households.find(area); sum != m_summed_households.end()) {
+        v.emplace_back(sum->second);
     } else {
         v.emplace_back(std::monostate{});
     }
@@ -207,7 +264,12 @@ std::vector<geo::field_value> feature_schema::values(std::size_t area, long row)
             v.emplace_back(std::monostate{});
         }
     }
-    if (!m_table) return v;
+    if (!m_table) {
+        if (!m_households_from.empty()) {
+            v.emplace_back(std::string("sum of the Census households of its " + m_households_from + "s"));
+        }
+        return v;
+    }
     append_row_values(v, *m_table, r, m_percent);
     return v;
 }
@@ -409,6 +471,12 @@ std::pair<std::string, std::string> period_days(const std::string& period) {
 } // namespace
 
 std::optional<std::string> period_for_datetime(const std::vector<std::string>& periods, const std::string& datetime) {
+    const auto all = periods_for_datetime(periods, datetime);
+    if (all.empty()) return std::nullopt;
+    return all.back();
+}
+
+std::vector<std::string> periods_for_datetime(const std::vector<std::string>& periods, const std::string& datetime) {
     std::string from = "0000-00-00";
     std::string to = "9999-99-99";
     if (const auto slash = datetime.find('/'); slash != std::string::npos) {
@@ -426,11 +494,12 @@ std::optional<std::string> period_for_datetime(const std::vector<std::string>& p
         from = days.first;
         to = days.second;
     }
-    for (auto it = periods.rbegin(); it != periods.rend(); ++it) {
-        const auto [start, end] = period_days(*it);
-        if (start <= to && end >= from) return *it;
+    std::vector<std::string> out;
+    for (const auto& p : periods) {
+        const auto [start, end] = period_days(p);
+        if (start <= to && end >= from) out.push_back(p);
     }
-    return std::nullopt;
+    return out;
 }
 
 std::pair<std::string, std::string> period_interval(const std::string& period) {

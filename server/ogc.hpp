@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,12 @@ struct ogc_collection {
     int vintage = 0;
     const data::dataset_info* dataset = nullptr;
     const data::measure_info* measure = nullptr;
+    /// Dataset collections only. "{dataset}.{measure}.{period}": the figures of that one period (for clients that
+    /// pick a collection and cannot filter); empty for the others.
+    std::string fixed_period;
+    /// "{dataset}.{measure}.all-periods": one feature per area and period (feature id "{code}_{period}"), so a
+    /// client's time filter (datetime intervals, QGIS's temporal controller on period_start) sees every month.
+    bool all_periods = false;
 };
 
 /// Every collection of the snapshot: one per level/vintage with boundaries, one per servable measure of each
@@ -63,6 +70,10 @@ private:
     std::vector<std::string> m_parent_levels;
     std::vector<geo::vector_field> m_fields;
     std::vector<std::int32_t> m_own_rows; ///< only when the table does not carry row_of_area
+    /// Boundaries without a table: households of areas with no own Census count (LADs in the sample), summed over
+    /// their areas of m_households_from (the coarsest finer level with counts); labelled by households_basis.
+    std::map<std::size_t, std::int64_t> m_summed_households;
+    std::string m_households_from;
 };
 
 /// A stored bespoke (combined) area resolved against a snapshot: what its features and export rows are made of.
@@ -131,6 +142,9 @@ void append_feature(std::string& out, const std::string& id, const std::string& 
 /// for an open end) to the latest of `periods` (YYYY-MM or YYYY, ascending) that overlaps it; nullopt when none
 /// does. Throws bad_request("InvalidParameter") on a malformed value.
 std::optional<std::string> period_for_datetime(const std::vector<std::string>& periods, const std::string& datetime);
+
+/// Every one of `periods` that overlaps `datetime` (as period_for_datetime), ascending. Throws as it.
+std::vector<std::string> periods_for_datetime(const std::vector<std::string>& periods, const std::string& datetime);
 
 /// A dataset period as an RFC 3339 interval [first instant, last instant] (UTC).
 std::pair<std::string, std::string> period_interval(const std::string& period);

@@ -50,6 +50,7 @@ void register_api_routes(httplib::Server& http, context& ctx) {
         }
         const auto list = s->areas_of(level, vintage, within);
         const std::string format = format_of(req);
+        if (format == "csvw") throw unsupported_format("UnsupportedFormat", "/api/areas has json and csv (no CSVW sidecar)");
         if (format == "csv") {
             std::string out = "code,name,level,vintage,households,residents,parents\n";
             for (const auto i : list) {
@@ -92,24 +93,19 @@ void register_api_routes(httplib::Server& http, context& ctx) {
                                param(req, "level"), param(req, "vintage"), param(req, "within"));
         ctx.authorize(req, *q.dataset);
         q.bespoke_reader = ctx.bespoke_reader(req); // within=bespoke:ID (checked in the gate, read in table())
-        if (param(req, "format") == "xlsx") { // the planners' workbook (server/export.cpp, server/encode_xlsx.cpp)
-            ctx.authorize(req, *q.dataset);
-            const auto file = export_table(*s, ctx.connection(), q, "xlsx", ctx.config().max_export_rows);
-            res.set_header("X-Smallarea-Classification", disclosure::to_string(q.dataset->policy.classification));
-            res.set_header("Content-Disposition", "attachment; filename=\"" + file.filename + "\"");
-            res.set_content(file.bytes, file.content_type);
-            return;
-        }
-        const std::string format = format_of(req);
-        const auto result = s->table(ctx.connection(), q);
+        const std::string format = param(req, "format") == "xlsx" ? std::string("xlsx") : format_of(req);
         res.set_header("X-Smallarea-Classification", disclosure::to_string(q.dataset->policy.classification));
-        if (format == "csv") {
-            std::string name = q.dataset->id + "_" + q.measure->id + "_" + q.period + "_" + q.level +
-                               (q.within ? "_" + s->areas()[*q.within].code : "") + ".csv";
-            res.set_header("Content-Disposition", "attachment; filename=\"" + name + "\"");
-            res.set_content(table_csv(result, *s), "text/csv; charset=utf-8");
+        if (format != "json") {
+            // Files (server/export.cpp): the workbook, the CSV, or the CSV's CSVW sidecar; dated names, options
+            // totals= and preamble=.
+            const auto options = parse_file_options(param(req, "totals"), param(req, "preamble"));
+            const auto file = export_table(*s, ctx.connection(), q, format == "xlsx" ? "xlsx" : "csv",
+                                           ctx.config().max_export_rows, options);
+            send_table_file(res, file, format == "csvw", url_with_format(req, req.path, "csv"),
+                            url_with_format(req, req.path, "csvw"));
             return;
         }
+        const auto result = s->table(ctx.connection(), q);
         send_json(res, table_json(result, *s));
     }));
     http.Get("/api/breaks", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {

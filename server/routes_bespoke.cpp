@@ -293,10 +293,10 @@ void register_bespoke_routes(httplib::Server& http, context& ctx) {
         const target_selection sel = rank_targets(t, lo, hi, limit, within);
         const auto& picked = sel.picked;
         res.set_header("X-Smallarea-Classification", disclosure::to_string(d.policy.classification));
-        if (format == "csv" || format == "xlsx") { // files for planners, with the disclosure statement
-            const auto file = export_targets(*s, t, sel, format);
-            res.set_header("Content-Disposition", "attachment; filename=\"" + file.filename + "\"");
-            res.set_content(file.bytes, file.content_type);
+        if (format != "json") { // files for planners, with the disclosure statement (CSV + its CSVW sidecar, XLSX)
+            const auto options = parse_file_options(param(req, "totals"), param(req, "preamble"));
+            const auto file = export_targets(*s, t, sel, format == "xlsx" ? "xlsx" : "csv", options);
+            send_table_file(res, file, format == "csvw", url_with_format(req, req.path, "csv"), url_with_format(req, req.path, "csvw"));
             return;
         }
         // Boundaries of the top N: a bbox per row (the map zooms to one) and their dissolved outline.

@@ -10,9 +10,11 @@
 #include "server/bespoke.hpp"
 #include "server/context.hpp"
 #include "server/encode.hpp"
+#include "server/encode_csv.hpp"
 #include "server/export.hpp"
 #include "server/http_util.hpp"
 #include "server/ogc.hpp"
+#include "server/styles.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -192,11 +194,26 @@ json collection_json(const ogc_collection& c, const snapshot& s, const std::stri
     }
     if (c.dataset) {
         const auto& d = *c.dataset;
-        if (!d.periods.empty()) {
-            j["extent"]["temporal"] = json{{"interval", json::array({json::array({period_interval(d.periods.front()).first,
-                                                                                 period_interval(d.periods.back()).second})})},
+        const std::string first = c.fixed_period.empty() ? (d.periods.empty() ? "" : d.periods.front()) : c.fixed_period;
+        const std::string last = c.fixed_period.empty() ? (d.periods.empty() ? "" : d.periods.back()) : c.fixed_period;
+        if (!first.empty()) {
+            j["extent"]["temporal"] = json{{"interval", json::array({json::array({period_interval(first).first,
+                                                                                 period_interval(last).second})})},
                                            {"trs", "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}};
         }
+        if (!c.fixed_period.empty()) j["period"] = c.fixed_period;
+        if (c.all_periods) j["temporal_property"] = "period_start";
+        // Where GIS clients read licence and attribution (OGC API Records / Features Part 1 link relations),
+        // not only inside the description.
+        if (const auto url = licence_url(d.licence); !url.empty()) {
+            j["links"].push_back(link(url, "license", "text/html", d.licence));
+        }
+        if (c.type == ogc_collection::kind::dataset) {
+            j["links"].push_back(link(self + "/styles", "styles", "application/json", "map styles (QGIS QML, SLD, MapLibre)"));
+        }
+        j["license"] = d.licence;
+        j["rights"] = d.attribution;
+        j["attribution"] = d.attribution;
         j["dataset"] = d.id;
         j["measure"] = c.measure->id;
         j["periods"] = d.periods;
@@ -274,7 +291,8 @@ struct item_selection {
     std::optional<geo::bbox> bbox;
     std::vector<std::string> codes;
     std::optional<std::size_t> within;
-    std::optional<table_query> query; ///< dataset collections
+    std::optional<table_query> query; ///< dataset collections (all-periods: the latest chosen, for the headers)
+    std::vector<table_query> queries; ///< all-periods collections: one per chosen period, ascending
     bool empty_period = false;        ///< datetime matched no period: no features
 };
 
@@ -295,16 +313,37 @@ item_selection parse_selection(const httplib::Request& req, const snapshot& s, c
     const auto datetime = param(req, "datetime");
     if (c.dataset) {
         if (!period.empty() && !datetime.empty()) throw bad_request("InvalidParameter", "give period or datetime, not both");
-        std::string chosen = period;
-        if (!datetime.empty()) {
-            const auto p = period_for_datetime(c.dataset->periods, datetime);
-            if (!p) {
-                sel.empty_period = true;
-            } else {
-                chosen = *p;
+        const auto& d = *c.dataset;
+        auto query_for = [&](const std::string& p) { return s.make_query(d.id, c.measure->id, p, "", "", ""); };
+        if (!period.empty()) query_for(period); // an unknown period is 404 UnknownPeriod on every dataset collection
+        if (c.all_periods) {
+            std::vector<std::string> chosen = d.periods;
+            if (!period.empty()) chosen = {period};
+            if (!datetime.empty()) chosen = periods_for_datetime(d.periods, datetime);
+            for (const auto& p : chosen) sel.queries.push_back(query_for(p));
+            sel.empty_period = chosen.empty();
+            if (!chosen.empty()) sel.query = sel.queries.back();
+        } else if (!c.fixed_period.empty()) {
+            // A filter that excludes this collection's one period selects nothing (not another period).
+            bool match = period.empty() || period == c.fixed_period;
+            if (!datetime.empty()) {
+                const auto overlapping = periods_for_datetime(d.periods, datetime);
+                match = match && std::find(overlapping.begin(), overlapping.end(), c.fixed_period) != overlapping.end();
             }
+            sel.empty_period = !match;
+            if (match) sel.query = query_for(c.fixed_period);
+        } else {
+            std::string chosen = period;
+            if (!datetime.empty()) {
+                const auto p = period_for_datetime(d.periods, datetime);
+                if (!p) {
+                    sel.empty_period = true;
+                } else {
+                    chosen = *p;
+                }
+            }
+            if (!sel.empty_period) sel.query = query_for(chosen);
         }
-        if (!sel.empty_period) sel.query = s.make_query(c.dataset->id, c.measure->id, chosen, "", "", "");
     } else if (!period.empty() || (!datetime.empty() && c.type != ogc_collection::kind::bespoke)) {
         // Boundaries have no time: a datetime filter matches all of them (OGC: no temporal property = no filter).
         if (!period.empty()) throw bad_request("InvalidParameter", "period applies to dataset collections only");
@@ -434,6 +473,32 @@ void handle_items(context& ctx, const httplib::Request& req, httplib::Response& 
             returned = page.size();
             append_bespoke_features(features, ctx, *s, page, sel.query);
         }
+    } else if (c.all_periods) {
+        if (!sel.empty_period) {
+            // Features run period by period, each in area-code order: index k is area k % n of period k / n.
+            const auto areas = matching_areas(s, c, sel);
+            const std::size_t n = areas.size();
+            matched = n * sel.queries.size();
+            const std::size_t last = std::min(matched, first + limit);
+            std::vector<std::int64_t> ids;
+            for (std::size_t k = first; k < last; ++k) ids.push_back(s->areas()[areas[k % n]].id);
+            const auto geometries = data::load_geometry_map(db, ids);
+            std::vector<std::shared_ptr<const table_result>> tables(sel.queries.size());
+            std::vector<std::optional<feature_schema>> schemas(sel.queries.size());
+            static const std::string none;
+            for (std::size_t k = first; k < last; ++k, ++returned) {
+                const std::size_t p = k / n;
+                if (!schemas[p]) {
+                    tables[p] = ctx.table_values(*s, sel.queries[p]);
+                    schemas[p].emplace(*s, c.level, tables[p].get());
+                }
+                const auto area = areas[k % n];
+                const auto g = geometries.find(s->areas()[area].id);
+                if (returned) features += ',';
+                append_feature(features, s->areas()[area].code + "_" + sel.queries[p].period,
+                               g == geometries.end() ? none : g->second, schemas[p]->properties(area, schemas[p]->row_of_area()[area]));
+            }
+        }
     } else if (!sel.empty_period) {
         const auto areas = matching_areas(s, c, sel);
         matched = areas.size();
@@ -469,8 +534,13 @@ void handle_items(context& ctx, const httplib::Request& req, httplib::Response& 
 
     json head{{"type", "FeatureCollection"}, {"numberMatched", matched}, {"numberReturned", returned},
               {"timeStamp", now_utc()}, {"links", links}};
+    if (c.all_periods) {
+        json periods = json::array();
+        for (const auto& q : sel.queries) periods.push_back(q.period);
+        head["periods"] = std::move(periods);
+    }
     if (sel.query) {
-        head["period"] = sel.query->period;
+        if (!c.all_periods) head["period"] = sel.query->period;
         head["classification"] = disclosure::to_string(sel.query->dataset->policy.classification);
         head["disclosure"] = disclosure_json(*sel.query->dataset);
         res.set_header("X-Smallarea-Classification", disclosure::to_string(sel.query->dataset->policy.classification));
@@ -515,17 +585,30 @@ void handle_item(context& ctx, const httplib::Request& req, httplib::Response& r
         append_bespoke_features(body, ctx, *s, {&b}, sel.query);
         if (sel.query) res.set_header("X-Smallarea-Classification", disclosure::to_string(sel.query->dataset->policy.classification));
     } else {
-        const auto area = s->find_area(feature_id, c.vintage);
+        std::string code = feature_id;
+        std::optional<table_query> query = sel.query;
+        if (c.all_periods) { // CODE_PERIOD, the period among those the filter lets through
+            const auto underscore = feature_id.rfind('_');
+            if (underscore == std::string::npos) throw unknown();
+            code = feature_id.substr(0, underscore);
+            const std::string period = feature_id.substr(underscore + 1);
+            query.reset();
+            for (const auto& q : sel.queries) {
+                if (q.period == period) query = q;
+            }
+            if (!query) throw unknown();
+        }
+        const auto area = s->find_area(code, c.vintage);
         if (!area || s->areas()[*area].level != c.level || s->areas()[*area].vintage != c.vintage ||
             !s->areas()[*area].has_geometry || sel.empty_period) {
             throw unknown();
         }
         std::shared_ptr<const table_result> table;
-        if (sel.query) table = ctx.table_values(*s, *sel.query);
+        if (query) table = ctx.table_values(*s, *query);
         feature_schema schema(*s, c.level, table.get());
         append_feature(body, feature_id, data::load_geometry(db, s->areas()[*area].id),
                        schema.properties(*area, table ? schema.row_of_area()[*area] : -1));
-        if (sel.query) res.set_header("X-Smallarea-Classification", disclosure::to_string(sel.query->dataset->policy.classification));
+        if (query) res.set_header("X-Smallarea-Classification", disclosure::to_string(query->dataset->policy.classification));
     }
     const std::string self = base + "/ogc/collections/" + c.id + "/items/" + url_encode(feature_id);
     json links = json::array({link(self, "self", geojson_type), link(self + "?f=html", "alternate", "text/html"),
@@ -621,7 +704,17 @@ void register_ogc_routes(httplib::Server& http, context& ctx) {
     auto landing = wrap([](const httplib::Request& req, httplib::Response& res) {
         const std::string base = base_url(req) + "/ogc";
         json doc{{"title", "smallarea: OGC API - Features"},
-                 {"description", "Boundaries of UK Output Areas and LSOAs with disclosure-protected statistics"},
+                 {"description", "Boundaries of UK Output Areas and LSOAs with disclosure-protected statistics. "
+                                 "Dataset collections {dataset}.{measure} give the latest period; filter with "
+                                 "?period=YYYY-MM or ?datetime= (instant or interval a/b), e.g. " + base +
+                                 "/collections/claimant_count.claimants/items?period=2017-09. For clients that "
+                                 "cannot filter, {dataset}.{measure}.{period} is one period's collection, and "
+                                 "{dataset}.{measure}.all-periods has one feature per area and period (period_start, "
+                                 "an ISO date, for time filters such as QGIS's temporal controller)."},
+                 {"periods_help", json{{"latest", base + "/collections/{dataset}.{measure}/items"},
+                                       {"one_period", base + "/collections/{dataset}.{measure}/items?period={YYYY-MM}"},
+                                       {"one_period_collection", base + "/collections/{dataset}.{measure}.{YYYY-MM}/items"},
+                                       {"every_period", base + "/collections/{dataset}.{measure}.all-periods/items?datetime={start}/{end}"}}},
                  {"links", json::array({link(base, "self", "application/json", "this document"),
                                         link(base + "?f=html", "alternate", "text/html", "this document as HTML"),
                                         link(base + "/api", "service-desc", openapi_type, "the API definition"),
@@ -657,6 +750,44 @@ void register_ogc_routes(httplib::Server& http, context& ctx) {
     http.Get(R"(/ogc/collections/([^/]+)/items)", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
         handle_items(ctx, req, res);
     }));
+    // Styles with the web map's classes and colours, for GIS clients (OGC API - Styles style of links).
+    http.Get(R"(/ogc/collections/([^/]+)/styles)", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
+        const auto s = ctx.snap();
+        const auto c = find_collection(ctx, req, *s, req.matches[1]);
+        if (c.type != ogc_collection::kind::dataset) throw not_found("UnknownStyle", "collection " + c.id + " has no styles (dataset collections have)");
+        const std::string base = base_url(req) + "/ogc/collections/" + c.id + "/styles/default";
+        json doc{{"styles", json::array({json{{"id", "default"}, {"title", "the web map's classes (quantile, ColorBrewer YlGnBu)"},
+                                              {"links", json::array({link(base + "?f=qml", "stylesheet", "application/vnd.qgis.qml", "QGIS style (QML)"),
+                                                                     link(base + "?f=sld", "stylesheet", "application/vnd.ogc.sld+xml", "OGC SLD 1.0"),
+                                                                     link(base + "?f=mapbox", "stylesheet", "application/vnd.mapbox.style+json",
+                                                                          "MapLibre style for the vector tiles")})}}})},
+                 {"default", "default"}};
+        send_json(res, doc);
+    }));
+    http.Get(R"(/ogc/collections/([^/]+)/styles/default)", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
+        const auto s = ctx.snap();
+        const auto c = find_collection(ctx, req, *s, req.matches[1]);
+        if (c.type != ogc_collection::kind::dataset) throw not_found("UnknownStyle", "collection " + c.id + " has no styles (dataset collections have)");
+        const std::string f = param(req, "f").empty() ? std::string("qml") : param(req, "f");
+        if (f != "qml" && f != "sld" && f != "mapbox") throw unsupported_format("UnsupportedFormat", "f must be qml, sld or mapbox");
+        auto sel = parse_selection(req, *s, c, false);
+        // Breaks of the collection's period (the latest for the others), from the protected table only.
+        const auto q = sel.query ? *sel.query : s->make_query(c.dataset->id, c.measure->id, "", "", "", "");
+        const auto table = ctx.table_values(*s, q);
+        const auto classes = table_style(*table);
+        res.set_header("X-Smallarea-Classification", disclosure::to_string(c.dataset->policy.classification));
+        if (f == "qml") {
+            res.set_header("Content-Disposition", "attachment; filename=\"" + c.id + "_" + q.period + ".qml\"");
+            res.set_content(style_qml(classes), "application/vnd.qgis.qml");
+        } else if (f == "sld") {
+            res.set_header("Content-Disposition", "attachment; filename=\"" + c.id + "_" + q.period + ".sld\"");
+            res.set_content(style_sld(classes, c.id), "application/vnd.ogc.sld+xml");
+        } else {
+            const std::string tiles = base_url(req) + "/tiles/" + c.level + "/{z}/{x}/{y}.mvt?dataset=" + url_encode(c.dataset->id) +
+                                      "&measure=" + url_encode(c.measure->id) + "&period=" + url_encode(q.period);
+            send_json(res, style_maplibre(classes, tiles, c.level, c.dataset->attribution), "application/vnd.mapbox.style+json");
+        }
+    }));
     http.Get(R"(/ogc/collections/([^/]+)/items/([^/]+))", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
         handle_item(ctx, req, res);
     }));
@@ -677,8 +808,10 @@ void register_export_routes(httplib::Server& http, context& ctx) {
             r.ids = param(req, "ids");
             r.vintage = param(req, "vintage");
             r.within = param(req, "within");
-            r.format = req.matches[1];
+            const bool sidecar = req.matches[1] == "csv-metadata.json";
+            r.format = sidecar ? "csv" : std::string(req.matches[1]);
             r.max_rows = ctx.config().max_export_rows;
+            r.options = parse_file_options(param(req, "totals"), param(req, "preamble"));
             if (bespoke) {
                 if (!r.level.empty() && r.level != "bespoke") {
                     throw bad_request("InvalidParameter", "/api/export/bespoke exports bespoke areas: leave out level");
@@ -691,12 +824,13 @@ void register_export_routes(httplib::Server& http, context& ctx) {
             if (!r.dataset.empty()) {
                 res.set_header("X-Smallarea-Classification", disclosure::to_string(s->dataset(r.dataset).policy.classification));
             }
-            res.set_header("Content-Disposition", "attachment; filename=\"" + file.filename + "\"");
-            res.set_content(file.bytes, file.content_type);
+            const std::string stem = bespoke ? "/api/export/bespoke." : "/api/export/areas.";
+            send_table_file(res, file, sidecar, url_with_format(req, stem + "csv", param(req, "format")),
+                            url_with_format(req, stem + "csv-metadata.json", param(req, "format")));
         });
     };
-    http.Get(R"(/api/export/areas\.(geojson|gpkg|csv|xlsx))", handler(false));
-    http.Get(R"(/api/export/bespoke\.(geojson|gpkg|csv|xlsx))", handler(true));
+    http.Get(R"(/api/export/areas\.(geojson|gpkg|csv-metadata\.json|csv|xlsx))", handler(false));
+    http.Get(R"(/api/export/bespoke\.(geojson|gpkg|csv-metadata\.json|csv|xlsx))", handler(true));
 }
 
 } // namespace smallarea::server

@@ -147,7 +147,7 @@ void handle_tilejson(context& ctx, const httplib::Request& req, httplib::Respons
     std::string query_string;
     int vintage = 0;
     const std::string dataset_id = param(req, "dataset");
-    json fields{{"code", "String"}, {"name", "String"}, {"households", "Number"}};
+    json fields{{"code", "String"}, {"name", "String, present only when it differs from code"}, {"households", "Number"}};
     if (!dataset_id.empty()) {
         const auto q = s->make_query(dataset_id, param(req, "measure"), param(req, "period"), level, param(req, "vintage"), "");
         ctx.authorize(req, *q.dataset);
@@ -159,8 +159,9 @@ void handle_tilejson(context& ctx, const httplib::Request& req, httplib::Respons
             fields["value"] = "Number";
             fields["rate"] = "Number";
         }
-        fields["suppressed"] = "Boolean";
-        fields["missing"] = "Boolean";
+        // Tiles carry the flags only when true (a smaller tile; absent = false), and TileJSON says so.
+        fields["suppressed"] = "Boolean, present only when true (absent = false)";
+        fields["missing"] = "Boolean, present only when true (absent = false)";
     } else {
         const auto v = param(req, "vintage");
         vintage = v.empty() ? s->latest_vintage(level) : static_cast<int>(parse_integer(v, "vintage", 1971, 2100));

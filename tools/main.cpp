@@ -29,7 +29,8 @@ const char* const usage_text = R"(usage:
                   [--threads N] [--basemap URL] [--rate-limit 50/s] [--burst 200]
                   [--max-bespoke-members 20000] [--max-export-rows 250000]   (--rate-limit 0 disables)
   smallarea export --db STORE.sqlite [--dataset ID] [--measure M] [--period P] [--level L] [--within CODE]
-                   [--vintage Y] --format csv|xlsx|geojson|gpkg --out FILE
+                   [--vintage Y] --format csv|xlsx|geojson|gpkg --out FILE [--totals true] [--preamble comments]
+                   (a CSV gets its CSV on the Web sidecar FILE-metadata.json)
   smallarea export --db STORE.sqlite --level bespoke --ids ID,ID [--dataset ID ...] --format ... --out FILE
   smallarea export --db STORE.sqlite --targets MIN-MAX [--limit 20] --dataset ID [--measure M] [--period P]
                    [--within CODE|bespoke:ID] --format csv|xlsx --out FILE   (the target finder's top N)
@@ -162,6 +163,7 @@ int run_export(const arguments& a) { // the same export as /api/export and /api/
     r.within = a.get("within");
     r.ids = a.get("ids");
     r.format = a.require("format");
+    r.options = smallarea::server::parse_file_options(a.get("totals"), a.get("preamble"));
     if (const auto band = a.get("targets"); !band.empty()) { // --targets MIN-MAX: households band of /api/targets
         const auto dash = band.find('-');
         if (dash == std::string::npos) throw usage_error("--targets takes MIN-MAX households, e.g. 100-150");
@@ -197,7 +199,7 @@ int main(int argc, char** argv) {
         if (command == "ingest") return run_ingest(parse(argc, argv, 2, {"db"}));
         if (command == "export") {
             return run_export(parse(argc, argv, 2, {"db", "dataset", "measure", "period", "level", "within", "vintage", "format", "out",
-                                                  "ids", "targets", "limit"}));
+                                                  "ids", "targets", "limit", "totals", "preamble"}));
         }
         if (command == "serve") {
             return run_serve(parse(argc, argv, 2, {"db", "host", "port", "web", "cache-mb", "threads", "basemap",

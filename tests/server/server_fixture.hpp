@@ -19,6 +19,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <regex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -197,5 +199,43 @@ inline std::string manchester_tile(int z = 12) {
     return "/tiles/lsoa/" + std::to_string(z) + "/" + std::to_string(x) + "/" + std::to_string(y) + ".mvt";
 }
 
+
+/// Validates a CSV against its W3C CSV on the Web metadata: the header is line 1 and names exactly the described
+/// columns in order; every cell parses as its column's datatype (or is the declared null ""); the metadata says
+/// title, publisher, licence, rights, classification (accessRights), period (temporal), geography (spatial) and
+/// the rule (description). Returns the parsed table.
+inline csv_table check_csvw(const std::string& csv, const json& meta) {
+    temp_dir dir;
+    write_text(dir.file("t.csv"), csv);
+    const auto t = read_csv(dir.file("t.csv")); // the product's strict reader: no ragged rows, valid quoting
+    REQUIRE(meta.contains("tableSchema"));
+    CHECK(meta["@context"] == "http://www.w3.org/ns/csvw");
+    for (const char* key : {"url", "dc:title", "dc:publisher", "dc:license", "dc:rights", "dc:accessRights", "dc:temporal",
+                            "dc:spatial", "dc:description"}) {
+        CHECK_MESSAGE(meta.contains(key), "the CSVW metadata has no " << key);
+    }
+    const auto& columns = meta["tableSchema"]["columns"];
+    REQUIRE(columns.size() == t.header.size());
+    for (std::size_t c = 0; c < t.header.size(); ++c) {
+        CHECK(columns[c]["name"] == t.header[c]);
+        CHECK_FALSE(columns[c].value("dc:description", std::string()).empty());
+        const std::string type = columns[c]["datatype"];
+        const std::regex pattern(type == "integer" ? "-?[0-9]+" : type == "decimal" ? "-?[0-9]+(\\.[0-9]+)?"
+                                 : type == "boolean" ? "true|false" : type == "date" ? "[0-9]{4}-[0-9]{2}-[0-9]{2}" : "[^]*");
+        CHECK_MESSAGE((type == "integer" || type == "decimal" || type == "boolean" || type == "date" || type == "string"),
+                      "unknown datatype " << type);
+        for (std::size_t r = 0; r < t.rows.size(); ++r) {
+            const auto& cell = t.rows[r][c];
+            if (cell.empty()) continue; // "null": ""
+            CHECK_MESSAGE(std::regex_match(cell, pattern), "row " << r << " column " << t.header[c] << " = \"" << cell << "\" is not " << type);
+        }
+    }
+    if (meta["tableSchema"].contains("primaryKey")) {
+        std::set<std::string> keys;
+        const auto k = t.column(meta["tableSchema"]["primaryKey"].get<std::string>());
+        for (const auto& row : t.rows) CHECK(keys.insert(row[static_cast<std::size_t>(k)]).second);
+    }
+    return t;
+}
 
 } // namespace test_fixture

@@ -170,7 +170,9 @@ TEST_CASE("bespoke - value = sum of the members' protected values; internal valu
     const auto csv = c.Get(("/api/table?dataset=" + internal_ds + "&measure=referrals&level=bespoke&format=csv&ids=" + id).c_str(), auth());
     REQUIRE(csv);
     CHECK(csv->status == 200);
-    CHECK(csv->body.find("# classification: internal") != std::string::npos);
+    CHECK(csv->body.rfind("code,name,member_level,members,period,period_name,classification,", 0) == 0);
+    CHECK(csv->body.find(",Internal MI: not for onward sharing,") != std::string::npos); // on the row
+    CHECK(csv->get_header_value("Link").find("rel=\"describedby\"") != std::string::npos);
     CHECK(csv->body.find(id + ",") != std::string::npos);
     CHECK(csv->get_header_value("Content-Disposition").find("_bespoke_") != std::string::npos);
     // XLSX: the same writer as /api/export/bespoke.xlsx (a zip holding the Data and About sheets).
@@ -388,7 +390,9 @@ TEST_CASE("targets - OAs in the household band ranked by protected rate, ties by
     const auto csv = c.Get((path + "&format=csv").c_str(), auth());
     REQUIRE(csv);
     CHECK(csv->status == 200);
-    CHECK(csv->body.find("rank,band,tied_with_next,code,name,level,rate_low,rate_high,households,value,rate_per_100_households") != std::string::npos);
+    // Header on line 1; the figures named for the measure, after the period and classification of every row.
+    CHECK(csv->body.rfind("rank,band,tied_with_next,code,name,level,rate_low,rate_high,period,period_name,classification,"
+                          "households,referrals,referrals_per_100_households", 0) == 0);
     CHECK(csv->body.find("\n1,1," + std::string(t["rows"][0]["tied_with_next"].get<bool>() ? "true" : "false") + "," +
                          t["rows"][0]["code"].get<std::string>() + ",") != std::string::npos);
 

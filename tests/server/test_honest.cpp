@@ -81,7 +81,7 @@ TEST_CASE("honest - a district row of an incomplete period says it is partial an
     REQUIRE(status == 200);
     CHECK(contains(csv, ",cells,cells_with_value,complete,households_complete,rounding_dominates\n"));
     CHECK(contains(csv, "\n" + manchester + ",Manchester,"));
-    CHECK(std::regex_search(csv, std::regex(manchester + ",Manchester,[0-9]+,[0-9]+,[0-9.]+,[0-9.]+,false,false,282,244,false,true,")));
+    CHECK(std::regex_search(csv, std::regex(manchester + ",Manchester,lad,2017-10,October 2017,Published \\(Open Government Licence v3\\.0\\),[0-9]+,[0-9]+,[0-9.]+,[0-9.]+,false,false,282,244,false,true,")));
 }
 
 TEST_CASE("honest - the total row is the sum of the rows shown, for every field") {
@@ -292,13 +292,22 @@ TEST_CASE("honest - rounding that dominates a figure is flagged, with a coarser 
     }
     CHECK(dominated > 0);
     CHECK(oa["suggestion"].is_string());
-    // Files say it too: the CSV and the target list's files.
-    const auto [status, csv] = s.get("/api/table?dataset=" + internal_id + "&measure=job_starts&level=oa&within=" + trafford + "&format=csv", key);
-    REQUIRE(status == 200);
-    CHECK(contains(csv, "# note: rounding dominates some figures"));
-    const auto [tstatus, tcsv] = s.get("/api/targets?dataset=" + internal_id + "&measure=job_starts&within=" + trafford + "&format=csv", key);
-    REQUIRE(tstatus == 200);
-    CHECK(contains(tcsv, "# note: rounding dominates some figures"));
+    // Files say it too: the CSV's sidecar and its comment preamble, for tables and the target list, and the
+    // rounding_dominates column on every row.
+    const std::string table = "/api/table?dataset=" + internal_id + "&measure=job_starts&level=oa&within=" + trafford;
+    const std::string targets = "/api/targets?dataset=" + internal_id + "&measure=job_starts&within=" + trafford;
+    for (const auto& base : {table, targets}) {
+        INFO(base);
+        const auto [status, csv] = s.get(base + "&format=csv", key);
+        REQUIRE(status == 200);
+        CHECK(contains(csv.substr(0, csv.find('\n')), "rounding_dominates"));
+        const auto [cstatus, commented] = s.get(base + "&format=csv&preamble=comments", key);
+        REQUIRE(cstatus == 200);
+        CHECK(contains(commented, "# note: rounding dominates some figures"));
+        const auto [mstatus, sidecar] = s.get(base + "&format=csvw", key);
+        REQUIRE(mstatus == 200);
+        CHECK(contains(sidecar, "note: rounding dominates some figures"));
+    }
     const auto published = body_of(s, "/api/table?dataset=claimant_count&level=lad&period=2017-09");
     for (const auto& r : published["rows"]) CHECK(r["rounding_dominates"] == false); // thousands +- a few hundred
 }

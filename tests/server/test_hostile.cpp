@@ -631,7 +631,8 @@ TEST_CASE("shutdown - SIGTERM lets an in-flight request finish and exits 0") {
     INFO("in-flight response: " << r.status << " " << r.body.size() << " bytes; stderr: " << read_text(process.err));
     CHECK(r.status == 200);
     CHECK(r.complete);
-    CHECK(contains(r.body, "# classification:"));
+    CHECK(contains(r.body, "code,name,level,lad_code,period,period_name,classification,"));
+    CHECK(contains(r.body, ",Published (Open Government Licence v3.0),"));
     CHECK(r.body.size() > 10000);
     CHECK(code == 0);
     CHECK(contains(read_text(process.err), "signal 15"));

@@ -365,7 +365,26 @@ void check_table_json(const json& t, const std::string& m, const std::string& p,
     ++cov().volumes;
 }
 
-/// CSV (with `# key: value` metadata lines) -> array of objects, numbers as numbers.
+/// Files name the figure columns after the measure ("referrals", "referrals_per_100_households",
+/// "job_outcomes_group_a_percent"); the checks know them by role, so map them back ("value", "rate_per_100_households",
+/// "percent"). Every other column keeps its name and is checked as what it is (a volume unless known otherwise).
+void canonical_columns(std::vector<std::string>& header) {
+    const std::string rate = "_per_100_households";
+    for (auto& h : header) {
+        if (h.size() > rate.size() && h != "rate" + rate && h.compare(h.size() - rate.size(), rate.size(), rate) == 0) {
+            const std::string measure = h.substr(0, h.size() - rate.size());
+            for (auto& v : header) {
+                if (v == measure) v = "value";
+            }
+            h = "rate" + rate;
+        }
+    }
+    for (auto& h : header) {
+        if (h.size() > 8 && h.compare(h.size() - 8, 8, "_percent") == 0) h = "percent";
+    }
+}
+
+/// CSV (a header line, optionally after `# key: value` metadata lines) -> array of objects, numbers as numbers.
 json csv_objects(const std::string& body) {
     std::istringstream in(body);
     std::string line;
@@ -391,7 +410,11 @@ json csv_objects(const std::string& body) {
     while (std::getline(in, line)) {
         if (line.rfind("#", 0) == 0 || line.empty()) continue;
         const auto f = split(line);
-        if (header.empty()) { header = f; continue; }
+        if (header.empty()) {
+            header = f;
+            canonical_columns(header);
+            continue;
+        }
         json o = json::object();
         for (std::size_t i = 0; i < f.size() && i < header.size(); ++i) {
             char* end = nullptr;
@@ -538,6 +561,7 @@ json xlsx_objects(const std::string& body) {
             for (const auto& v : row) {
                 if (v.is_string() && (v == "code" || v == "Code" || v == "area_code")) {
                     for (const auto& h : row) header.push_back(h.is_string() ? h.get<std::string>() : "");
+                    canonical_columns(header);
                     break;
                 }
             }
@@ -740,6 +764,13 @@ TEST_CASE("leak - optional endpoints, discovered by trying their routes") {
             candidates.push_back({"targets csv", "/api/targets?" + q + "&format=csv", m, "csv"});
             candidates.push_back({"targets xlsx", "/api/targets?" + q + "&format=xlsx", m, "xlsx"});
             candidates.push_back({"export csv", "/api/export/areas.csv?" + q, m, "csv"});
+            candidates.push_back({"export csv with totals and preamble", "/api/export/areas.csv?" + q + "&totals=true&preamble=comments", m, "csv"});
+            candidates.push_back({"table csv with totals", "/api/table?" + q + "&format=csv&totals=true", m, "csv"});
+            // The CSVW sidecars describe columns and carry no figures; walked like any JSON document.
+            candidates.push_back({"table csvw", "/api/table?" + q + "&format=csvw", m, "json"});
+            candidates.push_back({"export csvw", "/api/export/areas.csv-metadata.json?" + q, m, "json"});
+            candidates.push_back({"targets csvw", "/api/targets?" + q + "&format=csvw", m, "json"});
+            candidates.push_back({"ogc style", "/ogc/collections/" + internal_id + "." + m + "/styles/default?f=mapbox", m, "json"});
             candidates.push_back({"export xlsx", "/api/export/areas.xlsx?" + q, m, "xlsx"});
             candidates.push_back({"export geojson", "/api/export/areas.geojson?" + q, m, "json"});
             candidates.push_back({"zones", "/api/zones?" + q, m, "json"});
@@ -780,7 +811,7 @@ TEST_CASE("leak - optional endpoints, discovered by trying their routes") {
         const std::string ctype = r->get_header_value("Content-Type");
         json doc;
         if (c.format == "xlsx" || ctype.find("spreadsheet") != std::string::npos) doc = xlsx_objects(r->body);
-        else if (ctype.find("csv") != std::string::npos) doc = csv_objects(r->body);
+        else if (ctype.find("csv") != std::string::npos && ctype.find("json") == std::string::npos) doc = csv_objects(r->body);
         else doc = json::parse(r->body, nullptr, false);
         if (doc.is_discarded()) {
             CHECK_MESSAGE(false, c.path << ": unreadable " << ctype);
@@ -970,8 +1001,18 @@ TEST_CASE("leak - bespoke areas in every format: sums of members' rounded cells,
                     CHECK(strings.find("rounded to the nearest 20") != std::string::npos);
                 } else if (ctype.find("csv") != std::string::npos) {
                     doc = csv_objects(r->body);
-                    CHECK(r->body.find("# classification: internal") != std::string::npos);
-                    CHECK(r->body.find("# disclosure: Internal management information") != std::string::npos);
+                    // The header is line 1; the classification is on every row and the statement in the CSVW
+                    // sidecar the Link header names.
+                    CHECK(r->body.rfind("code,", 0) == 0);
+                    REQUIRE(doc.size() == 3);
+                    for (const auto& row : doc) CHECK(row["classification"] == "Internal MI: not for onward sharing");
+                    const auto link = r->get_header_value("Link");
+                    REQUIRE(link.find("rel=\"describedby\"") != std::string::npos);
+                    const auto sidecar = fetch(link.substr(1, link.find('>') - 1));
+                    REQUIRE(sidecar->status == 200);
+                    CHECK(sidecar->body.find("Internal management information") != std::string::npos);
+                    CHECK(sidecar->body.find("Internal MI: not for onward sharing") != std::string::npos);
+                    walk(json::parse(sidecar->body), m, p, pr.path + " sidecar");
                 } else if (ctype.find("geopackage") != std::string::npos) {
                     write_text(gpkg_path, r->body);
                     const auto converted = run_command("ogr2ogr -f GeoJSON /vsistdout/ '" + gpkg_path + "'", false);

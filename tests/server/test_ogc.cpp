@@ -84,6 +84,23 @@ json fetch_json(const std::string& path, bool with_key = false) {
     return json::parse(r->body);
 }
 
+/// The CSVW sidecar a CSV response names in its Link header (rel="describedby"), validated against the CSV.
+json sidecar_of(const httplib::Result& csv, bool with_key = false) {
+    const auto link = csv->get_header_value("Link");
+    REQUIRE_MESSAGE(link.find("rel=\"describedby\"") != std::string::npos, "no describedby link: " << link);
+    const auto meta = fetch_json(link.substr(1, link.find('>') - 1), with_key);
+    check_csvw(csv->body, meta);
+    return meta;
+}
+
+/// Whether one of the sidecar's rdfs:comment lines (the rule as data, the layout's notes) starts with `start`.
+bool comment_starts(const json& meta, const std::string& start) {
+    for (const auto& line : meta["rdfs:comment"]) {
+        if (line.get<std::string>().rfind(start, 0) == 0) return true;
+    }
+    return false;
+}
+
 std::string fetch_error(const std::string& path, int status, bool with_key = false) {
     const auto r = fetch(path, with_key);
     INFO(path << " -> " << r->status << " " << r->body.substr(0, 300));
@@ -362,7 +379,7 @@ TEST_CASE("exports - XLSX of /api/table opens in a spreadsheet reader with numbe
     REQUIRE(data);
     const auto expected = table_values("dataset=claimant_count&within=E08000003&period=2017-09");
     std::size_t rows = 0;
-    const int value_field = data->GetLayerDefn()->GetFieldIndex("value");
+    const int value_field = data->GetLayerDefn()->GetFieldIndex("claimants");
     REQUIRE(value_field >= 0);
     CHECK(data->GetLayerDefn()->GetFieldDefn(value_field)->GetType() != OFTString); // numbers as numbers
     for (auto& f : *data) {
@@ -371,8 +388,13 @@ TEST_CASE("exports - XLSX of /api/table opens in a spreadsheet reader with numbe
         ++rows;
         REQUIRE(expected.count(code));
         if (!expected.at(code).is_null()) CHECK(f->GetFieldAsInteger64(value_field) == expected.at(code).get<std::int64_t>());
+        // What the row is, on the row: a copied Data sheet keeps its period, classification and parents.
+        CHECK(std::string(f->GetFieldAsString("period")) == "2017-09");
+        CHECK(std::string(f->GetFieldAsString("period_name")) == "September 2017");
+        CHECK(std::string(f->GetFieldAsString("classification")) == "Published (Open Government Licence v3.0)");
+        CHECK(std::string(f->GetFieldAsString("lad_code")) == "E08000003");
     }
-    CHECK(rows == expected.size());
+    CHECK(rows == expected.size()); // one row per area: no total row unless asked (totals=true)
     OGRLayer* about = ds->GetLayerByName("About");
     REQUIRE(about);
     std::map<std::string, std::string> meta;
@@ -383,7 +405,7 @@ TEST_CASE("exports - XLSX of /api/table opens in a spreadsheet reader with numbe
     CHECK(meta["Rounding base"] == "5");
     CHECK(contains(meta["Uncertainty"], "2.5"));
     CHECK(contains(meta["Licence"], "Open Government Licence"));
-    CHECK(meta["Period"] == "2017-09");
+    CHECK(meta["Period"] == "2017-09 (September 2017)");
 }
 
 TEST_CASE("exports - GeoJSON and GeoPackage of areas with protected values read back with GDAL") {
@@ -454,7 +476,12 @@ TEST_CASE("exports - internal values in every export and collection are multiple
             OGRLayer* data = ds->GetLayerByName("Data");
             REQUIRE(data);
             for (auto& f : *data) {
-                if (f->IsFieldSetAndNotNull(f->GetFieldIndex("value"))) check_value(f->GetFieldAsInteger64("value"));
+                if (f->IsFieldSetAndNotNull(f->GetFieldIndex("referrals"))) check_value(f->GetFieldAsInteger64("referrals"));
+                CHECK(std::string(f->GetFieldAsString("classification")) == "Internal MI: not for onward sharing");
+                if (level == "oa") {
+                    CHECK(std::string(f->GetFieldAsString("lsoa_code")).rfind("E01", 0) == 0);
+                    CHECK(std::string(f->GetFieldAsString("lad_code")).rfind("E08", 0) == 0);
+                }
             }
             std::map<std::string, std::string> meta;
             for (auto& f : *ds->GetLayerByName("About")) meta[f->GetFieldAsString(0)] = f->GetFieldAsString(1);
@@ -503,7 +530,12 @@ TEST_CASE("exports - `smallarea export` writes the same files from a store witho
           fetch_json("/api/areas?level=oa&within=E08000003")["count"].get<std::size_t>());
     const std::string csv = srv().file("cli.csv");
     REQUIRE(run(cli + " export --db '" + db + "' --dataset claimant_count --format csv --out '" + csv + "'") == 0);
-    CHECK(contains(read_text(csv), "# classification: published"));
+    // The CSV with its CSVW sidecar next to it (FILE-metadata.json, CSVW's default name), its url relative.
+    CHECK(read_text(csv).rfind("code,name,level,", 0) == 0);
+    const auto sidecar = json::parse(read_text(csv + "-metadata.json"));
+    check_csvw(read_text(csv), sidecar);
+    CHECK(sidecar["url"] == "cli.csv");
+    CHECK(contains(sidecar["dc:accessRights"].get<std::string>(), "Published"));
     CHECK(run(cli + " export --db '" + db + "' --dataset claimant_count --format pdf --out '" + csv + "'") != 0);
     CHECK(run(cli + " export --db '" + db + "' --dataset nope --format csv --out '" + csv + "'") != 0);
 }
@@ -587,7 +619,7 @@ TEST_CASE("exports - bespoke areas as XLSX, CSV, GeoJSON and GeoPackage carry th
         OGRLayer* data = ds->GetLayerByName("Data");
         REQUIRE(data);
         const auto* defn = data->GetLayerDefn();
-        for (const char* field : {"value", "households", "members", "rate_per_100_households", "uncertainty", "cells"}) {
+        for (const char* field : {"claimants", "households", "members", "claimants_per_100_households", "uncertainty", "cells"}) {
             const int i = defn->GetFieldIndex(field);
             REQUIRE_MESSAGE(i >= 0, field);
             CHECK_MESSAGE(defn->GetFieldDefn(i)->GetType() != OFTString, field); // numbers as numbers
@@ -597,7 +629,7 @@ TEST_CASE("exports - bespoke areas as XLSX, CSV, GeoJSON and GeoPackage carry th
             const std::string code = f->GetFieldAsString("code");
             REQUIRE(expected.count(code));
             const auto& e = expected.at(code);
-            CHECK(f->GetFieldAsInteger64("value") == e["value"].get<std::int64_t>());
+            CHECK(f->GetFieldAsInteger64("claimants") == e["value"].get<std::int64_t>());
             CHECK(f->GetFieldAsInteger64("households") == e["households"].get<std::int64_t>());
             CHECK(f->GetFieldAsDouble("uncertainty") == doctest::Approx(e["uncertainty"].get<double>()));
             CHECK(std::string(f->GetFieldAsString("member_level")) == "lsoa");
@@ -610,23 +642,30 @@ TEST_CASE("exports - bespoke areas as XLSX, CSV, GeoJSON and GeoPackage carry th
         CHECK(meta.at("Rounding rule") == fetch_json("/api/datasets/claimant_count")["disclosure"]["rule"].get<std::string>());
         CHECK(contains(meta.at("Uncertainty"), "2.5"));
         CHECK(contains(meta.at("Geography"), "bespoke"));
-        CHECK(meta.at("Period") == "2017-09");
+        CHECK(meta.at("Period") == "2017-09 (September 2017)");
         CHECK(contains(meta.at("Licence"), "Open Government Licence"));
         CHECK_FALSE(meta.at("Attribution").empty());
         CHECK_FALSE(meta.at("Publisher").empty());
     }
 
-    // CSV: the statement as '#' lines, one row per bespoke area.
+    // CSV: header on line 1, one row per bespoke area; the statement in its CSVW sidecar.
     const auto c = fetch("/api/export/bespoke.csv?" + q);
     REQUIRE(c->status == 200);
     CHECK(std::regex_search(c->get_header_value("Content-Disposition"), std::regex(stem + "csv")));
-    for (const char* line : {"# classification: published", "# rounding base: 5", "# uncertainty: ", "# disclosure: ", "# licence: "}) {
-        CHECK_MESSAGE(contains(c->body, line), line);
-    }
-    CHECK(contains(c->body, "\ncode,name,member_level,members,households,value,rate_per_100_households,uncertainty,suppressed,missing,cells,"
-                            "cells_with_value,complete,households_complete,rounding_dominates\n"));
-    CHECK(contains(c->body, "\n" + b.lsoa_a + ",Three LSOAs,lsoa,3," + std::to_string(expected.at(b.lsoa_a)["households"].get<std::int64_t>()) +
-                                "," + std::to_string(expected.at(b.lsoa_a)["value"].get<std::int64_t>()) + ","));
+    const auto csvw = sidecar_of(c);
+    CHECK(comment_starts(csvw, "classification: published"));
+    CHECK(comment_starts(csvw, "rounding base: 5"));
+    CHECK(comment_starts(csvw, "licence: Open Government Licence"));
+    CHECK(contains(csvw["dc:description"].get<std::string>(), fetch_json("/api/datasets/claimant_count")["disclosure"]["rule"].get<std::string>()));
+    CHECK(contains(csvw["dc:description"].get<std::string>(), "2.5"));
+    CHECK(csvw["dc:license"]["@id"] == "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/");
+    CHECK(csvw["tableSchema"]["primaryKey"] == "code");
+    CHECK(c->body.rfind("code,name,member_level,members,period,period_name,classification,households,claimants,"
+                        "claimants_per_100_households,uncertainty,suppressed,missing,cells,cells_with_value,complete,"
+                        "households_complete,rounding_dominates\n", 0) == 0);
+    CHECK(contains(c->body, "\n" + b.lsoa_a + ",Three LSOAs,lsoa,3,2017-09,September 2017,Published (Open Government Licence v3.0)," +
+                                std::to_string(expected.at(b.lsoa_a)["households"].get<std::int64_t>()) + "," +
+                                std::to_string(expected.at(b.lsoa_a)["value"].get<std::int64_t>()) + ","));
 
     // GeoPackage written with GDAL, read back with GDAL; the same through /api/export/areas.gpkg?level=bespoke.
     for (const auto& path : std::vector<std::string>{"/api/export/bespoke.gpkg?" + q, "/api/export/areas.gpkg?level=bespoke&" + q}) {
@@ -689,7 +728,7 @@ TEST_CASE("exports - bespoke areas as XLSX, CSV, GeoJSON and GeoPackage carry th
         REQUIRE(ds);
         std::size_t rows = 0;
         for (auto& f : *ds->GetLayerByName("Data")) {
-            const auto v = f->GetFieldAsInteger64("value");
+            const auto v = f->GetFieldAsInteger64("referrals");
             CHECK(v % 20 == 0);
             CHECK(v == internal_rows.at(f->GetFieldAsString("code"))["value"].get<std::int64_t>());
             ++rows;
@@ -759,7 +798,7 @@ TEST_CASE("exports - targets as XLSX and CSV: the ranked rows of /api/targets wi
         OGRLayer* data = ds->GetLayerByName("Data");
         REQUIRE(data);
         const auto* defn = data->GetLayerDefn();
-        for (const char* field : {"rank", "households", "value", "rate_per_100_households"}) {
+        for (const char* field : {"rank", "households", "referrals", "referrals_per_100_households"}) {
             const int i = defn->GetFieldIndex(field);
             REQUIRE_MESSAGE(i >= 0, field);
             CHECK_MESSAGE(defn->GetFieldDefn(i)->GetType() != OFTString, field);
@@ -770,9 +809,9 @@ TEST_CASE("exports - targets as XLSX and CSV: the ranked rows of /api/targets wi
             const auto& e = t["rows"][k];
             CHECK(f->GetFieldAsInteger64("rank") == e["rank"].get<std::int64_t>());
             CHECK(std::string(f->GetFieldAsString("code")) == e["code"].get<std::string>());
-            CHECK(f->GetFieldAsInteger64("value") == e["value"].get<std::int64_t>());
-            CHECK(f->GetFieldAsInteger64("value") % 20 == 0);
-            CHECK(f->GetFieldAsDouble("rate_per_100_households") == doctest::Approx(e["rate"].get<double>()));
+            CHECK(f->GetFieldAsInteger64("referrals") == e["value"].get<std::int64_t>());
+            CHECK(f->GetFieldAsInteger64("referrals") % 20 == 0);
+            CHECK(f->GetFieldAsDouble("referrals_per_100_households") == doctest::Approx(e["rate"].get<double>()));
             ++k;
         }
         CHECK(k == 12);
@@ -786,11 +825,15 @@ TEST_CASE("exports - targets as XLSX and CSV: the ranked rows of /api/targets wi
     }
     const auto c = fetch("/api/targets?" + q + "&format=csv", true);
     REQUIRE(c->status == 200);
-    for (const char* line : {"# classification: internal: Internal MI: not for onward sharing", "# rounding base: 20", "# uncertainty: ",
-                             "# bands: ",
-                             "# selection: areas with 100 to 150 households", "# ranked by: ", "# disclosure: Internal management information"}) {
-        CHECK_MESSAGE(contains(c->body, line), line);
+    const auto meta = sidecar_of(c, true);
+    CHECK(meta["dc:accessRights"] == "Internal MI: not for onward sharing");
+    for (const char* line : {"classification: internal: Internal MI: not for onward sharing", "rounding base: 20", "Bands: ",
+                             "Selection: areas with 100 to 150 households", "Ranked by: "}) {
+        CHECK_MESSAGE(comment_starts(meta, line), line);
     }
+    CHECK(contains(meta["dc:description"].get<std::string>(), "Internal management information"));
+    CHECK(contains(meta["dc:description"].get<std::string>(), "10"));
+    CHECK(c->body.rfind("rank,band,tied_with_next,code,name,level,rate_low,rate_high,period,", 0) == 0);
     CHECK(contains(c->body, "\n1,1,"));
     CHECK(contains(c->body, "," + t["rows"][0]["code"].get<std::string>() + ","));
     CHECK(std::regex_search(c->get_header_value("Content-Disposition"),
@@ -929,4 +972,269 @@ TEST_CASE("exports - `smallarea export` writes bespoke areas and targets like th
     CHECK(run(cli + " export --db '" + db + "' --level bespoke --ids " + b.oa + " --dataset claimant_count --format csv --out '" + csv + "'") != 0);
     CHECK(run(cli + " export --db '" + db + "' --targets 150-100 --dataset claimant_count --format csv --out '" + csv + "'") != 0);
     CHECK(run(cli + " export --db '" + db + "' --targets 100-150 --dataset claimant_count --format gpkg --out '" + csv + "'") != 0);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Time, metadata and clean files, as GIS clients read them (issue #15)
+
+TEST_CASE("ogc - time: every item has period and period_start; per-period and all-periods collections; datetime intervals") {
+    const std::string all = "/ogc/collections/claimant_count.claimants.all-periods";
+    const auto sep = table_values("dataset=claimant_count&period=2017-09");
+    const auto oct = table_values("dataset=claimant_count&period=2017-10");
+    REQUIRE(sep.size() == 420);
+    const auto both = fetch_json(all + "/items?limit=10000");
+    CHECK(both["numberMatched"] == 840); // one feature per area and period
+    CHECK(both["periods"] == json::array({"2017-09", "2017-10"}));
+    std::map<std::string, std::size_t> per_period;
+    for (const auto& f : both["features"]) {
+        const auto& p = f["properties"];
+        const std::string period = p["period"];
+        ++per_period[period];
+        CHECK(f["id"] == p["code"].get<std::string>() + "_" + period);
+        CHECK(p["period_start"] == period + "-01");
+        CHECK(p["period_name"] == (period == "2017-09" ? "September 2017" : "October 2017"));
+        CHECK(p["value"] == (period == "2017-09" ? sep : oct).at(p["code"].get<std::string>()));
+    }
+    CHECK(per_period["2017-09"] == 420);
+    CHECK(per_period["2017-10"] == 420);
+    // An interval over both months gives both (the single-period collection gives the latest within it).
+    CHECK(fetch_json(all + "/items?limit=1&datetime=2017-09-01/2017-10-31")["numberMatched"] == 840);
+    CHECK(fetch_json(all + "/items?limit=1&datetime=2017-09-15")["numberMatched"] == 420);
+    CHECK(fetch_json(all + "/items?limit=1&datetime=2017-09-15")["features"][0]["properties"]["period"] == "2017-09");
+    CHECK(fetch_json(all + "/items?limit=1&datetime=2017-10-01T00:00:00Z/..")["periods"] == json::array({"2017-10"}));
+    CHECK(fetch_json(all + "/items?limit=1&datetime=2019-01-01")["numberMatched"] == 0);
+    CHECK(fetch_json(all + "/items?limit=1&period=2017-09")["numberMatched"] == 420);
+    CHECK(fetch_error(all + "/items?period=1999-01", 404) == "UnknownPeriod");
+    // Paging runs across the period boundary without gaps or repeats.
+    const auto page = fetch_json(all + "/items?limit=10&offset=415");
+    REQUIRE(page["features"].size() == 10);
+    CHECK(page["features"][4]["properties"]["period"] == "2017-09");
+    CHECK(page["features"][5]["properties"]["period"] == "2017-10");
+    // One feature by CODE_PERIOD.
+    const std::string id = both["features"][0]["id"];
+    CHECK(fetch_json(all + "/items/" + id)["id"] == id);
+    CHECK(fetch(all + "/items/" + id.substr(0, id.find('_')))->status == 404);
+    // The per-period collection: that month only, and nothing for a datetime outside it.
+    const auto one = fetch_json("/ogc/collections/claimant_count.claimants.2017-09/items?limit=10000");
+    CHECK(one["numberMatched"] == 420);
+    for (const auto& f : one["features"]) CHECK(f["properties"]["value"] == sep.at(f["id"].get<std::string>()));
+    CHECK(fetch_json("/ogc/collections/claimant_count.claimants.2017-09/items?datetime=2017-10-05")["numberMatched"] == 0);
+    const auto collection = fetch_json("/ogc/collections/claimant_count.claimants.2017-09");
+    CHECK(collection["extent"]["temporal"]["interval"][0][0] == "2017-09-01T00:00:00Z");
+    CHECK(collection["extent"]["temporal"]["interval"][0][1] == "2017-09-30T23:59:59Z");
+    // The latest-period collection's items carry the date too; the landing page says how to reach a month.
+    CHECK(fetch_json("/ogc/collections/claimant_count.claimants/items?limit=1")["features"][0]["properties"]["period_start"] == "2017-10-01");
+    const auto landing = fetch_json("/ogc");
+    CHECK(contains(landing["description"].get<std::string>(), "?period="));
+    CHECK(contains(landing["description"].get<std::string>(), "all-periods"));
+}
+
+TEST_CASE("ogc - GDAL's OAPIF driver reads period_start as a date and filters the all-periods collection by period") {
+    const std::string out = srv().file("all_periods.gpkg");
+    REQUIRE(run("ogr2ogr -f GPKG '" + out + "' 'OAPIF:" + srv().root() + "' claimant_count.claimants.all-periods -oo PAGE_SIZE=1000") == 0);
+    auto ds = open_vector(out);
+    REQUIRE(ds);
+    OGRLayer* layer = ds->GetLayer(0);
+    REQUIRE(layer);
+    CHECK(layer->GetFeatureCount(TRUE) == 840);
+    const int start = layer->GetLayerDefn()->GetFieldIndex("period_start");
+    REQUIRE(start >= 0);
+    CHECK(layer->GetLayerDefn()->GetFieldDefn(start)->GetType() == OFTDate); // QGIS's temporal controller can use it
+    layer->SetAttributeFilter("period = '2017-09'");
+    CHECK(layer->GetFeatureCount(TRUE) == 420);
+    layer->SetAttributeFilter("period_start >= '2017-10-01'");
+    CHECK(layer->GetFeatureCount(TRUE) == 420);
+    // A datetime interval through GDAL (the URL form a client without a time filter can use).
+    const std::string sep_out = srv().file("interval.gpkg");
+    REQUIRE(run("ogr2ogr -f GPKG '" + sep_out + "' '" + srv().root() +
+                "/collections/claimant_count.claimants.all-periods/items?datetime=2017-09-01/2017-09-30&limit=10000'") == 0);
+    auto sep_ds = open_vector(sep_out);
+    REQUIRE(sep_ds);
+    CHECK(sep_ds->GetLayer(0)->GetFeatureCount(TRUE) == 420);
+    // A per-period collection, picked by name.
+    const std::string one_out = srv().file("one_period.gpkg");
+    REQUIRE(run("ogr2ogr -f GPKG '" + one_out + "' 'OAPIF:" + srv().root() + "' claimant_count.claimants.2017-09 -oo PAGE_SIZE=1000") == 0);
+    auto one_ds = open_vector(one_out);
+    REQUIRE(one_ds);
+    CHECK(one_ds->GetLayer(0)->GetFeatureCount(TRUE) == 420);
+}
+
+TEST_CASE("ogc - collections carry license links and rights; LAD boundaries have households summed from their LSOAs") {
+    const auto c = fetch_json("/ogc/collections/claimant_count.claimants");
+    bool licence_link = false;
+    for (const auto& l : c["links"]) {
+        if (l["rel"] == "license") licence_link = l["href"] == "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/";
+    }
+    CHECK(licence_link);
+    CHECK(contains(c["license"].get<std::string>(), "Open Government Licence"));
+    CHECK_FALSE(c["rights"].get<std::string>().empty());
+    const auto lads = fetch_json("/ogc/collections/lad-2011/items?limit=100");
+    const auto table = fetch_json("/api/table?dataset=claimant_count&level=lad&period=2017-09");
+    std::map<std::string, std::int64_t> households;
+    for (const auto& r : table["rows"]) households[r["code"]] = r["households"].get<std::int64_t>();
+    REQUIRE(lads["features"].size() == 2);
+    for (const auto& f : lads["features"]) {
+        REQUIRE(f["properties"]["households"].is_number());
+        CHECK(f["properties"]["households"].get<std::int64_t>() == households.at(f["id"]));
+        CHECK(f["properties"]["households_basis"] == "sum of the Census households of its lsoas");
+    }
+    // Levels with their own count say nothing of a basis.
+    CHECK_FALSE(fetch_json("/ogc/collections/lsoa-2011/items?limit=1")["features"][0]["properties"].contains("households_basis"));
+}
+
+TEST_CASE("exports - every CSV opens in GDAL with the header on line 1, one row per area and typed columns") {
+    struct file {
+        std::string path;
+        bool key;
+        std::size_t rows;
+    };
+    const std::string internal = "dataset=" + internal_id + "&measure=referrals&period=2017-09";
+    const auto& b = bespoke_areas();
+    const std::vector<file> files{
+        {"/api/table?dataset=claimant_count&period=2017-09&format=csv", false, 420},
+        {"/api/table?" + internal + "&within=E08000003&format=csv", true, 0},
+        {"/api/export/areas.csv?dataset=claimant_count&level=lad", false, 2},
+        {"/api/export/bespoke.csv?dataset=claimant_count&ids=" + b.lsoa_a + "," + b.lsoa_b, false, 2},
+        {"/api/targets?" + internal + "&within=E08000003&limit=12&format=csv", true, 12}};
+    for (const auto& f : files) {
+        INFO(f.path);
+        const auto r = fetch(f.path, f.key);
+        REQUIRE(r->status == 200);
+        CHECK(std::regex_search(r->get_header_value("Content-Disposition"), std::regex(R"(_\d{4}-\d{2}-\d{2}\.csv")")));
+        const auto meta = sidecar_of(r, f.key);
+        const std::string path = srv().file("gdal.csv");
+        write_file(path, r->body);
+        const char* const options[] = {"AUTODETECT_TYPE=YES", "HEADERS=YES", nullptr};
+        auto ds = open_vector(path, options);
+        REQUIRE(ds);
+        OGRLayer* layer = ds->GetLayer(0);
+        const auto* defn = layer->GetLayerDefn();
+        const auto& columns = meta["tableSchema"]["columns"];
+        REQUIRE(static_cast<std::size_t>(defn->GetFieldCount()) == columns.size()); // GDAL keeps every column
+        for (int i = 0; i < defn->GetFieldCount(); ++i) {
+            const auto& col = columns[static_cast<std::size_t>(i)];
+            CHECK(std::string(defn->GetFieldDefn(i)->GetNameRef()) == col["name"].get<std::string>());
+            const auto type = defn->GetFieldDefn(i)->GetType();
+            const std::string datatype = col["datatype"];
+            // GDAL's detection agrees with the sidecar where the column has values to detect from.
+            if (datatype == "integer") CHECK_MESSAGE((type == OFTInteger || type == OFTInteger64 || type == OFTString), col["name"]);
+            if (datatype == "decimal") CHECK_MESSAGE((type == OFTReal || type == OFTInteger || type == OFTString), col["name"]);
+        }
+        for (const char* name : {"code", "period", "period_name", "classification", "households"}) {
+            CHECK_MESSAGE(defn->GetFieldIndex(name) >= 0, name);
+        }
+        const auto n = static_cast<std::size_t>(layer->GetFeatureCount(TRUE));
+        if (f.rows) CHECK(n == f.rows);
+        for (auto& feature : *layer) CHECK(std::string(feature->GetFieldAsString("name")) != "Total");
+    }
+    // The claimant count column is detected as a number (a GIS can class it).
+    const auto r = fetch("/api/table?dataset=claimant_count&period=2017-09&format=csv");
+    write_file(srv().file("typed.csv"), r->body);
+    const char* const options[] = {"AUTODETECT_TYPE=YES", nullptr};
+    auto ds = open_vector(srv().file("typed.csv"), options);
+    REQUIRE(ds);
+    const auto* defn = ds->GetLayer(0)->GetLayerDefn();
+    CHECK(defn->GetFieldDefn(defn->GetFieldIndex("claimants"))->GetType() == OFTInteger);
+    CHECK(defn->GetFieldDefn(defn->GetFieldIndex("claimants_per_100_households"))->GetType() == OFTReal);
+}
+
+TEST_CASE("exports - GeoPackage and GeoJSON carry a title, a description and metadata where GDAL reads them") {
+    const auto g = fetch("/api/export/areas.gpkg?dataset=claimant_count&period=2017-09&level=lad");
+    REQUIRE(g->status == 200);
+    write_file(srv().file("meta.gpkg"), g->body);
+    {
+        auto ds = open_vector(srv().file("meta.gpkg"));
+        REQUIRE(ds);
+        OGRLayer* layer = ds->GetLayer(0);
+        const char* title = layer->GetMetadataItem("IDENTIFIER");
+        REQUIRE(title);
+        CHECK(std::string(title).rfind("Claimant count", 0) == 0);
+        CHECK(contains(title, ": Claimants, September 2017, lad 2011"));
+        CHECK(contains(layer->GetMetadataItem("DESCRIPTION"), "Published"));
+        const char* licence = layer->GetMetadataItem("licence");
+        REQUIRE(licence);
+        CHECK(contains(licence, "Open Government Licence"));
+        const int start = layer->GetLayerDefn()->GetFieldIndex("period_start");
+        REQUIRE(start >= 0);
+        CHECK(layer->GetLayerDefn()->GetFieldDefn(start)->GetType() == OFTDate);
+    }
+    CHECK(run("sqlite3 '" + srv().file("meta.gpkg") + "' 'SELECT count(*) FROM gpkg_metadata' | grep -q '^[1-9]'") == 0);
+    const auto j = fetch("/api/export/areas.geojson?dataset=claimant_count&period=2017-09&level=lad");
+    write_file(srv().file("meta.geojson"), j->body);
+    auto ds = open_vector(srv().file("meta.geojson"));
+    REQUIRE(ds);
+    OGRLayer* layer = ds->GetLayer(0);
+    CHECK(std::string(layer->GetName()).rfind("claimant_count_claimants_2017-09_lad", 0) == 0);
+    const char* description = layer->GetMetadataItem("DESCRIPTION");
+    REQUIRE(description);
+    CHECK(contains(description, "Published"));
+}
+
+TEST_CASE("ogc - styles: QML, SLD and a MapLibre style with the web map's classes (quantile) and colours (YlGnBu)") {
+    const std::string base = "/ogc/collections/claimant_count.claimants";
+    bool styles_link = false;
+    const auto collection = fetch_json(base); // kept: a range-for over a temporary's member would dangle
+    for (const auto& l : collection["links"]) styles_link = styles_link || l["rel"] == "styles";
+    CHECK(styles_link);
+    const auto list = fetch_json(base + "/styles");
+    REQUIRE(list["styles"].size() == 1);
+    CHECK(list["styles"][0]["links"].size() == 3);
+    const auto breaks = fetch_json("/api/breaks?dataset=claimant_count&measure=claimants&period=2017-10")["breaks"];
+    REQUIRE(breaks.size() == 5);
+    auto two = [](double v) {
+        char b[32];
+        std::snprintf(b, sizeof b, "%.2f", v);
+        return std::string(b);
+    };
+    const auto qml = fetch(base + "/styles/default?f=qml");
+    REQUIRE(qml->status == 200);
+    CHECK(contains(qml->body, "attr=\"rate_per_100_households\""));
+    CHECK(contains(qml->body, "graduatedSymbol"));
+    for (const auto& b : breaks) CHECK(contains(qml->body, "upper=\"" + two(b.get<double>()) + "\""));
+    for (const char* colour : {"255,255,204,255", "161,218,180,255", "65,182,196,255", "44,127,184,255", "37,52,148,255"}) {
+        CHECK_MESSAGE(contains(qml->body, colour), colour); // web/src/app.js PALETTES[5]
+    }
+    const auto sld = fetch(base + "/styles/default?f=sld");
+    REQUIRE(sld->status == 200);
+    CHECK(contains(sld->get_header_value("Content-Type"), "sld"));
+    for (const char* colour : {"#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"}) CHECK(contains(sld->body, colour));
+    for (const auto& b : breaks) CHECK(contains(sld->body, "<ogc:Literal>" + two(b.get<double>()) + "</ogc:Literal>"));
+    const auto style = json::parse(fetch(base + "/styles/default?f=mapbox")->body);
+    CHECK(style["version"] == 8);
+    CHECK(contains(style["sources"]["areas"]["tiles"][0].get<std::string>(), "/tiles/lsoa/{z}/{x}/{y}.mvt?dataset=claimant_count&measure=claimants&period=2017-10"));
+    CHECK(style["layers"][0]["source-layer"] == "lsoa");
+    // A period's collection styles that period; boundaries have no style; other formats are 406.
+    CHECK(contains(fetch("/ogc/collections/claimant_count.claimants.2017-09/styles/default?f=mapbox")->body, "period=2017-09"));
+    CHECK(fetch_error("/ogc/collections/lsoa-2011/styles", 404) == "UnknownStyle");
+    CHECK(fetch_error(base + "/styles/default?f=png", 406) == "UnsupportedFormat");
+    CHECK(fetch_error("/ogc/collections/" + internal_id + ".referrals/styles/default", 404) == "UnknownCollection"); // no key
+    CHECK(fetch(("/ogc/collections/" + internal_id + ".referrals/styles/default?f=qml"), true)->status == 200);
+}
+
+TEST_CASE("qgis - the CSV, the all-periods collection and the QML style load in QGIS (skipped without python3-qgis)") {
+    if (run("python3 -c 'import qgis.core'") != 0) {
+        MESSAGE("python3-qgis is not installed: QGIS checks skipped (GDAL, which QGIS reads files and OAPIF with, is tested above)");
+        return;
+    }
+    const auto csv = fetch("/api/table?dataset=claimant_count&period=2017-09&format=csv");
+    write_file(srv().file("qgis.csv"), csv->body);
+    write_file(srv().file("qgis.qml"), fetch("/ogc/collections/claimant_count.claimants/styles/default?f=qml")->body);
+    const std::string script = srv().file("qgis_check.py");
+    write_file(script, "import sys\n"
+                       "from qgis.core import QgsApplication, QgsVectorLayer\n"
+                       "app = QgsApplication([], False)\napp.initQgis()\n"
+                       "t = QgsVectorLayer('file://" + srv().file("qgis.csv") + "?delimiter=,&detectTypes=yes&geomType=none', 't', 'delimitedtext')\n"
+                       "assert t.isValid(), 'csv'\n"
+                       "names = [f.name() for f in t.fields()]\n"
+                       "assert names[0] == 'code' and 'claimants' in names and 'period_name' in names, names\n"
+                       "assert t.featureCount() == 420, t.featureCount()\n"
+                       "o = QgsVectorLayer(\"url='" + srv().root() + "' typename='claimant_count.claimants.all-periods'\", 'o', 'OAPIF')\n"
+                       "assert o.isValid(), 'oapif'\n"
+                       "assert o.featureCount() in (840, -1), o.featureCount()\n"
+                       "msg, ok = o.loadNamedStyle('" + srv().file("qgis.qml") + "')\n"
+                       "assert ok, msg\n"
+                       "assert o.renderer().type() == 'graduatedSymbol', o.renderer().type()\n"
+                       "print('qgis ok')\n");
+    const std::string log = srv().file("qgis.log");
+    CHECK_MESSAGE(run("QT_QPA_PLATFORM=offscreen python3 '" + script + "'", log) == 0, read_text(log));
 }

@@ -201,8 +201,10 @@ TEST_CASE("table - a percentage-only measure carries percent and never a value")
         const auto r = get("/api/table?dataset=synthetic_work_programme&measure=job_outcomes_group_a&period=2017-09"
                            "&within=E08000009&format=csv");
         REQUIRE(r->status == 200);
-        CHECK(contains(r->body, "\ncode,name,households,percent,suppressed,missing,cells,cells_with_value,complete,households_complete\n"));
+        CHECK(r->body.rfind("code,name,level,lsoa_code,lad_code,period,period_name,classification,households,"
+                            "job_outcomes_group_a_percent,suppressed,missing,cells,cells_with_value,complete,households_complete\n", 0) == 0);
         CHECK_FALSE(contains(r->body, ",value,"));
+        CHECK_FALSE(contains(r->body, "job_outcomes_group_a,"));
     }
 }
 
@@ -213,38 +215,65 @@ TEST_CASE("table - the percentage base is refused as a volume (422)") {
           "PercentageOnly");
 }
 
-TEST_CASE("table - format=csv parses and carries the classification line") {
+TEST_CASE("table - format=csv: header on line 1, one row per area, classification on every row, CSVW sidecar") {
     const std::string query = "/api/table?dataset=synthetic_work_programme&measure=referrals&period=2017-09&within=E08000009";
     const auto json_body = get_json(query);
     const auto r = get(query + "&format=csv");
     REQUIRE(r->status == 200);
     CHECK(contains(r->get_header_value("Content-Type"), "text/csv"));
     CHECK(r->get_header_value("X-Smallarea-Classification") == "internal");
-    temp_dir dir;
-    std::string data_part;
-    std::vector<std::string> comments;
-    std::istringstream lines(r->body);
-    for (std::string line; std::getline(lines, line);) {
-        if (line.rfind("# ", 0) == 0) comments.push_back(line);
-        else data_part += line + "\n";
-    }
-    bool classification = false;
-    for (const auto& c : comments) {
-        if (c.rfind("# classification: internal", 0) == 0) classification = true;
-    }
-    CHECK(classification);
-    write_text(dir.file("table.csv"), data_part);
-    const auto t = read_csv(dir.file("table.csv")); // the product's strict reader: no ragged rows, valid quoting
-    CHECK(t.header == std::vector<std::string>{"code", "name", "households", "value", "rate_per_100_households",
+    // A dated file name, like every other export.
+    CHECK(std::regex_search(r->get_header_value("Content-Disposition"),
+                            std::regex("filename=\"synthetic_work_programme_referrals_2017-09_oa_E08000009_[0-9]{4}-[0-9]{2}-[0-9]{2}\\.csv\"")));
+    CHECK(r->body.rfind("code,name,level,lsoa_code,", 0) == 0); // no preamble: QGIS and GDAL take line 1 as the header
+    const auto link = r->get_header_value("Link");
+    REQUIRE(contains(link, "rel=\"describedby\""));
+    const auto sidecar_url = link.substr(1, link.find('>') - 1);
+    CHECK(contains(sidecar_url, "format=csvw"));
+    const auto meta = get_json(sidecar_url);
+    const auto t = check_csvw(r->body, meta);
+    CHECK(contains(meta["url"].get<std::string>(), "format=csv"));
+    CHECK(meta["dc:accessRights"] == "Internal MI: not for onward sharing");
+    CHECK(t.header == std::vector<std::string>{"code", "name", "level", "lsoa_code", "lad_code", "period", "period_name",
+                                               "classification", "households", "referrals", "referrals_per_100_households",
                                                "uncertainty", "suppressed", "missing", "cells", "cells_with_value",
                                                "complete", "households_complete", "rounding_dominates"});
-    REQUIRE(t.rows.size() == json_body["rows"].size() + 1);
+    REQUIRE(t.rows.size() == json_body["rows"].size()); // no total row unless asked
     for (std::size_t i = 0; i < json_body["rows"].size(); ++i) {
-        CHECK(t.at(i, "code") == json_body["rows"][i]["code"].get<std::string>());
-        CHECK(std::stoll(t.at(i, "value")) == json_body["rows"][i]["value"].get<std::int64_t>());
+        const auto& row = json_body["rows"][i];
+        CHECK(t.at(i, "code") == row["code"].get<std::string>());
+        CHECK(t.at(i, "lsoa_code") == row["parents"]["lsoa"].get<std::string>());
+        CHECK(t.at(i, "lad_code") == "E08000009");
+        CHECK(t.at(i, "period") == "2017-09");
+        CHECK(t.at(i, "period_name") == "September 2017");
+        CHECK(t.at(i, "classification") == "Internal MI: not for onward sharing");
+        if (row["value"].is_null()) CHECK(t.at(i, "referrals").empty());
+        else CHECK(std::stoll(t.at(i, "referrals")) == row["value"].get<std::int64_t>());
     }
-    CHECK(t.at(t.rows.size() - 1, "name") == "Total");
-    CHECK(std::stoll(t.at(t.rows.size() - 1, "value")) == json_body["total"]["value"].get<std::int64_t>());
+    SUBCASE("totals=true appends the total row, the sum of the rows' protected cells") {
+        const auto with = get(query + "&format=csv&totals=true");
+        REQUIRE(with->status == 200);
+        const auto meta_t = get_json(with->get_header_value("Link").substr(1, with->get_header_value("Link").find('>') - 1));
+        const auto tt = check_csvw(with->body, meta_t);
+        REQUIRE(tt.rows.size() == json_body["rows"].size() + 1);
+        CHECK(tt.at(tt.rows.size() - 1, "name") == "Total");
+        CHECK(std::stoll(tt.at(tt.rows.size() - 1, "referrals")) == json_body["total"]["value"].get<std::int64_t>());
+        CHECK(std::stoll(tt.at(tt.rows.size() - 1, "referrals")) == sum_values(json_body["rows"]));
+    }
+    SUBCASE("preamble=comments keeps the older '#' lines (and the total row)") {
+        const auto old = get(query + "&format=csv&preamble=comments");
+        REQUIRE(old->status == 200);
+        CHECK(old->body.rfind("# dataset: ", 0) == 0);
+        CHECK(contains(old->body, "\n# classification: internal: Internal MI: not for onward sharing\n"));
+        CHECK(contains(old->body, ",Total,"));
+    }
+    SUBCASE("/api/areas offers no sidecar: format=csvw is 406") {
+        CHECK(error_code("/api/areas?level=lad&format=csvw", 406) == "UnsupportedFormat");
+    }
+    SUBCASE("bad options are 400") {
+        CHECK(error_code(query + "&format=csv&totals=maybe", 400) == "InvalidParameter");
+        CHECK(error_code(query + "&format=csv&preamble=yaml", 400) == "InvalidParameter");
+    }
 }
 
 TEST_CASE("errors - unknown dataset, area, period and level are 404 with a JSON body") {

@@ -594,7 +594,8 @@ function renderLegend() {
     renderClassification(disclosure);
   }
   $('download-csv').href = tableUrl({ format: 'csv' }).toString();
-  $('download-csv').setAttribute('download', `${state.dataset}_${state.measure}_${state.period}_${state.level}.csv`);
+  // The server's dated file name (Content-Disposition), as for every other export.
+  $('download-csv').setAttribute('download', '');
   $('download-xlsx').href = tableUrl({ format: 'xlsx' }).toString();
   $('download-xlsx').setAttribute('download', `${state.dataset}_${state.measure}_${state.period}_${state.level}.xlsx`);
 }

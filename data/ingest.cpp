@@ -4,6 +4,7 @@
 #include "data/disclosure/policy.hpp"
 #include "data/error.hpp"
 #include "data/inspect.hpp"
+#include "data/xlsx_sheet.hpp"
 #include "data/sqlite.hpp"
 #include "data/store.hpp"
 #include "geo/geometry_ops.hpp"
@@ -110,6 +111,7 @@ struct dataset_file {
     std::vector<std::string> zero;       // markers of zero or nil, e.g. "-" in Stat-Xplore
     bool area_names = false;            // the area column holds names, resolved to codes through the store
     bool drop_totals = false;           // a "Total" row (and column) is recognised and dropped
+    std::string sheet;                  // an .xlsx file's sheet (read with GDAL's XLSX driver); empty: the first
 };
 
 struct dataset_measure {
@@ -284,6 +286,9 @@ void parse_file_options(const json& f, const std::string& path, const std::strin
     }
     file.area_names = get_bool(f, "area_names", path, where);
     file.drop_totals = get_bool(f, "drop_totals", path, where);
+    file.sheet = get_string(f, "sheet", path, where, false);
+    const bool xlsx = file.read_path.size() > 5 && lower(file.read_path.substr(file.read_path.size() - 5)) == ".xlsx";
+    if (!file.sheet.empty() && !xlsx) manifest_error(path, where, "\"sheet\" is only for an .xlsx path");
 }
 
 manifest parse_manifest(const std::string& path) {
@@ -430,7 +435,7 @@ manifest parse_manifest(const std::string& path) {
             const std::string fwhere = where + ".files[" + std::to_string(j++) + "]";
             check_keys(f, {"path", "member", "layout", "columns", "period", "skip_lines", "end_at_blank_line", "where",
                            "outside_store", "thousands_separator", "suppressed", "zero", "area_names", "drop_totals",
-                           "_note"},
+                           "sheet", "_note"},
                        path, fwhere);
             if (const auto c = f.find("columns"); c != f.end()) {
                 check_keys(*c, {"period", "area", "measure", "value"}, path, fwhere + ".columns");
@@ -1369,6 +1374,11 @@ void ingester::dataset(const dataset_source& source, std::int64_t release, const
     for (const auto& original_file : source.files) {
         dataset_file file = original_file;
         file.read_path = zip_member(file);
+        std::unique_ptr<xlsx_as_csv> sheet;
+        if (file.read_path.size() > 5 && lower(file.read_path.substr(file.read_path.size() - 5)) == ".xlsx") {
+            sheet = std::make_unique<xlsx_as_csv>(file.read_path, file.sheet, file.path);
+            file.read_path = sheet->path();
+        }
         const std::vector<std::string> wanted_area =
             file.area_column.empty() ? area_candidates : std::vector<std::string>{file.area_column};
         auto has_area_column = [&](const std::vector<std::string>& record) {

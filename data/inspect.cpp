@@ -5,6 +5,7 @@
 #include "data/ingest.hpp"
 #include "data/sqlite.hpp"
 #include "data/store.hpp"
+#include "data/xlsx_sheet.hpp"
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
@@ -172,10 +173,17 @@ raw_csv read_head(const std::string& path, std::size_t max_records) {
 
 /// The header of a table under a title block: the first record as wide as most records (data rows dominate a
 /// download; title lines have one or two fields).
+std::size_t filled_width(const std::vector<std::string>& r) {
+    // Up to the last non-empty field: a spreadsheet row is as wide as the sheet even when it holds one title cell.
+    std::size_t n = r.size();
+    while (n > 0 && trim(r[n - 1]).empty()) --n;
+    return n;
+}
+
 std::size_t find_header(const raw_csv& raw) {
     std::map<std::size_t, std::size_t> widths;
     for (const auto& [line, r] : raw.records) {
-        if (r.size() >= 2) ++widths[r.size()];
+        if (filled_width(r) >= 2) ++widths[filled_width(r)];
     }
     std::size_t modal = 0, count = 0;
     for (const auto& [w, n] : widths) {
@@ -185,7 +193,7 @@ std::size_t find_header(const raw_csv& raw) {
         }
     }
     for (std::size_t i = 0; i < raw.records.size(); ++i) {
-        if (raw.records[i].second.size() == modal) return i;
+        if (filled_width(raw.records[i].second) == modal) return i;
     }
     return 0;
 }
@@ -219,6 +227,7 @@ struct inspector {
     std::vector<std::string> findings;
     json boundaries = json::array(), lookups = json::array(), datasets = json::array();
     std::set<std::string> ids;
+    std::string m_sheet; // the sheet being inspected when the file is an .xlsx workbook
 
     void say(const std::string& file, const std::string& what) { findings.push_back(file + ": " + what); }
 
@@ -232,6 +241,15 @@ struct inspector {
     void inspect(const std::string& user_path) {
         const std::string path = absolute(user_path);
         if (ends_with(path, ".zip")) return inspect_zip(path);
+        if (ends_with(path, ".xlsx")) {
+            // The first sheet, as Stat-Xplore writes one table per workbook; its name goes into the manifest.
+            xlsx_as_csv sheet(path, "", path);
+            say(path, "XLSX workbook: sheet \"" + sheet.sheet() + "\" read through GDAL's XLSX driver");
+            m_sheet = sheet.sheet();
+            inspect_csv(sheet.path(), path, "");
+            m_sheet.clear();
+            return;
+        }
         if (ends_with(path, ".geojson") || ends_with(path, ".geojson.gz") || ends_with(path, ".gpkg") ||
             ends_with(path, ".shp") || ends_with(path, ".json")) {
             return inspect_boundaries(path);
@@ -455,6 +473,7 @@ struct inspector {
         json f;
         f["path"] = user_path;
         if (!member.empty()) f["member"] = member;
+        if (!m_sheet.empty()) f["sheet"] = m_sheet;
         f["layout"] = layout;
         return f;
     }

@@ -1205,6 +1205,15 @@ TEST_CASE("inspect - each publisher's download becomes a manifest that ingests a
               std::map<std::string, std::int64_t>{{"E01005098", 1030}, {"E01005099", -1}, {"E01005100", 0},
                                                   {"E01006109", 85}, {"E01006110", 40}, {"E01006116", 1205}});
     }
+    SUBCASE("Stat-Xplore XLSX export: the sheet named in the manifest") {
+        const std::string db_path = sample_store_in(dir);
+        const auto id = inspect_then_ingest(dir, {real_fixtures + "/statxplore_uc_people_lsoa11_months.xlsx"}, db_path, report);
+        CHECK(contains(report.manifest, "\"sheet\": \"People on UC\""));
+        auto db = data::open_store(db_path, false);
+        CHECK(observations_by_code(db, id, "people", "2024-09") ==
+              std::map<std::string, std::int64_t>{{"E01005098", 1045}, {"E01005099", 12}, {"E01005100", 5},
+                                                  {"E01006109", 90}, {"E01006110", -1}, {"E01006116", 1190}});
+    }
     SUBCASE("NOMIS Census bulk zip: the OA member chosen by the store's codes, outside rows skipped") {
         const std::string base = dir.file("base.json");
         write_text(base, R"({"boundaries": [{"path": ")" + shared_data +
@@ -1234,5 +1243,40 @@ TEST_CASE("inspect - each publisher's download becomes a manifest that ingests a
         const auto summary = data::ingest_manifest(manifest, dir.file("fresh.db"));
         CHECK(summary.features == 3);
         CHECK(summary.lookup_rows == 2);
+    }
+}
+
+TEST_CASE("real layouts - a Stat-Xplore XLSX export: the sheet by name through GDAL's XLSX driver, same values as the CSV") {
+    temp_dir dir;
+    const std::string db_path = sample_store_in(dir);
+    const std::string xlsx = real_fixtures + "/statxplore_uc_people_lsoa11_months.xlsx";
+    auto manifest_for = [&](const std::string& sheet) {
+        return one_dataset_manifest(
+            dir, "sx", "lsoa", 2011,
+            R"x({"path": ")x" + xlsx + R"x(", "sheet": ")x" + sheet +
+                R"x(", "layout": "periods_as_columns", "columns": {"area": "Lower Layer Super Output Areas (2011)"},
+                "skip_lines": "detect", "end_at_blank_line": true, "area_names": true, "drop_totals": true,
+                "suppressed": [".."], "zero": ["-"]})x",
+            R"([{"id": "people"}])");
+    };
+    SUBCASE("an unknown sheet is refused, listing the sheets") {
+        CHECK(contains(refusal_of(manifest_for("Sheet1"), db_path), "no sheet named \"Sheet1\" (sheets: People on UC)"));
+    }
+    SUBCASE("the sheet ingests with the CSV export's values") {
+        const auto summary = data::ingest_manifest(manifest_for("People on UC"), db_path);
+        CHECK(summary.observation_rows == 12);
+        CHECK(has_note(summary, "2 cells marked \"..\""));
+        auto db = data::open_store(db_path, false);
+        CHECK(observations_by_code(db, "sx", "people", "2024-08") ==
+              std::map<std::string, std::int64_t>{{"E01005098", 1030}, {"E01005099", -1}, {"E01005100", 0},
+                                                  {"E01006109", 85}, {"E01006110", 40}, {"E01006116", 1205}});
+        CHECK(observations_by_code(db, "sx", "people", "2024-09") ==
+              std::map<std::string, std::int64_t>{{"E01005098", 1045}, {"E01005099", 12}, {"E01005100", 5},
+                                                  {"E01006109", 90}, {"E01006110", -1}, {"E01006116", 1190}});
+    }
+    SUBCASE("sheet on a CSV path is refused") {
+        const auto manifest = one_dataset_manifest(dir, "sx", "lsoa", 2011,
+                                                   R"({"path": "/tmp/x.csv", "sheet": "People on UC"})", R"([{"id": "people"}])");
+        CHECK(contains(refusal_of(manifest, db_path), "only for an .xlsx path"));
     }
 }

@@ -1158,6 +1158,7 @@ struct cell_value {
     std::optional<std::int64_t> value;
     std::string file;
     long line;
+    bool suppressed = false; // the publisher's marker: no value, shown as suppressed rather than missing
 };
 
 
@@ -1255,11 +1256,14 @@ std::string strip_thousands(const std::string& text) {
 }
 
 /// A value cell under the file's rules: suppression and zero markers, thousands separators, then parse_count.
-std::optional<std::int64_t> parse_cell(const std::string& raw, const dataset_file& file, long line, file_tally& tally) {
+std::optional<std::int64_t> parse_cell(const std::string& raw, const dataset_file& file, long line, file_tally& tally,
+                                       bool& suppressed) {
     const std::string text = trim(raw);
+    suppressed = false;
     for (const auto& m : file.suppressed) {
         if (text == trim(m)) {
             ++tally.suppressed[m];
+            suppressed = true;
             return std::nullopt;
         }
     }
@@ -1482,7 +1486,8 @@ void ingester::dataset(const dataset_source& source, std::int64_t release, const
             }
             return id;
         };
-        auto value_of = [&](const std::string& raw) { return parse_cell(raw, file, csv.line(), tally); };
+        bool suppressed = false; // set by value_of for the cell it parsed last
+        auto value_of = [&](const std::string& raw) { return parse_cell(raw, file, csv.line(), tally, suppressed); };
         auto duplicate = [&](const std::string& code, const std::string& what, const std::string& p, const cell_value& first,
                              int value_column) {
             std::string cause;
@@ -1529,7 +1534,8 @@ void ingester::dataset(const dataset_source& source, std::int64_t release, const
                 // refused for its value, hiding the real cause.
                 const cell_key key{measure_id, p, *id};
                 if (const auto it = cells.find(key); it != cells.end()) duplicate(code, ", measure " + measure_id, p, it->second, value);
-                cells.emplace(key, cell_value{value_of(fields[static_cast<std::size_t>(value)]), file.path, csv.line()});
+                const auto parsed = value_of(fields[static_cast<std::size_t>(value)]);
+                cells.emplace(key, cell_value{parsed, file.path, csv.line(), suppressed});
             }
         } else if (file.layout == "wide") {
             std::vector<std::pair<std::string, int>> measure_columns;
@@ -1550,7 +1556,7 @@ void ingester::dataset(const dataset_source& source, std::int64_t release, const
                 for (const auto& [measure_id, index] : measure_columns) {
                     const auto parsed = value_of(fields[static_cast<std::size_t>(index)]);
                     const auto [it, inserted] =
-                        cells.emplace(cell_key{measure_id, p, *id}, cell_value{parsed, file.path, csv.line()});
+                        cells.emplace(cell_key{measure_id, p, *id}, cell_value{parsed, file.path, csv.line(), suppressed});
                     if (!inserted) duplicate(code, "", p, it->second, -1);
                 }
             }
@@ -1582,7 +1588,7 @@ void ingester::dataset(const dataset_source& source, std::int64_t release, const
                 for (const auto& [p, index] : period_columns) {
                     const auto parsed = value_of(fields[static_cast<std::size_t>(index)]);
                     const auto [it, inserted] =
-                        cells.emplace(cell_key{counted.front(), p, *id}, cell_value{parsed, file.path, csv.line()});
+                        cells.emplace(cell_key{counted.front(), p, *id}, cell_value{parsed, file.path, csv.line(), suppressed});
                     if (!inserted) duplicate(code, "", p, it->second, -1);
                 }
             }
@@ -1636,9 +1642,11 @@ void ingester::dataset(const dataset_source& source, std::int64_t release, const
             s.bind(6, to_string(m.info.kind)).bind(7, m.info.denominator).bind(8, m.info.percent_of).bind(9, sum_of).run();
         }
     }
-    statement insert(m_db, "INSERT INTO observations (dataset_id, measure_id, period, area_id, value) VALUES (?, ?, ?, ?, ?)");
+    statement insert(m_db, "INSERT INTO observations (dataset_id, measure_id, period, area_id, value, suppressed) "
+                           "VALUES (?, ?, ?, ?, ?, ?)");
     for (const auto& [key, cell] : cells) {
-        insert.bind(1, source.id).bind(2, key.measure).bind(3, key.period).bind(4, key.area_id).bind(5, cell.value).run();
+        insert.bind(1, source.id).bind(2, key.measure).bind(3, key.period).bind(4, key.area_id).bind(5, cell.value);
+        insert.bind(6, std::int64_t{cell.suppressed ? 1 : 0}).run();
     }
     summary.observation_rows += static_cast<std::int64_t>(cells.size());
     summary.skipped_rows += skipped;

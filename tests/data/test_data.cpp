@@ -1280,3 +1280,23 @@ TEST_CASE("real layouts - a Stat-Xplore XLSX export: the sheet by name through G
         CHECK(contains(refusal_of(manifest, db_path), "only for an .xlsx path"));
     }
 }
+
+TEST_CASE("suppressed cells - a publisher's marker is stored as suppressed, an empty cell as no value (schema v4)") {
+    temp_dir dir;
+    const std::string db_path = sample_store_in(dir);
+    const std::string csv = dir.file("marked.csv");
+    write_text(csv, "lsoa11cd,value\nE01005098,..\nE01005099,\nE01005100,15\n");
+    const auto manifest = one_dataset_manifest(
+        dir, "marked", "lsoa", 2011, R"({"path": ")" + csv + R"(", "layout": "wide", "period": "2024-09", "suppressed": [".."]})",
+        R"([{"id": "value"}])");
+    data::ingest_manifest(manifest, db_path);
+    auto db = data::open_store(db_path, false);
+    CHECK(scalar(db, "PRAGMA user_version") == data::schema_version);
+    std::map<std::int64_t, std::string> code_of;
+    for (const auto& a : data::load_areas(db)) code_of[a.id] = a.code;
+    std::map<std::string, std::string> seen;
+    for (const auto& o : data::load_observations(db, "marked", "value", "2024-09")) {
+        seen[code_of.at(o.area_id)] = o.suppressed ? "suppressed" : o.value ? std::to_string(*o.value) : "missing";
+    }
+    CHECK(seen == std::map<std::string, std::string>{{"E01005098", "suppressed"}, {"E01005099", "missing"}, {"E01005100", "15"}});
+}

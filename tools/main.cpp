@@ -220,7 +220,12 @@ int main(int argc, char** argv) {
         std::cerr << "smallarea: " << e.what() << "\n" << usage_text;
         return 2;
     } catch (const smallarea::ingest_error& e) {
-        std::cerr << "smallarea: ingest failed: " << e.what() << "\nthe store is unchanged\n";
+        // inspect reads the same files with the same reader; it writes nothing, so it does not speak of the store.
+        if (argc > 1 && std::string(argv[1]) == "inspect") {
+            std::cerr << "smallarea: inspect failed: " << e.what() << '\n';
+        } else {
+            std::cerr << "smallarea: ingest failed: " << e.what() << "\nthe store is unchanged\n";
+        }
         return 1;
     } catch (const smallarea::store_error& e) {
         std::cerr << "smallarea: " << e.what() << '\n';

@@ -1300,3 +1300,20 @@ TEST_CASE("suppressed cells - a publisher's marker is stored as suppressed, an e
     }
     CHECK(seen == std::map<std::string, std::string>{{"E01005098", "suppressed"}, {"E01005099", "missing"}, {"E01005100", "15"}});
 }
+
+TEST_CASE("hostile files - a CSV renamed .xlsx and a truncated zip are refused by name, the store untouched") {
+    temp_dir dir;
+    const std::string db_path = sample_store_in(dir);
+    const std::string hostile = fixtures + "/hostile";
+    for (const auto& [file, what] : std::vector<std::pair<std::string, std::string>>{
+             {"statxplore_csv_renamed.xlsx", "cannot read as an XLSX workbook"}, {"census_truncated.zip", "zip"}}) {
+        CAPTURE(file);
+        const auto manifest = one_dataset_manifest(dir, "h", "lsoa", 2011, R"({"path": ")" + hostile + "/" + file + R"(", "layout": "wide", "period": "2024"})",
+                                                   R"([{"id": "people"}])");
+        const std::string before = store_state(db_path);
+        const std::string message = refusal_of(manifest, db_path);
+        CHECK(contains(message, file));
+        CHECK(contains(message, what));
+        CHECK(store_state(db_path) == before);
+    }
+}

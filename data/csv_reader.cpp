@@ -55,27 +55,70 @@ bool valid_utf8(const std::string& text) noexcept {
     return true;
 }
 
-csv_reader::csv_reader(const std::string& path) : m_path(path), m_buffer(1 << 16) {
+csv_reader::csv_reader(const std::string& path) : csv_reader(path, csv_options{}) {}
+
+csv_reader::csv_reader(const std::string& path, const csv_options& options)
+    : m_path(path), m_buffer(1 << 16), m_end_at_blank_line(options.end_at_blank_line) {
+    open(path);
+    auto clean = [](std::vector<std::string>& record) {
+        if (!record.empty() && record[0].rfind("\xEF\xBB\xBF", 0) == 0) record[0].erase(0, 3);
+        for (auto& h : record) {
+            while (!h.empty() && (h.back() == ' ' || h.back() == '\t')) h.pop_back();
+            while (!h.empty() && (h.front() == ' ' || h.front() == '\t')) h.erase(0, 1);
+        }
+    };
+    if (!read_record(m_header)) {
+        throw ingest_error(path, 1, "file is empty: expected a header row");
+    }
+    clean(m_header);
+    if (options.skip_lines > 0) {
+        while (m_record_line <= options.skip_lines) {
+            m_title.emplace_back(m_record_line, m_header);
+            if (!read_record(m_header)) {
+                throw ingest_error(path, m_line, "no header after the " + std::to_string(options.skip_lines) +
+                                                     " lines of \"skip_lines\"");
+            }
+            clean(m_header);
+        }
+    } else if (options.is_header) {
+        int records = 1;
+        while (!options.is_header(m_header)) {
+            m_title.emplace_back(m_record_line, m_header);
+            if (++records > 64 || !read_record(m_header)) {
+                throw ingest_error(path, 1, "no header row found in the first " + std::to_string(records - 1) +
+                                                " records");
+            }
+            clean(m_header);
+        }
+    }
+    m_header_line = m_record_line;
+    for (const auto& [line, record] : m_title) {
+        for (const auto& f : record) {
+            if (!valid_utf8(f)) throw ingest_error(m_path, line, "text is not valid UTF-8");
+        }
+    }
+}
+
+void csv_reader::open(const std::string& path) {
     m_file = VSIFOpenL(gdal_path(path).c_str(), "rb");
     if (!m_file) {
         throw ingest_error(path, 0, "cannot open file");
     }
     // A UTF-8 byte-order mark (Excel, some NOMIS exports) is skipped before parsing, so a quoted first header
     // field is still recognised as quoted.
-    unsigned char bom[3] = {0, 0, 0};
+    unsigned char bom[4] = {0, 0, 0, 0};
     auto* file = static_cast<VSILFILE*>(m_file);
-    if (VSIFReadL(bom, 1, 3, file) != 3 || bom[0] != 0xEF || bom[1] != 0xBB || bom[2] != 0xBF) {
+    const auto got = VSIFReadL(bom, 1, 4, file);
+    // A zip read as text fails on its first NUL byte, which says nothing about the cause (NOMIS bulk downloads
+    // are zips of one CSV per level).
+    if (got == 4 && bom[0] == 'P' && bom[1] == 'K' && bom[2] == 3 && bom[3] == 4) {
+        throw ingest_error(path, 0, "is a zip archive, not a CSV: name the CSV inside it with \"member\" (a dataset "
+                                    "file) or give the path as /vsizip/ARCHIVE.zip/MEMBER.csv");
+    }
+    if (got < 3 || bom[0] != 0xEF || bom[1] != 0xBB || bom[2] != 0xBF) {
         VSIFSeekL(file, 0, SEEK_SET);
-    }
-    if (!read_record(m_header)) {
-        throw ingest_error(path, 1, "file is empty: expected a header row");
-    }
-    if (!m_header.empty() && m_header[0].rfind("\xEF\xBB\xBF", 0) == 0) {
-        m_header[0].erase(0, 3); // a UTF-8 byte-order mark, as Excel writes
-    }
-    for (auto& h : m_header) {
-        while (!h.empty() && (h.back() == ' ' || h.back() == '\t')) h.pop_back();
-        while (!h.empty() && (h.front() == ' ' || h.front() == '\t')) h.erase(0, 1);
+    } else {
+        VSIFSeekL(file, 3, SEEK_SET);
     }
 }
 
@@ -112,8 +155,10 @@ int csv_reader::get() {
 bool csv_reader::read_record(std::vector<std::string>& fields) {
     fields.clear();
     int c = get();
-    // Skip blank lines between records.
+    // Skip blank lines between records (remembered: a blank line can end a table before its footnotes).
+    m_blank_before = false;
     while (c == '\n' || c == '\r') {
+        m_blank_before = true;
         if (c == '\n') ++m_line;
         c = get();
     }
@@ -173,12 +218,34 @@ bool csv_reader::read_record(std::vector<std::string>& fields) {
 }
 
 bool csv_reader::next(std::vector<std::string>& fields) {
+    if (m_footer_line > 0) return false;
     if (!read_record(fields)) return false;
+    if (m_end_at_blank_line && m_blank_before && m_rows > 0) {
+        m_footer_line = m_record_line;
+        return false;
+    }
     if (fields.size() != m_header.size()) {
+        // Footnotes after a blank line are the usual cause in a publisher's download; say so.
+        const std::string hint = m_blank_before && m_rows > 0
+                                     ? " (it follows a blank line: footnotes? set \"end_at_blank_line\": true)"
+                                     : std::string();
         throw ingest_error(m_path, m_record_line,
                            "expected " + std::to_string(m_header.size()) + " fields as in the header, found " +
-                               std::to_string(fields.size()));
+                               std::to_string(fields.size()) + hint);
     }
+    ++m_rows;
+    for (const auto& f : fields) {
+        if (!valid_utf8(f)) throw ingest_error(m_path, m_record_line, "text is not valid UTF-8");
+    }
+    return true;
+}
+
+} // namespace smallarea::data
+
+namespace smallarea::data {
+
+bool csv_reader::next_raw(std::vector<std::string>& fields) {
+    if (!read_record(fields)) return false;
     for (const auto& f : fields) {
         if (!valid_utf8(f)) throw ingest_error(m_path, m_record_line, "text is not valid UTF-8");
     }

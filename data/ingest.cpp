@@ -3,11 +3,15 @@
 #include "data/csv_reader.hpp"
 #include "data/disclosure/policy.hpp"
 #include "data/error.hpp"
+#include "data/inspect.hpp"
+#include "data/xlsx_sheet.hpp"
 #include "data/sqlite.hpp"
 #include "data/store.hpp"
 #include "geo/geometry_ops.hpp"
 
 #include <cpl_error.h>
+#include <cpl_string.h>
+#include <cpl_vsi.h>
 #include <gdal_priv.h>
 #include <nlohmann/json.hpp>
 #include <ogr_spatialref.h>
@@ -34,6 +38,32 @@ namespace smallarea::data {
 namespace {
 
 using json = nlohmann::json;
+
+std::string trim(const std::string& text) {
+    std::size_t b = 0;
+    std::size_t e = text.size();
+    while (b < e && std::isspace(static_cast<unsigned char>(text[b]))) ++b;
+    while (e > b && std::isspace(static_cast<unsigned char>(text[e - 1]))) --e;
+    return text.substr(b, e - b);
+}
+
+bool all_digits(const std::string& s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+std::string lower(std::string s);
+
+/// Case-insensitive substring test (title blocks are matched loosely: "Nomis", "NOMIS").
+bool contains_ci(const std::string& haystack, const std::string& needle);
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+}
+
+bool contains_ci(const std::string& haystack, const std::string& needle) {
+    return lower(haystack).find(lower(needle)) != std::string::npos;
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The manifest, parsed and checked before anything touches the store.
@@ -65,10 +95,23 @@ struct denominator_source {
 };
 
 struct dataset_file {
-    std::string path;
-    std::string layout; // long | wide
+    std::string path;        // as the user wrote it (named in messages); a .zip member is read through /vsizip/
+    std::string read_path;   // what GDAL opens
+    std::string layout; // long | wide | periods_as_columns
     std::string period_column, area_column, measure_column, value_column;
     std::string period; // fixed period for wide files (or long files without a period column)
+    // Publishers' layouts (NOMIS web, Stat-Xplore): a title block, footnotes, filters on extra dimensions.
+    long skip_lines = 0;
+    bool detect_header = false;         // "skip_lines": "detect"
+    bool end_at_blank_line = false;
+    std::map<std::string, std::string> where; // column -> the one value kept (e.g. GENDER_NAME: Total)
+    bool skip_outside_store = false;    // "outside_store": "skip" (counted and reported)
+    bool thousands_separator = false;   // "1,030" -> 1030
+    std::vector<std::string> suppressed; // markers of publisher-suppressed cells, e.g. ".."
+    std::vector<std::string> zero;       // markers of zero or nil, e.g. "-" in Stat-Xplore
+    bool area_names = false;            // the area column holds names, resolved to codes through the store
+    bool drop_totals = false;           // a "Total" row (and column) is recognised and dropped
+    std::string sheet;                  // an .xlsx file's sheet (read with GDAL's XLSX driver); empty: the first
 };
 
 struct dataset_measure {
@@ -184,6 +227,68 @@ void check_keys(const json& object, std::initializer_list<const char*> allowed, 
             manifest_error(file, where, "unknown key \"" + key + "\"");
         }
     }
+}
+
+bool get_bool(const json& object, const char* key, const std::string& file, const std::string& where) {
+    const auto it = object.find(key);
+    if (it == object.end() || it->is_null()) return false;
+    if (!it->is_boolean()) manifest_error(file, where, std::string("\"") + key + "\" must be true or false");
+    return it->get<bool>();
+}
+
+std::vector<std::string> string_list(const json& object, const char* key, const std::string& file,
+                                     const std::string& where) {
+    std::vector<std::string> out;
+    const auto it = object.find(key);
+    if (it == object.end() || it->is_null()) return out;
+    if (!it->is_array()) manifest_error(file, where, std::string("\"") + key + "\" must be an array of strings");
+    for (const auto& v : *it) {
+        if (!v.is_string()) manifest_error(file, where, std::string("\"") + key + "\" must be an array of strings");
+        out.push_back(v.get<std::string>());
+    }
+    return out;
+}
+
+/// The per-file options for publishers' layouts (README "Ingest manifest"), checked before the store is touched.
+void parse_file_options(const json& f, const std::string& path, const std::string& where, const std::string& member,
+                        dataset_file& file) {
+    const bool zip = file.read_path.size() > 4 && lower(file.read_path.substr(file.read_path.size() - 4)) == ".zip";
+    if (!member.empty() && !zip) manifest_error(path, where, "\"member\" is only for a .zip path");
+    if (zip) file.read_path = "/vsizip/" + file.read_path + (member.empty() ? "" : "/" + member);
+    if (const auto it = f.find("skip_lines"); it != f.end() && !it->is_null()) {
+        if (it->is_string() && it->get<std::string>() == "detect") {
+            file.detect_header = true;
+        } else if (it->is_number_integer() && it->get<std::int64_t>() >= 0 && it->get<std::int64_t>() <= 1000) {
+            file.skip_lines = it->get<long>();
+        } else {
+            manifest_error(path, where, "\"skip_lines\" must be a whole number 0..1000 or \"detect\"");
+        }
+    }
+    file.end_at_blank_line = get_bool(f, "end_at_blank_line", path, where);
+    file.where = string_map(f, "where", path, where);
+    const auto outside = get_string(f, "outside_store", path, where, false, "refuse");
+    if (outside != "refuse" && outside != "skip") manifest_error(path, where, "\"outside_store\" must be \"refuse\" or \"skip\"");
+    file.skip_outside_store = outside == "skip";
+    file.thousands_separator = get_bool(f, "thousands_separator", path, where);
+    file.suppressed = string_list(f, "suppressed", path, where);
+    file.zero = string_list(f, "zero", path, where);
+    for (const auto& marker : file.suppressed) {
+        const std::string t = trim(marker);
+        if (t.empty()) manifest_error(path, where, "an empty \"suppressed\" marker (an empty cell is already \"no value\")");
+        if (all_digits(t)) manifest_error(path, where, "suppression marker \"" + t + "\" is a number; it would hide real counts");
+        if (std::find(file.zero.begin(), file.zero.end(), marker) != file.zero.end()) {
+            manifest_error(path, where, "\"" + t + "\" is both a suppression marker and a zero marker");
+        }
+    }
+    for (const auto& marker : file.zero) {
+        const std::string t = trim(marker);
+        if (t.empty() || all_digits(t)) manifest_error(path, where, "a \"zero\" marker must be text such as \"-\"");
+    }
+    file.area_names = get_bool(f, "area_names", path, where);
+    file.drop_totals = get_bool(f, "drop_totals", path, where);
+    file.sheet = get_string(f, "sheet", path, where, false);
+    const bool xlsx = file.read_path.size() > 5 && lower(file.read_path.substr(file.read_path.size() - 5)) == ".xlsx";
+    if (!file.sheet.empty() && !xlsx) manifest_error(path, where, "\"sheet\" is only for an .xlsx path");
 }
 
 manifest parse_manifest(const std::string& path) {
@@ -328,14 +433,23 @@ manifest parse_manifest(const std::string& path) {
         if (d.contains("files") && !d["files"].is_array()) manifest_error(path, where, "\"files\" must be an array");
         for (const auto& f : d.value("files", json::array())) {
             const std::string fwhere = where + ".files[" + std::to_string(j++) + "]";
-            check_keys(f, {"path", "layout", "columns", "period"}, path, fwhere);
+            check_keys(f, {"path", "member", "layout", "columns", "period", "skip_lines", "end_at_blank_line", "where",
+                           "outside_store", "thousands_separator", "suppressed", "zero", "area_names", "drop_totals",
+                           "sheet", "_note"},
+                       path, fwhere);
             if (const auto c = f.find("columns"); c != f.end()) {
                 check_keys(*c, {"period", "area", "measure", "value"}, path, fwhere + ".columns");
             }
             dataset_file file;
             file.path = resolve(base, get_string(f, "path", path, fwhere));
+            file.read_path = file.path;
+            const std::string member = get_string(f, "member", path, fwhere, false);
+            if (!member.empty()) file.path += "/" + member;
             file.layout = get_string(f, "layout", path, fwhere, false, "long");
-            if (file.layout != "long" && file.layout != "wide") manifest_error(path, fwhere, "layout must be long or wide");
+            if (file.layout != "long" && file.layout != "wide" && file.layout != "periods_as_columns") {
+                manifest_error(path, fwhere, "layout must be long, wide or periods_as_columns");
+            }
+            parse_file_options(f, path, fwhere, member, file);
             const auto columns = string_map(f, "columns", path, fwhere);
             auto col = [&](const char* k) {
                 const auto it = columns.find(k);
@@ -418,13 +532,6 @@ manifest parse_manifest(const std::string& path) {
 // ---------------------------------------------------------------------------------------------------------------
 // Values and periods
 
-std::string trim(const std::string& text) {
-    std::size_t b = 0;
-    std::size_t e = text.size();
-    while (b < e && std::isspace(static_cast<unsigned char>(text[b]))) ++b;
-    while (e > b && std::isspace(static_cast<unsigned char>(text[e - 1]))) --e;
-    return text.substr(b, e - b);
-}
 
 /// Parses a count cell: empty -> no value; a whole non-negative number (an integral "12.0" too) -> the value.
 /// Anything else throws ingest_error at file/line.
@@ -465,9 +572,6 @@ int month_from_name(std::string name) {
     return 0;
 }
 
-bool all_digits(const std::string& s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
-}
 
 
 std::string two_digits(int v) {
@@ -509,6 +613,21 @@ bool normalise_period(const std::string& raw, std::string& out) {
         }
     }
     return false;
+}
+
+bool parse_ons_column(const std::string& header, std::string& level, int& year, bool& is_name) {
+    const std::string h = lower(header);
+    if (h.size() < 5) return false;
+    const std::string suffix = h.substr(h.size() - 2);
+    if (suffix != "cd" && suffix != "nm") return false;
+    const std::string digits = h.substr(h.size() - 4, 2);
+    if (!all_digits(digits)) return false;
+    level = h.substr(0, h.size() - 4);
+    if (level == "ltla") level = "lad"; // ONS also calls districts "lower tier local authorities"
+    if (level_rank(level) < 0) return false;
+    year = std::stoi(digits);
+    is_name = suffix == "nm";
+    return true;
 }
 
 namespace {
@@ -569,6 +688,16 @@ struct area_key_hash {
     }
 };
 
+/// What a file's rows left out on purpose or mapped, for the notes (never silent).
+struct file_tally {
+    std::int64_t filtered = 0;   // rows another value of a "where" column
+    std::int64_t totals = 0;     // "Total" rows dropped
+    std::int64_t outside = 0;    // rows of areas outside the store ("outside_store": "skip")
+    std::string first_outside;
+    std::map<std::string, std::int64_t> suppressed; // marker -> cells
+    std::map<std::string, std::int64_t> zero;       // marker -> cells
+};
+
 class ingester {
 public:
     ingester(database& db, const progress_callback& progress)
@@ -590,6 +719,9 @@ public:
     ingest_summary summary;
 
 private:
+    std::optional<std::int64_t> area_by_name(const dataset_source& source, const dataset_file& file, long line,
+                                             const std::string& name);
+    void report_tally(const dataset_source& source, const dataset_file& file, const file_tally& tally);
     void say(const std::string& line) {
         if (m_progress) m_progress(line);
     }
@@ -605,6 +737,8 @@ private:
     statement m_insert_area; // prepared once: lookups create hundreds of thousands of areas
     statement m_name_area;
     std::unordered_map<area_key, std::int64_t, area_key_hash> m_areas;
+    // level|vintage -> name -> (id, code) of every area with that name, for files that give names, not codes
+    std::map<std::string, std::map<std::string, std::vector<std::pair<std::int64_t, std::string>>>> m_names;
 };
 
 std::int64_t ingester::ensure_area(int vintage, const std::string& level, const std::string& code,
@@ -619,10 +753,6 @@ std::int64_t ingester::ensure_area(int vintage, const std::string& level, const 
     return id;
 }
 
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-    return s;
-}
 
 /// ONS field names for a level and vintage: OA11CD, oa21cd, LSOA21CD, lsoa21_code, ... (case-insensitive).
 int find_field(OGRFeatureDefn* defn, const std::vector<std::string>& candidates) {
@@ -818,16 +948,36 @@ void ingester::boundaries(const boundary_source& source) {
         std::to_string(source.vintage) + " areas");
 }
 
-/// Lookup columns from ONS names when the manifest does not name them: oa21cd, lsoa11cd, lsoa11nm, lad21nm, ...
+/// Lookup columns from ONS names when the manifest does not name them: oa21cd, lsoa11cd, lsoa11nm, LAD22CD, ...
+/// (case-insensitive). Census geographies (OA, LSOA, MSOA) must carry the lookup's vintage year, since an
+/// lsoa11cd column in a 2021 lookup is a different set of areas. Districts are re-issued in any year (LAD22CD,
+/// LAD24CD) on the same census building blocks, so for them the vintage year wins when present, else the latest.
 void detect_lookup_columns(const csv_reader& csv, lookup_source& source) {
-    for (const auto& level : known_levels()) {
-        const std::string v = yy(source.vintage);
-        if (!source.code_columns.count(level) && csv.column(level + v + "cd") >= 0) {
-            source.code_columns[level] = level + v + "cd";
+    const int v = source.vintage % 100;
+    std::map<std::string, std::pair<int, std::string>> codes, names; // level -> (year, column)
+    for (const auto& header : csv.header()) {
+        std::string level;
+        int year = 0;
+        bool is_name = false;
+        if (!parse_ons_column(header, level, year, is_name)) continue;
+        if (level != "lad" && year != v) continue;
+        auto& chosen = is_name ? names : codes;
+        const auto it = chosen.find(level);
+        auto rank = [v](int y) { return y == v ? 1000 : y; }; // the vintage year first, then the latest
+        if (it == chosen.end() || rank(year) > rank(it->second.first)) chosen[level] = {year, header};
+    }
+    for (const auto& [level, chosen] : codes) {
+        if (!source.code_columns.count(level)) source.code_columns[level] = chosen.second;
+    }
+    for (const auto& [level, chosen] : names) {
+        // A name column goes with the code column of the same year only (lad22nm names lad22cd areas).
+        const auto code = codes.find(level);
+        if (source.name_columns.count(level)) continue;
+        if (code != codes.end() && source.code_columns[level] == code->second.second &&
+            code->second.first != chosen.first) {
+            continue;
         }
-        if (!source.name_columns.count(level) && csv.column(level + v + "nm") >= 0) {
-            source.name_columns[level] = level + v + "nm";
-        }
+        source.name_columns[level] = chosen.second;
     }
 }
 
@@ -836,8 +986,12 @@ void ingester::lookup(const lookup_source& original) {
     csv_reader csv(source.path);
     detect_lookup_columns(csv, source);
     if (source.code_columns.size() < 2) {
+        std::string seen;
+        for (const auto& h : csv.header()) seen += (seen.empty() ? "" : ", ") + h;
         throw ingest_error(source.path, 1, "a lookup needs code columns of at least two levels (e.g. oa" +
-                                               yy(source.vintage) + "cd and lsoa" + yy(source.vintage) + "cd)");
+                                               yy(source.vintage) + "cd and lsoa" + yy(source.vintage) +
+                                               "cd; census levels must carry the vintage year " + yy(source.vintage) +
+                                               "); the header has " + seen + "; name them in \"columns\"");
     }
     struct column_pair {
         std::string level;
@@ -1004,7 +1158,208 @@ struct cell_value {
     std::optional<std::int64_t> value;
     std::string file;
     long line;
+    bool suppressed = false; // the publisher's marker: no value, shown as suppressed rather than missing
 };
+
+
+/// The GDAL path of a dataset file: a .zip without "member" is read through its one CSV (refused, listing the
+/// members, when it holds several or none).
+std::string zip_member(const dataset_file& file) {
+    const std::string& p = file.read_path;
+    if (p.rfind("/vsizip/", 0) != 0 || p.size() < 4 || lower(p.substr(p.size() - 4)) != ".zip") return p;
+    char** entries = VSIReadDirRecursive(p.c_str());
+    std::vector<std::string> csvs, all;
+    for (char** e = entries; e && *e; ++e) {
+        const std::string name = *e;
+        all.push_back(name);
+        if (name.size() > 4 && lower(name.substr(name.size() - 4)) == ".csv") csvs.push_back(name);
+    }
+    CSLDestroy(entries);
+    if (all.empty()) throw ingest_error(file.path, 0, "cannot read as a zip archive (or it is empty)");
+    if (csvs.size() != 1) {
+        std::string listed;
+        for (const auto& n : all) listed += (listed.empty() ? "" : ", ") + n;
+        throw ingest_error(file.path, 0, "the zip holds " + std::to_string(csvs.size()) +
+                                             " CSV files; name one with \"member\" (members: " + listed + ")");
+    }
+    return p + "/" + csvs.front();
+}
+
+/// Called when line 1 has no area column: when a later record has one, the lines before it are a publisher's
+/// title block, and the message says which publisher's and the manifest options that read it.
+void explain_title_block(const dataset_file& file,
+                         const std::function<bool(const std::vector<std::string>&)>& is_header) {
+    csv_options probe;
+    probe.is_header = is_header;
+    std::unique_ptr<csv_reader> csv;
+    try {
+        csv = std::make_unique<csv_reader>(file.read_path, probe);
+    } catch (const ingest_error&) {
+        return; // no header anywhere near the top: the caller's "no area code column" says it
+    }
+    if (csv->title_block().empty()) return;
+    std::string text;
+    for (const auto& [line, record] : csv->title_block()) {
+        for (const auto& f : record) text += f + "\n";
+    }
+    std::string who = "title block";
+    if (contains_ci(text, "nomis")) who = "NOMIS title block";
+    else if (contains_ci(text, "dataset:") || contains_ci(text, "stat-xplore") || contains_ci(text, "counting:"))
+        who = "Stat-Xplore title block";
+    const long first = csv->title_block().front().first;
+    const long last = csv->title_block().back().first;
+    const long header = csv->header_line();
+    throw ingest_error(file.path, first,
+                       "lines " + std::to_string(first) + "-" + std::to_string(last) + " look like a " + who +
+                           "; the table starts at line " + std::to_string(header) + ": set \"skip_lines\": " +
+                           std::to_string(header - 1) + " (or \"detect\") and, for footnotes after the rows, "
+                           "\"end_at_blank_line\": true");
+}
+
+/// What a marker means where a publisher documents it, for messages.
+std::string marker_hint(const std::string& text) {
+    if (text == "..") return " (\"..\" is Stat-Xplore's and ONS's suppression marker: list it in \"suppressed\")";
+    if (text == "-") return " (\"-\" is Stat-Xplore's zero or nil: list it in \"zero\")";
+    if (text == "*" || text == "c" || text == "x" || text == "[c]" || text == "[x]")
+        return " (a suppression marker? list it in \"suppressed\" as the publisher defines it)";
+    if (text.find(',') != std::string::npos) return " (a thousands separator? set \"thousands_separator\": true)";
+    return {};
+}
+
+/// "1,030" -> "1030" when the commas group thousands exactly; other text is returned unchanged (and refused by
+/// parse_count, so "1,03" is never read as 103).
+std::string strip_thousands(const std::string& text) {
+    if (text.find(',') == std::string::npos) return text;
+    const auto dot = text.find('.');
+    const std::string whole = text.substr(0, dot);
+    std::size_t group = 0;
+    bool first = true;
+    std::size_t digits = 0;
+    for (const char c : whole) {
+        if (c == ',') {
+            if ((first && (digits == 0 || digits > 3)) || (!first && digits != 3)) return text;
+            first = false;
+            digits = 0;
+            ++group;
+        } else if (std::isdigit(static_cast<unsigned char>(c))) {
+            ++digits;
+        } else {
+            return text;
+        }
+    }
+    if (digits != 3) return text;
+    std::string out;
+    for (const char c : whole) {
+        if (c != ',') out.push_back(c);
+    }
+    return out + (dot == std::string::npos ? std::string() : text.substr(dot));
+}
+
+/// A value cell under the file's rules: suppression and zero markers, thousands separators, then parse_count.
+std::optional<std::int64_t> parse_cell(const std::string& raw, const dataset_file& file, long line, file_tally& tally,
+                                       bool& suppressed) {
+    const std::string text = trim(raw);
+    suppressed = false;
+    for (const auto& m : file.suppressed) {
+        if (text == trim(m)) {
+            ++tally.suppressed[m];
+            suppressed = true;
+            return std::nullopt;
+        }
+    }
+    for (const auto& m : file.zero) {
+        if (text == trim(m)) {
+            ++tally.zero[m];
+            return 0;
+        }
+    }
+    try {
+        return parse_count(file.thousands_separator ? strip_thousands(text) : text, file.path, line);
+    } catch (const ingest_error& e) {
+        const std::string hint = marker_hint(text);
+        if (hint.empty()) throw;
+        throw ingest_error(file.path, line, "\"" + text + "\" is not a count" + hint);
+    }
+}
+
+/// Why two rows of one file landed on the same cell: the columns in which they differ (other than the value) are
+/// a dimension the manifest does not pick, e.g. GENDER_NAME Total/Male/Female.
+std::string explain_duplicate(const dataset_file& file, const csv_options& options, long first_line,
+                              const std::vector<std::string>& second, int value_column,
+                              const std::vector<std::string>& header) {
+    try {
+        csv_options again = options;
+        csv_reader csv(file.read_path, again);
+        std::vector<std::string> first;
+        while (csv.next(first)) {
+            if (csv.line() != first_line) continue;
+            // NOMIS API files repeat each dimension as X, X_NAME, X_CODE, ... and number rows (URN, RECORD_OFFSET):
+            // the *_NAME columns say it in words, so only they are named when some differ.
+            std::vector<std::size_t> differing;
+            for (std::size_t i = 0; i < first.size() && i < second.size() && i < header.size(); ++i) {
+                if (static_cast<int>(i) == value_column || trim(first[i]) == trim(second[i])) continue;
+                differing.push_back(i);
+            }
+            const bool any_name = std::any_of(differing.begin(), differing.end(), [&](std::size_t i) {
+                return header[i].size() > 5 && lower(header[i].substr(header[i].size() - 5)) == "_name";
+            });
+            std::string differ;
+            std::string example;
+            for (const auto i : differing) {
+                if (any_name && !(header[i].size() > 5 && lower(header[i].substr(header[i].size() - 5)) == "_name")) continue;
+                differ += (differ.empty() ? "" : ", ") + header[i] + " (" + trim(first[i]) + " vs " + trim(second[i]) + ")";
+                if (example.empty()) example = "\"where\": {\"" + header[i] + "\": \"" + trim(first[i]) + "\"}";
+            }
+            if (differ.empty()) return {};
+            return "; the rows differ in " + differ + ": an extra dimension the manifest does not pick; keep one value with " +
+                   example;
+        }
+    } catch (const error&) {
+        // the first read succeeded up to the duplicate, so this is not expected; the plain message still holds
+    }
+    return {};
+}
+
+std::optional<std::int64_t> ingester::area_by_name(const dataset_source& source, const dataset_file& file, long line,
+                                                   const std::string& name) {
+    auto& names = m_names[source.level + "|" + std::to_string(source.vintage)];
+    if (names.empty()) {
+        statement s(m_db, "SELECT id, code, name FROM areas WHERE level = ? AND vintage = ? AND name <> ''");
+        s.bind(1, source.level).bind(2, source.vintage);
+        while (s.step()) names[lower(s.text(2))].emplace_back(s.int64(0), s.text(1));
+    }
+    const auto it = names.find(lower(name));
+    if (it == names.end()) return std::nullopt;
+    if (it->second.size() > 1) {
+        std::string candidates;
+        for (const auto& [id, code] : it->second) candidates += (candidates.empty() ? "" : ", ") + code;
+        throw ingest_error(file.path, line, "area name \"" + name + "\" is ambiguous among " + source.level + " " +
+                                                std::to_string(source.vintage) + " areas (candidates: " + candidates +
+                                                "); use a file with codes");
+    }
+    return it->second.front().first;
+}
+
+void ingester::report_tally(const dataset_source& source, const dataset_file& file, const file_tally& tally) {
+    const std::string head = source.id + ": " + file.path + ": ";
+    if (tally.filtered > 0) {
+        std::string kept;
+        for (const auto& [c, value] : file.where) kept += (kept.empty() ? "" : ", ") + c + " = " + value;
+        summary.notes.push_back(head + std::to_string(tally.filtered) + " rows left out by \"where\" (kept " + kept + ")");
+    }
+    if (tally.totals > 0) summary.notes.push_back(head + std::to_string(tally.totals) + " Total rows dropped");
+    if (tally.outside > 0) {
+        summary.notes.push_back(head + std::to_string(tally.outside) + " rows for areas outside the store skipped (first: " +
+                                tally.first_outside + ")");
+    }
+    for (const auto& [marker, n] : tally.suppressed) {
+        summary.notes.push_back(head + std::to_string(n) + " cells marked \"" + marker + "\" stored as suppressed by the publisher (no value)");
+    }
+    for (const auto& [marker, n] : tally.zero) {
+        summary.notes.push_back(head + std::to_string(n) + " cells marked \"" + marker + "\" stored as 0");
+    }
+    summary.skipped_rows += tally.filtered + tally.totals + tally.outside;
+}
 
 void ingester::dataset(const dataset_source& source, std::int64_t release, const std::string& now) {
     std::map<std::string, std::string> measure_by_name; // source name or id -> measure id
@@ -1017,28 +1372,130 @@ void ingester::dataset(const dataset_source& source, std::int64_t release, const
     std::int64_t skipped = 0;
     std::vector<std::string> fields;
     const std::string v = yy(source.vintage);
-    for (const auto& file : source.files) {
-        csv_reader csv(file.path);
+    // "mnemonic" is the code column of NOMIS web downloads (the first column holds the names).
+    const std::vector<std::string> area_candidates = {"GEOGRAPHY_CODE", source.level + v + "cd", "area_code",
+                                                      "geography code", "areacd", "mnemonic"};
+    for (const auto& original_file : source.files) {
+        dataset_file file = original_file;
+        file.read_path = zip_member(file);
+        std::unique_ptr<xlsx_as_csv> sheet;
+        if (file.read_path.size() > 5 && lower(file.read_path.substr(file.read_path.size() - 5)) == ".xlsx") {
+            sheet = std::make_unique<xlsx_as_csv>(file.read_path, file.sheet, file.path);
+            file.read_path = sheet->path();
+        }
+        const std::vector<std::string> wanted_area =
+            file.area_column.empty() ? area_candidates : std::vector<std::string>{file.area_column};
+        auto has_area_column = [&](const std::vector<std::string>& record) {
+            for (const auto& field : record) {
+                for (const auto& w : wanted_area) {
+                    if (lower(trim(field)) == lower(w)) return true;
+                }
+            }
+            return false;
+        };
+        csv_options options;
+        options.skip_lines = file.skip_lines;
+        if (file.detect_header) options.is_header = has_area_column;
+        options.end_at_blank_line = file.end_at_blank_line;
+        csv_reader csv(file.read_path, options);
+        if (!has_area_column(csv.header()) && file.skip_lines == 0 && !file.detect_header) {
+            explain_title_block(file, has_area_column); // throws when a title block is the cause
+        }
+        const long header_line = csv.header_line();
         auto column = [&](const std::string& named, const std::vector<std::string>& candidates, const char* what,
                           bool required) {
             if (!named.empty()) {
                 const int index = csv.column(named);
-                if (index < 0) throw ingest_error(file.path, 1, "no column \"" + named + "\" (" + what + ")");
+                if (index < 0) throw ingest_error(file.path, header_line, "no column \"" + named + "\" (" + what + ")");
                 return index;
             }
             const int index = find_first(csv, candidates);
             if (index < 0 && required) {
-                throw ingest_error(file.path, 1, std::string("no ") + what + " column (looked for " + candidates.front() +
-                                                     "); name it in \"columns\"");
+                throw ingest_error(file.path, header_line, std::string("no ") + what + " column (looked for " +
+                                                               candidates.front() + "); name it in \"columns\"");
             }
             return index;
         };
-        const int area = column(file.area_column,
-                                {"GEOGRAPHY_CODE", source.level + v + "cd", "area_code", "geography code", "areacd"},
-                                "area code", true);
-        const int period = column(file.period_column, {"DATE", "date", "period", "DATE_CODE"}, "period",
-                                  file.period.empty());
-        if (period < 0 && file.period.empty()) throw ingest_error(file.path, 1, "no period column and no \"period\" given");
+        const int area = column(file.area_column, area_candidates, "area code", true);
+        if (!csv.title_block().empty()) {
+            summary.notes.push_back(file.path + ": lines " + std::to_string(csv.title_block().front().first) + "-" +
+                                    std::to_string(csv.title_block().back().first) + " skipped as a title block");
+        }
+        // NOMIS web downloads say the period only in the title block ("date :","September 2017").
+        if (file.period.empty() && file.period_column.empty() && find_first(csv, {"DATE", "date", "period", "DATE_CODE"}) < 0 &&
+            file.layout != "periods_as_columns") {
+            for (const auto& [line, record] : csv.title_block()) {
+                if (record.size() < 2) continue;
+                std::string key = lower(trim(record[0]));
+                while (!key.empty() && (key.back() == ':' || key.back() == ' ')) key.pop_back();
+                if (key != "date") continue;
+                if (!normalise_period(record[1], file.period)) {
+                    throw ingest_error(file.path, line, "\"" + record[1] + "\" in the title block is not a period");
+                }
+                summary.notes.push_back(file.path + ": period " + file.period + " from the title block (line " +
+                                        std::to_string(line) + ")");
+            }
+        }
+        const int period = file.layout == "periods_as_columns"
+                               ? -1
+                               : column(file.period_column, {"DATE", "date", "period", "DATE_CODE"}, "period",
+                                        file.period.empty());
+        if (period < 0 && file.period.empty() && file.layout != "periods_as_columns") {
+            throw ingest_error(file.path, header_line, "no period column and no \"period\" given");
+        }
+        std::vector<std::pair<int, std::string>> filters;
+        for (const auto& [name, value] : file.where) {
+            const int index = csv.column(name);
+            if (index < 0) throw ingest_error(file.path, header_line, "no column \"" + name + "\" (in \"where\")");
+            filters.emplace_back(index, value);
+        }
+        file_tally tally;
+        // The area of a row, or nullopt when the row is left out on purpose (filtered, a total, outside the store).
+        auto row_area = [&](const std::vector<std::string>& row, std::string& code) -> std::optional<std::int64_t> {
+            for (const auto& [index, value] : filters) {
+                if (trim(row[static_cast<std::size_t>(index)]) != value) {
+                    ++tally.filtered;
+                    return std::nullopt;
+                }
+            }
+            code = trim(row[static_cast<std::size_t>(area)]);
+            if (file.drop_totals && lower(code) == "total") {
+                ++tally.totals;
+                return std::nullopt;
+            }
+            std::optional<std::int64_t> id;
+            if (file.area_names) {
+                id = area_by_name(source, file, csv.line(), code);
+            } else {
+                id = find_area(source.vintage, source.level, code);
+            }
+            if (!id) {
+                if (file.skip_outside_store) {
+                    if (tally.outside == 0) tally.first_outside = code + " (line " + std::to_string(csv.line()) + ")";
+                    ++tally.outside;
+                    return std::nullopt;
+                }
+                std::string hint;
+                if (lower(code) == "total") hint = " (a total row: set \"drop_totals\": true)";
+                else if (!file.area_names && !code.empty() && !std::isdigit(static_cast<unsigned char>(code.back())))
+                    hint = " (a name, not a code? set \"area_names\": true)";
+                else hint = " (a national file? set \"outside_store\": \"skip\" to keep only the store's areas)";
+                throw ingest_error(file.path, csv.line(),
+                                   "unknown " + source.level + " " + std::to_string(source.vintage) + " area \"" + code +
+                                       "\" for dataset " + source.id + hint);
+            }
+            return id;
+        };
+        bool suppressed = false; // set by value_of for the cell it parsed last
+        auto value_of = [&](const std::string& raw) { return parse_cell(raw, file, csv.line(), tally, suppressed); };
+        auto duplicate = [&](const std::string& code, const std::string& what, const std::string& p, const cell_value& first,
+                             int value_column) {
+            std::string cause;
+            if (first.file == file.path) cause = explain_duplicate(file, options, first.line, fields, value_column, csv.header());
+            throw ingest_error(file.path, csv.line(),
+                               "duplicate row for area " + code + what + ", period " + p + " (first at " + first.file +
+                                   " line " + std::to_string(first.line) + ")" + cause);
+        };
         if (file.layout == "long") {
             const bool one_measure = measure_by_name.size() == 1 ||
                                      std::count_if(source.measures.begin(), source.measures.end(), [](const auto& m) {
@@ -1048,6 +1505,9 @@ void ingester::dataset(const dataset_source& source, std::int64_t release, const
                                        "measure", !one_measure);
             const int value = column(file.value_column, {"OBS_VALUE", "value", "count"}, "value", true);
             while (csv.next(fields)) {
+                std::string code;
+                const auto id = row_area(fields, code);
+                if (!id) continue;
                 std::string measure_id;
                 if (measure >= 0) {
                     const std::string name = trim(fields[static_cast<std::size_t>(measure)]);
@@ -1070,53 +1530,73 @@ void ingester::dataset(const dataset_source& source, std::int64_t release, const
                     throw ingest_error(file.path, csv.line(),
                                        "\"" + fields[static_cast<std::size_t>(period)] + "\" is not a period (YYYY, YYYY-MM, YYYY-MM-DD)");
                 }
-                const std::string code = trim(fields[static_cast<std::size_t>(area)]);
-                const auto id = find_area(source.vintage, source.level, code);
-                if (!id) {
-                    throw ingest_error(file.path, csv.line(),
-                                       "unknown " + source.level + " " + std::to_string(source.vintage) + " area \"" +
-                                           code + "\" for dataset " + source.id);
-                }
-                const auto parsed = parse_count(fields[static_cast<std::size_t>(value)], file.path, csv.line());
-                const auto [it, inserted] = cells.emplace(cell_key{measure_id, p, *id}, cell_value{parsed, file.path, csv.line()});
-                if (!inserted) {
-                    throw ingest_error(file.path, csv.line(),
-                                       "duplicate row for area " + code + ", measure " + measure_id + ", period " + p +
-                                           " (first at " + it->second.file + " line " + std::to_string(it->second.line) + ")");
-                }
+                // The duplicate first: a second row of another dimension (a Percent beside a Value) would otherwise be
+                // refused for its value, hiding the real cause.
+                const cell_key key{measure_id, p, *id};
+                if (const auto it = cells.find(key); it != cells.end()) duplicate(code, ", measure " + measure_id, p, it->second, value);
+                const auto parsed = value_of(fields[static_cast<std::size_t>(value)]);
+                cells.emplace(key, cell_value{parsed, file.path, csv.line(), suppressed});
             }
-        } else {
+        } else if (file.layout == "wide") {
             std::vector<std::pair<std::string, int>> measure_columns;
             for (const auto& m : source.measures) {
                 if (m.info.kind == measure_kind::percent_base && !m.info.sum_of.empty()) continue;
                 const int index = csv.column(m.column);
-                if (index < 0) throw ingest_error(file.path, 1, "no column \"" + m.column + "\" for measure " + m.info.id);
+                if (index < 0) throw ingest_error(file.path, header_line, "no column \"" + m.column + "\" for measure " + m.info.id);
                 measure_columns.emplace_back(m.info.id, index);
             }
             while (csv.next(fields)) {
+                std::string code;
+                const auto id = row_area(fields, code);
+                if (!id) continue;
                 std::string p = file.period;
                 if (period >= 0 && !normalise_period(fields[static_cast<std::size_t>(period)], p)) {
                     throw ingest_error(file.path, csv.line(), "\"" + fields[static_cast<std::size_t>(period)] + "\" is not a period");
                 }
-                const std::string code = trim(fields[static_cast<std::size_t>(area)]);
-                const auto id = find_area(source.vintage, source.level, code);
-                if (!id) {
-                    throw ingest_error(file.path, csv.line(),
-                                       "unknown " + source.level + " " + std::to_string(source.vintage) + " area \"" +
-                                           code + "\" for dataset " + source.id);
-                }
                 for (const auto& [measure_id, index] : measure_columns) {
-                    const auto parsed = parse_count(fields[static_cast<std::size_t>(index)], file.path, csv.line());
+                    const auto parsed = value_of(fields[static_cast<std::size_t>(index)]);
                     const auto [it, inserted] =
-                        cells.emplace(cell_key{measure_id, p, *id}, cell_value{parsed, file.path, csv.line()});
-                    if (!inserted) {
-                        throw ingest_error(file.path, csv.line(),
-                                           "duplicate row for area " + code + ", period " + p + " (first at " +
-                                               it->second.file + " line " + std::to_string(it->second.line) + ")");
-                    }
+                        cells.emplace(cell_key{measure_id, p, *id}, cell_value{parsed, file.path, csv.line(), suppressed});
+                    if (!inserted) duplicate(code, "", p, it->second, -1);
+                }
+            }
+        } else {
+            // periods_as_columns (Stat-Xplore "August 2024","September 2024",...,"Total"): one measure, one column
+            // per period; a Total column is a sum the server recomputes, so it is not stored.
+            std::vector<std::string> counted;
+            for (const auto& m : source.measures) {
+                if (!(m.info.kind == measure_kind::percent_base && !m.info.sum_of.empty())) counted.push_back(m.info.id);
+            }
+            if (counted.size() != 1) {
+                throw ingest_error(file.path, header_line, "periods_as_columns needs exactly one measure (the dataset declares " +
+                                                               std::to_string(counted.size()) + ")");
+            }
+            std::vector<std::pair<std::string, int>> period_columns;
+            for (std::size_t i = 0; i < csv.header().size(); ++i) {
+                std::string p;
+                if (static_cast<int>(i) != area && normalise_period(csv.header()[i], p)) {
+                    period_columns.emplace_back(p, static_cast<int>(i));
+                }
+            }
+            if (period_columns.empty()) {
+                throw ingest_error(file.path, header_line, "no column header is a period (e.g. \"September 2024\")");
+            }
+            while (csv.next(fields)) {
+                std::string code;
+                const auto id = row_area(fields, code);
+                if (!id) continue;
+                for (const auto& [p, index] : period_columns) {
+                    const auto parsed = value_of(fields[static_cast<std::size_t>(index)]);
+                    const auto [it, inserted] =
+                        cells.emplace(cell_key{counted.front(), p, *id}, cell_value{parsed, file.path, csv.line(), suppressed});
+                    if (!inserted) duplicate(code, "", p, it->second, -1);
                 }
             }
         }
+        if (csv.footer_line() > 0) {
+            summary.notes.push_back(file.path + ": footnotes from line " + std::to_string(csv.footer_line()) + " not read");
+        }
+        report_tally(source, file, tally);
     }
     if (cells.empty()) throw ingest_error(source.files.front().path, 0, "dataset " + source.id + " has no rows");
 
@@ -1162,9 +1642,11 @@ void ingester::dataset(const dataset_source& source, std::int64_t release, const
             s.bind(6, to_string(m.info.kind)).bind(7, m.info.denominator).bind(8, m.info.percent_of).bind(9, sum_of).run();
         }
     }
-    statement insert(m_db, "INSERT INTO observations (dataset_id, measure_id, period, area_id, value) VALUES (?, ?, ?, ?, ?)");
+    statement insert(m_db, "INSERT INTO observations (dataset_id, measure_id, period, area_id, value, suppressed) "
+                           "VALUES (?, ?, ?, ?, ?, ?)");
     for (const auto& [key, cell] : cells) {
-        insert.bind(1, source.id).bind(2, key.measure).bind(3, key.period).bind(4, key.area_id).bind(5, cell.value).run();
+        insert.bind(1, source.id).bind(2, key.measure).bind(3, key.period).bind(4, key.area_id).bind(5, cell.value);
+        insert.bind(6, std::int64_t{cell.suppressed ? 1 : 0}).run();
     }
     summary.observation_rows += static_cast<std::int64_t>(cells.size());
     summary.skipped_rows += skipped;
@@ -1230,10 +1712,14 @@ ingest_summary ingest_manifest(const std::string& manifest_path, const std::stri
         statement s(db, "UPDATE meta SET value = ? WHERE key = 'release'");
         s.bind(1, std::to_string(release)).run();
     }
-    // A hint for users: areas of a dataset's level without a household count get no rate.
+    // A hint for users: areas without a household count get no rate. An area whose member areas have counts
+    // (a LAD over counted LSOAs) is served rates from its members' households, so it is not named here: saying
+    // "no rates" for it would be false.
     {
         statement s(db, "SELECT a.level, a.vintage, count(*) FROM areas a WHERE a.geom IS NOT NULL AND NOT EXISTS "
                         "(SELECT 1 FROM denominators d WHERE d.area_id = a.id AND d.measure = 'households') "
+                        "AND NOT EXISTS (SELECT 1 FROM area_ancestors aa JOIN denominators d ON d.area_id = aa.area_id "
+                        "WHERE aa.ancestor_id = a.id AND d.measure = 'households') "
                         "GROUP BY a.level, a.vintage");
         while (s.step()) {
             in.summary.notes.push_back(std::to_string(s.int64(2)) + " " + s.text(0) + " " + std::to_string(s.int64(1)) +

@@ -159,6 +159,20 @@ UPDATE bespoke_areas SET visibility = 'private', always_private = 1
                 AND bespoke_areas.name LIKE 'Zone %: ' || d.id || ' %');
 )sql";
 
+// Version 4: a publisher-suppressed cell (a file option "suppressed": [".."]) is told apart from a cell with no
+// value in the source, so the server shows it as suppressed, not missing (DESIGN rule 6). Older rows keep 0.
+const char* const schema_v4 = R"sql(
+ALTER TABLE observations ADD COLUMN suppressed INTEGER NOT NULL DEFAULT 0 CHECK (suppressed IN (0, 1));
+)sql";
+
+/// True when table has column (a version step that adds one is then already done: a store whose version number
+/// was set back by hand, as the migration tests do, must still migrate).
+bool has_column(database& db, const char* table, const char* column) {
+    statement s(db, std::string("SELECT 1 FROM pragma_table_info('") + table + "') WHERE name = ?");
+    s.bind(1, column);
+    return s.step();
+}
+
 /// Brings a store from `from` up to schema_version, inside the caller's transaction.
 void migrate(database& db, int from) {
     if (from < 2) {
@@ -166,6 +180,7 @@ void migrate(database& db, int from) {
         db.exec(schema_v2_access);
     }
     if (from < 3) db.exec(schema_v3);
+    if (from < 4 && !has_column(db, "observations", "suppressed")) db.exec(schema_v4);
     db.exec("PRAGMA user_version = " + std::to_string(schema_version));
 }
 
@@ -424,10 +439,10 @@ std::vector<dataset_info> load_datasets(database& db) {
 std::vector<observation> load_observations(database& db, const std::string& dataset_id, const std::string& measure_id,
                                            const std::string& period) {
     std::vector<observation> out;
-    statement s(db, "SELECT area_id, value FROM observations WHERE dataset_id = ? AND measure_id = ? AND period = ?");
+    statement s(db, "SELECT area_id, value, suppressed FROM observations WHERE dataset_id = ? AND measure_id = ? AND period = ?");
     s.bind(1, dataset_id).bind(2, measure_id).bind(3, period);
     while (s.step()) {
-        out.push_back({s.int64(0), s.optional_int64(1)});
+        out.push_back({s.int64(0), s.optional_int64(1), s.int64(2) != 0});
     }
     return out;
 }

@@ -14,7 +14,7 @@
 namespace smallarea::data {
 
 /// Schema version this build reads and writes (PRAGMA user_version).
-constexpr int schema_version = 3;
+constexpr int schema_version = 4;
 
 /// Opens an existing store for reading/serving. Throws store_error when it is missing, not a smallarea store,
 /// locked, from a newer schema version, or from an older one (run `smallarea ingest` to migrate it).
@@ -86,7 +86,8 @@ std::vector<dataset_info> load_datasets(database& db);
 
 struct observation {
     std::int64_t area_id = 0;
-    std::optional<std::int64_t> value; ///< nullopt: the source had an empty (publisher-suppressed) cell
+    std::optional<std::int64_t> value; ///< nullopt: no value in the source (an empty or a suppressed cell)
+    bool suppressed = false;           ///< the publisher marked the cell suppressed (e.g. Stat-Xplore ".."); value nullopt
 };
 
 /// Raw observations of one measure and period, by area id. Raw: callers must pass them through disclosure.

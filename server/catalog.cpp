@@ -4,6 +4,7 @@
 #include "data/error.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace smallarea::server {
 
@@ -268,7 +269,11 @@ table_result snapshot::table(data::database& db, const table_query& q) const {
         cells = areas_of(d.level, d.vintage, q.within);
     }
     std::unordered_map<std::int64_t, std::optional<std::int64_t>> values;
-    for (const auto& o : observations(d.id, q.measure->id, q.period)) values[o.area_id] = o.value;
+    std::unordered_set<std::int64_t> publisher_suppressed;
+    for (const auto& o : observations(d.id, q.measure->id, q.period)) {
+        values[o.area_id] = o.value;
+        if (o.suppressed) publisher_suppressed.insert(o.area_id);
+    }
     std::unordered_map<std::int64_t, std::optional<std::int64_t>> bases;
     const bool percent = q.measure->kind == data::measure_kind::percent_only;
     if (percent) {
@@ -286,6 +291,7 @@ table_result snapshot::table(data::database& db, const table_query& q) const {
         row.name = a.name;
         if (const auto h = a.denominators.find(denominator); h != a.denominators.end()) row.households = h->second;
         if (const auto v = values.find(a.id); v != values.end()) row.value = v->second;
+        row.suppressed = publisher_suppressed.count(a.id) > 0;
         if (percent) {
             if (const auto b = bases.find(a.id); b != bases.end()) row.denominator = b->second;
         }

@@ -3,6 +3,7 @@
 
 #include "data/error.hpp"
 #include "data/ingest.hpp"
+#include "data/inspect.hpp"
 #include "server/app.hpp"
 #include "server/export.hpp"
 
@@ -25,6 +26,7 @@ namespace {
 
 const char* const usage_text = R"(usage:
   smallarea ingest MANIFEST.json --db STORE.sqlite
+  smallarea inspect FILE... [--db STORE.sqlite]   (what each file is; a manifest for ingest on stdout)
   smallarea serve --db STORE.sqlite [--host 127.0.0.1] [--port 8080] [--web DIR] [--cache-mb 256]
                   [--threads N] [--basemap URL] [--rate-limit 50/s] [--burst 200]
                   [--max-bespoke-members 20000] [--max-export-rows 250000]   (--rate-limit 0 disables)
@@ -105,6 +107,15 @@ int run_ingest(const arguments& a) {
               << "  skipped rows:        " << summary.skipped_rows << '\n';
     for (const auto& d : summary.datasets) std::cout << "  dataset " << d << '\n';
     for (const auto& n : summary.notes) std::cout << "  note: " << n << '\n';
+    return 0;
+}
+
+int run_inspect(const arguments& a) {
+    if (a.positional.empty()) throw usage_error("inspect takes one or more files");
+    const auto report = smallarea::data::inspect_files(a.positional, a.get("db"));
+    // Findings on stderr, the manifest alone on stdout: `smallarea inspect F --db S > manifest.json` just works.
+    for (const auto& line : report.findings) std::cerr << "inspect: " << line << '\n';
+    std::cout << report.manifest;
     return 0;
 }
 
@@ -197,6 +208,7 @@ int main(int argc, char** argv) {
         }
         if (command == "keys") return run_keys(argc, argv);
         if (command == "ingest") return run_ingest(parse(argc, argv, 2, {"db"}));
+        if (command == "inspect") return run_inspect(parse(argc, argv, 2, {"db"}));
         if (command == "export") {
             return run_export(parse(argc, argv, 2, {"db", "dataset", "measure", "period", "level", "within", "vintage", "format", "out",
                                                   "ids", "targets", "limit", "totals", "preamble"}));
@@ -210,7 +222,12 @@ int main(int argc, char** argv) {
         std::cerr << "smallarea: " << e.what() << "\n" << usage_text;
         return 2;
     } catch (const smallarea::ingest_error& e) {
-        std::cerr << "smallarea: ingest failed: " << e.what() << "\nthe store is unchanged\n";
+        // inspect reads the same files with the same reader; it writes nothing, so it does not speak of the store.
+        if (argc > 1 && std::string(argv[1]) == "inspect") {
+            std::cerr << "smallarea: inspect failed: " << e.what() << '\n';
+        } else {
+            std::cerr << "smallarea: ingest failed: " << e.what() << "\nthe store is unchanged\n";
+        }
         return 1;
     } catch (const smallarea::store_error& e) {
         std::cerr << "smallarea: " << e.what() << '\n';

@@ -134,7 +134,9 @@ protected_table protect(const raw_table& raw, const policy& p) {
         row.name = r.name;
         row.households = r.households;
         row.cells_with_households = r.households ? 1 : 0;
-        if (raw.kind == measure_kind::percent_only) {
+        if (r.suppressed && !r.value) {
+            row.suppressed = true; // the publisher's own suppression, served as such (rule 6), never as missing
+        } else if (raw.kind == measure_kind::percent_only) {
             set_percent(row, r.value, r.denominator, p);
         } else if (!r.value) {
             row.missing = true;

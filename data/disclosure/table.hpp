@@ -27,6 +27,9 @@ struct raw_row {
     std::optional<std::int64_t> value;
     /// percent_only only: the unrounded base the percentage is of.
     std::optional<std::int64_t> denominator;
+    /// The publisher suppressed the cell (value nullopt): shown as suppressed, not missing. Last, so the
+    /// positional initialisers of the fields above stay valid.
+    bool suppressed = false;
 };
 
 struct raw_table {

@@ -7,6 +7,7 @@
 #include "data/csv_reader.hpp"
 #include "data/error.hpp"
 #include "data/ingest.hpp"
+#include "data/inspect.hpp"
 #include "data/sqlite.hpp"
 #include "data/store.hpp"
 
@@ -794,5 +795,525 @@ TEST_CASE("real data - NOMIS claimant counts for nine GM districts land on the m
             expected[table->at(i, "lsoa11cd")] = std::stoll(table->at(i, "value"));
         }
         CHECK(stored == expected);
+    }
+}
+
+TEST_CASE("lookups - ONS district columns of any year (LAD22CD, lad24cd, LTLA23CD) are detected, case-insensitive") {
+    temp_dir dir;
+    const std::string db_path = dir.file("store.db");
+    // The layout of ONS "LSOA (2021) to LAD (2022)" lookups: upper-case headers, a district year after the census.
+    for (const std::string lad : {"LAD22", "lad24", "LTLA23"}) {
+        CAPTURE(lad);
+        const std::string lookup = dir.file("lookup_" + lad + ".csv");
+        write_text(lookup, "LSOA21CD,LSOA21NM," + lad + "CD," + lad + "NM\r\n"
+                           "E01012001,Trafford 001A,E08000009,Trafford\r\n"
+                           "E01012002,Trafford 001B,E08000009,Trafford\r\n"
+                           "W01000001,Ynys M\xC3\xB4n 001A,W06000001,Isle of Anglesey\r\n");
+        const std::string manifest = dir.file("manifest_" + lad + ".json");
+        write_text(manifest, R"({"boundaries": [{"path": ")" + fixture("lsoa21_tiny.geojson") +
+                                 R"(", "level": "lsoa", "vintage": 2021}], "lookups": [{"path": ")" + lookup +
+                                 R"(", "vintage": 2021}], "derive": [{"level": "lad", "vintage": 2021, "from": "lsoa"}]})");
+        const std::string store = dir.file("store_" + lad + ".db");
+        const auto summary = data::ingest_manifest(manifest, store);
+        CHECK(summary.lookup_rows == 3);
+        CHECK(summary.derived_boundaries == 2);
+        auto db = data::open_store(store, false);
+        const auto lads = areas_of(db, "lad", 2021);
+        REQUIRE(lads.size() == 2);
+        const auto* trafford = find_code(lads, "E08000009");
+        REQUIRE(trafford);
+        CHECK(trafford->name == "Trafford");
+        CHECK(trafford->has_geometry);
+    }
+    (void)db_path;
+}
+
+TEST_CASE("lookups - an LSOA column of another census (lsoa11cd in a 2021 lookup) is not taken for the vintage") {
+    temp_dir dir;
+    const std::string lookup = dir.file("lookup.csv");
+    write_text(lookup, "lsoa11cd,lsoa11nm,lad22cd\nE01006001,Trafford 001A,E08000009\n");
+    const std::string manifest = dir.file("manifest.json");
+    write_text(manifest, R"({"lookups": [{"path": ")" + lookup + R"(", "vintage": 2021}]})");
+    try {
+        data::ingest_manifest(manifest, dir.file("store.db"));
+        FAIL("a 2011 LSOA column was taken as 2021");
+    } catch (const smallarea::ingest_error& e) {
+        const std::string message = e.what();
+        CHECK(contains(message, "vintage year 21"));
+        CHECK(contains(message, "lsoa11cd"));
+    }
+}
+
+TEST_CASE("notes - districts whose LSOAs have household counts are not said to have no rates") {
+    temp_dir dir;
+    const std::string lookup = dir.file("lookup.csv");
+    write_text(lookup, "lsoa21cd,lad22cd,lad22nm\nE01012001,E08000009,Trafford\nE01012002,E08000009,Trafford\n"
+                       "W01000001,W06000001,Isle of Anglesey\n");
+    const std::string manifest = tiny_manifest(dir);
+    std::string text = read_text(manifest);
+    text = replace_all(text, "\"denominators\"", "\"lookups\": [{\"path\": \"" + lookup +
+                                                     "\", \"vintage\": 2021}], \"derive\": [{\"level\": \"lad\", "
+                                                     "\"vintage\": 2021, \"from\": \"lsoa\"}],\n  \"denominators\"");
+    write_text(manifest, text);
+    const auto summary = data::ingest_manifest(manifest, dir.file("store.db"));
+    for (const auto& note : summary.notes) {
+        INFO(note);
+        CHECK_FALSE(contains(note, "lad"));
+    }
+}
+
+namespace {
+
+const std::string real_fixtures = fixtures + "/real";
+
+/// A manifest of one published dataset at the given level/vintage whose one file entry is `file_json` (paths
+/// absolute) and whose measures are `measures_json`.
+std::string one_dataset_manifest(const temp_dir& dir, const std::string& id, const std::string& level, int vintage,
+                                 const std::string& file_json, const std::string& measures_json,
+                                 const std::string& name = "manifest.json") {
+    const std::string path = dir.file(name);
+    write_text(path, R"({"datasets": [{"id": ")" + id + R"(", "title": "t", "publisher": "p", "licence": "Open Government Licence v3.0",
+      "attribution": "a", "classification": "published", "level": ")" + level + R"(", "vintage": )" +
+                         std::to_string(vintage) + R"(, "files": [)" + file_json + R"(], "measures": )" + measures_json +
+                         "}]}");
+    return path;
+}
+
+std::string refusal_of(const std::string& manifest, const std::string& db_path) {
+    try {
+        data::ingest_manifest(manifest, db_path);
+    } catch (const smallarea::ingest_error& e) {
+        return e.what();
+    }
+    return "(accepted)";
+}
+
+bool has_note(const data::ingest_summary& s, const std::string& text) {
+    return std::any_of(s.notes.begin(), s.notes.end(), [&](const std::string& n) { return contains(n, text); });
+}
+
+const std::string claimants_measure =
+    R"([{"id": "claimants", "title": "Claimants", "unit": "people", "column": "Claimant count", "source_names": ["Claimant count"]}])";
+
+} // namespace
+
+TEST_CASE("real layouts - a NOMIS web download: title block, mnemonic codes, period from the title, footnotes") {
+    temp_dir dir;
+    const std::string db_path = sample_store_in(dir);
+    const std::string csv = real_fixtures + "/nomis_web_claimant_count_lsoa11_2017-09.csv";
+    SUBCASE("as downloaded, the refusal names the title block and the fix") {
+        const auto manifest = one_dataset_manifest(dir, "web", "lsoa", 2011, R"({"path": ")" + csv + R"(", "layout": "wide"})",
+                                                   claimants_measure);
+        const std::string before = store_state(db_path);
+        const std::string message = refusal_of(manifest, db_path);
+        CHECK(contains(message, "line 1:"));
+        CHECK(contains(message, "lines 1-7 look like a NOMIS title block; the table starts at line 9"));
+        CHECK(contains(message, "\"skip_lines\": 8"));
+        CHECK(store_state(db_path) == before);
+    }
+    SUBCASE("without end_at_blank_line the footnote line is named as such") {
+        const auto manifest = one_dataset_manifest(dir, "web", "lsoa", 2011,
+                                                   R"({"path": ")" + csv + R"(", "layout": "wide", "skip_lines": 8})",
+                                                   claimants_measure);
+        const std::string message = refusal_of(manifest, db_path);
+        CHECK(contains(message, "line 17:"));
+        CHECK(contains(message, "footnotes"));
+    }
+    for (const std::string skip : {"8", "\"detect\""}) {
+        CAPTURE(skip);
+        const auto manifest = one_dataset_manifest(
+            dir, "web", "lsoa", 2011,
+            R"({"path": ")" + csv + R"(", "layout": "wide", "skip_lines": )" + skip + R"(, "end_at_blank_line": true})",
+            claimants_measure);
+        const auto summary = data::ingest_manifest(manifest, db_path);
+        CHECK(summary.observation_rows == 6);
+        CHECK(has_note(summary, "period 2017-09 from the title block (line 7)"));
+        CHECK(has_note(summary, "footnotes from line 17 not read"));
+        auto db = data::open_store(db_path, false);
+        // The same numbers as the sample's own September 2017 file.
+        CHECK(observations_by_code(db, "web", "claimants", "2017-09") ==
+              std::map<std::string, std::int64_t>{{"E01005098", 40}, {"E01005099", 55}, {"E01005100", 25},
+                                                  {"E01006109", 50}, {"E01006110", 25}, {"E01006116", 10}});
+    }
+}
+
+TEST_CASE("real layouts - a NOMIS API file with gender and measures dimensions: the duplicate names the column, where picks one") {
+    temp_dir dir;
+    const std::string db_path = sample_store_in(dir);
+    const std::string csv = real_fixtures + "/nomis_api_claimant_count_gender_measures.data.csv";
+    SUBCASE("without where: the extra dimension is named") {
+        const auto manifest = one_dataset_manifest(dir, "api", "lsoa", 2011, R"({"path": ")" + csv + R"("})", claimants_measure);
+        const std::string message = refusal_of(manifest, db_path);
+        CHECK(contains(message, "line 3:"));
+        CHECK(contains(message, "duplicate row for area E01005098"));
+        CHECK(contains(message, "MEASURES_NAME (Value vs Percent)"));
+        CHECK_FALSE(contains(message, "URN"));
+        CHECK(contains(message, R"("where": {"MEASURES_NAME": "Value"})"));
+    }
+    SUBCASE("measures filtered but not gender: GENDER_NAME is named") {
+        const auto manifest = one_dataset_manifest(
+            dir, "api", "lsoa", 2011, R"({"path": ")" + csv + R"(", "where": {"MEASURES_NAME": "Value"}})", claimants_measure);
+        const std::string message = refusal_of(manifest, db_path);
+        CHECK(contains(message, "GENDER_NAME (Total vs Male)"));
+    }
+    SUBCASE("a where column that is not in the file") {
+        const auto manifest = one_dataset_manifest(
+            dir, "api", "lsoa", 2011, R"({"path": ")" + csv + R"(", "where": {"SEX_NAME": "Total"}})", claimants_measure);
+        CHECK(contains(refusal_of(manifest, db_path), "no column \"SEX_NAME\""));
+    }
+    for (const std::string gender : {"Total", "Female"}) {
+        CAPTURE(gender);
+        const auto manifest = one_dataset_manifest(
+            dir, "api", "lsoa", 2011,
+            R"({"path": ")" + csv + R"(", "where": {"GENDER_NAME": ")" + gender + R"(", "MEASURES_NAME": "Value"}})",
+            claimants_measure);
+        const auto summary = data::ingest_manifest(manifest, db_path);
+        CHECK(summary.observation_rows == 6);
+        CHECK(has_note(summary, "30 rows left out by \"where\""));
+        auto db = data::open_store(db_path, false);
+        const auto stored = observations_by_code(db, "api", "claimants", "2017-09");
+        if (gender == "Total") {
+            CHECK(stored == std::map<std::string, std::int64_t>{{"E01005098", 40}, {"E01005099", 55}, {"E01005100", 25},
+                                                                {"E01006109", 50}, {"E01006110", 25}, {"E01006116", 10}});
+        } else {
+            CHECK(stored == std::map<std::string, std::int64_t>{{"E01005098", 15}, {"E01005099", 20}, {"E01005100", 10},
+                                                                {"E01006109", 20}, {"E01006110", 10}, {"E01006116", 5}});
+        }
+    }
+}
+
+TEST_CASE("real layouts - a Stat-Xplore export: names, months as columns, markers, separators, Total row and column") {
+    temp_dir dir;
+    const std::string db_path = sample_store_in(dir);
+    const std::string csv = real_fixtures + "/statxplore_uc_people_lsoa11_months.csv";
+    const std::string uc = R"([{"id": "people", "title": "People on UC", "unit": "people"}])";
+    const std::string area = R"x("columns": {"area": "Lower Layer Super Output Areas (2011)"})x";
+    auto file = [&](const std::string& extra) {
+        return R"({"path": ")" + csv + R"(", "layout": "periods_as_columns", )" + area + extra + "}";
+    };
+    SUBCASE("as downloaded, the title block is named as Stat-Xplore's") {
+        const auto manifest = one_dataset_manifest(dir, "sx", "lsoa", 2011, file(""), uc);
+        CHECK(contains(refusal_of(manifest, db_path), "lines 1-8 look like a Stat-Xplore title block; the table starts at line 10"));
+    }
+    SUBCASE("names without area_names") {
+        const auto manifest = one_dataset_manifest(dir, "sx", "lsoa", 2011, file(R"(, "skip_lines": "detect", "end_at_blank_line": true)"), uc);
+        CHECK(contains(refusal_of(manifest, db_path), "set \"area_names\": true"));
+    }
+    SUBCASE("the suppression marker unconfigured is named as Stat-Xplore's") {
+        const auto manifest = one_dataset_manifest(
+            dir, "sx", "lsoa", 2011,
+            file(R"(, "skip_lines": "detect", "end_at_blank_line": true, "area_names": true, "drop_totals": true, "thousands_separator": true, "zero": ["-"])"), uc);
+        const std::string message = refusal_of(manifest, db_path);
+        CHECK(contains(message, "line 12:"));
+        CHECK(contains(message, "Stat-Xplore's and ONS's suppression marker"));
+    }
+    SUBCASE("the thousands separator unconfigured") {
+        const auto manifest = one_dataset_manifest(
+            dir, "sx", "lsoa", 2011, file(R"(, "skip_lines": "detect", "end_at_blank_line": true, "area_names": true)"), uc);
+        const std::string message = refusal_of(manifest, db_path);
+        CHECK(contains(message, "line 11:"));
+        CHECK(contains(message, "thousands_separator"));
+    }
+    SUBCASE("a Total row unconfigured") {
+        const auto manifest = one_dataset_manifest(
+            dir, "sx", "lsoa", 2011,
+            file(R"(, "skip_lines": "detect", "end_at_blank_line": true, "area_names": true, "thousands_separator": true, "suppressed": [".."], "zero": ["-"])"), uc);
+        const std::string message = refusal_of(manifest, db_path);
+        CHECK(contains(message, "line 17:"));
+        CHECK(contains(message, "drop_totals"));
+    }
+    SUBCASE("configured as the publisher defines its markers") {
+        const auto manifest = one_dataset_manifest(
+            dir, "sx", "lsoa", 2011,
+            file(R"(, "skip_lines": "detect", "end_at_blank_line": true, "area_names": true, "drop_totals": true, "thousands_separator": true, "suppressed": [".."], "zero": ["-"])"), uc);
+        const auto summary = data::ingest_manifest(manifest, db_path);
+        CHECK(summary.observation_rows == 12);
+        CHECK(has_note(summary, "1 Total rows dropped"));
+        CHECK(has_note(summary, "2 cells marked \"..\" stored as suppressed"));
+        CHECK(has_note(summary, "1 cells marked \"-\" stored as 0"));
+        auto db = data::open_store(db_path, false);
+        // -1: no value (the publisher suppressed it)
+        CHECK(observations_by_code(db, "sx", "people", "2024-08") ==
+              std::map<std::string, std::int64_t>{{"E01005098", 1030}, {"E01005099", -1}, {"E01005100", 0},
+                                                  {"E01006109", 85}, {"E01006110", 40}, {"E01006116", 1205}});
+        CHECK(observations_by_code(db, "sx", "people", "2024-09") ==
+              std::map<std::string, std::int64_t>{{"E01005098", 1045}, {"E01005099", 12}, {"E01005100", 5},
+                                                  {"E01006109", 90}, {"E01006110", -1}, {"E01006116", 1190}});
+    }
+}
+
+TEST_CASE("real layouts - a NOMIS Census 2021 bulk zip: member by name, national rows filtered to the store") {
+    temp_dir dir;
+    const std::string boundaries = shared_data + "/boundaries/local/2021/oa21_bgc_trafford_E08000009.geojson";
+    const std::string base = dir.file("base.json");
+    write_text(base, R"({"boundaries": [{"path": ")" + boundaries + R"(", "level": "oa", "vintage": 2021}]})");
+    const std::string db_path = dir.file("store.db");
+    data::ingest_manifest(base, db_path);
+    const std::string zip = real_fixtures + "/census2021-ts001.zip";
+    const std::string measures =
+        R"([{"id": "residents", "column": "Residence type: Total; measures: Value"},
+            {"id": "in_households", "column": "Residence type: Lives in a household; measures: Value"},
+            {"id": "in_communal", "column": "Residence type: Lives in a communal establishment; measures: Value"}])";
+    SUBCASE("a zip given where a CSV is expected says so, not \"NUL byte\"") {
+        const std::string manifest = dir.file("denominators.json");
+        write_text(manifest, R"({"denominators": [{"path": ")" + zip +
+                                 R"(", "level": "oa", "vintage": 2021, "measures": {"residents": "x"}}]})");
+        const std::string message = refusal_of(manifest, db_path);
+        CHECK(contains(message, "is a zip archive"));
+        CHECK_FALSE(contains(message, "NUL"));
+    }
+    SUBCASE("a zip of several CSVs without a member lists them") {
+        const auto manifest = one_dataset_manifest(dir, "ts001", "oa", 2021, R"({"path": ")" + zip + R"(", "layout": "wide"})", measures);
+        const std::string message = refusal_of(manifest, db_path);
+        CHECK(contains(message, "name one with \"member\""));
+        CHECK(contains(message, "census2021-ts001-oa.csv"));
+    }
+    SUBCASE("the first area outside the store is refused, naming outside_store") {
+        const auto manifest = one_dataset_manifest(
+            dir, "ts001", "oa", 2021, R"({"path": ")" + zip + R"(", "member": "census2021-ts001-oa.csv", "layout": "wide"})", measures);
+        const std::string message = refusal_of(manifest, db_path);
+        CHECK(contains(message, "census2021-ts001.zip/census2021-ts001-oa.csv, line 2:"));
+        CHECK(contains(message, "E00025605"));
+        CHECK(contains(message, "\"outside_store\": \"skip\""));
+    }
+    SUBCASE("outside_store skip: counted, reported, the Trafford rows stored value by value") {
+        const auto manifest = one_dataset_manifest(
+            dir, "ts001", "oa", 2021,
+            R"({"path": ")" + zip + R"(", "member": "census2021-ts001-oa.csv", "layout": "wide", "outside_store": "skip"})", measures);
+        const auto summary = data::ingest_manifest(manifest, db_path);
+        CHECK(summary.observation_rows == 12);
+        CHECK(summary.skipped_rows == 3);
+        CHECK(has_note(summary, "3 rows for areas outside the store skipped (first: E00025605 (line 2))"));
+        auto db = data::open_store(db_path, false);
+        CHECK(observations_by_code(db, "ts001", "residents", "2021") ==
+              std::map<std::string, std::int64_t>{{"E00030771", 344}, {"E00030772", 305}, {"E00030773", 264}, {"E00030774", 285}});
+        CHECK(observations_by_code(db, "ts001", "in_communal", "2021") ==
+              std::map<std::string, std::int64_t>{{"E00030771", 0}, {"E00030772", 2}, {"E00030773", 1}, {"E00030774", 0}});
+    }
+}
+
+TEST_CASE("hostile markers - bad marker and option configurations are refused before the store is touched") {
+    temp_dir dir;
+    const std::string db_path = sample_store_in(dir);
+    const std::string csv = real_fixtures + "/statxplore_uc_people_lsoa11_months.csv";
+    auto refused = [&](const std::string& extra, const std::string& what) {
+        const auto manifest = one_dataset_manifest(dir, "sx", "lsoa", 2011,
+                                                   R"({"path": ")" + csv + R"(", "layout": "periods_as_columns")" + extra + "}",
+                                                   R"([{"id": "people"}])");
+        const std::string before = store_state(db_path);
+        const std::string message = refusal_of(manifest, db_path);
+        INFO(message);
+        CHECK(contains(message, what));
+        CHECK(store_state(db_path) == before);
+    };
+    refused(R"(, "suppressed": ["0"])", "is a number");
+    refused(R"(, "suppressed": [""])", "empty");
+    refused(R"(, "suppressed": ["-"], "zero": ["-"])", "both");
+    refused(R"(, "zero": ["5"])", "\"zero\" marker must be text");
+    refused(R"(, "suppressed": "..")", "array of strings");
+    refused(R"(, "skip_lines": -1)", "skip_lines");
+    refused(R"(, "skip_lines": "auto")", "skip_lines");
+    refused(R"(, "outside_store": "ignore")", "outside_store");
+    refused(R"(, "member": "a.csv")", "only for a .zip");
+    refused(R"(, "where": {"GENDER_NAME": 1})", "must be a string");
+}
+
+TEST_CASE("hostile names - an ambiguous area name is refused with the line and the candidate codes") {
+    temp_dir dir;
+    const std::string geojson = dir.file("twins.geojson");
+    std::string text = read_text(fixture("lsoa21_tiny.geojson"));
+    text = replace_all(text, "Trafford 001B", "Trafford 001A");
+    write_text(geojson, text);
+    const std::string base = dir.file("base.json");
+    write_text(base, R"({"boundaries": [{"path": ")" + geojson + R"(", "level": "lsoa", "vintage": 2021}]})");
+    const std::string db_path = dir.file("store.db");
+    data::ingest_manifest(base, db_path);
+    const std::string csv = dir.file("names.csv");
+    write_text(csv, "area,value\nYnys M\xC3\xB4n 001A,5\nTrafford 001A,10\n");
+    const auto manifest = one_dataset_manifest(
+        dir, "names", "lsoa", 2021,
+        R"({"path": ")" + csv + R"(", "layout": "wide", "period": "2024-09", "area_names": true, "columns": {"area": "area"}})",
+        R"([{"id": "value"}])");
+    const std::string before = store_state(db_path);
+    const std::string message = refusal_of(manifest, db_path);
+    CHECK(contains(message, "names.csv, line 3:"));
+    CHECK(contains(message, "ambiguous"));
+    CHECK(contains(message, "E01012001, E01012002"));
+    CHECK(store_state(db_path) == before);
+}
+
+namespace {
+
+/// inspect, then ingest what it wrote as it is; the id of the one dataset ingested.
+std::string inspect_then_ingest(const temp_dir& dir, const std::vector<std::string>& files, const std::string& db_path,
+                                data::inspect_report& report) {
+    report = data::inspect_files(files, db_path);
+    const std::string manifest = dir.file("inspected.json");
+    write_text(manifest, report.manifest);
+    INFO(report.manifest);
+    const auto summary = data::ingest_manifest(manifest, db_path);
+    REQUIRE(summary.datasets.size() == 1);
+    const std::string entry = summary.datasets.front();
+    return entry.substr(0, entry.find(' '));
+}
+
+std::string all_findings(const data::inspect_report& r) {
+    std::string out;
+    for (const auto& f : r.findings) out += f + "\n";
+    return out;
+}
+
+const std::map<std::string, std::int64_t> september_2017 = {{"E01005098", 40}, {"E01005099", 55}, {"E01005100", 25},
+                                                            {"E01006109", 50}, {"E01006110", 25}, {"E01006116", 10}};
+
+} // namespace
+
+TEST_CASE("inspect - each publisher's download becomes a manifest that ingests as it is, value by value") {
+    temp_dir dir;
+    data::inspect_report report;
+    SUBCASE("NOMIS web download") {
+        const std::string db_path = sample_store_in(dir);
+        const auto id = inspect_then_ingest(dir, {real_fixtures + "/nomis_web_claimant_count_lsoa11_2017-09.csv"}, db_path, report);
+        const auto found = all_findings(report);
+        INFO(found);
+        CHECK(contains(found, "NOMIS web download"));
+        CHECK(contains(found, "lines 1-7 are a title block; the table starts at line 9"));
+        CHECK(contains(found, "lsoa 2011"));
+        CHECK(contains(report.manifest, "\"skip_lines\": 8"));
+        auto db = data::open_store(db_path, false);
+        CHECK(observations_by_code(db, id, "claimant_count", "2017-09") == september_2017);
+    }
+    SUBCASE("NOMIS API file with extra dimensions: Total and Value chosen, the other values named") {
+        const std::string db_path = sample_store_in(dir);
+        const auto id = inspect_then_ingest(dir, {real_fixtures + "/nomis_api_claimant_count_gender_measures.data.csv"}, db_path, report);
+        CHECK(contains(report.manifest, "\"GENDER_NAME\": \"Total\""));
+        CHECK(contains(report.manifest, "\"MEASURES_NAME\": \"Value\""));
+        CHECK(contains(report.manifest, "GENDER_NAME: Total chosen (also in the file: Male, Female)"));
+        auto db = data::open_store(db_path, false);
+        CHECK(observations_by_code(db, id, "claimant_count", "2017-09") == september_2017);
+    }
+    SUBCASE("Stat-Xplore export: names resolved, markers and totals configured") {
+        const std::string db_path = sample_store_in(dir);
+        const auto id = inspect_then_ingest(dir, {real_fixtures + "/statxplore_uc_people_lsoa11_months.csv"}, db_path, report);
+        const auto found = all_findings(report);
+        INFO(found);
+        CHECK(contains(found, "Stat-Xplore export: area names"));
+        CHECK(contains(report.manifest, "\"area_names\": true"));
+        CHECK(contains(report.manifest, "\"suppressed\""));
+        auto db = data::open_store(db_path, false);
+        CHECK(observations_by_code(db, id, "people", "2024-08") ==
+              std::map<std::string, std::int64_t>{{"E01005098", 1030}, {"E01005099", -1}, {"E01005100", 0},
+                                                  {"E01006109", 85}, {"E01006110", 40}, {"E01006116", 1205}});
+    }
+    SUBCASE("Stat-Xplore XLSX export: the sheet named in the manifest") {
+        const std::string db_path = sample_store_in(dir);
+        const auto id = inspect_then_ingest(dir, {real_fixtures + "/statxplore_uc_people_lsoa11_months.xlsx"}, db_path, report);
+        CHECK(contains(report.manifest, "\"sheet\": \"People on UC\""));
+        auto db = data::open_store(db_path, false);
+        CHECK(observations_by_code(db, id, "people", "2024-09") ==
+              std::map<std::string, std::int64_t>{{"E01005098", 1045}, {"E01005099", 12}, {"E01005100", 5},
+                                                  {"E01006109", 90}, {"E01006110", -1}, {"E01006116", 1190}});
+    }
+    SUBCASE("NOMIS Census bulk zip: the OA member chosen by the store's codes, outside rows skipped") {
+        const std::string base = dir.file("base.json");
+        write_text(base, R"({"boundaries": [{"path": ")" + shared_data +
+                             R"(/boundaries/local/2021/oa21_bgc_trafford_E08000009.geojson", "level": "oa", "vintage": 2021}]})");
+        const std::string db_path = dir.file("store.db");
+        data::ingest_manifest(base, db_path);
+        const auto id = inspect_then_ingest(dir, {real_fixtures + "/census2021-ts001.zip"}, db_path, report);
+        const auto found = all_findings(report);
+        INFO(found);
+        CHECK(contains(found, "member census2021-ts001-oa.csv chosen"));
+        CHECK(contains(found, "3 of 7 areas are outside the store"));
+        auto db = data::open_store(db_path, false);
+        CHECK(observations_by_code(db, id, "residence_type_total_measures_value", "2021") ==
+              std::map<std::string, std::int64_t>{{"E00030771", 344}, {"E00030772", 305}, {"E00030773", 264}, {"E00030774", 285}});
+    }
+    SUBCASE("ONS lookup with LAD22CD and boundaries: both entries ingest") {
+        const std::string lookup = dir.file("LSOA21_LAD22_EW_LU.csv");
+        write_text(lookup, "LSOA21CD,LSOA21NM,LAD22CD,LAD22NM\r\nE01012001,Trafford 001A,E08000009,Trafford\r\n"
+                           "E01012002,Trafford 001B,E08000009,Trafford\r\n");
+        report = data::inspect_files({fixture("lsoa21_tiny.geojson"), lookup}, "");
+        const auto found = all_findings(report);
+        INFO(found);
+        CHECK(contains(found, "ONS boundaries: 3 lsoa features, code field lsoa21cd"));
+        CHECK(contains(found, "ONS lookup: columns LSOA21CD, LSOA21NM, LAD22CD, LAD22NM; vintage 2021"));
+        const std::string manifest = dir.file("inspected.json");
+        write_text(manifest, report.manifest);
+        const auto summary = data::ingest_manifest(manifest, dir.file("fresh.db"));
+        CHECK(summary.features == 3);
+        CHECK(summary.lookup_rows == 2);
+    }
+}
+
+TEST_CASE("real layouts - a Stat-Xplore XLSX export: the sheet by name through GDAL's XLSX driver, same values as the CSV") {
+    temp_dir dir;
+    const std::string db_path = sample_store_in(dir);
+    const std::string xlsx = real_fixtures + "/statxplore_uc_people_lsoa11_months.xlsx";
+    auto manifest_for = [&](const std::string& sheet) {
+        return one_dataset_manifest(
+            dir, "sx", "lsoa", 2011,
+            R"x({"path": ")x" + xlsx + R"x(", "sheet": ")x" + sheet +
+                R"x(", "layout": "periods_as_columns", "columns": {"area": "Lower Layer Super Output Areas (2011)"},
+                "skip_lines": "detect", "end_at_blank_line": true, "area_names": true, "drop_totals": true,
+                "suppressed": [".."], "zero": ["-"]})x",
+            R"([{"id": "people"}])");
+    };
+    SUBCASE("an unknown sheet is refused, listing the sheets") {
+        CHECK(contains(refusal_of(manifest_for("Sheet1"), db_path), "no sheet named \"Sheet1\" (sheets: People on UC)"));
+    }
+    SUBCASE("the sheet ingests with the CSV export's values") {
+        const auto summary = data::ingest_manifest(manifest_for("People on UC"), db_path);
+        CHECK(summary.observation_rows == 12);
+        CHECK(has_note(summary, "2 cells marked \"..\""));
+        auto db = data::open_store(db_path, false);
+        CHECK(observations_by_code(db, "sx", "people", "2024-08") ==
+              std::map<std::string, std::int64_t>{{"E01005098", 1030}, {"E01005099", -1}, {"E01005100", 0},
+                                                  {"E01006109", 85}, {"E01006110", 40}, {"E01006116", 1205}});
+        CHECK(observations_by_code(db, "sx", "people", "2024-09") ==
+              std::map<std::string, std::int64_t>{{"E01005098", 1045}, {"E01005099", 12}, {"E01005100", 5},
+                                                  {"E01006109", 90}, {"E01006110", -1}, {"E01006116", 1190}});
+    }
+    SUBCASE("sheet on a CSV path is refused") {
+        const auto manifest = one_dataset_manifest(dir, "sx", "lsoa", 2011,
+                                                   R"({"path": "/tmp/x.csv", "sheet": "People on UC"})", R"([{"id": "people"}])");
+        CHECK(contains(refusal_of(manifest, db_path), "only for an .xlsx path"));
+    }
+}
+
+TEST_CASE("suppressed cells - a publisher's marker is stored as suppressed, an empty cell as no value (schema v4)") {
+    temp_dir dir;
+    const std::string db_path = sample_store_in(dir);
+    const std::string csv = dir.file("marked.csv");
+    write_text(csv, "lsoa11cd,value\nE01005098,..\nE01005099,\nE01005100,15\n");
+    const auto manifest = one_dataset_manifest(
+        dir, "marked", "lsoa", 2011, R"({"path": ")" + csv + R"(", "layout": "wide", "period": "2024-09", "suppressed": [".."]})",
+        R"([{"id": "value"}])");
+    data::ingest_manifest(manifest, db_path);
+    auto db = data::open_store(db_path, false);
+    CHECK(scalar(db, "PRAGMA user_version") == data::schema_version);
+    std::map<std::int64_t, std::string> code_of;
+    for (const auto& a : data::load_areas(db)) code_of[a.id] = a.code;
+    std::map<std::string, std::string> seen;
+    for (const auto& o : data::load_observations(db, "marked", "value", "2024-09")) {
+        seen[code_of.at(o.area_id)] = o.suppressed ? "suppressed" : o.value ? std::to_string(*o.value) : "missing";
+    }
+    CHECK(seen == std::map<std::string, std::string>{{"E01005098", "suppressed"}, {"E01005099", "missing"}, {"E01005100", "15"}});
+}
+
+TEST_CASE("hostile files - a CSV renamed .xlsx and a truncated zip are refused by name, the store untouched") {
+    temp_dir dir;
+    const std::string db_path = sample_store_in(dir);
+    const std::string hostile = fixtures + "/hostile";
+    for (const auto& [file, what] : std::vector<std::pair<std::string, std::string>>{
+             {"statxplore_csv_renamed.xlsx", "cannot read as an XLSX workbook"}, {"census_truncated.zip", "zip"}}) {
+        CAPTURE(file);
+        const auto manifest = one_dataset_manifest(dir, "h", "lsoa", 2011, R"({"path": ")" + hostile + "/" + file + R"(", "layout": "wide", "period": "2024"})",
+                                                   R"([{"id": "people"}])");
+        const std::string before = store_state(db_path);
+        const std::string message = refusal_of(manifest, db_path);
+        CHECK(contains(message, file));
+        CHECK(contains(message, what));
+        CHECK(store_state(db_path) == before);
     }
 }

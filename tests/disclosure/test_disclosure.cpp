@@ -336,3 +336,23 @@ TEST_CASE("protect - rates are rounded to hundredths with halves up") {
     auto table = protect(t, published_policy(1));
     CHECK(*table.rows()[0].rate_per_100_households == doctest::Approx(15.63));
 }
+
+TEST_CASE("suppression - a cell the publisher suppressed is served suppressed, not missing, and so is its total") {
+    raw_table raw = counts({5, 10});
+    raw_row marked;
+    marked.code = "E01000003";
+    marked.suppressed = true; // no value: the source said ".."
+    raw.rows.push_back(marked);
+    raw_row empty;
+    empty.code = "E01000004";
+    raw.rows.push_back(empty);
+    const auto table = protect(raw, published_policy());
+    REQUIRE(table.rows().size() == 4);
+    CHECK(table.rows()[2].suppressed);
+    CHECK_FALSE(table.rows()[2].missing);
+    CHECK_FALSE(table.rows()[2].value);
+    CHECK(table.rows()[3].missing);
+    CHECK_FALSE(table.rows()[3].suppressed);
+    // The total still sums the served cells; a suppressed member never counts as 0.
+    CHECK(table.total().value == 15);
+}

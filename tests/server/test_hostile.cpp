@@ -889,3 +889,21 @@ TEST_CASE("shutdown - SIGTERM with idle keep-alive connections open exits 0 prom
     CHECK(code == 0);
     CHECK(took < 10); // cpp-httplib's keep-alive and read timeouts are 5 s
 }
+
+TEST_CASE("hostile inspect - every file of the hostile corpus: a message and exit 0 or 1, never a crash or exit 3") {
+    temp_dir dir;
+    const std::string db = sample_store_in(dir);
+    for (const auto& entry : std::filesystem::directory_iterator(hostile)) {
+        const std::string file = entry.path().string();
+        CAPTURE(file);
+        const std::string command = cli + " inspect '" + file + "' --db '" + db + "' > /dev/null 2> " + dir.file("err");
+        const int status = std::system(command.c_str());
+        REQUIRE(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) <= 1);
+        if (WEXITSTATUS(status) == 1) {
+            const std::string err = read_text(dir.file("err"));
+            CHECK(err.find("inspect failed: ") != std::string::npos);
+            CHECK(err.find("store is unchanged") == std::string::npos);
+        }
+    }
+}

@@ -356,3 +356,18 @@ TEST_CASE("suppression - a cell the publisher suppressed is served suppressed, n
     // The total still sums the served cells; a suppressed member never counts as 0.
     CHECK(table.total().value == 15);
 }
+
+TEST_CASE("protect - a cell the publisher suppressed is served as suppressed, never missing, and enters no aggregate") {
+    auto raw = counts({std::nullopt, 40, std::nullopt});
+    raw.rows[0].suppressed = true; // e.g. Stat-Xplore's ".." (the third cell is simply absent)
+    auto cells = protect(raw, internal_policy());
+    CHECK(cells.rows()[0].suppressed);
+    CHECK_FALSE(cells.rows()[0].missing);
+    CHECK_FALSE(cells.rows()[0].value);
+    CHECK(cells.rows()[2].missing);
+    auto agg = aggregate({{"all", {0, 1, 2}}, {"hidden", {0}}}, cells, raw);
+    CHECK(*agg.rows()[0].value == 40);
+    CHECK(agg.rows()[0].cells_with_value == 1);
+    CHECK(agg.rows()[1].suppressed);
+    CHECK_FALSE(agg.rows()[1].missing);
+}

@@ -1,4 +1,5 @@
 #include "data/ingest.hpp"
+#include "data/text.hpp"
 
 #include "data/csv_reader.hpp"
 #include "data/disclosure/policy.hpp"
@@ -39,31 +40,14 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string trim(const std::string& text) {
-    std::size_t b = 0;
-    std::size_t e = text.size();
-    while (b < e && std::isspace(static_cast<unsigned char>(text[b]))) ++b;
-    while (e > b && std::isspace(static_cast<unsigned char>(text[e - 1]))) --e;
-    return text.substr(b, e - b);
-}
+using text::contains_ci;
+using text::lower;
+using text::trim;
 
 bool all_digits(const std::string& s) {
     return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
 }
 
-std::string lower(std::string s);
-
-/// Case-insensitive substring test (title blocks are matched loosely: "Nomis", "NOMIS").
-bool contains_ci(const std::string& haystack, const std::string& needle);
-
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-    return s;
-}
-
-bool contains_ci(const std::string& haystack, const std::string& needle) {
-    return lower(haystack).find(lower(needle)) != std::string::npos;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The manifest, parsed and checked before anything touches the store.

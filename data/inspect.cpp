@@ -1,4 +1,5 @@
 #include "data/inspect.hpp"
+#include "data/text.hpp"
 
 #include "data/csv_reader.hpp"
 #include "data/error.hpp"
@@ -29,26 +30,14 @@ namespace {
 // ordered_json: the manifest reads in the order ingest documents it (path, layout, columns, options).
 using json = nlohmann::ordered_json;
 
-std::string trim(const std::string& text) {
-    std::size_t b = 0;
-    std::size_t e = text.size();
-    while (b < e && std::isspace(static_cast<unsigned char>(text[b]))) ++b;
-    while (e > b && std::isspace(static_cast<unsigned char>(text[e - 1]))) --e;
-    return text.substr(b, e - b);
-}
-
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-    return s;
-}
+using text::lower;
+using text::trim;
 
 bool ends_with(const std::string& s, const std::string& tail) {
     return s.size() >= tail.size() && lower(s.substr(s.size() - tail.size())) == lower(tail);
 }
 
-bool contains_ci(const std::string& haystack, const std::string& needle) {
-    return lower(haystack).find(lower(needle)) != std::string::npos;
-}
+using text::contains_ci;
 
 /// A manifest id from free text: "Claimant count (JSA)" -> "claimant_count_jsa".
 std::string slug(const std::string& text, std::size_t max = 48) {

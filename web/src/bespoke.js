@@ -8,7 +8,7 @@
 //    a finer order than the rounding allows.
 
 import {
-  capitalise, disclosureLabel, escapeHtml, formatBound, formatCount, formatRate, honestText, householdsText, levelNoun, partialText, roundingText,
+  bespokeExportLinks, capitalise, disclosureLabel, escapeHtml, formatBound, formatCount, formatRate, honestText, householdsText, levelNoun, partialText, roundingText,
 } from './text.js';
 
 const $ = (id) => document.getElementById(id);
@@ -235,16 +235,9 @@ function renderTotals(meta, totals) {
 // The same files /api/export/bespoke.{ext} gives (what the API does, the map offers): with the mapped figures when
 // the server gave them, else the outline alone (GeoJSON, GeoPackage).
 function exportLinks(meta, totals) {
-  const state = window.smallareaState;
   const withValues = Boolean(totals.row);
-  const formats = withValues ? ['csv', 'xlsx', 'geojson', 'gpkg'] : ['geojson', 'gpkg'];
-  const links = formats.map((ext) => {
-    const url = new URL(`/api/export/bespoke.${ext}`, window.location.href);
-    url.searchParams.set('ids', meta.id);
-    if (withValues) for (const k of ['dataset', 'measure', 'period']) if (state[k]) url.searchParams.set(k, state[k]);
-    return `<a href="${escapeHtml(url.toString())}" download data-format="${ext}">${{ csv: 'CSV', xlsx: 'XLSX', geojson: 'GeoJSON', gpkg: 'GeoPackage' }[ext]}</a>`;
-  });
-  return `<span id="bespoke-exports">Download ${withValues ? 'with these figures' : 'the outline'}: ${links.join(' · ')}</span>`;
+  const links = bespokeExportLinks([meta.id], window.smallareaState, withValues);
+  return `<span id="bespoke-exports">Download ${withValues ? 'with these figures' : 'the outline'}: ${links}</span>`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

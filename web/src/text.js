@@ -122,3 +122,16 @@ export function roundingText(row, suggestion) {
   const said = capitalise(String(suggestion).trim().replace(/\.?$/, '.'));
   return /little value/i.test(said) ? `${base} ${said}` : `${base} ${guidance} ${said}`;
 }
+
+// Links to /api/export/bespoke.{ext} for bespoke areas (or zones) `ids`, with the mapped dataset, measure and
+// period when `withValues` (else the outlines alone: GeoJSON and GeoPackage). Shared by bespoke.js and zones.js.
+export function bespokeExportLinks(ids, state, withValues) {
+  const names = { csv: 'CSV', xlsx: 'XLSX', geojson: 'GeoJSON', gpkg: 'GeoPackage' };
+  const formats = withValues ? ['csv', 'xlsx', 'geojson', 'gpkg'] : ['geojson', 'gpkg'];
+  return formats.map((ext) => {
+    const url = new URL(`/api/export/bespoke.${ext}`, window.location.href);
+    url.searchParams.set('ids', ids.join(','));
+    if (withValues) for (const k of ['dataset', 'measure', 'period']) if (state[k]) url.searchParams.set(k, state[k]);
+    return `<a href="${escapeHtml(url.toString())}" download data-format="${ext}">${names[ext]}</a>`;
+  }).join(' · ');
+}

@@ -7,7 +7,7 @@
 //  - CSV, XLSX, GeoJSON and GeoPackage of all the zones are the files /api/export/bespoke gives. Zones built with a
 //    partner key are private to its organisation (the server says so; rule 7).
 
-import { escapeHtml, formatBound, formatCount, formatRate, levelNoun, partialText, roundingText } from './text.js';
+import { bespokeExportLinks, escapeHtml, formatBound, formatCount, formatRate, levelNoun, partialText, roundingText } from './text.js';
 
 const $ = (id) => document.getElementById(id);
 const ZONES_SOURCE = 'zones-members';
@@ -75,16 +75,6 @@ function zoneFigures(z, percent) {
   return `${value}${bound}${rate}`;
 }
 
-function exportLinks(result) {
-  const state = window.smallareaState;
-  const ids = result.zones.map((z) => z.id).join(',');
-  return ['csv', 'xlsx', 'geojson', 'gpkg'].map((ext) => {
-    const url = new URL(`/api/export/bespoke.${ext}`, window.location.href);
-    url.searchParams.set('ids', ids);
-    for (const k of ['dataset', 'measure', 'period']) if (state[k]) url.searchParams.set(k, state[k]);
-    return `<a href="${escapeHtml(url.toString())}" download data-format="${ext}">${{ csv: 'CSV', xlsx: 'XLSX', geojson: 'GeoJSON', gpkg: 'GeoPackage' }[ext]}</a>`;
-  }).join(' · ');
-}
 
 function render(result) {
   const level = result.level;
@@ -99,7 +89,8 @@ function render(result) {
     return `<li><button type="button" data-zone="${escapeHtml(z.id)}">${escapeHtml(`Zone ${z.rank}`)}</button> ` +
       `<span class="target-figures">${z.members.length} ${escapeHtml(levelNoun(level, z.members.length))}, ${formatCount(z.households)} households, ${zoneFigures(z, false)}</span>${notes}</li>`;
   }).join('');
-  $('zones-exports').innerHTML = result.zones.length ? `Download the zones: ${exportLinks(result)}` : '';
+  $('zones-exports').innerHTML = result.zones.length
+    ? `Download the zones: ${bespokeExportLinks(result.zones.map((z) => z.id), window.smallareaState, true)}` : '';
   $('zones-exports').hidden = result.zones.length === 0;
 }
 

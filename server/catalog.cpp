@@ -53,11 +53,11 @@ void snapshot::load(data::database& db, bool build_tiles) {
         for (const auto& a : m_areas) areas += (a.level == d.level && a.vintage == d.vintage) ? 1 : 0;
         auto& list = m_coverage[d.id];
         for (const auto& p : d.periods) {
-            std::unordered_map<std::int64_t, bool> with_value;
+            std::unordered_set<std::int64_t> with_value;
             for (const auto& m : d.measures) {
                 if (m.kind == data::measure_kind::percent_base) continue;
                 for (const auto& o : observations(d.id, m.id, p)) {
-                    if (o.value) with_value[o.area_id] = true;
+                    if (o.value) with_value.insert(o.area_id);
                 }
             }
             list.push_back({p, areas, static_cast<std::int64_t>(with_value.size())});

@@ -65,21 +65,18 @@ std::shared_ptr<const snapshot> context::snap() {
     return m_current;
 }
 
+namespace {
+
+/// The cache key of a table query that is not bespoke: release, dataset, measure, period, level, vintage, within.
 std::string table_cache_key(const snapshot& s, const table_query& q) {
     // Every input that changes the answer, each field tagged so that no two queries can spell the same key.
-    std::string key = "release=" + std::to_string(s.release()) + "|dataset=" + q.dataset->id + "|measure=" +
-                      q.measure->id + "|period=" + q.period + "|level=" + q.level + "|vintage=" +
-                      std::to_string(q.vintage) + "|within=" + (q.within ? s.areas()[*q.within].code + "@" +
-                                                                             std::to_string(s.areas()[*q.within].id)
-                                                                       : std::string()) +
-                      "|within_bespoke=" + q.within_bespoke + "|groups=";
-    for (const auto& [code, members] : q.groups) {
-        key += code + ":";
-        for (const auto m : members) key += std::to_string(s.areas()[m].id) + ",";
-        key += ";";
-    }
-    return key;
+    // Bespoke queries (groups, within_bespoke) never reach the cache (table_values), so they have no part here.
+    return "release=" + std::to_string(s.release()) + "|dataset=" + q.dataset->id + "|measure=" + q.measure->id +
+           "|period=" + q.period + "|level=" + q.level + "|vintage=" + std::to_string(q.vintage) +
+           "|within=" + (q.within ? std::to_string(s.areas()[*q.within].id) : std::string());
 }
+
+} // namespace
 
 std::shared_ptr<const table_result> context::table_values(const snapshot& s, const table_query& q) {
     if (!q.groups.empty() || !q.within_bespoke.empty() || !m_config.value_cache) {

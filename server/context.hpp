@@ -85,9 +85,6 @@ private:
     std::unique_ptr<access_control> m_access; // last: destroyed first, its audit flush still has the writer
 };
 
-/// The cache key of a table query: release, dataset, measure, period, level, vintage, within, bespoke groups.
-std::string table_cache_key(const snapshot& s, const table_query& q);
-
 /// Route registration, one function per file.
 void register_api_routes(httplib::Server& http, context& ctx);
 void register_tile_routes(httplib::Server& http, context& ctx);

@@ -10,6 +10,7 @@
 import {
   bespokeExportLinks, capitalise, disclosureLabel, escapeHtml, formatBound, formatCount, formatRate, honestText, householdsText, levelNoun, partialText, roundingText,
 } from './text.js';
+import { requestJson, whenMapReady } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 const SEL_SOURCE = 'bespoke-sel';
@@ -31,27 +32,8 @@ window.smallareaBespoke = bespoke;
 const initialBespoke = new URLSearchParams(window.location.hash.replace(/^#/, '')).get('bespoke');
 if (initialBespoke && window.smallareaState) window.smallareaState.bespoke = initialBespoke;
 
-async function call(path, { method = 'GET', body = null, params = {} } = {}) {
-  const url = new URL(path, window.location.href);
-  for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== '') url.searchParams.set(k, v);
-  bespoke.busy += 1;
-  try {
-    // auth.js wraps window.fetch, so a partner key (if entered) goes with these requests too.
-    const headers = { Accept: 'application/json' };
-    if (body) headers['Content-Type'] = 'application/json';
-    const response = await fetch(url, { method, headers, body: body ? JSON.stringify(body) : undefined });
-    const text = await response.text();
-    const json = text ? JSON.parse(text) : null;
-    if (!response.ok) {
-      const error = new Error((json && json.message) || `${response.status} ${response.statusText}`);
-      error.status = response.status;
-      error.code = json && json.code;
-      throw error;
-    }
-    return json;
-  } finally {
-    bespoke.busy -= 1;
-  }
+function call(path, options = {}) {
+  return requestJson(path, options, bespoke);
 }
 
 function hashParams() {
@@ -344,13 +326,7 @@ function zoomToTarget(code) {
 // ---------------------------------------------------------------------------------------------------------------
 // Start: wait for app.js's map, then hook in.
 
-function start() {
-  const map = window.smallareaMap;
-  const state = window.smallareaState;
-  if (!map || !state || !state.ready || !map.isStyleLoaded()) {
-    setTimeout(start, 100);
-    return;
-  }
+function start(map, state) {
   refreshLayers();
   // Shift-drag box zoom would swallow shift-clicks, which add areas to the selection here.
   map.boxZoom.disable();
@@ -381,4 +357,4 @@ function start() {
   bespoke.started = true;
 }
 
-start();
+whenMapReady(start);

@@ -8,6 +8,7 @@
 //    partner key are private to its organisation (the server says so; rule 7).
 
 import { bespokeExportLinks, escapeHtml, formatBound, formatCount, formatRate, levelNoun, partialText, roundingText } from './text.js';
+import { requestJson, whenMapReady } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 const ZONES_SOURCE = 'zones-members';
@@ -15,25 +16,8 @@ const ZONES_SOURCE = 'zones-members';
 const zones = { result: null, level: null, busy: 0 };
 window.smallareaZones = zones;
 
-async function call(path, body) {
-  zones.busy += 1;
-  try {
-    // auth.js wraps window.fetch: a partner key, if entered, goes with this request.
-    const response = await fetch(new URL(path, window.location.href), {
-      method: body ? 'POST' : 'GET',
-      headers: body ? { 'Content-Type': 'application/json', Accept: 'application/json' } : { Accept: 'application/json' },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const json = await response.json().catch(() => null);
-    if (!response.ok) {
-      const error = new Error((json && json.message) || `${response.status} ${response.statusText}`);
-      error.code = json && json.code;
-      throw error;
-    }
-    return json;
-  } finally {
-    zones.busy -= 1;
-  }
+function call(path, body) {
+  return requestJson(path, body ? { method: 'POST', body } : {}, zones);
 }
 
 // Zone members are at the dataset's own level, whatever level the map shows: their own source at that level.
@@ -58,11 +42,13 @@ function refresh() {
   map.setFilter('zones-line', ['in', ['get', 'code'], ['literal', codes]]);
 }
 
+// Districts are fetched once; the options are rebuilt when a bespoke area is shown (it becomes the first choice).
+let districts = null;
 async function fillWithin() {
   const select = $('zones-within');
   const shown = window.smallareaBespoke && window.smallareaBespoke.meta;
-  const areas = await call('/api/areas?level=lad').catch(() => ({ areas: [] }));
-  const options = (areas.areas || []).map((a) => `<option value="${escapeHtml(a.code)}">${escapeHtml(a.name)} (${escapeHtml(a.code)})</option>`);
+  if (!districts) districts = (await call('/api/areas?level=lad').catch(() => ({ areas: [] }))).areas || [];
+  const options = districts.map((a) => `<option value="${escapeHtml(a.code)}">${escapeHtml(a.name)} (${escapeHtml(a.code)})</option>`);
   if (shown) options.unshift(`<option value="bespoke:${escapeHtml(shown.id)}">Bespoke area: ${escapeHtml(shown.name)}</option>`);
   select.innerHTML = options.join('');
 }
@@ -119,13 +105,7 @@ async function zoomTo(id) {
   if (meta && meta.bbox) window.smallareaMap.fitBounds([[meta.bbox[0], meta.bbox[1]], [meta.bbox[2], meta.bbox[3]]], { padding: 60, maxZoom: 16, duration: 0 });
 }
 
-function start() {
-  const map = window.smallareaMap;
-  const state = window.smallareaState;
-  if (!map || !state || !state.ready || !map.isStyleLoaded()) {
-    setTimeout(start, 100);
-    return;
-  }
+function start(map) {
   map.on('styledata', refresh);
   $('zones-build').addEventListener('click', build);
   $('zones-within').addEventListener('focus', () => { if (window.smallareaBespoke && window.smallareaBespoke.meta) fillWithin(); });
@@ -137,4 +117,4 @@ function start() {
   zones.started = true;
 }
 
-start();
+whenMapReady(start);

@@ -1,6 +1,6 @@
 #include "data/access_store.hpp"
 
-#include "data/error.hpp"
+#include "core/error.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>

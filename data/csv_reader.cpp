@@ -1,6 +1,6 @@
 #include "data/csv_reader.hpp"
 
-#include "data/error.hpp"
+#include "core/error.hpp"
 
 #include <cpl_vsi.h>
 

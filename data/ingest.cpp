@@ -3,7 +3,7 @@
 
 #include "data/csv_reader.hpp"
 #include "data/disclosure/policy.hpp"
-#include "data/error.hpp"
+#include "core/error.hpp"
 #include "data/inspect.hpp"
 #include "data/xlsx_sheet.hpp"
 #include "data/sqlite.hpp"

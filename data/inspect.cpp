@@ -2,7 +2,7 @@
 #include "data/text.hpp"
 
 #include "data/csv_reader.hpp"
-#include "data/error.hpp"
+#include "core/error.hpp"
 #include "data/ingest.hpp"
 #include "data/sqlite.hpp"
 #include "data/store.hpp"

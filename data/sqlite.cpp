@@ -1,6 +1,6 @@
 #include "data/sqlite.hpp"
 
-#include "data/error.hpp"
+#include "core/error.hpp"
 
 #include <spatialite.h>
 

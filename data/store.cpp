@@ -1,6 +1,6 @@
 #include "data/store.hpp"
 
-#include "data/error.hpp"
+#include "core/error.hpp"
 
 #include <algorithm>
 #include <sys/stat.h>

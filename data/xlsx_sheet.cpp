@@ -1,6 +1,6 @@
 #include "data/xlsx_sheet.hpp"
 
-#include "data/error.hpp"
+#include "core/error.hpp"
 
 #include <cpl_error.h>
 #include <cpl_vsi.h>

@@ -1,6 +1,6 @@
 #include "geo/bespoke_geometry.hpp"
 
-#include "data/error.hpp"
+#include "core/error.hpp"
 #include "geo/geometry_ops.hpp"
 #include "geo/geos_context.hpp"
 

@@ -1,6 +1,6 @@
 #include "geo/geos_context.hpp"
 
-#include "data/error.hpp"
+#include "core/error.hpp"
 
 #include <new>
 

@@ -1,6 +1,6 @@
 #include "geo/vector_writer.hpp"
 
-#include "data/error.hpp"
+#include "core/error.hpp"
 
 #include <cpl_error.h>
 #include <cpl_vsi.h>

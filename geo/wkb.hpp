@@ -3,7 +3,7 @@
 // Hand-written instead of GEOS because both callers stream coordinates straight into their own buffers: going
 // through a GEOS geometry would allocate one object per ring and coordinate sequence for nothing.
 
-#include "data/error.hpp"
+#include "core/error.hpp"
 
 #include <cstdint>
 #include <cstring>

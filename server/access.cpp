@@ -1,6 +1,6 @@
 #include "server/access.hpp"
 
-#include "data/error.hpp"
+#include "core/error.hpp"
 
 #include <algorithm>
 #include <cctype>

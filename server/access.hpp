@@ -12,7 +12,7 @@
 // revocation takes effect on the next request.
 
 #include "data/access_store.hpp"
-#include "data/error.hpp"
+#include "core/error.hpp"
 #include "data/store.hpp"
 #include "server/rate_limit.hpp"
 

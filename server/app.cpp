@@ -1,6 +1,6 @@
 #include "server/app.hpp"
 
-#include "data/error.hpp"
+#include "core/error.hpp"
 #include "server/context.hpp"
 #include "server/errors.hpp"
 

@@ -1,12 +1,12 @@
 #include "server/bespoke.hpp"
 
 #include "data/access_store.hpp"
-#include "data/error.hpp"
+#include "core/error.hpp"
 #include "data/ogc_queries.hpp"
 #include "geo/bespoke_geometry.hpp"
 #include "geo/geojson.hpp"
-#include "server/encode.hpp"
-#include "server/export.hpp"
+#include "engine/encode.hpp"
+#include "engine/export.hpp"
 #include "server/access.hpp"
 #include "server/http_util.hpp"
 

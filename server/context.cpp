@@ -1,10 +1,10 @@
 #include "server/context.hpp"
 
-#include "data/error.hpp"
+#include "core/error.hpp"
 #include "data/store.hpp"
 #include "server/access.hpp"
 #include "server/bespoke.hpp"
-#include "server/export.hpp"
+#include "engine/export.hpp"
 #include "server/http_util.hpp"
 
 #include <chrono>

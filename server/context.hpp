@@ -5,8 +5,8 @@
 
 #include "data/bespoke_store.hpp"
 #include "server/app.hpp"
-#include "server/catalog.hpp"
-#include "server/tile_cache.hpp"
+#include "engine/catalog.hpp"
+#include "engine/tile_cache.hpp"
 
 #include <httplib.h>
 
@@ -18,6 +18,10 @@
 #include <string>
 
 namespace smallarea::server {
+
+// Routes speak the engine's vocabulary (snapshot, table_query, export_request...) unqualified: the server is a
+// thin layer over it, and the engine never sees HTTP.
+using namespace smallarea::engine;
 
 class access_control;
 

@@ -1,6 +1,6 @@
 #include "server/errors.hpp"
 
-#include "data/error.hpp"
+#include "core/error.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -1,9 +1,9 @@
 #include "server/http_util.hpp"
 
-#include "server/export.hpp"
+#include "engine/export.hpp"
 
 #include "data/csv_reader.hpp"
-#include "data/error.hpp"
+#include "core/error.hpp"
 
 #include <zlib.h>
 
@@ -121,7 +121,7 @@ std::string url_with_format(const httplib::Request& req, const std::string& path
     return query.empty() ? path : path + "?" + query;
 }
 
-void send_table_file(httplib::Response& res, const export_file& file, bool sidecar, const std::string& csv_url,
+void send_table_file(httplib::Response& res, const engine::export_file& file, bool sidecar, const std::string& csv_url,
                      const std::string& sidecar_url) {
     if (sidecar) {
         auto metadata = file.csv_metadata;

@@ -9,6 +9,10 @@
 #include <cstdint>
 #include <string>
 
+namespace smallarea::engine {
+struct export_file;
+}
+
 namespace smallarea::server {
 
 /// How often a key occurs in the raw query string (cpp-httplib folds identical key=value pairs).
@@ -28,15 +32,13 @@ std::string base_url(const httplib::Request& req);
 std::string format_of(const httplib::Request& req);
 void send_json(httplib::Response& res, const nlohmann::json& body, const char* content_type = "application/json");
 
-struct export_file;
-
 /// The request's path and query with `format` set to the given value (others kept, encoded again): the URL of
 /// a sibling representation, e.g. a CSV's CSVW sidecar.
 std::string url_with_format(const httplib::Request& req, const std::string& path, const std::string& format);
 
 /// Sends a table file as an attachment. A CSV gets `Link: <sidecar_url>; rel="describedby"` to its CSV on the
 /// Web sidecar; with `sidecar` the sidecar itself is sent (application/csvm+json), its "url" set to csv_url.
-void send_table_file(httplib::Response& res, const export_file& file, bool sidecar, const std::string& csv_url,
+void send_table_file(httplib::Response& res, const engine::export_file& file, bool sidecar, const std::string& csv_url,
                      const std::string& sidecar_url);
 
 /// Wraps a handler so every exception becomes the one error response (errors.cpp).

@@ -1,9 +1,9 @@
-#include "data/error.hpp"
+#include "core/error.hpp"
 #include "server/bespoke.hpp"
-#include "server/breaks.hpp"
+#include "engine/breaks.hpp"
 #include "server/context.hpp"
-#include "server/encode.hpp"
-#include "server/export.hpp"
+#include "engine/encode.hpp"
+#include "engine/export.hpp"
 #include "server/http_util.hpp"
 
 #include <algorithm>

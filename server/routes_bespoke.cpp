@@ -4,7 +4,7 @@
 // Values always come from snapshot::table (protected cells) and disclosure::aggregate (sums of protected cells).
 
 #include "data/access_store.hpp"
-#include "data/error.hpp"
+#include "core/error.hpp"
 #include "data/ogc_queries.hpp"
 #include "geo/bespoke_geometry.hpp"
 #include "geo/contiguity.hpp"
@@ -12,8 +12,8 @@
 #include "server/access.hpp"
 #include "server/bespoke.hpp"
 #include "server/context.hpp"
-#include "server/encode.hpp"
-#include "server/export.hpp"
+#include "engine/encode.hpp"
+#include "engine/export.hpp"
 #include "server/http_util.hpp"
 
 #include <algorithm>

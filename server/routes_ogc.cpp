@@ -3,18 +3,18 @@
 // bespoke areas, and one per dataset measure over the bespoke areas (sums of members' protected values).
 // Feature id = area code (bespoke id for bespoke areas). CRS84 only. Also the export routes (/api/export/...).
 
-#include "data/error.hpp"
+#include "core/error.hpp"
 #include "data/ogc_queries.hpp"
 #include "geo/geometry_ops.hpp"
 #include "server/access.hpp"
 #include "server/bespoke.hpp"
 #include "server/context.hpp"
-#include "server/encode.hpp"
-#include "server/encode_csv.hpp"
-#include "server/export.hpp"
+#include "engine/encode.hpp"
+#include "engine/encode_csv.hpp"
+#include "engine/export.hpp"
 #include "server/http_util.hpp"
-#include "server/ogc.hpp"
-#include "server/styles.hpp"
+#include "engine/ogc.hpp"
+#include "engine/styles.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -1,4 +1,4 @@
-#include "data/error.hpp"
+#include "core/error.hpp"
 #include "geo/tile.hpp"
 #include "server/context.hpp"
 #include "server/http_util.hpp"

@@ -2,7 +2,7 @@
 """Fails when a code the product throws to users is not documented in README.md.
 
 Every `bad_request("Code"`, `not_found("Code"`, ... (the error types that map to a 4xx answer or to a CLI exit 1,
-data/error.hpp) in the C++ sources must appear in README.md as `Code` (in backticks). A plain `error("Code"` is an
+core/error.hpp) in the C++ sources must appear in README.md as `Code` (in backticks). A plain `error("Code"` is an
 internal error (HTTP 500 with a generic body), so it is not listed. Usage: check_error_codes.py SOURCE_DIR
 """
 import pathlib
@@ -13,7 +13,7 @@ root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else ".")
 thrown = re.compile(r'\b(bad_request|not_found|unauthorized|forbidden|disclosure_refused|unsupported_format|'
                     r'rate_limited|too_large|ingest_error|store_error)\(\s*"([A-Za-z]+)"')
 codes = {}
-for folder in ("server", "data", "geo", "tools"):
+for folder in ("core", "data", "geo", "engine", "server", "tools"):
     for path in sorted((root / folder).rglob("*.[ch]pp")):
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             for kind, code in thrown.findall(line):

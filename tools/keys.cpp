@@ -3,7 +3,8 @@
 // date, ...) propagate to main's catch ladder (exit 1); usage mistakes exit 2.
 
 #include "data/access_store.hpp"
-#include "data/error.hpp"
+#include "core/error.hpp"
+#include "tools/cli.hpp"
 #include "data/store.hpp"
 
 #include <iostream>
@@ -173,6 +174,8 @@ int run(int argc, char** argv) {
 
 /// Entry point for `smallarea keys ...` (argv[1] == "keys"). Returns the exit code; store and input errors
 /// are thrown as smallarea::error for main's catch ladder.
+namespace smallarea::cli {
+
 int run_keys(int argc, char** argv) {
     try {
         return run(argc, argv);
@@ -181,3 +184,5 @@ int run_keys(int argc, char** argv) {
         return 2;
     }
 }
+
+} // namespace smallarea::cli

@@ -1,6 +1,6 @@
 #include "data/disclosure/policy.hpp"
 
-#include "data/error.hpp"
+#include "core/error.hpp"
 
 namespace smallarea::disclosure {
 

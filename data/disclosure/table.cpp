@@ -1,7 +1,7 @@
 #include "data/disclosure/table.hpp"
 
 #include "data/disclosure/rounding.hpp"
-#include "data/error.hpp"
+#include "core/error.hpp"
 
 namespace smallarea::disclosure {
 

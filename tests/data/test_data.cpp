@@ -5,7 +5,7 @@
 #include <doctest/doctest.h>
 
 #include "data/csv_reader.hpp"
-#include "data/error.hpp"
+#include "core/error.hpp"
 #include "data/ingest.hpp"
 #include "data/inspect.hpp"
 #include "data/sqlite.hpp"

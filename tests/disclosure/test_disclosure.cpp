@@ -5,7 +5,7 @@
 #include "data/disclosure/policy.hpp"
 #include "data/disclosure/rounding.hpp"
 #include "data/disclosure/table.hpp"
-#include "data/error.hpp"
+#include "core/error.hpp"
 
 using namespace smallarea::disclosure;
 

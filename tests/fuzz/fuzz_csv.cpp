@@ -1,7 +1,7 @@
 // Fuzz target: the strict CSV reader (data/csv_reader) on arbitrary bytes, through GDAL's /vsimem/ like a file.
 // Bad input must end in ingest_error; anything else (a crash, a sanitizer report, another exception) is a bug.
 #include "data/csv_reader.hpp"
-#include "data/error.hpp"
+#include "core/error.hpp"
 
 #include <cpl_vsi.h>
 

@@ -2,7 +2,7 @@
 // it, then param(), raw_param_count(), format_of() and parse_integer() run on it. Bad input must end in a
 // smallarea::error (4xx); anything else is a bug. Accepted values obey their contracts.
 #include "data/csv_reader.hpp"
-#include "data/error.hpp"
+#include "core/error.hpp"
 #include "server/http_util.hpp"
 
 #include <cstdint>

@@ -3,7 +3,7 @@
 // parse step (JSON, keys, types, levels, vintages, periods, identifiers) is exercised.
 // Bad input must end in a smallarea::error; a std::exception of another kind (e.g. a JSON type_error) would reach
 // the CLI as an "internal error" exit 3 and is reported as a bug.
-#include "data/error.hpp"
+#include "core/error.hpp"
 #include "data/ingest.hpp"
 
 #include <cstdint>

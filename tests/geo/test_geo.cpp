@@ -1,7 +1,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
-#include "data/error.hpp"
+#include "core/error.hpp"
 #include "geo/geojson.hpp"
 #include "geo/mvt_writer.hpp"
 #include "geo/tile.hpp"

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "data/error.hpp"
+#include "core/error.hpp"
 #include "geo/geometry_ops.hpp"
 #include "geo/geos_context.hpp"
 #include "test_helpers.hpp"

@@ -3,7 +3,7 @@
 
 #include <doctest/doctest.h>
 
-#include "data/error.hpp"
+#include "core/error.hpp"
 #include "geo/geos_context.hpp"
 #include "geo/polygon_layer.hpp"
 #include "test_helpers.hpp"

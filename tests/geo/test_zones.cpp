@@ -3,7 +3,7 @@
 
 #include <doctest/doctest.h>
 
-#include "data/error.hpp"
+#include "core/error.hpp"
 #include "geo/bespoke_geometry.hpp"
 #include "geo/contiguity.hpp"
 #include "geo/geometry_ops.hpp"

@@ -6,7 +6,7 @@
 #include <doctest/doctest.h>
 
 #include "data/access_store.hpp"
-#include "data/error.hpp"
+#include "core/error.hpp"
 #include "data/ingest.hpp"
 #include "data/store.hpp"
 #include "server/app.hpp"

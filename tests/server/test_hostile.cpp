@@ -13,7 +13,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
-#include "data/error.hpp"
+#include "core/error.hpp"
 #include "data/ingest.hpp"
 #include "data/sqlite.hpp"
 #include "data/store.hpp"

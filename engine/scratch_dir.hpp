@@ -2,13 +2,13 @@
 // A private temporary folder removed with everything in it on scope exit: libxlsxwriter and GDAL write files,
 // so exports are written here and read back.
 
-#include "data/error.hpp"
+#include "core/error.hpp"
 
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 
-namespace smallarea::server {
+namespace smallarea::engine {
 
 class scratch_dir {
 public:
@@ -30,4 +30,4 @@ private:
     std::string m_path;
 };
 
-} // namespace smallarea::server
+} // namespace smallarea::engine

@@ -1,12 +1,12 @@
-#include "server/breaks.hpp"
+#include "engine/breaks.hpp"
 
-#include "data/error.hpp"
+#include "core/error.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
-namespace smallarea::server {
+namespace smallarea::engine {
 
 break_method parse_break_method(const std::string& text) {
     if (text.empty() || text == "quantile") return break_method::quantile;
@@ -99,4 +99,4 @@ std::vector<double> compute_breaks(std::vector<double> values, int classes, brea
     return breaks;
 }
 
-} // namespace smallarea::server
+} // namespace smallarea::engine

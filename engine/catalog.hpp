@@ -15,7 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
-namespace smallarea::server {
+namespace smallarea::engine {
 
 struct layer_key {
     std::string level;
@@ -128,4 +128,4 @@ private:
     std::map<layer_key, tile_layer> m_layers;
 };
 
-} // namespace smallarea::server
+} // namespace smallarea::engine

@@ -1,13 +1,13 @@
-#include "server/export.hpp"
+#include "engine/export.hpp"
 
-#include "server/scratch_dir.hpp"
+#include "engine/scratch_dir.hpp"
 
-#include "data/error.hpp"
+#include "core/error.hpp"
 #include "data/ogc_queries.hpp"
 #include "geo/vector_writer.hpp"
-#include "server/encode.hpp"
-#include "server/encode_xlsx.hpp"
-#include "server/ogc.hpp"
+#include "engine/encode.hpp"
+#include "engine/encode_xlsx.hpp"
+#include "engine/ogc.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -19,7 +19,7 @@
 #include <sstream>
 #include <stdlib.h>
 
-namespace smallarea::server {
+namespace smallarea::engine {
 
 using nlohmann::json;
 
@@ -483,4 +483,4 @@ export_file export_targets_to_path(const std::string& db_path, const export_requ
     return out;
 }
 
-} // namespace smallarea::server
+} // namespace smallarea::engine

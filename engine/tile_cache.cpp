@@ -1,6 +1,6 @@
-#include "server/tile_cache.hpp"
+#include "engine/tile_cache.hpp"
 
-namespace smallarea::server {
+namespace smallarea::engine {
 
 namespace {
 std::size_t cost(const std::string& key, const cached_tile& t) {
@@ -46,4 +46,4 @@ std::size_t tile_cache::entries() const {
     return m_map.size();
 }
 
-} // namespace smallarea::server
+} // namespace smallarea::engine

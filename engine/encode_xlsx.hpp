@@ -2,12 +2,12 @@
 // The XLSX encoder for strategic planners: like every encoder it accepts only a protected table (table_result),
 // so no unrounded internal value can reach the spreadsheet.
 
-#include "server/catalog.hpp"
-#include "server/table_layout.hpp"
+#include "engine/catalog.hpp"
+#include "engine/table_layout.hpp"
 
 #include <string>
 
-namespace smallarea::server {
+namespace smallarea::engine {
 
 /// A workbook with two sheets: "Data" (a header row, one row per area with period, period name and classification
 /// columns, the total row (recomputed from protected cells) only when asked; numbers as numbers, null cells blank) and "About" (title, publisher, licence, attribution, period,
@@ -30,4 +30,4 @@ row_layout table_layout(const table_result& t, const snapshot& s, bool totals);
 /// The uncertainty note of a table in words (shared by the XLSX About sheet and the vector exports).
 std::string uncertainty_note(const table_result& t);
 
-} // namespace smallarea::server
+} // namespace smallarea::engine

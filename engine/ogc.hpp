@@ -6,7 +6,7 @@
 #include "data/bespoke_store.hpp"
 #include "data/ogc_queries.hpp"
 #include "geo/vector_writer.hpp"
-#include "server/catalog.hpp"
+#include "engine/catalog.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-namespace smallarea::server {
+namespace smallarea::engine {
 
 /// One OGC collection: the boundaries of a level/vintage, one dataset measure on its boundaries, the bespoke
 /// areas, or one dataset measure summed over the bespoke areas (type bespoke with a dataset).
@@ -152,4 +152,4 @@ std::pair<std::string, std::string> period_interval(const std::string& period);
 /// Percent-encodes a query-string component.
 std::string url_encode(const std::string& text);
 
-} // namespace smallarea::server
+} // namespace smallarea::engine

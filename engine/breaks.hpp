@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-namespace smallarea::server {
+namespace smallarea::engine {
 
 enum class break_method { quantile, equal, jenks };
 
@@ -16,4 +16,4 @@ break_method parse_break_method(const std::string& text);
 /// most 2,000 sorted samples, so it stays fast on 200k OAs).
 std::vector<double> compute_breaks(std::vector<double> values, int classes, break_method method);
 
-} // namespace smallarea::server
+} // namespace smallarea::engine

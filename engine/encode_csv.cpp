@@ -1,15 +1,15 @@
-#include "server/encode_csv.hpp"
+#include "engine/encode_csv.hpp"
 
-#include "data/error.hpp"
-#include "server/encode.hpp"
-#include "server/encode_xlsx.hpp"
+#include "core/error.hpp"
+#include "engine/encode.hpp"
+#include "engine/encode_xlsx.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstdio>
 
-namespace smallarea::server {
+namespace smallarea::engine {
 
 using nlohmann::json;
 
@@ -292,4 +292,4 @@ nlohmann::json csv_metadata(const table_result& t, const row_layout& layout, con
     return out;
 }
 
-} // namespace smallarea::server
+} // namespace smallarea::engine

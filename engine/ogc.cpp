@@ -1,8 +1,8 @@
-#include "server/ogc.hpp"
+#include "engine/ogc.hpp"
 
-#include "server/encode_csv.hpp"
+#include "engine/encode_csv.hpp"
 
-#include "data/error.hpp"
+#include "core/error.hpp"
 #include "geo/geojson.hpp"
 #include "geo/geometry_ops.hpp"
 
@@ -14,7 +14,7 @@
 #include <regex>
 #include <set>
 
-namespace smallarea::server {
+namespace smallarea::engine {
 
 using nlohmann::json;
 using nlohmann::ordered_json;
@@ -523,4 +523,4 @@ std::string url_encode(const std::string& text) {
     return out;
 }
 
-} // namespace smallarea::server
+} // namespace smallarea::engine

@@ -1,10 +1,10 @@
-#include "server/encode_xlsx.hpp"
+#include "engine/encode_xlsx.hpp"
 
-#include "server/scratch_dir.hpp"
-#include "server/encode.hpp"
-#include "server/encode_csv.hpp"
+#include "engine/scratch_dir.hpp"
+#include "engine/encode.hpp"
+#include "engine/encode_csv.hpp"
 
-#include "data/error.hpp"
+#include "core/error.hpp"
 
 #include <xlsxwriter.h>
 
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-namespace smallarea::server {
+namespace smallarea::engine {
 
 namespace {
 
@@ -233,4 +233,4 @@ std::string layout_xlsx(const table_result& t, const row_layout& layout) {
     return bytes.str();
 }
 
-} // namespace smallarea::server
+} // namespace smallarea::engine

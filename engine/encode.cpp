@@ -1,9 +1,9 @@
-#include "server/encode.hpp"
+#include "engine/encode.hpp"
 
 #include <cmath>
 #include <cstdio>
 
-namespace smallarea::server {
+namespace smallarea::engine {
 
 using nlohmann::json;
 
@@ -159,4 +159,4 @@ std::string csv_field(const std::string& text) {
     return out + "\"";
 }
 
-} // namespace smallarea::server
+} // namespace smallarea::engine

@@ -3,15 +3,15 @@
 // list for all three, so the sidecar always describes exactly the columns written. Like every encoder it reads
 // figures only from a protected table (each layout row points at a disclosure::protected_row of it).
 
-#include "server/catalog.hpp"
-#include "server/table_layout.hpp"
+#include "engine/catalog.hpp"
+#include "engine/table_layout.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <string>
 #include <vector>
 
-namespace smallarea::server {
+namespace smallarea::engine {
 
 /// How a table file is written. Defaults are what GIS tools and spreadsheets read cleanly: the header on line 1,
 /// one row per area, metadata in the sidecar / About sheet.
@@ -63,4 +63,4 @@ nlohmann::json csv_metadata(const table_result& t, const row_layout& layout, con
 /// The licence's URL where it is a known one (Open Government Licence v3.0), else "".
 std::string licence_url(const std::string& licence);
 
-} // namespace smallarea::server
+} // namespace smallarea::engine

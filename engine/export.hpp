@@ -4,13 +4,13 @@
 // (no dataset) as GeoJSON or GeoPackage; the same for bespoke areas (level=bespoke&ids=...); the target finder's
 // top N as CSV or XLSX. Values come only from protected tables.
 
-#include "server/catalog.hpp"
-#include "server/encode_csv.hpp"
-#include "server/table_layout.hpp"
+#include "engine/catalog.hpp"
+#include "engine/encode_csv.hpp"
+#include "engine/table_layout.hpp"
 
 #include <string>
 
-namespace smallarea::server {
+namespace smallarea::engine {
 
 /// What to export, as the user wrote it (validated by export_any and what it calls).
 struct export_request {
@@ -110,4 +110,4 @@ export_file export_targets_to_path(const std::string& db_path, const export_requ
 /// Returns what was written (bytes are cleared). Throws store_error and what export_any throws.
 export_file export_to_path(const std::string& db_path, const export_request& r, const std::string& out_path);
 
-} // namespace smallarea::server
+} // namespace smallarea::engine

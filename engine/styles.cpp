@@ -1,12 +1,12 @@
-#include "server/styles.hpp"
+#include "engine/styles.hpp"
 
-#include "server/breaks.hpp"
+#include "engine/breaks.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 
-namespace smallarea::server {
+namespace smallarea::engine {
 
 using nlohmann::json;
 
@@ -167,4 +167,4 @@ nlohmann::json style_maplibre(const style_classes& c, const std::string& tile_ur
                                              {"paint", {{"line-color", "#ffffff"}, {"line-width", 0.4}}}}})}};
 }
 
-} // namespace smallarea::server
+} // namespace smallarea::engine

@@ -2,13 +2,13 @@
 // Encoders: they accept only protected tables (table_result holds a disclosure::protected_table), so no raw
 // internal value can reach a response through them.
 
-#include "server/catalog.hpp"
+#include "engine/catalog.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <string>
 
-namespace smallarea::server {
+namespace smallarea::engine {
 
 /// A period whose coverage (areas with a value / areas of the level) reaches this is "complete" for the map's
 /// default-period advice.
@@ -44,4 +44,4 @@ nlohmann::json table_json(const table_result& t, const snapshot& s);
 /// spreadsheet never evaluates it as a formula.
 std::string csv_field(const std::string& text);
 
-} // namespace smallarea::server
+} // namespace smallarea::engine

@@ -1,12 +1,12 @@
-#include "server/catalog.hpp"
+#include "engine/catalog.hpp"
 
 #include "data/bespoke_store.hpp"
-#include "data/error.hpp"
+#include "core/error.hpp"
 
 #include <algorithm>
 #include <unordered_set>
 
-namespace smallarea::server {
+namespace smallarea::engine {
 
 snapshot::snapshot(data::database& db, bool build_tiles) {
     // One read transaction: with WAL it sees exactly one committed release, so the areas, datasets, periods and
@@ -347,4 +347,4 @@ std::vector<std::int32_t> rows_by_area(const table_result& t, std::size_t num_ar
     return rows;
 }
 
-} // namespace smallarea::server
+} // namespace smallarea::engine

@@ -3,14 +3,14 @@
 // protected rate as /api/breaks computes them, web/src/app.js PALETTES): a QGIS style (QML), an OGC SLD 1.0 and a
 // MapLibre style JSON for the vector tiles. Breaks come only from a protected table (disclosure rule 5).
 
-#include "server/catalog.hpp"
+#include "engine/catalog.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <string>
 #include <vector>
 
-namespace smallarea::server {
+namespace smallarea::engine {
 
 struct style_classes {
     std::string title;
@@ -32,4 +32,4 @@ std::string style_sld(const style_classes& c, const std::string& layer);
 nlohmann::json style_maplibre(const style_classes& c, const std::string& tile_url, const std::string& source_layer,
                               const std::string& attribution);
 
-} // namespace smallarea::server
+} // namespace smallarea::engine

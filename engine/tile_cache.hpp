@@ -9,7 +9,7 @@
 #include <string>
 #include <unordered_map>
 
-namespace smallarea::server {
+namespace smallarea::engine {
 
 struct cached_tile {
     std::string mvt;   ///< uncompressed; empty for an empty tile (served as 204)
@@ -34,4 +34,4 @@ private:
     std::size_t m_max_bytes;
 };
 
-} // namespace smallarea::server
+} // namespace smallarea::engine

@@ -4,7 +4,7 @@
 // The statistics of every row still come from a disclosure::protected_row of the table; the layout only adds
 // descriptive leading cells (code, name, rank, member count), so no raw figure can be put into a file this way.
 
-#include "server/catalog.hpp"
+#include "engine/catalog.hpp"
 
 #include <cstdint>
 #include <string>
@@ -12,7 +12,7 @@
 #include <variant>
 #include <vector>
 
-namespace smallarea::server {
+namespace smallarea::engine {
 
 /// A descriptive leading cell: text, a whole number (rank, member count, band) or a decimal derived only from
 /// the row's protected figures (a target's rate interval). Never a raw statistic.
@@ -30,4 +30,4 @@ struct row_layout {
     std::vector<std::pair<std::string, std::string>> notes; ///< further About lines / CSV metadata (selection, ranking)
 };
 
-} // namespace smallarea::server
+} // namespace smallarea::engine

@@ -5,8 +5,7 @@
 // Ownership (DESIGN rule 7): an area made with a key belongs to the key's organisation and is private to it
 // unless published; zones and areas derived from internal MI are always private. An area made without a key
 // has no organisation and is public. Every read of a stored area goes through a bespoke_reader, so no caller
-// can load a private area it may not see: load_bespoke here, load_bespoke_areas / has_bespoke_areas in
-// data/ogc_queries.hpp.
+// can load a private area it may not see: load_bespoke, load_bespoke_areas and has_bespoke_areas, all here.
 
 #include "data/sqlite.hpp"
 
@@ -60,6 +59,13 @@ void insert_bespoke(database& db, const bespoke_record& b);
 /// to whether it exists but was withheld (for the audit log only).
 std::optional<bespoke_record> load_bespoke(database& db, const std::string& id, bool with_outline,
                                            const bespoke_reader& who, bool* hidden = nullptr);
+
+/// Whether any bespoke area `who` may read is stored. Throws store_error on an SQL failure.
+bool has_bespoke_areas(database& db, const bespoke_reader& who);
+
+/// Every bespoke area `who` may read (public ones and, for an organisation's key, its own), with its members
+/// and outline, ordered by id. Throws store_error on an SQL failure.
+std::vector<bespoke_record> load_bespoke_areas(database& db, const bespoke_reader& who);
 
 /// Sets whether an area is public. Refuses nothing: the caller checks ownership and always_private first.
 void set_bespoke_public(database& db, const std::string& id, bool is_public);

@@ -122,6 +122,13 @@ int snapshot::latest_vintage(const std::string& level) const {
     return best;
 }
 
+const std::string& require_level(const std::string& level) {
+    if (data::level_rank(level) >= 0) return level;
+    std::string known;
+    for (const auto& l : data::known_levels()) known += (known.empty() ? "" : ", ") + l;
+    throw not_found("UnknownLevel", "no level \"" + level.substr(0, 20) + "\" (" + known + ")");
+}
+
 const tile_layer& snapshot::layer(const std::string& level, int vintage) const {
     const auto it = m_layers.find({level, vintage});
     if (it == m_layers.end()) {
@@ -194,8 +201,7 @@ table_query snapshot::make_query(const std::string& dataset_id, const std::strin
         throw bad_request("InvalidVintage", "dataset " + d.id + " is on " + std::to_string(d.vintage) + " geography");
     }
     q.level = level.empty() ? d.level : level;
-    const int rank = data::level_rank(q.level);
-    if (rank < 0) throw not_found("UnknownLevel", "no level \"" + q.level.substr(0, 20) + "\" (oa, lsoa, msoa, lad)");
+    const int rank = data::level_rank(require_level(q.level));
     if (rank < data::level_rank(d.level)) {
         throw bad_request("LevelTooFine", "dataset " + d.id + " is published at " + d.level +
                                               " level; it is never apportioned down to " + q.level);

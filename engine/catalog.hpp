@@ -28,6 +28,11 @@ struct tile_layer {
     std::vector<std::size_t> area_index; ///< polygon index -> index into snapshot::areas
 };
 
+/// The one check of a level named by a user (query parameter, path, body, CLI option): returns it when it is a
+/// known level (data::known_levels), else throws not_found("UnknownLevel") naming the known ones. Always 404,
+/// whichever route asks. Whether this store has boundaries for it is snapshot::layer's question.
+const std::string& require_level(const std::string& level);
+
 /// What a table request names, after validation.
 struct table_query {
     const data::dataset_info* dataset = nullptr;

@@ -223,7 +223,7 @@ export_file export_areas(const snapshot& s, data::database& db, const std::strin
         throw unsupported_format("UnsupportedFormat", "areas without a dataset export as geojson or gpkg (CSV: /api/areas?format=csv)");
     }
     if (level.empty()) throw bad_request("MissingParameter", "level is required when no dataset is given");
-    if (data::level_rank(level) < 0) throw not_found("UnknownLevel", "no level \"" + level.substr(0, 20) + "\" (oa, lsoa, msoa, lad)");
+    require_level(level);
     int vintage = 0;
     if (vintage_text.empty()) {
         vintage = s.latest_vintage(level);
@@ -273,22 +273,22 @@ export_file export_bespoke(const snapshot& s, data::database& db, const export_r
     // Validated before the bespoke areas are read, so a bad dataset/measure/period is its own error.
     std::optional<table_query> q;
     if (!r.dataset.empty()) q = s.make_query(r.dataset, r.measure, r.period, "", r.vintage, "");
-    const auto items = load_bespoke_items(s, db, ids, vector, r.bespoke);
+    const auto items = load_bespoke_areas(s, db, ids, vector, r.bespoke);
     check_size(items.size(), r.max_rows);
     std::string id_part;
     if (items.size() <= 3) {
-        for (const auto& b : items) id_part += (id_part.empty() ? "" : "-") + b.id;
+        for (const auto& b : items) id_part += (id_part.empty() ? "" : "-") + b.record.id;
     } else {
         id_part = std::to_string(items.size()) + "-areas";
     }
-    std::vector<const bespoke_item*> pointers;
+    std::vector<const bespoke_area*> pointers;
     for (const auto& b : items) pointers.push_back(&b);
 
     if (!q) {
         const std::string stem = safe_name("bespoke_" + id_part);
         bespoke_schema schema(s, nullptr);
         std::vector<plain_feature> features;
-        for (const auto& b : items) features.push_back({b.id, bespoke_outline(db, b), schema.values(b, 0)});
+        for (const auto& b : items) features.push_back({b.record.id, bespoke_outline(db, s, b), schema.values(b, 0)});
         json meta{{"level", "bespoke"}, {"classification", "published"},
                   {"source", "bespoke areas of ONS boundaries with Census households (Open Government Licence v3.0)"}};
         auto out = write_features(schema.fields(), std::move(features), format, stem, meta,
@@ -307,7 +307,7 @@ export_file export_bespoke(const snapshot& s, data::database& db, const export_r
         row_layout layout;
         layout.label_header = {"code", "name", "member_level", "members"};
         for (std::size_t i = 0; i < items.size(); ++i) {
-            layout.rows.push_back({{items[i].id, items[i].name, items[i].level, static_cast<std::int64_t>(items[i].members.size())},
+            layout.rows.push_back({{items[i].record.id, items[i].record.name, items[i].record.level, static_cast<std::int64_t>(items[i].members.size())},
                                    &result.table.rows()[i]});
         }
         layout.geography = "bespoke areas (code = bespoke area id) of " + d.level + " " + std::to_string(d.vintage) +
@@ -322,7 +322,7 @@ export_file export_bespoke(const snapshot& s, data::database& db, const export_r
     }
     bespoke_schema schema(s, &result);
     std::vector<plain_feature> features;
-    for (std::size_t i = 0; i < items.size(); ++i) features.push_back({items[i].id, bespoke_outline(db, items[i]), schema.values(items[i], i)});
+    for (std::size_t i = 0; i < items.size(); ++i) features.push_back({items[i].record.id, bespoke_outline(db, s, items[i]), schema.values(items[i], i)});
     json meta = table_meta(result);
     meta["level"] = "bespoke";
     meta["file_title"] = d.title + ": " + q->measure->title + ", " + period_name(q->period) + ", bespoke areas";

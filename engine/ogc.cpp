@@ -295,66 +295,6 @@ ordered_json feature_schema::properties(std::size_t area, long row) const {
     return properties_json(m_fields, values(area, row));
 }
 
-namespace {
-
-template <typename Stored>
-bespoke_item resolve_stored(const snapshot& s, const Stored& r) {
-    bespoke_item b;
-    b.id = r.id;
-    b.name = r.name;
-    b.level = r.level;
-    b.vintage = r.vintage;
-    b.source = r.source;
-    b.created_at = r.created_at;
-    b.outline = r.outline;
-    b.member_ids = r.members;
-    for (const auto id : r.members) {
-        if (const auto i = s.find_area_by_id(id)) b.members.push_back(*i);
-    }
-    return b;
-}
-
-} // namespace
-
-bespoke_item resolve_bespoke(const snapshot& s, const data::bespoke_area_row& row) { return resolve_stored(s, row); }
-bespoke_item resolve_bespoke(const snapshot& s, const data::bespoke_record& record) { return resolve_stored(s, record); }
-
-std::vector<bespoke_item> load_bespoke_items(const snapshot& s, data::database& db, const std::vector<std::string>& ids,
-                                             bool with_outline, const data::bespoke_reader& who) {
-    std::vector<bespoke_item> out;
-    out.reserve(ids.size());
-    for (const auto& id : ids) {
-        // Ids are base32 (server/bespoke.cpp): anything else cannot exist, and is not worth a query.
-        const bool well_formed = !id.empty() && id.size() <= 32 &&
-                                 std::all_of(id.begin(), id.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '2' && c <= '7'); });
-        std::optional<data::bespoke_record> r;
-        if (well_formed) r = data::load_bespoke(db, id, with_outline, who);
-        if (!r) throw not_found("UnknownBespoke", "no bespoke area \"" + id.substr(0, 40) + "\"");
-        out.push_back(resolve_bespoke(s, *r));
-    }
-    return out;
-}
-
-bool bespoke_fits(const bespoke_item& b, const data::dataset_info& d) {
-    return !b.members.empty() && b.vintage == d.vintage && data::level_rank(b.level) >= data::level_rank(d.level);
-}
-
-std::string bespoke_outline(data::database& db, const bespoke_item& b) {
-    if (!b.outline.empty()) return b.outline;
-    const auto geometries = data::load_geometry_map(db, b.member_ids);
-    std::vector<std::string_view> parts;
-    for (const auto& [id, wkb] : geometries) {
-        (void)id;
-        parts.emplace_back(wkb);
-    }
-    if (parts.empty()) return {};
-    return geo::union_wkb(parts);
-}
-
-void add_bespoke_groups(table_query& q, const std::vector<const bespoke_item*>& items) {
-    for (const auto* b : items) q.groups.emplace_back(b->id, b->members);
-}
-
 bespoke_schema::bespoke_schema(const snapshot& s, const table_result* table) : m_s(s), m_table(table) {
     using geo::field_type;
     m_fields = {{"code", field_type::string},       {"name", field_type::string},    {"level", field_type::string},
@@ -365,15 +305,15 @@ bespoke_schema::bespoke_schema(const snapshot& s, const table_result* table) : m
     append_value_fields(m_fields, m_percent);
 }
 
-std::vector<geo::field_value> bespoke_schema::values(const bespoke_item& b, std::size_t row) const {
+std::vector<geo::field_value> bespoke_schema::values(const bespoke_area& b, std::size_t row) const {
     std::vector<geo::field_value> v;
     v.reserve(m_fields.size());
-    v.emplace_back(b.id);
-    v.emplace_back(b.name);
-    v.emplace_back(b.level);
-    v.emplace_back(static_cast<std::int64_t>(b.vintage));
-    v.emplace_back(b.source);
-    v.emplace_back(b.created_at);
+    v.emplace_back(b.record.id);
+    v.emplace_back(b.record.name);
+    v.emplace_back(b.record.level);
+    v.emplace_back(static_cast<std::int64_t>(b.record.vintage));
+    v.emplace_back(b.record.source);
+    v.emplace_back(b.record.created_at);
     v.emplace_back(static_cast<std::int64_t>(b.members.size()));
     const disclosure::protected_row* r = m_table && row < m_table->table.rows().size() ? &m_table->table.rows()[row] : nullptr;
     if (m_table) {
@@ -403,7 +343,7 @@ std::vector<geo::field_value> bespoke_schema::values(const bespoke_item& b, std:
     return v;
 }
 
-ordered_json bespoke_schema::properties(const bespoke_item& b, std::size_t row) const {
+ordered_json bespoke_schema::properties(const bespoke_area& b, std::size_t row) const {
     return properties_json(m_fields, values(b, row));
 }
 

@@ -6,6 +6,7 @@
 #include "data/bespoke_store.hpp"
 #include "data/ogc_queries.hpp"
 #include "geo/vector_writer.hpp"
+#include "engine/bespoke.hpp"
 #include "engine/catalog.hpp"
 
 #include <nlohmann/json.hpp>
@@ -76,39 +77,6 @@ private:
     std::string m_households_from;
 };
 
-/// A stored bespoke (combined) area resolved against a snapshot: what its features and export rows are made of.
-struct bespoke_item {
-    std::string id;
-    std::string name;
-    std::string level; ///< the members' level
-    int vintage = 0;
-    std::string source;
-    std::string created_at;
-    std::string outline;                 ///< WKB EPSG:4326 as stored; may be empty (see bespoke_outline)
-    std::vector<std::int64_t> member_ids; ///< store area ids
-    std::vector<std::size_t> members;     ///< indices into snapshot::areas (ids the snapshot no longer has are dropped)
-};
-
-bespoke_item resolve_bespoke(const snapshot& s, const data::bespoke_area_row& row);
-bespoke_item resolve_bespoke(const snapshot& s, const data::bespoke_record& record);
-
-/// Bespoke areas by id, in the order given (duplicates kept), as `who` may read them. Throws
-/// not_found("UnknownBespoke") for an unknown or malformed id or a private area `who` may not read (alike),
-/// store_error on an SQL failure.
-std::vector<bespoke_item> load_bespoke_items(const snapshot& s, data::database& db, const std::vector<std::string>& ids,
-                                             bool with_outline, const data::bespoke_reader& who);
-
-/// Whether dataset d can be summed over b without apportioning: b has members, all on d's vintage at d's level or
-/// coarser (snapshot::cells_covering would otherwise refuse it with LevelTooFine / InvalidVintage).
-bool bespoke_fits(const bespoke_item& b, const data::dataset_info& d);
-
-/// b's outline (WKB, EPSG:4326): as stored, else the union of its members' boundaries; empty when none.
-std::string bespoke_outline(data::database& db, const bespoke_item& b);
-
-/// Appends one group per item to q (level=bespoke: snapshot::table then returns one row per item, in order, each
-/// the disclosure::aggregate of the protected cells its members cover).
-void add_bespoke_groups(table_query& q, const std::vector<const bespoke_item*>& items);
-
 /// The attribute schema of bespoke features: code (the bespoke id), name, level (of the members), vintage, source,
 /// created_at, members (count), households, and with a table (rows in item order, from add_bespoke_groups) the
 /// same value fields as feature_schema: dataset, measure, period, value, rate_per_100_households, uncertainty (or
@@ -121,8 +89,8 @@ public:
 
     const std::vector<geo::vector_field>& fields() const noexcept { return m_fields; }
     /// row = index into the table's rows (ignored without a table).
-    std::vector<geo::field_value> values(const bespoke_item& b, std::size_t row) const;
-    nlohmann::ordered_json properties(const bespoke_item& b, std::size_t row) const;
+    std::vector<geo::field_value> values(const bespoke_area& b, std::size_t row) const;
+    nlohmann::ordered_json properties(const bespoke_area& b, std::size_t row) const;
 
 private:
     const snapshot& m_s;

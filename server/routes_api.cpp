@@ -40,7 +40,7 @@ void register_api_routes(httplib::Server& http, context& ctx) {
         const auto s = ctx.snap();
         const std::string level = param(req, "level");
         if (level.empty()) throw bad_request("MissingParameter", "level is required (oa, lsoa, msoa or lad)");
-        if (data::level_rank(level) < 0) throw not_found("UnknownLevel", "no level \"" + level.substr(0, 20) + "\" (oa, lsoa, msoa, lad)");
+        require_level(level);
         const auto v = param(req, "vintage");
         const int vintage = v.empty() ? s->latest_vintage(level) : static_cast<int>(parse_integer(v, "vintage", 1971, 2100));
         std::optional<std::size_t> within;

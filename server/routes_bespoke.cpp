@@ -66,71 +66,26 @@ double round2(double v) { return std::round(v * 100.0) / 100.0; }
 std::vector<std::size_t> members_from_body(context& ctx, const snapshot& s, const json& body, std::string& source) {
     const std::string level = string_field(body, "level");
     if (level.empty()) throw bad_request("MissingParameter", "level is required (oa, lsoa, msoa or lad)");
-    if (data::level_rank(level) < 0) throw bad_request("UnknownLevel", "no level \"" + level.substr(0, 20) + "\" (oa, lsoa, msoa, lad)");
+    require_level(level);
     const int vintage = static_cast<int>(integer_field(body, "vintage", s.latest_vintage(level), 1971, 2100));
     const bool has_codes = body.contains("codes") && !body["codes"].is_null();
     const bool has_polygon = body.contains("polygon") && !body["polygon"].is_null();
     if (has_codes == has_polygon) {
         throw bad_request("InvalidParameter", "give either codes (a list of area codes) or polygon (a GeoJSON geometry)");
     }
-    std::vector<std::size_t> members;
     if (has_codes) {
         source = "codes";
         if (!body["codes"].is_array()) throw bad_request("InvalidParameter", "codes must be a list of area codes");
-        if (body["codes"].size() > ctx.config().max_bespoke_members) {
-            throw bad_request("TooManyMembers", "a bespoke area has at most " + std::to_string(ctx.config().max_bespoke_members) +
-                                                    " members (" + std::to_string(body["codes"].size()) + " given)");
-        }
-        std::vector<std::string> unknown;
+        std::vector<std::string> codes;
         for (const auto& c : body["codes"]) {
             if (!c.is_string()) throw bad_request("InvalidParameter", "codes must be strings");
-            const auto code = c.get<std::string>();
-            const auto i = s.find_area(code, vintage);
-            if (!i) {
-                unknown.push_back(code.substr(0, 20));
-                continue;
-            }
-            const auto& a = s.areas()[*i];
-            if (a.level != level || a.vintage != vintage) {
-                throw bad_request("MixedLevels", "area " + a.code + " is " + a.level + " " + std::to_string(a.vintage) +
-                                                     "; this bespoke area is " + level + " " + std::to_string(vintage));
-            }
-            members.push_back(*i);
+            codes.push_back(c.get<std::string>());
         }
-        if (!unknown.empty()) {
-            std::string list;
-            for (std::size_t k = 0; k < unknown.size() && k < 10; ++k) list += (k ? ", " : "") + unknown[k];
-            throw bad_request("UnknownCodes", std::to_string(unknown.size()) + " unknown " + level + " " +
-                                                  std::to_string(vintage) + " code(s): " + list +
-                                                  (unknown.size() > 10 ? ", ..." : ""));
-        }
-        return members;
+        return members_from_codes(s, level, vintage, codes, ctx.config().max_bespoke_members);
     }
     source = "polygon";
     if (!body["polygon"].is_object()) throw bad_request("InvalidPolygon", "polygon must be a GeoJSON geometry object");
-    const std::string polygon = geo::parse_drawn_polygon(body["polygon"].dump());
-    const auto box = geo::wkb_bounds(polygon);
-    const auto& layer = s.layer(level, vintage);
-    std::vector<std::int64_t> ids;
-    for (const auto c : geo::query_bbox(layer.polygons, geo::bbox{box.minx, box.miny, box.maxx, box.maxy})) {
-        ids.push_back(s.areas()[layer.area_index[c]].id);
-    }
-    // The test uses the stored (exact, unprojected) boundaries, not the tile layer's.
-    const auto geometries = data::load_geometry_map(ctx.connection(), ids);
-    std::vector<std::int64_t> found;
-    std::vector<std::string_view> views;
-    for (const auto id : ids) {
-        if (const auto g = geometries.find(id); g != geometries.end()) {
-            found.push_back(id);
-            views.emplace_back(g->second);
-        }
-    }
-    const auto inside = geo::point_on_surface_inside(polygon, views);
-    for (std::size_t i = 0; i < inside.size(); ++i) {
-        if (inside[i]) members.push_back(*s.find_area_by_id(found[i]));
-    }
-    if (members.empty()) throw bad_request("EmptySelection", "no " + level + " area has its point on surface inside the polygon");
-    return members;
+    return members_in_polygon(ctx.connection(), s, level, vintage, body["polygon"].dump());
 }
 
 // The rows a finder or zone build works on: the dataset-level protected cells inside `within` (a code or
@@ -186,7 +141,8 @@ void register_bespoke_routes(httplib::Server& http, context& ctx) {
         const auto ownership = ownership_for(ctx, req, want_public, req.has_header("Authorization") &&
                                                                         names_internal_dataset(ctx, req, *s, name));
         const std::string token = new_owner_token();
-        const auto record = save_bespoke_area(ctx, *s, name, std::move(members), source, data::hash_key(token), ownership);
+        const auto record = save_bespoke_areas(ctx, *s, {bespoke_draft{name, std::move(members), source}},
+                                               data::hash_key(token), ownership).front();
         const auto saved = load_bespoke_area(ctx, req, *s, record.id, true);
         json out = bespoke_json(*s, saved, false, ctx.bespoke_reader(req).owns(saved.record));
         out["owner_token"] = token; // returned once; only its hash is stored
@@ -201,30 +157,7 @@ void register_bespoke_routes(httplib::Server& http, context& ctx) {
         if (!members.empty() && members != "true" && members != "false") {
             throw bad_request("InvalidParameter", "members must be true or false");
         }
-        json meta = bespoke_json(*s, b, false, false);
-        json outline{{"type", "Feature"}, {"id", b.record.id}, {"geometry", geometry_json(b.record.outline)},
-                     {"properties", json{{"id", b.record.id}, {"name", b.record.name}, {"role", "outline"},
-                                         {"level", b.record.level}, {"vintage", b.record.vintage},
-                                         {"member_count", meta["member_count"]}, {"households", meta["households"]},
-                                         {"visibility", meta["visibility"]}}}};
-        if (members != "true") {
-            send_json(res, outline, "application/geo+json");
-            return;
-        }
-        json features = json::array({outline});
-        std::vector<std::int64_t> ids;
-        for (const auto m : b.members) ids.push_back(s->areas()[m].id);
-        const auto geometries = data::load_geometry_map(ctx.connection(), ids);
-        for (const auto m : b.members) {
-            const auto& a = s->areas()[m];
-            const auto g = geometries.find(a.id);
-            const std::string wkb = g == geometries.end() ? std::string() : g->second;
-            const auto h = a.denominators.find("households");
-            features.push_back(json{{"type", "Feature"}, {"id", a.code}, {"geometry", geometry_json(wkb)},
-                                    {"properties", json{{"code", a.code}, {"name", a.name}, {"role", "member"},
-                                                        {"households", h == a.denominators.end() ? json(nullptr) : json(h->second)}}}});
-        }
-        send_json(res, json{{"type", "FeatureCollection"}, {"features", std::move(features)}}, "application/geo+json");
+        send_json(res, bespoke_geojson(ctx.connection(), *s, b, members == "true"), "application/geo+json");
     }));
     http.Get(R"(/api/bespoke/([^/.]+))", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
         const auto s = ctx.snap();
@@ -399,25 +332,28 @@ void register_bespoke_routes(httplib::Server& http, context& ctx) {
         options.max_zones = static_cast<std::size_t>(max_zones);
         const auto built = geo::build_zones(graph, households, values, options);
 
-        std::vector<std::pair<std::string, std::vector<std::size_t>>> to_save;
+        std::vector<bespoke_draft> to_save;
         for (std::size_t z = 0; z < built.zones.size(); ++z) {
             std::vector<std::size_t> members;
             for (const auto node : built.zones[z].members) members.push_back(t.row_areas[rows[node]]);
-            to_save.emplace_back("Zone " + std::to_string(z + 1) + ": " + d.id + " " + t.query.measure->id + " " +
-                                     t.query.period + " in " + within,
-                                 std::move(members));
+            to_save.push_back(bespoke_draft{"Zone " + std::to_string(z + 1) + ": " + d.id + " " + t.query.measure->id + " " +
+                                                t.query.period + " in " + within,
+                                            std::move(members), "zones"});
         }
         // Zones are always private to the organisation whose key built them: their names and members follow the
         // dataset's values (zone 1 is seeded where it peaks). Without a key (published data only) they are public.
         const auto ownership = ownership_for(ctx, req, std::nullopt, true);
         const std::string token = new_owner_token();
+        // Zone members as saved (sorted, deduplicated by prepare_bespoke): what the zone's values are summed over.
+        std::vector<std::vector<std::size_t>> zone_members;
+        for (const auto& draft : to_save) zone_members.push_back(draft.members);
         const auto records = to_save.empty() ? std::vector<data::bespoke_record>{}
-                                             : save_bespoke_areas(ctx, *s, to_save, "zones", data::hash_key(token), ownership);
+                                             : save_bespoke_areas(ctx, *s, std::move(to_save), data::hash_key(token), ownership);
         // Zone values: disclosure::aggregate over the protected cells (the sum of members' protected values).
         auto q = t.query;
         q.within.reset();
         q.within_bespoke.clear();
-        for (std::size_t z = 0; z < records.size(); ++z) q.groups.emplace_back(records[z].id, to_save[z].second);
+        for (std::size_t z = 0; z < records.size(); ++z) q.groups.emplace_back(records[z].id, zone_members[z]);
         json zones = json::array();
         if (!q.groups.empty()) {
             const auto values_table = s->table(ctx.connection(), q);

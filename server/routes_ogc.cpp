@@ -403,7 +403,7 @@ std::vector<std::size_t> matching_areas(const std::shared_ptr<const snapshot>& s
     return out;
 }
 
-bool bespoke_in_bbox(const bespoke_item& b, const std::vector<char>& hits) {
+bool bespoke_in_bbox(const bespoke_area& b, const std::vector<char>& hits) {
     for (const auto i : b.members) {
         if (hits[i]) return true;
     }
@@ -412,7 +412,7 @@ bool bespoke_in_bbox(const bespoke_item& b, const std::vector<char>& hits) {
 
 /// The features of a bespoke collection: every stored bespoke area (ordered by id) that passes the filters and,
 /// for a dataset collection, that the dataset can be summed over (bespoke_fits).
-std::vector<bespoke_item> matching_bespoke(context& ctx, const httplib::Request& req, const snapshot& s, const ogc_collection& c,
+std::vector<bespoke_area> matching_bespoke(context& ctx, const httplib::Request& req, const snapshot& s, const ogc_collection& c,
                                            const item_selection& sel) {
     std::vector<char> hits;
     if (sel.bbox) {
@@ -422,10 +422,10 @@ std::vector<bespoke_item> matching_bespoke(context& ctx, const httplib::Request&
             for (const auto index : geo::query_bbox(layer.polygons, *sel.bbox)) hits[layer.area_index[index]] = 1;
         }
     }
-    std::vector<bespoke_item> out;
-    for (const auto& row : data::load_bespoke_areas(ctx.connection(), ctx.bespoke_reader(req))) {
-        if (!sel.codes.empty() && std::find(sel.codes.begin(), sel.codes.end(), row.id) == sel.codes.end()) continue;
-        auto b = resolve_bespoke(s, row);
+    std::vector<bespoke_area> out;
+    for (auto& record : data::load_bespoke_areas(ctx.connection(), ctx.bespoke_reader(req))) {
+        if (!sel.codes.empty() && std::find(sel.codes.begin(), sel.codes.end(), record.id) == sel.codes.end()) continue;
+        auto b = resolve_members(s, std::move(record));
         if (sel.bbox && !bespoke_in_bbox(b, hits)) continue;
         if (c.dataset && !bespoke_fits(b, *c.dataset)) continue;
         out.push_back(std::move(b));
@@ -435,7 +435,7 @@ std::vector<bespoke_item> matching_bespoke(context& ctx, const httplib::Request&
 
 /// Appends the GeoJSON features of bespoke areas; with a dataset query their values are the protected table of
 /// exactly these areas (one group each), so a page costs one aggregate of its own members.
-void append_bespoke_features(std::string& out, context& ctx, const snapshot& s, const std::vector<const bespoke_item*>& page,
+void append_bespoke_features(std::string& out, context& ctx, const snapshot& s, const std::vector<const bespoke_area*>& page,
                              const std::optional<table_query>& query) {
     std::optional<table_result> table;
     if (query && !page.empty()) {
@@ -446,7 +446,7 @@ void append_bespoke_features(std::string& out, context& ctx, const snapshot& s, 
     bespoke_schema schema(s, table ? &*table : nullptr);
     for (std::size_t i = 0; i < page.size(); ++i) {
         if (i) out += ',';
-        append_feature(out, page[i]->id, bespoke_outline(ctx.connection(), *page[i]), schema.properties(*page[i], i));
+        append_feature(out, page[i]->record.id, bespoke_outline(ctx.connection(), s, *page[i]), schema.properties(*page[i], i));
     }
 }
 
@@ -468,7 +468,7 @@ void handle_items(context& ctx, const httplib::Request& req, httplib::Response& 
         if (!sel.empty_period) {
             const auto chosen = matching_bespoke(ctx, req, *s, c, sel);
             matched = chosen.size();
-            std::vector<const bespoke_item*> page;
+            std::vector<const bespoke_area*> page;
             for (std::size_t i = first; i < chosen.size() && page.size() < limit; ++i) page.push_back(&chosen[i]);
             returned = page.size();
             append_bespoke_features(features, ctx, *s, page, sel.query);
@@ -580,7 +580,7 @@ void handle_item(context& ctx, const httplib::Request& req, httplib::Response& r
             throw unknown();
         }
         if (sel.empty_period) throw unknown();
-        const auto b = resolve_bespoke(*s, *record);
+        const auto b = resolve_members(*s, std::move(*record));
         if (c.dataset && !bespoke_fits(b, *c.dataset)) throw unknown();
         append_bespoke_features(body, ctx, *s, {&b}, sel.query);
         if (sel.query) res.set_header("X-Smallarea-Classification", disclosure::to_string(sel.query->dataset->policy.classification));

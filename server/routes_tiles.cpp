@@ -40,7 +40,7 @@ unsigned parse_fields(const std::string& text) {
 
 void handle_tile(context& ctx, const httplib::Request& req, httplib::Response& res) {
     const std::string level = req.matches[1];
-    if (data::level_rank(level) < 0) throw not_found("UnknownLevel", "no level \"" + level.substr(0, 20) + "\"");
+    require_level(level);
     const auto z = static_cast<std::uint32_t>(parse_integer(req.matches[2], "zoom", 0, geo::max_zoom, "InvalidTile"));
     const long max_xy = (1L << z) - 1;
     const auto x = static_cast<std::uint32_t>(parse_integer(req.matches[3], "x", 0, max_xy, "InvalidTile"));
@@ -142,7 +142,7 @@ void handle_tile(context& ctx, const httplib::Request& req, httplib::Response& r
 
 void handle_tilejson(context& ctx, const httplib::Request& req, httplib::Response& res) {
     const std::string level = req.matches[1];
-    if (data::level_rank(level) < 0) throw not_found("UnknownLevel", "no level \"" + level.substr(0, 20) + "\"");
+    require_level(level);
     const auto s = ctx.snap();
     std::string query_string;
     int vintage = 0;

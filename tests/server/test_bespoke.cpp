@@ -241,7 +241,8 @@ TEST_CASE("bespoke - validation errors") {
     CHECK(post_error("/api/bespoke", "[1,2]", 400) == "InvalidJson");
     CHECK(post_error("/api/bespoke", json{{"level", "oa"}, {"codes", json::array()}}.dump(), 400) == "EmptySelection");
     CHECK(post_error("/api/bespoke", json{{"codes", {codes[0]}}}.dump(), 400) == "MissingParameter");
-    CHECK(post_error("/api/bespoke", json{{"level", "ward"}, {"codes", {codes[0]}}}.dump(), 400) == "UnknownLevel");
+    // One status per code: an unknown level is 404 on every route, a body field included (issue #12).
+    CHECK(post_error("/api/bespoke", json{{"level", "ward"}, {"codes", {codes[0]}}}.dump(), 404) == "UnknownLevel");
     CHECK(post_error("/api/bespoke", json{{"level", "oa"}, {"codes", {codes[0], "E00999999"}}}.dump(), 400) == "UnknownCodes");
     CHECK(post_error("/api/bespoke", json{{"level", "oa"}, {"codes", {codes[0], lsoa}}}.dump(), 400) == "MixedLevels");
     CHECK(post_error("/api/bespoke", json{{"level", "oa"}, {"vintage", 2021}, {"codes", {codes[0]}}}.dump(), 400) == "MixedLevels");

@@ -1,6 +1,7 @@
 #include "data/access_store.hpp"
 
 #include "core/error.hpp"
+#include "core/utc.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -62,17 +63,7 @@ std::string hash_key(std::string_view key) {
     return to_hex(digest, size);
 }
 
-std::string utc_now() {
-    const auto now = std::chrono::system_clock::now();
-    const auto seconds = std::chrono::system_clock::to_time_t(now);
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-    std::tm tm{};
-    gmtime_r(&seconds, &tm);
-    char buffer[64];
-    std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-    return buffer;
-}
+std::string utc_now() { return utc_now_text(utc_precision::milliseconds); }
 
 void validate_date(const std::string& date) {
     auto bad = [&]() { return bad_request("InvalidDate", "\"" + date.substr(0, 40) + "\" is not a date YYYY-MM-DD"); };

@@ -1,4 +1,5 @@
 #include "data/store.hpp"
+#include "core/split.hpp"
 
 #include "core/error.hpp"
 
@@ -369,17 +370,7 @@ measure_kind parse_measure_kind(const std::string& text) {
     return measure_kind::count;
 }
 
-std::vector<std::string> split_commas(const std::string& text) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        const auto comma = text.find(',', start);
-        const auto end = comma == std::string::npos ? text.size() : comma;
-        if (end > start) out.push_back(text.substr(start, end - start));
-        start = end + 1;
-    }
-    return out;
-}
+std::vector<std::string> split_commas(const std::string& text) { return split_list(text, empty_items::drop); }
 
 } // namespace
 

@@ -77,10 +77,8 @@ namespace {
 
 json optional_number(const std::optional<std::int64_t>& v) { return v ? json(*v) : json(nullptr); }
 
-json rate_json(const std::optional<double>& v) {
-    if (!v) return nullptr;
-    return std::round(*v * 100.0) / 100.0; // two decimals: finer digits would only imply false precision
-}
+// The rate is rounded once, to hundredths, by disclosure::set_rate: finer digits would only imply false precision.
+json rate_json(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
 
 json row_json(const disclosure::protected_row& r, bool percent) {
     json j{{"code", r.code}, {"name", r.name}, {"households", optional_number(r.households)}};

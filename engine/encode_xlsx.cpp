@@ -5,6 +5,7 @@
 #include "engine/encode_csv.hpp"
 
 #include "core/error.hpp"
+#include "core/utc.hpp"
 
 #include <xlsxwriter.h>
 
@@ -22,14 +23,7 @@ namespace smallarea::engine {
 namespace {
 
 
-std::string today_utc() {
-    const std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char buffer[16];
-    std::strftime(buffer, sizeof buffer, "%Y-%m-%d", &tm);
-    return buffer;
-}
+std::string today_utc() { return utc_now_text(utc_precision::date); }
 
 void check(lxw_error e, const char* what) {
     if (e != LXW_NO_ERROR) throw error("ExportFailed", std::string("cannot write ") + what + ": " + lxw_strerror(e));
@@ -163,7 +157,7 @@ std::string layout_xlsx(const table_result& t, const row_layout& layout) {
             } else {
                 number(row.value);
                 if (row.rate_per_100_households) {
-                    check(worksheet_write_number(data, r, c, std::round(*row.rate_per_100_households * 100.0) / 100.0, two_decimals), "a row");
+                    check(worksheet_write_number(data, r, c, *row.rate_per_100_households, two_decimals), "a row");
                 }
                 ++c;
                 check(worksheet_write_number(data, r, c++, row.uncertainty, nullptr), "a row");

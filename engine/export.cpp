@@ -1,8 +1,10 @@
 #include "engine/export.hpp"
+#include "core/split.hpp"
 
 #include "engine/scratch_dir.hpp"
 
 #include "core/error.hpp"
+#include "core/utc.hpp"
 #include "data/ogc_queries.hpp"
 #include "geo/vector_writer.hpp"
 #include "engine/encode.hpp"
@@ -25,14 +27,7 @@ using nlohmann::json;
 
 namespace {
 
-std::string today_utc() {
-    const std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char buffer[16];
-    std::strftime(buffer, sizeof buffer, "%Y-%m-%d", &tm);
-    return buffer;
-}
+std::string today_utc() { return utc_now_text(utc_precision::date); }
 
 /// Only characters every file system and Content-Disposition accept unquoted.
 std::string safe_name(const std::string& text) {
@@ -167,16 +162,7 @@ void check_size(std::size_t rows, std::size_t max_rows) {
 
 } // namespace
 
-std::vector<std::string> split_ids(const std::string& text) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    while (start <= text.size()) {
-        const auto comma = std::min(text.find(',', start), text.size());
-        out.push_back(text.substr(start, comma - start));
-        start = comma + 1;
-    }
-    return out;
-}
+std::vector<std::string> split_ids(const std::string& text) { return split_list(text, empty_items::keep); }
 
 const std::string& check_export_format(const std::string& format) {
     static const std::vector<std::string> formats{"csv", "xlsx", "geojson", "gpkg"};

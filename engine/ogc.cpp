@@ -174,7 +174,7 @@ void append_row_values(std::vector<geo::field_value>& v, const table_result& t, 
             optional(r->value);
             if (r->rate_per_100_households) {
                 // two decimals: finer digits would only imply false precision (as /api/table)
-                v.emplace_back(std::round(*r->rate_per_100_households * 100.0) / 100.0);
+                v.emplace_back(*r->rate_per_100_households); // hundredths already (disclosure::set_rate)
             } else {
                 v.emplace_back(std::monostate{});
             }

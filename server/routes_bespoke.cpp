@@ -59,8 +59,6 @@ void check_band(long lo, long hi) {
     if (lo > hi) throw bad_request("InvalidParameter", "min_households is above max_households");
 }
 
-double round2(double v) { return std::round(v * 100.0) / 100.0; }
-
 // Members of a POST /api/bespoke body: codes (one level and vintage) or a drawn polygon (areas whose point on
 // surface lies inside it).
 std::vector<std::size_t> members_from_body(context& ctx, const snapshot& s, const json& body, std::string& source) {
@@ -258,7 +256,7 @@ void register_bespoke_routes(httplib::Server& http, context& ctx) {
                 row["uncertainty"] = r.uncertainty;
                 row["value_low"] = std::max(0.0, static_cast<double>(*r.value) - r.uncertainty);
                 row["value_high"] = static_cast<double>(*r.value) + r.uncertainty;
-                row["rate"] = round2(*r.rate_per_100_households);
+                row["rate"] = *r.rate_per_100_households;
                 row["rate_low"] = sel.low[k];
                 row["rate_high"] = sel.high[k];
                 row["rounding_dominates"] = r.rounding_dominates();
@@ -368,7 +366,7 @@ void register_bespoke_routes(httplib::Server& http, context& ctx) {
                 zone["name"] = records[z].name;
                 zone["rank"] = z + 1;
                 zone["members"] = std::move(members);
-                zone["rate"] = r.rate_per_100_households ? json(round2(*r.rate_per_100_households)) : json(nullptr);
+                zone["rate"] = r.rate_per_100_households ? json(*r.rate_per_100_households) : json(nullptr);
                 zone["url"] = "/api/bespoke/" + records[z].id;
                 zone["visibility"] = ownership.is_public ? "public" : "private";
                 zones.push_back(std::move(zone));

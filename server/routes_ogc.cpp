@@ -4,6 +4,8 @@
 // Feature id = area code (bespoke id for bespoke areas). CRS84 only. Also the export routes (/api/export/...).
 
 #include "core/error.hpp"
+#include "core/split.hpp"
+#include "core/utc.hpp"
 #include "data/ogc_queries.hpp"
 #include "geo/geometry_ops.hpp"
 #include "server/access.hpp"
@@ -144,14 +146,7 @@ json link(const std::string& href, const std::string& rel, const std::string& ty
     return l;
 }
 
-std::string now_utc() {
-    const std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char buffer[32];
-    std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buffer;
-}
+std::string now_utc() { return utc_now_text(utc_precision::seconds); }
 
 /// Whether the caller may read any stored bespoke area (public ones, its organisation's own): the bespoke
 /// collections exist for it only then, so their presence says nothing about other organisations' areas.
@@ -228,9 +223,7 @@ json collection_json(const ogc_collection& c, const snapshot& s, const std::stri
 /// bbox=minx,miny,maxx,maxy (or 6 numbers with heights), CRS84 degrees.
 geo::bbox parse_bbox(const std::string& text) {
     std::vector<double> v;
-    std::stringstream in(text);
-    std::string part;
-    while (std::getline(in, part, ',')) {
+    for (const auto& part : split_list(text, empty_items::keep)) {
         try {
             std::size_t used = 0;
             const double x = std::stod(part, &used);
@@ -264,15 +257,7 @@ void check_crs(const httplib::Request& req) {
     }
 }
 
-std::vector<std::string> split_codes(const std::string& text) {
-    std::vector<std::string> out;
-    std::stringstream in(text);
-    std::string part;
-    while (std::getline(in, part, ',')) {
-        if (!part.empty()) out.push_back(part);
-    }
-    return out;
-}
+std::vector<std::string> split_codes(const std::string& text) { return split_list(text, empty_items::drop); }
 
 /// The query string of this request without the given keys (for next/prev links).
 std::string query_without(const httplib::Request& req, const std::set<std::string>& drop) {

@@ -1,4 +1,5 @@
 #include "core/error.hpp"
+#include "core/split.hpp"
 #include "geo/tile.hpp"
 #include "server/context.hpp"
 #include "server/http_util.hpp"
@@ -22,18 +23,13 @@ enum : unsigned { field_code = 1, field_name = 2, field_households = 4, field_va
 unsigned parse_fields(const std::string& text) {
     if (text.empty()) return field_code | field_name | field_households | field_value | field_rate;
     unsigned out = 0;
-    std::size_t start = 0;
-    while (start <= text.size()) {
-        auto end = text.find(',', start);
-        if (end == std::string::npos) end = text.size();
-        const auto f = text.substr(start, end - start);
+    for (const auto& f : split_list(text, empty_items::keep)) {
         if (f == "code") out |= field_code;
         else if (f == "name") out |= field_name;
         else if (f == "households") out |= field_households;
         else if (f == "value" || f == "percent") out |= field_value;
         else if (f == "rate") out |= field_rate;
         else throw bad_request("InvalidParameter", "fields: unknown field \"" + f.substr(0, 20) + "\" (code, name, households, value, rate, percent)");
-        start = end + 1;
     }
     return out;
 }
@@ -98,7 +94,7 @@ void handle_tile(context& ctx, const httplib::Request& req, httplib::Response& r
                 } else {
                     if (row.value && (fields & field_value)) out.add("value", static_cast<std::int64_t>(*row.value));
                     if (row.rate_per_100_households && (fields & field_rate)) {
-                        out.add("rate", std::round(*row.rate_per_100_households * 100.0) / 100.0);
+                        out.add("rate", *row.rate_per_100_households); // hundredths already (disclosure::set_rate)
                     }
                 }
                 // Flags only when set: most cells are neither, and absent reads as false in MapLibre filters.

@@ -3,6 +3,7 @@
 // date, ...) propagate to main's catch ladder (exit 1); usage mistakes exit 2.
 
 #include "data/access_store.hpp"
+#include "core/split.hpp"
 #include "core/error.hpp"
 #include "tools/cli.hpp"
 #include "data/store.hpp"
@@ -54,16 +55,13 @@ std::string require(const std::map<std::string, std::string>& o, const std::stri
     return it->second;
 }
 
-std::vector<std::string> split_list(const std::string& text) {
+// "a, b" as typed in a shell: items trimmed, empty ones dropped.
+std::vector<std::string> dataset_list(const std::string& text) {
     std::vector<std::string> out;
-    std::string item;
-    for (const char c : text + ",") {
-        if (c == ',') {
-            if (!item.empty()) out.push_back(item);
-            item.clear();
-        } else if (c != ' ') {
-            item += c;
-        }
+    for (auto item : smallarea::split_list(text, smallarea::empty_items::drop)) {
+        item.erase(0, item.find_first_not_of(' '));
+        item.erase(item.find_last_not_of(' ') + 1);
+        if (!item.empty()) out.push_back(item);
     }
     return out;
 }
@@ -90,7 +88,7 @@ int run(int argc, char** argv) {
         const representative rep{require(o, "representative"), require(o, "representative-contact")};
         auto db = open_store_migrating(require(o, "db"));
         const auto org = add_organisation(db, require(o, "name"), require(o, "agreement-signed"),
-                                          split_list(require(o, "datasets")), rep);
+                                          dataset_list(require(o, "datasets")), rep);
         std::cout << "organisation " << org.id << " \"" << org.name << "\" (agreement signed " << org.agreement_signed
                   << ", representative " << org.rep.name << " <" << org.rep.contact << ">) may read:";
         for (const auto& d : org.datasets) std::cout << ' ' << d;

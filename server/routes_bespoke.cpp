@@ -1,19 +1,19 @@
 // Bespoke (combined) areas, the target-area finder and the zone builder:
 //   POST /api/bespoke, GET /api/bespoke/{id}[.geojson], DELETE /api/bespoke/{id},
 //   GET /api/targets, POST /api/zones.
-// Values always come from snapshot::table (protected cells) and disclosure::aggregate (sums of protected cells).
+// Values always come from snapshot::table (protected cells) and disclosure::aggregate (sums of protected cells);
+// the finder and the zone builder themselves are engine/finder.hpp, bespoke areas engine/bespoke.hpp.
 
 #include "data/access_store.hpp"
 #include "core/error.hpp"
 #include "data/ogc_queries.hpp"
 #include "geo/bespoke_geometry.hpp"
-#include "geo/contiguity.hpp"
-#include "geo/zones.hpp"
 #include "server/access.hpp"
 #include "server/bespoke.hpp"
 #include "server/context.hpp"
 #include "engine/encode.hpp"
 #include "engine/export.hpp"
+#include "engine/finder.hpp"
 #include "server/http_util.hpp"
 
 #include <algorithm>
@@ -219,10 +219,8 @@ void register_bespoke_routes(httplib::Server& http, context& ctx) {
         const auto within = param(req, "within");
         const auto t = cells_within(ctx, *s, req, param(req, "dataset"), param(req, "measure"), param(req, "period"), within);
         const auto& d = *t.query.dataset;
-        const bool percent = t.table.kind() == disclosure::measure_kind::percent_only;
-        // One ranking for the API, the files and the CLI (server/export.cpp).
+        // One ranking for the API, the files and the CLI (engine/export.cpp).
         const target_selection sel = rank_targets(t, lo, hi, limit, within);
-        const auto& picked = sel.picked;
         res.set_header("X-Smallarea-Classification", disclosure::to_string(d.policy.classification));
         if (format != "json") { // files for planners, with the disclosure statement (CSV + its CSVW sidecar, XLSX)
             const auto options = parse_file_options(param(req, "totals"), param(req, "preamble"));
@@ -230,49 +228,7 @@ void register_bespoke_routes(httplib::Server& http, context& ctx) {
             send_table_file(res, file, format == "csvw", url_with_format(req, req.path, "csv"), url_with_format(req, req.path, "csvw"));
             return;
         }
-        // Boundaries of the top N: a bbox per row (the map zooms to one) and their dissolved outline.
-        std::vector<std::int64_t> ids;
-        for (const auto i : picked) ids.push_back(s->areas()[t.row_areas[i]].id);
-        const auto geometries = data::load_geometry_map(ctx.connection(), ids);
-        std::vector<std::string_view> views;
-        json rows = json::array();
-        for (std::size_t k = 0; k < picked.size(); ++k) {
-            const auto& r = t.table.rows()[picked[k]];
-            const auto& a = s->areas()[t.row_areas[picked[k]]];
-            json row{{"rank", k + 1}, {"band", sel.band[k]}, {"tied_with_next", sel.tied_with_next[k]},
-                     {"code", a.code}, {"name", a.name}, {"level", a.level}, {"households", *r.households}};
-            row["bbox"] = nullptr;
-            if (const auto g = geometries.find(a.id); g != geometries.end()) {
-                views.emplace_back(g->second);
-                const auto b = geo::wkb_bounds(g->second);
-                row["bbox"] = json::array({b.minx, b.miny, b.maxx, b.maxy});
-            }
-            if (percent) {
-                row["percent"] = *r.percent; // ranked by percent; no "rate" field, which means per 100 households
-                row["percent_low"] = sel.low[k];
-                row["percent_high"] = sel.high[k];
-            } else {
-                row["value"] = *r.value;
-                row["uncertainty"] = r.uncertainty;
-                row["value_low"] = std::max(0.0, static_cast<double>(*r.value) - r.uncertainty);
-                row["value_high"] = static_cast<double>(*r.value) + r.uncertainty;
-                row["rate"] = *r.rate_per_100_households;
-                row["rate_low"] = sel.low[k];
-                row["rate_high"] = sel.high[k];
-                row["rounding_dominates"] = r.rounding_dominates();
-            }
-            rows.push_back(std::move(row));
-        }
-        json out{{"dataset", d.id}, {"measure", t.query.measure->id}, {"period", t.query.period}, {"level", d.level},
-                 {"within", within.empty() ? json(nullptr) : json(within)},
-                 {"min_households", lo}, {"max_households", hi}, {"limit", limit}, {"eligible", sel.eligible},
-                 {"ranked_by", sel.ranked_by}, {"rate_unit", percent ? "percent" : "per 100 households"},
-                 {"note", sel.note.empty() ? json(nullptr) : json(sel.note)},
-                 {"bands", sel.bands}, {"ties_note", sel.ties_note.empty() ? json(nullptr) : json(sel.ties_note)},
-                 {"classification", disclosure::to_string(d.policy.classification)}, {"disclosure", disclosure_json(d)},
-                 {"rows", std::move(rows)},
-                 {"outline", views.empty() ? json(nullptr) : geometry_json(geo::dissolve_wkb(views))}};
-        send_json(res, out);
+        send_json(res, targets_json(ctx.connection(), *s, t, sel));
     }));
 
     http.Post("/api/zones", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
@@ -288,103 +244,23 @@ void register_bespoke_routes(httplib::Server& http, context& ctx) {
         if (within.empty()) throw bad_request("MissingParameter", "within is required (an area code or bespoke:ID)");
         const auto t = cells_within(ctx, *s, req, string_field(body, "dataset"), string_field(body, "measure"),
                                     string_field(body, "period"), within);
-        const auto& d = *t.query.dataset;
-        if (t.table.kind() == disclosure::measure_kind::percent_only) {
-            throw disclosure_refused("PercentageOnly", "measure " + t.query.measure->id + " is served only as percentages; "
-                                                       "zones are built from counts");
-        }
-        if (t.row_areas.size() > ctx.config().max_bespoke_members) {
-            throw bad_request("TooManyMembers", "within has more than " + std::to_string(ctx.config().max_bespoke_members) + " areas");
-        }
-        // The graph over the dataset-level areas that have a boundary; values are protected (suppressed and missing
-        // cells count as 0 for ranking, and are excluded from the zone's protected sum as in every aggregate).
-        std::vector<std::int64_t> ids;
-        for (const auto i : t.row_areas) ids.push_back(s->areas()[i].id);
-        const auto geometries = data::load_geometry_map(ctx.connection(), ids);
-        std::vector<std::string_view> views;
-        std::vector<std::size_t> rows; // graph node -> table row (code order, so ties break by code)
-        json unplaced = json::array();
-        for (std::size_t row = 0; row < ids.size(); ++row) {
-            const auto& a = s->areas()[t.row_areas[row]];
-            const auto g = geometries.find(ids[row]);
-            // An area without a Census household count cannot be placed in a household band (unknown is not 0).
-            if (!t.table.rows()[row].households || g == geometries.end()) {
-                unplaced.push_back(json{{"code", a.code}, {"households", nullptr},
-                                        {"reason", g == geometries.end() ? "no_boundary" : "no_households"}});
-                continue;
-            }
-            views.emplace_back(g->second);
-            rows.push_back(row);
-        }
-        const auto graph = geo::build_contiguity(views, rule == "queen" ? geo::contiguity::queen : geo::contiguity::rook);
-        std::vector<std::int64_t> households;
-        std::vector<std::int64_t> values;
-        for (const auto row : rows) {
-            const auto& r = t.table.rows()[row];
-            households.push_back(r.households.value_or(0));
-            values.push_back(r.value.value_or(0));
-        }
-        geo::zone_options options;
-        options.min_households = lo;
-        options.max_households = hi;
-        options.max_zones = static_cast<std::size_t>(max_zones);
-        const auto built = geo::build_zones(graph, households, values, options);
-
-        std::vector<bespoke_draft> to_save;
-        for (std::size_t z = 0; z < built.zones.size(); ++z) {
-            std::vector<std::size_t> members;
-            for (const auto node : built.zones[z].members) members.push_back(t.row_areas[rows[node]]);
-            to_save.push_back(bespoke_draft{"Zone " + std::to_string(z + 1) + ": " + d.id + " " + t.query.measure->id + " " +
-                                                t.query.period + " in " + within,
-                                            std::move(members), "zones"});
-        }
+        zone_params p;
+        p.min_households = lo;
+        p.max_households = hi;
+        p.max_zones = static_cast<std::size_t>(max_zones);
+        p.contiguity = rule;
+        p.within = within;
+        auto plan = plan_zones(ctx.connection(), *s, t, p, ctx.config().max_bespoke_members);
         // Zones are always private to the organisation whose key built them: their names and members follow the
         // dataset's values (zone 1 is seeded where it peaks). Without a key (published data only) they are public.
         const auto ownership = ownership_for(ctx, req, std::nullopt, true);
         const std::string token = new_owner_token();
-        // Zone members as saved (sorted, deduplicated by prepare_bespoke): what the zone's values are summed over.
+        // Zone members as planned: what each zone's value is summed over (the saved record holds the same set).
         std::vector<std::vector<std::size_t>> zone_members;
-        for (const auto& draft : to_save) zone_members.push_back(draft.members);
-        const auto records = to_save.empty() ? std::vector<data::bespoke_record>{}
-                                             : save_bespoke_areas(ctx, *s, std::move(to_save), data::hash_key(token), ownership);
-        // Zone values: disclosure::aggregate over the protected cells (the sum of members' protected values).
-        auto q = t.query;
-        q.within.reset();
-        q.within_bespoke.clear();
-        for (std::size_t z = 0; z < records.size(); ++z) q.groups.emplace_back(records[z].id, zone_members[z]);
-        json zones = json::array();
-        if (!q.groups.empty()) {
-            const auto values_table = s->table(ctx.connection(), q);
-            for (std::size_t z = 0; z < records.size(); ++z) {
-                const auto& r = values_table.table.rows()[z];
-                json members = json::array();
-                for (const auto m : q.groups[z].second) members.push_back(s->areas()[m].code);
-                std::sort(members.begin(), members.end());
-                json zone = protected_row_json(r, false);
-                zone["id"] = records[z].id;
-                zone["code"] = "bespoke:" + records[z].id;
-                zone["name"] = records[z].name;
-                zone["rank"] = z + 1;
-                zone["members"] = std::move(members);
-                zone["rate"] = r.rate_per_100_households ? json(*r.rate_per_100_households) : json(nullptr);
-                zone["url"] = "/api/bespoke/" + records[z].id;
-                zone["visibility"] = ownership.is_public ? "public" : "private";
-                zones.push_back(std::move(zone));
-            }
-        }
-        for (const auto& u : built.unplaced) {
-            const auto& a = s->areas()[t.row_areas[rows[u.area]]];
-            unplaced.push_back(json{{"code", a.code}, {"households", households[u.area]}, {"reason", u.reason}});
-        }
-        json out{{"dataset", d.id}, {"measure", t.query.measure->id}, {"period", t.query.period}, {"level", d.level},
-                 {"within", within}, {"min_households", lo}, {"max_households", hi}, {"contiguity", rule},
-                 {"max_zones", max_zones},
-                 {"method", "greedy seed-and-grow: seed = highest-rate unassigned area; grow by the contiguous "
-                            "neighbour that keeps the zone's rate highest until households reach the floor, never "
-                            "passing the ceiling"},
-                 {"areas", rows.size()}, {"zones", std::move(zones)}, {"unplaced", std::move(unplaced)},
-                 {"rate_unit", "per 100 households"},
-                 {"classification", disclosure::to_string(d.policy.classification)}, {"disclosure", disclosure_json(d)}};
+        for (const auto& draft : plan.drafts) zone_members.push_back(draft.members);
+        const auto records = plan.drafts.empty() ? std::vector<data::bespoke_record>{}
+                                                 : save_bespoke_areas(ctx, *s, std::move(plan.drafts), data::hash_key(token), ownership);
+        json out = zones_json(ctx.connection(), *s, t, p, plan, records, zone_members, ownership.is_public);
         if (!records.empty()) out["owner_token"] = token;
         out["visibility"] = ownership.is_public ? "public" : "private";
         if (ownership.organisation) {

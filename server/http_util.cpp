@@ -1,5 +1,7 @@
 #include "server/http_util.hpp"
 
+#include "engine/catalog.hpp"
+
 #include "engine/export.hpp"
 
 #include "data/csv_reader.hpp"
@@ -56,6 +58,25 @@ long parse_integer(const std::string& text, const char* what, long lo, long hi, 
         throw bad_request(code, std::string(what) + " " + text + " is outside " + std::to_string(lo) + ".." + std::to_string(hi));
     }
     return value;
+}
+
+int vintage_param(const httplib::Request& req, const engine::snapshot& s, const std::string& level) {
+    const auto v = param(req, "vintage");
+    return v.empty() ? s.latest_vintage(level) : static_cast<int>(parse_integer(v, "vintage", 1971, 2100));
+}
+
+household_band band_param(const httplib::Request& req) {
+    household_band band;
+    const auto lo = param(req, "min_households");
+    const auto hi = param(req, "max_households");
+    if (!lo.empty()) band.min = parse_integer(lo, "min_households", 0, 1000000);
+    if (!hi.empty()) band.max = parse_integer(hi, "max_households", 0, 1000000);
+    check_band(band);
+    return band;
+}
+
+void check_band(const household_band& band) {
+    if (band.min > band.max) throw bad_request("InvalidParameter", "min_households is above max_households");
 }
 
 std::string gzip(const std::string& input) {

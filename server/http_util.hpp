@@ -11,6 +11,7 @@
 
 namespace smallarea::engine {
 struct export_file;
+class snapshot;
 }
 
 namespace smallarea::server {
@@ -21,6 +22,21 @@ std::size_t raw_param_count(const httplib::Request& req, const std::string& name
 std::string param(const httplib::Request& req, const char* name);
 /// A whole number in [lo, hi]; 400 with `code` otherwise.
 long parse_integer(const std::string& text, const char* what, long lo, long hi, const char* code = "InvalidParameter");
+
+/// The one reading of a boundary vintage from a request (`vintage=`): a year in 1971..2100, or when absent the
+/// latest vintage the store has for `level`. 400 InvalidParameter otherwise.
+int vintage_param(const httplib::Request& req, const engine::snapshot& s, const std::string& level);
+
+/// A households band [min, max] (the target finder and the zone builder): whole numbers in 0..1,000,000,
+/// min <= max; defaults 100 and 150, the ~100-150-household patch an outreach team can walk.
+struct household_band {
+    long min = 100;
+    long max = 150;
+};
+/// From `min_households` / `max_households` query parameters. 400 InvalidParameter when malformed or min > max.
+household_band band_param(const httplib::Request& req);
+/// Checks a band read elsewhere (a JSON body): 400 InvalidParameter when min > max.
+void check_band(const household_band& band);
 std::string gzip(const std::string& input);
 std::uint64_t fnv1a(const std::string& data, std::uint64_t seed = 1469598103934665603ULL);
 std::string hex(std::uint64_t v);

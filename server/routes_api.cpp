@@ -41,8 +41,7 @@ void register_api_routes(httplib::Server& http, context& ctx) {
         const std::string level = param(req, "level");
         if (level.empty()) throw bad_request("MissingParameter", "level is required (oa, lsoa, msoa or lad)");
         require_level(level);
-        const auto v = param(req, "vintage");
-        const int vintage = v.empty() ? s->latest_vintage(level) : static_cast<int>(parse_integer(v, "vintage", 1971, 2100));
+        const int vintage = vintage_param(req, *s, level);
         std::optional<std::size_t> within;
         if (const auto w = param(req, "within"); !w.empty()) {
             within = s->find_area(w, vintage);

@@ -55,10 +55,6 @@ long integer_field(const json& body, const char* name, long fallback, long lo, l
     throw bad_request("InvalidParameter", std::string(name) + " must be a whole number");
 }
 
-void check_band(long lo, long hi) {
-    if (lo > hi) throw bad_request("InvalidParameter", "min_households is above max_households");
-}
-
 // Members of a POST /api/bespoke body: codes (one level and vintage) or a drawn polygon (areas whose point on
 // surface lies inside it).
 std::vector<std::size_t> members_from_body(context& ctx, const snapshot& s, const json& body, std::string& source) {
@@ -208,19 +204,15 @@ void register_bespoke_routes(httplib::Server& http, context& ctx) {
 
     http.Get("/api/targets", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
         const auto s = ctx.snap();
-        const auto lo_text = param(req, "min_households");
-        const auto hi_text = param(req, "max_households");
+        const auto band = band_param(req);
         const auto limit_text = param(req, "limit");
-        const long lo = lo_text.empty() ? 100 : parse_integer(lo_text, "min_households", 0, 1000000);
-        const long hi = hi_text.empty() ? 150 : parse_integer(hi_text, "max_households", 0, 1000000);
         const long limit = limit_text.empty() ? 20 : parse_integer(limit_text, "limit", 1, 1000);
-        check_band(lo, hi);
         const std::string format = param(req, "format") == "xlsx" ? std::string("xlsx") : format_of(req);
         const auto within = param(req, "within");
         const auto t = cells_within(ctx, *s, req, param(req, "dataset"), param(req, "measure"), param(req, "period"), within);
         const auto& d = *t.query.dataset;
         // One ranking for the API, the files and the CLI (engine/export.cpp).
-        const target_selection sel = rank_targets(t, lo, hi, limit, within);
+        const target_selection sel = rank_targets(t, band.min, band.max, limit, within);
         res.set_header("X-Smallarea-Classification", disclosure::to_string(d.policy.classification));
         if (format != "json") { // files for planners, with the disclosure statement (CSV + its CSVW sidecar, XLSX)
             const auto options = parse_file_options(param(req, "totals"), param(req, "preamble"));
@@ -234,10 +226,11 @@ void register_bespoke_routes(httplib::Server& http, context& ctx) {
     http.Post("/api/zones", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
         const auto s = ctx.snap();
         const auto body = parse_body(req);
-        const long lo = integer_field(body, "min_households", 100, 0, 1000000);
-        const long hi = integer_field(body, "max_households", 150, 0, 1000000);
+        household_band band;
+        band.min = integer_field(body, "min_households", band.min, 0, 1000000);
+        band.max = integer_field(body, "max_households", band.max, 0, 1000000);
         const long max_zones = integer_field(body, "max_zones", 20, 1, 500);
-        check_band(lo, hi);
+        check_band(band);
         const std::string rule = string_field(body, "contiguity", "rook");
         if (rule != "rook" && rule != "queen") throw bad_request("InvalidParameter", "contiguity must be rook or queen");
         const std::string within = string_field(body, "within");
@@ -245,8 +238,8 @@ void register_bespoke_routes(httplib::Server& http, context& ctx) {
         const auto t = cells_within(ctx, *s, req, string_field(body, "dataset"), string_field(body, "measure"),
                                     string_field(body, "period"), within);
         zone_params p;
-        p.min_households = lo;
-        p.max_households = hi;
+        p.min_households = band.min;
+        p.max_households = band.max;
         p.max_zones = static_cast<std::size_t>(max_zones);
         p.contiguity = rule;
         p.within = within;

@@ -50,8 +50,7 @@ void handle_tile(context& ctx, const httplib::Request& req, httplib::Response& r
         ctx.authorize(req, *query->dataset); // before the cache lookup and the ETag/304 (also gated in begin_request)
         vintage = query->vintage;
     } else {
-        const auto v = param(req, "vintage");
-        vintage = v.empty() ? s->latest_vintage(level) : static_cast<int>(parse_integer(v, "vintage", 1971, 2100));
+        vintage = vintage_param(req, *s, level);
     }
     const tile_layer& layer = s->layer(level, vintage);
     const unsigned fields = parse_fields(param(req, "fields"));
@@ -159,8 +158,7 @@ void handle_tilejson(context& ctx, const httplib::Request& req, httplib::Respons
         fields["suppressed"] = "Boolean, present only when true (absent = false)";
         fields["missing"] = "Boolean, present only when true (absent = false)";
     } else {
-        const auto v = param(req, "vintage");
-        vintage = v.empty() ? s->latest_vintage(level) : static_cast<int>(parse_integer(v, "vintage", 1971, 2100));
+        vintage = vintage_param(req, *s, level);
     }
     const tile_layer& layer = s->layer(level, vintage);
     const auto b = layer.polygons.bounds_lonlat();

@@ -1,0 +1,158 @@
+// test_engine_store: the engine's query validation and table layout over a real snapshot of the bundled sample
+// (ingested once into a temporary store): snapshot::make_query refuses unknown datasets, measures, periods,
+// levels, vintages and areas, levels finer than the dataset's, the percentage base, and percentages on
+// user-defined areas, each with its README code.
+
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include "core/error.hpp"
+#include "data/ingest.hpp"
+#include "data/store.hpp"
+#include "engine/catalog.hpp"
+#include "engine/encode.hpp"
+#include "engine/encode_csv.hpp"
+#include "engine/encode_xlsx.hpp"
+#include "engine/export.hpp"
+
+#include "../data/test_support.hpp"
+
+#include <memory>
+#include <string>
+
+namespace data = smallarea::data;
+namespace engine = smallarea::engine;
+using test_support::temp_dir;
+
+namespace {
+
+const std::string sample_manifest = std::string(SMALLAREA_SOURCE_DIR) + "/data/sample/manifest.json";
+const std::string internal_id = "synthetic_work_programme"; // OA 2011, periods 2017-09 and 2017-10
+const std::string published_id = "claimant_count";          // LSOA 2011
+
+struct sample_store {
+    temp_dir dir;
+    std::string path = dir.file("store.db");
+    std::unique_ptr<data::database> db;
+    std::unique_ptr<engine::snapshot> snap;
+    sample_store() {
+        data::ingest_manifest(sample_manifest, path);
+        db = std::make_unique<data::database>(data::open_store(path, false));
+        snap = std::make_unique<engine::snapshot>(*db, false);
+    }
+};
+
+sample_store& sample() {
+    static sample_store s;
+    return s;
+}
+
+const engine::snapshot& snap() { return *sample().snap; }
+
+/// make_query's refusal: the error type's code ("" when it accepts).
+template <typename Error>
+std::string refusal(const std::string& dataset, const std::string& measure, const std::string& period, const std::string& level,
+                    const std::string& vintage, const std::string& within) {
+    try {
+        snap().make_query(dataset, measure, period, level, vintage, within);
+    } catch (const Error& e) {
+        return e.code();
+    } catch (const smallarea::error& e) {
+        return "wrong error type: " + e.code();
+    }
+    return "";
+}
+
+} // namespace
+
+TEST_CASE("make_query - defaults: the first servable measure, the latest period, the dataset's level and vintage") {
+    const auto q = snap().make_query(internal_id, "", "", "", "", "");
+    CHECK(q.dataset->id == internal_id);
+    CHECK(q.measure->id == "referrals");
+    CHECK(q.period == "2017-10");
+    CHECK(q.level == "oa");
+    CHECK(q.vintage == 2011);
+    CHECK_FALSE(q.within.has_value());
+    CHECK(q.within_bespoke.empty());
+    CHECK(q.groups.empty());
+    const auto p = snap().make_query(published_id, "claimants", "2017-09", "lad", "2011", "E08000003");
+    CHECK(p.level == "lad"); // coarser than the dataset's: aggregated
+    REQUIRE(p.within.has_value());
+    CHECK(snap().areas()[*p.within].code == "E08000003");
+}
+
+TEST_CASE("make_query - unknown dataset, measure, period, level and area are 404 with their codes") {
+    CHECK(refusal<smallarea::not_found>("no_such_dataset", "", "", "", "", "") == "UnknownDataset");
+    CHECK(refusal<smallarea::not_found>(internal_id, "no_such_measure", "", "", "", "") == "UnknownMeasure");
+    CHECK(refusal<smallarea::not_found>(internal_id, "referrals", "2017-11", "", "", "") == "UnknownPeriod");
+    CHECK(refusal<smallarea::not_found>(internal_id, "referrals", "2017-9", "", "", "") == "UnknownPeriod");
+    CHECK(refusal<smallarea::not_found>(internal_id, "referrals", "", "ward", "", "") == "UnknownLevel");
+    CHECK(refusal<smallarea::not_found>(internal_id, "referrals", "", "", "", "E99999999") == "UnknownArea");
+    // a measure of another dataset is not this dataset's
+    CHECK(refusal<smallarea::not_found>(published_id, "referrals", "", "", "", "") == "UnknownMeasure");
+}
+
+TEST_CASE("make_query - a missing dataset, another vintage and a level finer than the dataset's are 400") {
+    CHECK(refusal<smallarea::bad_request>("", "", "", "", "", "") == "MissingParameter");
+    CHECK(refusal<smallarea::bad_request>(internal_id, "", "", "", "2021", "") == "InvalidVintage");
+    CHECK(refusal<smallarea::bad_request>(internal_id, "", "", "", "twenty", "") == "InvalidVintage");
+    CHECK(refusal<smallarea::bad_request>(internal_id, "", "", "", "2011", "") == "");
+    // LSOA data is never apportioned down to OAs; OA data aggregates up to every coarser level
+    CHECK(refusal<smallarea::bad_request>(published_id, "", "", "oa", "", "") == "LevelTooFine");
+    for (const char* level : {"oa", "lsoa", "msoa", "lad"}) CHECK(refusal<smallarea::bad_request>(internal_id, "", "", level, "", "") == "");
+    CHECK(refusal<smallarea::bad_request>(internal_id, "", "", "", "", "bespoke:") == "InvalidParameter");
+}
+
+TEST_CASE("make_query - the percentage base is never a measure; percentages are refused on user-defined areas only") {
+    CHECK(refusal<smallarea::disclosure_refused>(internal_id, "job_outcomes_total", "", "", "", "") == "PercentageOnly");
+    CHECK(refusal<smallarea::disclosure_refused>(internal_id, "job_outcomes_total", "", "lad", "", "E08000003") == "PercentageOnly");
+    // a percentage-only measure: standard areas yes, within=bespoke: no (before any bespoke area is looked up)
+    CHECK(refusal<smallarea::disclosure_refused>(internal_id, "job_outcomes_group_a", "", "lsoa", "", "E08000003") == "");
+    CHECK(refusal<smallarea::disclosure_refused>(internal_id, "job_outcomes_group_a", "", "", "", "bespoke:anything") == "PercentageOnly");
+    // a count measure within a bespoke area is validated, its members read later by snapshot::table
+    const auto q = snap().make_query(internal_id, "referrals", "", "", "", "bespoke:abc123");
+    CHECK(q.within_bespoke == "abc123");
+    CHECK_FALSE(q.within.has_value());
+}
+
+TEST_CASE("table - rows in code order with their parents' codes; the total is the sum of the rows shown") {
+    auto& s = sample();
+    const auto q = s.snap->make_query(internal_id, "referrals", "2017-10", "oa", "", "E01005061");
+    const auto t = s.snap->table(*s.db, q);
+    REQUIRE(t.table.rows().size() >= 4);
+    std::int64_t sum = 0;
+    for (std::size_t i = 0; i < t.table.rows().size(); ++i) {
+        if (i) CHECK(t.table.rows()[i - 1].code < t.table.rows()[i].code);
+        if (t.table.rows()[i].value) {
+            CHECK(*t.table.rows()[i].value % 20 == 0);
+            sum += *t.table.rows()[i].value;
+        }
+    }
+    CHECK(t.table.total().value.value_or(0) == sum);
+    const auto layout = engine::table_layout(t, *s.snap, true);
+    CHECK(layout.label_header == std::vector<std::string>{"code", "name", "level", "lsoa_code", "lad_code"});
+    CHECK(layout.rows.size() == t.table.rows().size() + 1);
+    CHECK(std::get<std::string>(layout.rows.front().labels[3]) == "E01005061");
+    CHECK(std::get<std::string>(layout.rows.back().labels[1]) == "Total");
+    CHECK(layout.geography.rfind("oa 2011 within E01005061 ", 0) == 0);
+    const auto j = engine::table_json(t, *s.snap);
+    CHECK(j["classification"] == "internal");
+    CHECK(j["within"]["code"] == "E01005061");
+    CHECK(j["rows"].size() == t.table.rows().size());
+}
+
+TEST_CASE("targets - the ranking of a real table is inside its band, best first") {
+    auto& s = sample();
+    const auto t = s.snap->table(*s.db, s.snap->make_query(internal_id, "referrals", "2017-10", "", "", "E08000003"));
+    const auto sel = engine::rank_targets(t, 100, 150, 20, "E08000003");
+    REQUIRE(sel.picked.size() == 20);
+    CHECK(sel.eligible >= 20);
+    for (std::size_t k = 0; k < sel.picked.size(); ++k) {
+        const auto& r = t.table.rows()[sel.picked[k]];
+        CHECK(*r.households >= 100);
+        CHECK(*r.households <= 150);
+        if (k) CHECK(*t.table.rows()[sel.picked[k - 1]].rate_per_100_households >= *r.rate_per_100_households);
+    }
+    CHECK(sel.bands >= 1);
+    CHECK(sel.bands <= 20);
+}

@@ -1,12 +1,14 @@
 #pragma once
-// A real smallarea server for end-to-end tests: the bundled sample ingested into a temporary store, served on
-// 127.0.0.1 on an ephemeral port for the whole test run, stopped at exit; plus small request helpers.
+// Real smallarea servers for end-to-end tests (test_server: a temporary store ingested from a manifest or copied
+// from the sample's template, prepared, served on 127.0.0.1 on an ephemeral port, restartable) and the one shared
+// by a test executable (server(): the bundled sample for the whole run, stopped at exit); plus request helpers.
 // Needs SMALLAREA_SOURCE_DIR defined by CMake.
 
 #include <doctest/doctest.h>
 
 #include "data/access_store.hpp"
 #include "data/ingest.hpp"
+#include "data/sqlite.hpp"
 #include "data/store.hpp"
 #include "server/app.hpp"
 
@@ -15,6 +17,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -33,60 +36,139 @@ inline const std::string source_dir = SMALLAREA_SOURCE_DIR;
 inline const std::string sample_dir = source_dir + "/data/sample";
 inline const std::string sample_manifest = sample_dir + "/manifest.json";
 
-/// A real server over a temporary store ingested from a manifest (the bundled sample by default), served on an
-/// ephemeral port of 127.0.0.1 until destroyed. `configure` may change the server's settings (caches, limits).
+using configure_fn = std::function<void(smallarea::server::server_config&)>;
+/// Prepares a test server's store (its path) before the server first opens it: organisations, keys, bespoke
+/// areas, or a changed schema.
+using prepare_fn = std::function<void(const std::string& db_path)>;
+
+/// The bundled sample ingested once per test executable into a template store (ingest takes seconds); servers
+/// that each need a fresh store copy it (test_server(copy_of_sample)).
+inline const std::string& sample_store() {
+    static temp_dir dir;
+    static const std::string path = [] {
+        const auto p = dir.file("template.db");
+        smallarea::data::ingest_manifest(sample_manifest, p);
+        return p;
+    }();
+    return path;
+}
+
+/// A consistent copy of sample_store() at `to` (VACUUM INTO: the WAL is folded in, the template is untouched).
+inline void copy_sample_store(const std::string& to) {
+    auto src = smallarea::data::open_store(sample_store(), false);
+    smallarea::data::statement s(src, "VACUUM INTO ?");
+    s.bind(1, to);
+    s.run();
+}
+
+struct copy_of_sample_t {};
+/// test_server(copy_of_sample, ...): the server's store is a copy of sample_store() instead of a fresh ingest.
+inline constexpr copy_of_sample_t copy_of_sample{};
+
+/// A real server over a temporary store ingested from a manifest (the bundled sample by default), or a copy of
+/// the sample's template store, served on an ephemeral port of 127.0.0.1 until destroyed. `prepare` changes the
+/// store before the server first opens it; `configure` the server's settings (caches, limits, rate limit).
+/// stop() and start() restart it over the same store (which may be changed in between) on a new port.
 class test_server {
 public:
-    explicit test_server(const std::string& manifest = sample_manifest,
-                         const std::function<void(smallarea::server::server_config&)>& configure = {}) {
+    explicit test_server(const std::string& manifest = sample_manifest, configure_fn configure = {}, const prepare_fn& prepare = {})
+        : m_configure(std::move(configure)) {
         m_db = m_dir.file("store.db");
         smallarea::data::ingest_manifest(manifest, m_db);
+        if (prepare) prepare(m_db);
+        start();
+    }
+    explicit test_server(copy_of_sample_t, configure_fn configure = {}, const prepare_fn& prepare = {})
+        : m_configure(std::move(configure)) {
+        m_db = m_dir.file("store.db");
+        copy_sample_store(m_db);
+        if (prepare) prepare(m_db);
+        start();
+    }
+    ~test_server() { stop(); }
+    test_server(const test_server&) = delete;
+    test_server& operator=(const test_server&) = delete;
+
+    /// Opens the store (a new snapshot) and serves it on a new ephemeral port. No-op while running.
+    void start() {
+        if (m_app) return;
         smallarea::server::server_config config;
         config.db_path = m_db;
         config.host = "127.0.0.1";
         config.port = 0;
-        if (configure) configure(config);
+        if (m_configure) m_configure(config);
         m_app = std::make_unique<smallarea::server::app>(config);
         m_port = m_app->bind();
         m_thread = std::thread([this] { m_app->serve(); });
     }
-    ~test_server() {
+    /// Stops serving (in-flight requests finish) and closes the store, so a test may change it exclusively.
+    void stop() {
+        if (!m_app) return;
         m_app->stop();
         m_thread.join();
+        m_app.reset();
     }
-    test_server(const test_server&) = delete;
-    test_server& operator=(const test_server&) = delete;
+    bool running() const noexcept { return m_app != nullptr; }
     int port() const noexcept { return m_port; }
     const std::string& db_path() const noexcept { return m_db; }
+    /// A path in the server's temporary folder (removed with it), for files a test writes.
+    std::string file(const std::string& name) const { return m_dir.file(name); }
 
-    /// Mints a key of a new organisation every dataset of the store is shared with.
-    std::string mint_key(const std::string& organisation) const {
-        auto db = smallarea::data::open_store(m_db, true);
-        std::vector<std::string> all;
-        for (const auto& d : smallarea::data::load_datasets(db)) all.push_back(d.id);
-        smallarea::data::add_organisation(db, organisation, "2024-01-01", all, {"Test Representative", "rep@example.org"});
+    /// Mints a key of a new organisation with a representative, sharing `datasets` (default: every dataset of
+    /// the store).
+    std::string mint_key(const std::string& organisation, std::vector<std::string> datasets = {}) const {
+        return add_partner(m_db, organisation, std::move(datasets));
+    }
+    /// The same in any store (for a prepare_fn, before the server opens it).
+    static std::string add_partner(const std::string& db_path, const std::string& organisation, std::vector<std::string> datasets = {}) {
+        auto db = smallarea::data::open_store(db_path, true);
+        if (datasets.empty()) {
+            for (const auto& d : smallarea::data::load_datasets(db)) datasets.push_back(d.id);
+        }
+        smallarea::data::add_organisation(db, organisation, "2024-01-01", datasets, {"Test Representative", "rep@example.org"});
         return smallarea::data::issue_key(db, organisation).key;
     }
 
+    /// Any request (GET, POST, PATCH, DELETE) with headers; REQUIREs an answer.
+    httplib::Result request(const std::string& method, const std::string& path, const std::string& body = {},
+                            const httplib::Headers& headers = {}) const {
+        httplib::Client c("127.0.0.1", m_port);
+        c.set_connection_timeout(5);
+        c.set_read_timeout(60);
+        auto r = method == "POST"     ? c.Post(path.c_str(), headers, body, "application/json")
+                 : method == "PATCH"  ? c.Patch(path.c_str(), headers, body, "application/json")
+                 : method == "DELETE" ? c.Delete(path.c_str(), headers)
+                                      : c.Get(path.c_str(), headers);
+        REQUIRE_MESSAGE(r, "no response for " << method << " " << path);
+        return r;
+    }
     /// GET with optional headers; the status and body (REQUIREs an answer).
     std::pair<int, std::string> get(const std::string& path, const httplib::Headers& headers = {}) const {
-        httplib::Client c("127.0.0.1", m_port);
-        c.set_read_timeout(60);
-        auto r = c.Get(path.c_str(), headers);
-        REQUIRE_MESSAGE(r, "no response for " << path);
+        const auto r = request("GET", path, {}, headers);
         return {r->status, r->body};
     }
     std::pair<int, std::string> post(const std::string& path, const std::string& body, const httplib::Headers& headers = {}) const {
-        httplib::Client c("127.0.0.1", m_port);
-        c.set_read_timeout(60);
-        auto r = c.Post(path.c_str(), headers, body, "application/json");
-        REQUIRE_MESSAGE(r, "no response for POST " << path);
+        const auto r = request("POST", path, body, headers);
         return {r->status, r->body};
+    }
+
+    /// The audit log (newest `limit` rows) once it holds at least `at_least` rows: the server's flusher writes
+    /// it every 200 ms, so this waits up to 2 s.
+    std::vector<smallarea::data::audit_row> audit(std::size_t at_least, int limit = 100000) const {
+        std::vector<smallarea::data::audit_row> rows;
+        for (int i = 0; i < 40; ++i) {
+            auto db = smallarea::data::open_store(m_db, false);
+            rows = smallarea::data::read_audit(db, limit);
+            if (rows.size() >= at_least) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        return rows;
     }
 
 private:
     temp_dir m_dir;
     std::string m_db;
+    configure_fn m_configure;
     std::unique_ptr<smallarea::server::app> m_app;
     int m_port = 0;
     std::thread m_thread;

@@ -18,7 +18,7 @@ inline std::string utc_now_text(utc_precision precision = utc_precision::seconds
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
     std::tm tm{};
     gmtime_r(&seconds, &tm);
-    char buffer[40];
+    char buffer[64]; // room for any int the fields can hold, so snprintf never truncates
     if (precision == utc_precision::date) {
         std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
     } else if (precision == utc_precision::seconds) {

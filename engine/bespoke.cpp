@@ -68,14 +68,24 @@ bool well_formed_bespoke_id(const std::string& id) {
            std::all_of(id.begin(), id.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '2' && c <= '7'); });
 }
 
+std::optional<data::bespoke_record> find_bespoke(data::database& db, const std::string& id, bool with_outline,
+                                                 const data::bespoke_reader& who, bool* hidden) {
+    if (hidden) *hidden = false;
+    if (!well_formed_bespoke_id(id)) return std::nullopt;
+    return data::load_bespoke(db, id, with_outline, who, hidden);
+}
+
+not_found unknown_bespoke(const std::string& id) {
+    return not_found("UnknownBespoke", "no bespoke area \"" + id.substr(0, 40) + "\"");
+}
+
 std::vector<bespoke_area> load_bespoke_areas(const snapshot& s, data::database& db, const std::vector<std::string>& ids,
                                              bool with_outline, const data::bespoke_reader& who) {
     std::vector<bespoke_area> out;
     out.reserve(ids.size());
     for (const auto& id : ids) {
-        std::optional<data::bespoke_record> r;
-        if (well_formed_bespoke_id(id)) r = data::load_bespoke(db, id, with_outline, who);
-        if (!r) throw not_found("UnknownBespoke", "no bespoke area \"" + id.substr(0, 40) + "\"");
+        auto r = find_bespoke(db, id, with_outline, who);
+        if (!r) throw unknown_bespoke(id);
         out.push_back(resolve_members(s, std::move(*r)));
     }
     return out;
@@ -107,9 +117,9 @@ std::string new_bespoke_id() { return random_text(10, "abcdefghijklmnopqrstuvwxy
 
 std::string new_owner_token() { return random_text(64, "0123456789abcdef", 16); }
 
-data::bespoke_record prepare_bespoke(data::database& db, const snapshot& s, bespoke_draft draft, std::size_t max_members,
+data::bespoke_record prepare_bespoke(data::database& db, const snapshot& s, const bespoke_draft& draft, std::size_t max_members,
                                      const std::string& owner_hash, const bespoke_ownership& ownership) {
-    auto& members = draft.members;
+    auto members = draft.members;
     std::sort(members.begin(), members.end());
     members.erase(std::unique(members.begin(), members.end()), members.end());
     if (members.empty()) throw bad_request("EmptySelection", "a bespoke area needs at least one member area");

@@ -4,6 +4,7 @@
 // a GEOS dissolve of the members' stored boundaries) and, on the server, one resolver of ids named by a request
 // (server/bespoke.hpp). No HTTP here: the server and the CLI both use it.
 
+#include "core/error.hpp"
 #include "data/bespoke_store.hpp"
 #include "engine/catalog.hpp"
 
@@ -29,6 +30,15 @@ bespoke_area resolve_members(const snapshot& s, data::bespoke_record record);
 /// Whether an id can exist: 1..32 characters of lowercase RFC 4648 base32 (new_bespoke_id). Anything else is
 /// answered as unknown without a query.
 bool well_formed_bespoke_id(const std::string& id);
+
+/// The one lookup of a bespoke id: the stored area when it is well formed, exists and `who` may read it, else
+/// nullopt (`hidden`, when given, says it exists but was withheld: for the audit log only).
+std::optional<data::bespoke_record> find_bespoke(data::database& db, const std::string& id, bool with_outline,
+                                                 const data::bespoke_reader& who, bool* hidden = nullptr);
+
+/// The refusal for an id find_bespoke did not return: the same message whether the area does not exist or is
+/// another organisation's private one, so the answer does not reveal which.
+not_found unknown_bespoke(const std::string& id);
 
 /// Bespoke areas by id, in the order given (duplicates kept), as `who` may read them. Throws
 /// not_found("UnknownBespoke") for an unknown or malformed id or a private area `who` may not read (alike),
@@ -73,7 +83,7 @@ struct bespoke_draft {
 /// Validates a draft (non-empty, at most max_members, one level and vintage) and builds the record to save, with
 /// a new id and its dissolved outline; members sorted and deduplicated. Throws bad_request (EmptySelection,
 /// TooManyMembers, MixedLevels).
-data::bespoke_record prepare_bespoke(data::database& db, const snapshot& s, bespoke_draft draft, std::size_t max_members,
+data::bespoke_record prepare_bespoke(data::database& db, const snapshot& s, const bespoke_draft& draft, std::size_t max_members,
                                      const std::string& owner_hash, const bespoke_ownership& ownership);
 
 /// Members of a new area given as codes of one level and vintage. Throws bad_request (TooManyMembers,

@@ -11,7 +11,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -21,9 +20,6 @@
 namespace smallarea::engine {
 
 namespace {
-
-
-std::string today_utc() { return utc_now_text(utc_precision::date); }
 
 void check(lxw_error e, const char* what) {
     if (e != LXW_NO_ERROR) throw error("ExportFailed", std::string("cannot write ") + what + ": " + lxw_strerror(e));
@@ -199,7 +195,7 @@ std::string layout_xlsx(const table_result& t, const row_layout& layout) {
             {"Uncertainty", uncertainty_note(t)},
             {"Rows", layout_has_total(t, layout) ? "one row per area, then the total row (the sum of the rows' rounded cells)"
                                                  : "one row per area (no total row; ask totals=true)"},
-            {"Generated", today_utc() + " by smallarea"},
+            {"Generated", utc_now_text(utc_precision::date) + " by smallarea"},
         });
         for (const auto& line : layout.rows) {
             if (line.row->rounding_dominates()) {

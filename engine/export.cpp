@@ -15,7 +15,6 @@
 #include <cmath>
 #include <cctype>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -26,8 +25,6 @@ namespace smallarea::engine {
 using nlohmann::json;
 
 namespace {
-
-std::string today_utc() { return utc_now_text(utc_precision::date); }
 
 /// Only characters every file system and Content-Disposition accept unquoted.
 std::string safe_name(const std::string& text) {
@@ -180,7 +177,7 @@ export_file export_table(const snapshot& s, data::database& db, const table_quer
     check_size(result.table.rows().size(), max_rows);
     const std::string stem = d.id + "_" + q.measure->id + "_" + q.period + "_" + q.level +
                              (q.within ? "_" + s.areas()[*q.within].code : "");
-    const std::string filename = safe_name(stem) + "_" + today_utc() + "." + format;
+    const std::string filename = safe_name(stem) + "_" + utc_now_text(utc_precision::date) + "." + format;
     if (format == "csv" || format == "xlsx") {
         export_file out;
         const auto layout = table_layout(result, s, options.totals);
@@ -238,7 +235,7 @@ export_file export_areas(const snapshot& s, data::database& db, const std::strin
               {"file_title", "Boundaries: " + level + " " + std::to_string(vintage) + " with Census households"},
               {"source", "ONS boundaries and Census households (Open Government Licence v3.0)"}};
     auto out = vector_export(s, db, schema, features, format, safe_name(stem), meta, "Boundaries with Census households");
-    out.filename = safe_name(stem) + "_" + today_utc() + "." + format;
+    out.filename = safe_name(stem) + "_" + utc_now_text(utc_precision::date) + "." + format;
     return out;
 }
 
@@ -279,7 +276,7 @@ export_file export_bespoke(const snapshot& s, data::database& db, const export_r
                   {"source", "bespoke areas of ONS boundaries with Census households (Open Government Licence v3.0)"}};
         auto out = write_features(schema.fields(), std::move(features), format, stem, meta,
                                   "Bespoke areas: dissolved outlines with Census households");
-        out.filename = stem + "_" + today_utc() + "." + format;
+        out.filename = stem + "_" + utc_now_text(utc_precision::date) + "." + format;
         return out;
     }
     add_bespoke_groups(*q, pointers);
@@ -288,7 +285,7 @@ export_file export_bespoke(const snapshot& s, data::database& db, const export_r
     const auto result = s.table(db, *q);
     const auto& d = *q->dataset;
     const std::string stem = safe_name(d.id + "_" + q->measure->id + "_" + q->period + "_bespoke_" + id_part);
-    const std::string filename = stem + "_" + today_utc() + "." + format;
+    const std::string filename = stem + "_" + utc_now_text(utc_precision::date) + "." + format;
     if (!vector) {
         row_layout layout;
         layout.label_header = {"code", "name", "member_level", "members"};
@@ -404,7 +401,7 @@ export_file export_targets(const snapshot& s, const table_result& t, const targe
     out.content_type = content_type_of(format);
     out.filename = safe_name("targets_" + d.id + "_" + t.query.measure->id + "_" + t.query.period + "_" + d.level +
                              (sel.within.empty() ? "" : "_" + sel.within)) +
-                   "_" + today_utc() + "." + format;
+                   "_" + utc_now_text(utc_precision::date) + "." + format;
     if (format == "csv") out.csv_metadata = csv_metadata(t, layout, options, out.filename);
     out.features = sel.picked.size();
     return out;

@@ -123,13 +123,12 @@ zone_plan plan_zones(data::database& db, const snapshot& s, const table_result& 
 }
 
 json zones_json(data::database& db, const snapshot& s, const table_result& t, const zone_params& p, const zone_plan& plan,
-                const std::vector<data::bespoke_record>& records, const std::vector<std::vector<std::size_t>>& zone_members,
-                bool is_public) {
+                const std::vector<data::bespoke_record>& records, bool is_public) {
     // Zone values: disclosure::aggregate over the protected cells (the sum of members' protected values).
     auto q = t.query;
     q.within.reset();
     q.within_bespoke.clear();
-    for (std::size_t z = 0; z < records.size(); ++z) q.groups.emplace_back(records[z].id, zone_members[z]);
+    for (std::size_t z = 0; z < records.size(); ++z) q.groups.emplace_back(records[z].id, plan.drafts[z].members);
     json zones = json::array();
     if (!q.groups.empty()) {
         const auto values_table = s.table(db, q);
@@ -150,7 +149,7 @@ json zones_json(data::database& db, const snapshot& s, const table_result& t, co
             zones.push_back(std::move(zone));
         }
     }
-        const auto& d = *t.query.dataset;
+    const auto& d = *t.query.dataset;
     return json{{"dataset", d.id}, {"measure", t.query.measure->id}, {"period", t.query.period}, {"level", d.level},
              {"within", p.within}, {"min_households", p.min_households}, {"max_households", p.max_households},
              {"contiguity", p.contiguity}, {"max_zones", p.max_zones},

@@ -39,10 +39,9 @@ struct zone_plan {
 /// max_areas areas.
 zone_plan plan_zones(data::database& db, const snapshot& s, const table_result& t, const zone_params& p, std::size_t max_areas);
 
-/// POST /api/zones as JSON once the zones are saved as `records` (members as planned, in the same order): each
-/// zone's value is the disclosure::aggregate of its members' protected cells.
+/// POST /api/zones as JSON once plan.drafts are saved as `records` (same order): each zone's value is the
+/// disclosure::aggregate of its planned members' protected cells.
 nlohmann::json zones_json(data::database& db, const snapshot& s, const table_result& t, const zone_params& p,
-                          const zone_plan& plan, const std::vector<data::bespoke_record>& records,
-                          const std::vector<std::vector<std::size_t>>& zone_members, bool is_public);
+                          const zone_plan& plan, const std::vector<data::bespoke_record>& records, bool is_public);
 
 } // namespace smallarea::engine

@@ -21,11 +21,10 @@ std::string bespoke_owner(const httplib::Request& req) {
 
 data::bespoke_record resolve_bespoke_record(context& ctx, const httplib::Request& req, const data::bespoke_reader& who,
                                             const std::string& id, bool with_outline) {
-    std::optional<data::bespoke_record> r;
     bool hidden = false;
-    if (well_formed_bespoke_id(id)) r = data::load_bespoke(ctx.connection(), id, with_outline, who, &hidden);
+    auto r = find_bespoke(ctx.connection(), id, with_outline, who, &hidden);
     if (hidden) ctx.access().note_private_bespoke(req, id, false);
-    if (!r) throw not_found("UnknownBespoke", "no bespoke area \"" + id.substr(0, 40) + "\"");
+    if (!r) throw unknown_bespoke(id);
     if (!r->is_public) ctx.access().note_private_bespoke(req, id, true);
     return std::move(*r);
 }
@@ -64,13 +63,13 @@ bespoke_ownership ownership_for(context& ctx, const httplib::Request& req, std::
     return o;
 }
 
-std::vector<data::bespoke_record> save_bespoke_areas(context& ctx, const snapshot& s, std::vector<bespoke_draft> drafts,
+std::vector<data::bespoke_record> save_bespoke_areas(context& ctx, const snapshot& s, const std::vector<bespoke_draft>& drafts,
                                                      const std::string& owner_hash, const bespoke_ownership& ownership) {
     std::vector<data::bespoke_record> out;
     // Outlines are dissolved on this thread's read connection before the writer is taken, so the single writer
     // is held only for the inserts.
-    for (auto& draft : drafts) {
-        out.push_back(prepare_bespoke(ctx.connection(), s, std::move(draft), ctx.config().max_bespoke_members, owner_hash, ownership));
+    for (const auto& draft : drafts) {
+        out.push_back(prepare_bespoke(ctx.connection(), s, draft, ctx.config().max_bespoke_members, owner_hash, ownership));
     }
     ctx.with_writer([&](data::database& db) {
         for (const auto& r : out) data::insert_bespoke(db, r);

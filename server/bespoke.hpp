@@ -40,7 +40,7 @@ bespoke_ownership ownership_for(context& ctx, const httplib::Request& req, std::
 
 /// Validates and saves new areas in one write (engine::prepare_bespoke, server_config::max_bespoke_members).
 /// Returns the saved records (with their new ids). Throws bad_request.
-std::vector<data::bespoke_record> save_bespoke_areas(context& ctx, const snapshot& s, std::vector<bespoke_draft> drafts,
+std::vector<data::bespoke_record> save_bespoke_areas(context& ctx, const snapshot& s, const std::vector<bespoke_draft>& drafts,
                                                      const std::string& owner_hash, const bespoke_ownership& ownership);
 
 /// Serves GET /api/table?level=bespoke&ids=a,b (one row per bespoke area). Called by the /api/table route.

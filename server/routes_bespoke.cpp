@@ -243,17 +243,14 @@ void register_bespoke_routes(httplib::Server& http, context& ctx) {
         p.max_zones = static_cast<std::size_t>(max_zones);
         p.contiguity = rule;
         p.within = within;
-        auto plan = plan_zones(ctx.connection(), *s, t, p, ctx.config().max_bespoke_members);
+        const auto plan = plan_zones(ctx.connection(), *s, t, p, ctx.config().max_bespoke_members);
         // Zones are always private to the organisation whose key built them: their names and members follow the
         // dataset's values (zone 1 is seeded where it peaks). Without a key (published data only) they are public.
         const auto ownership = ownership_for(ctx, req, std::nullopt, true);
         const std::string token = new_owner_token();
-        // Zone members as planned: what each zone's value is summed over (the saved record holds the same set).
-        std::vector<std::vector<std::size_t>> zone_members;
-        for (const auto& draft : plan.drafts) zone_members.push_back(draft.members);
         const auto records = plan.drafts.empty() ? std::vector<data::bespoke_record>{}
-                                                 : save_bespoke_areas(ctx, *s, std::move(plan.drafts), data::hash_key(token), ownership);
-        json out = zones_json(ctx.connection(), *s, t, p, plan, records, zone_members, ownership.is_public);
+                                                 : save_bespoke_areas(ctx, *s, plan.drafts, data::hash_key(token), ownership);
+        json out = zones_json(ctx.connection(), *s, t, p, plan, records, ownership.is_public);
         if (!records.empty()) out["owner_token"] = token;
         out["visibility"] = ownership.is_public ? "public" : "private";
         if (ownership.organisation) {

@@ -21,7 +21,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <ctime>
 #include <map>
 #include <mutex>
 #include <set>
@@ -146,7 +145,6 @@ json link(const std::string& href, const std::string& rel, const std::string& ty
     return l;
 }
 
-std::string now_utc() { return utc_now_text(utc_precision::seconds); }
 
 /// Whether the caller may read any stored bespoke area (public ones, its organisation's own): the bespoke
 /// collections exist for it only then, so their presence says nothing about other organisations' areas.
@@ -518,7 +516,7 @@ void handle_items(context& ctx, const httplib::Request& req, httplib::Response& 
     if (first > 0) links.push_back(link(page_url(first > limit ? first - limit : 0, ""), "prev", geojson_type, "previous page"));
 
     json head{{"type", "FeatureCollection"}, {"numberMatched", matched}, {"numberReturned", returned},
-              {"timeStamp", now_utc()}, {"links", links}};
+              {"timeStamp", utc_now_text(utc_precision::seconds)}, {"links", links}};
     if (c.all_periods) {
         json periods = json::array();
         for (const auto& q : sel.queries) periods.push_back(q.period);

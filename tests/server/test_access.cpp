@@ -35,73 +35,25 @@ const std::string published_id = "claimant_count";
 const std::string internal_table = "/api/table?dataset=" + internal_id + "&measure=referrals&level=lad";
 const std::string published_table = "/api/table?dataset=" + published_id + "&level=lad";
 
-/// The sample ingested once into a template store; each fixture copies it (ingest takes seconds).
-const std::string& template_store() {
-    static temp_dir dir;
-    static const std::string path = [] {
-        const auto p = dir.file("template.db");
-        data::ingest_manifest(test_fixture::sample_manifest, p);
-        return p;
-    }();
-    return path;
-}
-
-/// A server on its own copy of the sample store, with the rate limit given.
-class access_server {
+/// A server (test_fixture::test_server) on its own copy of the sample store, with the rate limit given; requests
+/// carry an optional API key.
+class access_server : public test_fixture::test_server {
 public:
-    explicit access_server(double rate = 0, double burst = 200) {
-        m_db = m_dir.file("store.db");
-        {
-            auto src = data::open_store(template_store(), false);
-            data::statement s(src, "VACUUM INTO ?");
-            s.bind(1, m_db);
-            s.run();
-        }
-        smallarea::server::server_config config;
-        config.db_path = m_db;
-        config.host = "127.0.0.1";
-        config.port = 0;
-        config.rate_limit_per_second = rate;
-        config.rate_limit_burst = burst;
-        m_app = std::make_unique<smallarea::server::app>(config);
-        m_port = m_app->bind();
-        m_thread = std::thread([this] { m_app->serve(); });
-    }
-    ~access_server() {
-        m_app->stop();
-        m_thread.join();
-    }
-    const std::string& db() const noexcept { return m_db; }
-    int port() const noexcept { return m_port; }
+    explicit access_server(double rate = 0, double burst = 200)
+        : test_server(test_fixture::copy_of_sample, [rate, burst](smallarea::server::server_config& config) {
+              config.rate_limit_per_second = rate;
+              config.rate_limit_burst = burst;
+          }) {}
+    const std::string& db() const noexcept { return db_path(); }
 
+    /// GET with an optional key (hides test_server::get, which answers a status/body pair).
     httplib::Result get(const std::string& path, const std::string& key = {}, httplib::Headers headers = {}) {
-        httplib::Client c("127.0.0.1", m_port);
-        c.set_connection_timeout(5);
-        c.set_read_timeout(30);
         if (!key.empty()) headers.emplace("Authorization", "Bearer " + key);
-        auto r = c.Get(path.c_str(), headers);
-        REQUIRE_MESSAGE(r, "no response for " << path);
-        return r;
+        return request("GET", path, {}, headers);
     }
 
     /// Audit rows after the server's flusher (every 200 ms) has written them.
-    std::vector<data::audit_row> audit(std::size_t at_least) {
-        std::vector<data::audit_row> rows;
-        for (int i = 0; i < 40; ++i) {
-            auto db = data::open_store(m_db, false);
-            rows = data::read_audit(db, 10000);
-            if (rows.size() >= at_least) break;
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-        return rows;
-    }
-
-private:
-    temp_dir m_dir;
-    std::string m_db;
-    std::unique_ptr<smallarea::server::app> m_app;
-    int m_port = 0;
-    std::thread m_thread;
+    std::vector<data::audit_row> audit(std::size_t at_least) { return test_server::audit(at_least, 10000); }
 };
 
 std::string code_of(const httplib::Result& r) {
@@ -139,7 +91,7 @@ bool any_field_contains(const data::audit_row& r, const std::string& needle) {
 TEST_CASE("store - an organisation is added with its datasets; bad dates, duplicates and unknown datasets are refused") {
     temp_dir dir;
     const auto path = dir.file("s.db");
-    { auto src = data::open_store(template_store(), false); data::statement s(src, "VACUUM INTO ?"); s.bind(1, path); s.run(); }
+    test_fixture::copy_sample_store(path);
     auto db = data::open_store(path, true);
     const auto org = data::add_organisation(db, "Manchester City Council", "2024-02-29", {internal_id, published_id}, {"Test Representative", "rep@example.org"});
     CHECK(org.id > 0);
@@ -162,7 +114,7 @@ TEST_CASE("store - an organisation is added with its datasets; bad dates, duplic
 TEST_CASE("store - only the key's SHA-256 hash is stored; revoke, suspend/resume and suspend-all change the lookup") {
     temp_dir dir;
     const auto path = dir.file("s.db");
-    { auto src = data::open_store(template_store(), false); data::statement s(src, "VACUUM INTO ?"); s.bind(1, path); s.run(); }
+    test_fixture::copy_sample_store(path);
     auto db = data::open_store(path, true);
     data::add_organisation(db, "Trafford Council", "2024-01-15", {internal_id}, {"Test Representative", "rep@example.org"});
     const auto k = data::issue_key(db, "Trafford Council");
@@ -213,7 +165,7 @@ TEST_CASE("store - only the key's SHA-256 hash is stored; revoke, suspend/resume
 TEST_CASE("store - the audit log is append-only: UPDATE and DELETE fail") {
     temp_dir dir;
     const auto path = dir.file("s.db");
-    { auto src = data::open_store(template_store(), false); data::statement s(src, "VACUUM INTO ?"); s.bind(1, path); s.run(); }
+    test_fixture::copy_sample_store(path);
     auto db = data::open_store(path, true);
     data::audit_entry e;
     e.at = data::utc_now();
@@ -232,7 +184,7 @@ TEST_CASE("store - the audit log is append-only: UPDATE and DELETE fail") {
 TEST_CASE("cli - keys org-add, issue (the key printed once, alone), revoke, suspend, audit; clear errors exit 1") {
     temp_dir dir;
     const auto path = dir.file("s.db");
-    { auto src = data::open_store(template_store(), false); data::statement s(src, "VACUUM INTO ?"); s.bind(1, path); s.run(); }
+    test_fixture::copy_sample_store(path);
     const std::string cli = std::string(SMALLAREA_CLI) + " keys ";
     const std::string db = " --db " + path;
     const std::string rep = " --representative 'Ann Example' --representative-contact ann@example.org";

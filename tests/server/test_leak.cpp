@@ -25,7 +25,9 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <optional>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -117,50 +119,36 @@ httplib::Headers auth_headers() {
     return {{"Authorization", "Bearer " + api_key()}};
 }
 
-/// Its own server (not the shared fixture's): the sample in a temporary store, with the rate limit off, since
-/// the test sends a few thousand requests from one address.
-class leak_server {
-public:
-    leak_server() {
-        m_db = m_dir.file("store.db");
-        smallarea::data::ingest_manifest(sample_manifest, m_db);
-        smallarea::server::server_config config;
-        config.db_path = m_db;
-        config.host = "127.0.0.1";
-        config.port = 0;
-        config.rate_limit_per_second = 0;
-        m_app = std::make_unique<smallarea::server::app>(config);
-        m_port = m_app->bind();
-        m_thread = std::thread([this] { m_app->serve(); });
-    }
-    ~leak_server() {
-        m_app->stop();
-        m_thread.join();
-    }
-    int port() const noexcept { return m_port; }
-    const std::string& db_path() const noexcept { return m_db; }
-
-private:
-    temp_dir m_dir;
-    std::string m_db;
-    std::unique_ptr<smallarea::server::app> m_app;
-    int m_port = 0;
-    std::thread m_thread;
-};
-
-leak_server& srv() {
-    static leak_server s;
+/// Its own test server (not the shared one): the sample in a temporary store, with the rate limit off, since the
+/// test sends a few thousand requests from one address.
+test_server& srv() {
+    static test_server s(sample_manifest, [](smallarea::server::server_config& config) { config.rate_limit_per_second = 0; });
     return s;
 }
 
-httplib::Result fetch(const std::string& path) {
-    httplib::Client c("127.0.0.1", srv().port());
-    c.set_connection_timeout(5);
-    c.set_read_timeout(60);
-    auto r = c.Get(path.c_str(), auth_headers());
-    REQUIRE_MESSAGE(r, "no response for " << path);
+/// Every request the test sent: method, path (without the query string) and status. The route coverage check
+/// ("leak - every route the server registers was probed") compares these with the server's routes.
+struct probe {
+    std::string method;
+    std::string path;
+    int status = 0;
+};
+
+std::vector<probe>& probes() {
+    static std::vector<probe> p;
+    return p;
+}
+
+/// Sends a request with the test's key (when it has one) and records it as a probe.
+httplib::Result send(const std::string& method, const std::string& path, const std::string& body = {},
+                     httplib::Headers headers = {}) {
+    for (const auto& h : auth_headers()) headers.insert(h);
+    auto r = srv().request(method, path, body, headers);
+    probes().push_back({method, path.substr(0, path.find('?')), r->status});
     return r;
 }
+
+httplib::Result fetch(const std::string& path) { return send("GET", path); }
 
 /// Runs a shell command, returning its stdout (and whether it exited 0).
 std::pair<bool, std::string> run_command(const std::string& command, bool merge_stderr = true) {
@@ -938,10 +926,7 @@ std::size_t walk_bespoke(const json& j, const std::vector<bespoke_reference>& ar
 }
 
 std::string post_bespoke(const json& body) {
-    httplib::Client c("127.0.0.1", srv().port());
-    c.set_read_timeout(60);
-    const auto r = c.Post("/api/bespoke", auth_headers(), body.dump(), "application/json");
-    REQUIRE(r);
+    const auto r = send("POST", "/api/bespoke", body.dump());
     INFO(r->status << " " << r->body.substr(0, 300));
     REQUIRE(r->status == 201);
     return json::parse(r->body)["id"].get<std::string>();
@@ -976,6 +961,7 @@ TEST_CASE("leak - bespoke areas in every format: sums of members' rounded cells,
                                       {"bespoke export csv", "/api/export/bespoke.csv?" + q + "&ids=" + ids},
                                       {"bespoke export xlsx", "/api/export/bespoke.xlsx?" + q + "&ids=" + ids},
                                       {"bespoke export geojson", "/api/export/areas.geojson?" + q + "&level=bespoke&ids=" + ids},
+                                      {"bespoke export geojson", "/api/export/bespoke.geojson?" + q + "&ids=" + ids},
                                       {"bespoke ogc items", "/ogc/collections/" + internal_id + "." + m + ".bespoke/items?period=" + p + "&limit=1000"}};
             if (p == periods.back()) probes.push_back({"bespoke export gpkg", "/api/export/bespoke.gpkg?" + q + "&ids=" + ids});
             const bool percent_measure = std::find(percent_measures.begin(), percent_measures.end(), m) != percent_measures.end();
@@ -1031,6 +1017,183 @@ TEST_CASE("leak - bespoke areas in every format: sums of members' rounded cells,
     // A percentage base is refused here too.
     CHECK(fetch("/api/export/bespoke.csv?dataset=" + internal_id + "&measure=" + percent_base_id + "&ids=" + ids)->status == 422);
     CHECK(fetch("/ogc/collections/" + internal_id + "." + percent_base_id + ".bespoke/items")->status == 404);
+}
+
+TEST_CASE("leak - the remaining routes: metadata, OGC documents and features, zones, bespoke reads, publish, delete") {
+    ensure_key();
+    const std::string q = query("referrals", "2017-10", "lsoa");
+    // Documents without area figures are walked all the same: any area object in them is checked.
+    for (const auto& path : std::vector<std::string>{"/health", "/api/config", "/tiles/catalog", "/ogc", "/ogc/", "/ogc/conformance", "/ogc/api",
+                                   "/ogc/collections/" + internal_id + ".referrals", "/ogc/collections/" + internal_id + ".referrals/styles"}) {
+        const auto r = fetch(path);
+        INFO(path << " -> " << r->status << " " << r->body.substr(0, 200));
+        REQUIRE(r->status == 200);
+        const auto doc = json::parse(r->body, nullptr, false);
+        if (!doc.is_discarded()) walk(doc, "referrals", "2017-10", path);
+        CHECK(r->body.find(percent_base_id) == std::string::npos);
+        ++cov().requests["metadata and OGC documents"];
+    }
+    // One feature of an internal collection, for every measure
+    const std::string oa = ref().parents.begin()->first;
+    for (const auto& m : all_measures()) {
+        const auto path = "/ogc/collections/" + internal_id + "." + m + "/items/" + oa + "?period=2017-10";
+        const auto r = fetch(path);
+        INFO(path << " -> " << r->status << " " << r->body.substr(0, 200));
+        REQUIRE(r->status == 200);
+        walk(json::parse(r->body), m, "2017-10", path);
+        ++cov().requests["ogc feature"];
+    }
+    // The GeoPackage export, read back with ogr2ogr
+    {
+        temp_dir dir;
+        const auto r = fetch("/api/export/areas.gpkg?" + q);
+        REQUIRE(r->status == 200);
+        write_text(dir.file("areas.gpkg"), r->body);
+        const auto converted = run_command("ogr2ogr -f GeoJSON /vsistdout/ '" + dir.file("areas.gpkg") + "'", false);
+        REQUIRE(converted.first);
+        const auto doc = json::parse(converted.second);
+        CHECK(doc["features"].size() > 100);
+        walk(doc, "referrals", "2017-10", "/api/export/areas.gpkg");
+        ++cov().requests["export gpkg"];
+    }
+    // Zones: every zone is the sum of its members' rounded cells, as a bespoke area
+    {
+        const json body{{"dataset", internal_id}, {"measure", "referrals"}, {"period", "2017-10"}, {"within", "E08000003"},
+                        {"min_households", 100}, {"max_households", 300}, {"max_zones", 8}};
+        const auto r = send("POST", "/api/zones", body.dump());
+        INFO(r->status << " " << r->body.substr(0, 300));
+        REQUIRE(r->status == 201);
+        const auto doc = json::parse(r->body);
+        std::vector<bespoke_reference> zones;
+        for (const auto& z : doc["zones"]) zones.push_back({z["id"].get<std::string>(), z["members"].get<std::vector<std::string>>()});
+        REQUIRE(zones.size() == 8);
+        CHECK(walk_bespoke(doc, zones, "referrals", "2017-10", "/api/zones") == zones.size());
+        walk(doc, "referrals", "2017-10", "/api/zones");
+        ++cov().requests["zones"];
+        const json percent{{"dataset", internal_id}, {"measure", "job_outcomes_group_a"}, {"period", "2017-10"}, {"within", "E08000003"}};
+        CHECK(send("POST", "/api/zones", percent.dump())->status == 422);
+    }
+    // A bespoke area's metadata and outline, publishing it, deleting it
+    {
+        const auto oa_areas = json::parse(fetch("/api/areas?level=oa&within=E01005061")->body)["areas"];
+        std::vector<std::string> codes;
+        for (const auto& a : oa_areas) codes.push_back(a["code"]);
+        const std::string id = post_bespoke(json{{"name", "leak routes"}, {"level", "oa"}, {"codes", codes}});
+        for (const auto& path : std::vector<std::string>{"/api/bespoke/" + id, "/api/bespoke/" + id + ".geojson", "/api/bespoke/" + id + ".geojson?members=true",
+                                       "/api/export/bespoke.csv-metadata.json?dataset=" + internal_id + "&measure=referrals&period=2017-10&ids=" + id}) {
+            const auto r = fetch(path);
+            INFO(path << " -> " << r->status << " " << r->body.substr(0, 200));
+            REQUIRE(r->status == 200);
+            walk(json::parse(r->body), "referrals", "2017-10", path);
+            ++cov().requests["bespoke reads"];
+        }
+        const auto published = send("PATCH", "/api/bespoke/" + id, json{{"public", true}}.dump());
+        INFO(published->body.substr(0, 300));
+        REQUIRE(published->status == 200);
+        walk(json::parse(published->body), "referrals", "2017-10", "PATCH /api/bespoke");
+        CHECK(send("DELETE", "/api/bespoke/" + id)->status == 204);
+        CHECK(fetch("/api/bespoke/" + id)->status == 404);
+        cov().requests["bespoke publish and delete"] += 2;
+    }
+}
+
+namespace {
+
+/// One route the server registers: its method and cpp-httplib path pattern (an ECMAScript regex matched against
+/// the whole path), and where it is registered.
+struct route {
+    std::string method;
+    std::string pattern;
+    std::string where;
+};
+
+/// "x\.(a|b)" -> {"x\.(a)", "x\.(b)"}: a group of plain alternatives (file extensions) is one route per
+/// alternative, so each format must be probed on its own.
+std::vector<std::string> expand_alternatives(const std::string& pattern) {
+    for (std::size_t open = pattern.find('('); open != std::string::npos; open = pattern.find('(', open + 1)) {
+        const auto close = pattern.find(')', open);
+        if (close == std::string::npos) break;
+        const std::string inside = pattern.substr(open + 1, close - open - 1);
+        if (inside.find('|') == std::string::npos || inside.find_first_of("([*+?") != std::string::npos) continue;
+        std::vector<std::string> out;
+        std::size_t start = 0;
+        while (start <= inside.size()) {
+            const auto bar = std::min(inside.find('|', start), inside.size());
+            for (auto& tail : expand_alternatives(pattern.substr(close + 1))) {
+                out.push_back(pattern.substr(0, open + 1) + inside.substr(start, bar - start) + ")" + tail);
+            }
+            start = bar + 1;
+        }
+        return out;
+    }
+    return {pattern};
+}
+
+/// The routes registered in server/*.cpp, read from the sources: cpp-httplib cannot list its routes, and the
+/// sources are what the server runs (the README's API table describes them for people and may lag). Fails when
+/// a registration's path is not a string literal, since its route could then not be checked.
+std::vector<route> registered_routes() {
+    const std::regex call(R"(\bhttp\.(Get|Post|Put|Patch|Delete|Options)\()");
+    const std::regex literal(R"re(^\s*(?:R"\(([\s\S]*?)\)"|"((?:[^"\\]|\\.)*)"))re");
+    std::vector<route> out;
+    std::vector<std::filesystem::path> files;
+    for (const auto& entry : std::filesystem::directory_iterator(source_dir + "/server")) {
+        if (entry.path().extension() == ".cpp") files.push_back(entry.path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& file : files) {
+        const std::string text = read_text(file.string());
+        for (auto it = std::sregex_iterator(text.begin(), text.end(), call); it != std::sregex_iterator(); ++it) {
+            const auto line = std::count(text.begin(), text.begin() + it->position(), '\n') + 1;
+            const std::string where = file.filename().string() + ":" + std::to_string(line);
+            std::smatch path;
+            const std::string rest = text.substr(static_cast<std::size_t>(it->position() + it->length()), 400);
+            REQUIRE_MESSAGE(std::regex_search(rest, path, literal),
+                            "the route at " << where << " is registered with a computed path: the leak test cannot check it");
+            std::string pattern = path[1].matched ? path[1].str() : path[2].str();
+            if (!path[1].matched) pattern = replace_all(pattern, "\\\\", "\\");
+            for (auto& p : expand_alternatives(pattern)) out.push_back({(*it)[1].str(), p, where});
+        }
+    }
+    return out;
+}
+
+std::string upper(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    return s;
+}
+
+} // namespace
+
+// Reads the probes of every test case above it, so it is meaningful only when the whole file runs (as ctest does).
+TEST_CASE("leak - every route the server registers was probed and answered 2xx") {
+    const auto routes = registered_routes();
+    // The parser must see the routes it is known to have; otherwise "nothing uncovered" would mean nothing.
+    REQUIRE(routes.size() >= 30);
+    std::set<std::string> names;
+    for (const auto& r : routes) names.insert(upper(r.method) + " " + r.pattern);
+    for (const char* known : {"GET /api/table", "GET /api/breaks", "POST /api/zones", "GET /tiles/([^/]+)/([^/]+)/([^/]+)/([^/]+)\\.mvt",
+                              "GET /api/export/areas\\.(xlsx)", "DELETE /api/bespoke/([^/.]+)"}) {
+        CHECK_MESSAGE(names.count(known), "the route parser did not find " << known);
+    }
+    std::vector<std::string> uncovered;
+    std::size_t answered = 0;
+    for (const auto& r : routes) {
+        const std::regex pattern(r.pattern);
+        bool probed = false, ok = false;
+        for (const auto& p : probes()) {
+            if (upper(p.method) != upper(r.method) || !std::regex_match(p.path, pattern)) continue;
+            probed = true;
+            if (p.status / 100 == 2) ok = true;
+        }
+        if (ok) ++answered;
+        else uncovered.push_back(upper(r.method) + " " + r.pattern + " (" + r.where + (probed ? "): probed, never a 2xx answer" : "): never probed"));
+    }
+    std::string list;
+    for (const auto& u : uncovered) list += "\n  " + u;
+    MESSAGE(routes.size() << " routes registered in server/*.cpp (one per format of an export route); " << answered
+                          << " probed with a 2xx answer; " << probes().size() << " requests sent");
+    CHECK_MESSAGE(uncovered.empty(), "routes the leak test does not check (add a probe in test_leak.cpp):" << list);
 }
 
 TEST_CASE("leak - summary") {

@@ -21,44 +21,23 @@ namespace {
 
 const std::string internal_id = "synthetic_work_programme";
 
-/// Its own server (rate limit off: GDAL pages through collections quickly), with an API key minted in the store
-/// for an organisation the internal dataset is shared with.
-class ogc_server {
-public:
-    ogc_server() {
-        m_db = m_dir.file("store.db");
-        smallarea::data::ingest_manifest(sample_manifest, m_db);
-        {
-            auto db = smallarea::data::open_store(m_db, true);
-            smallarea::data::add_organisation(db, "OGC test partner", "2024-01-01", {internal_id}, {"Test Representative", "rep@example.org"});
-            m_key = smallarea::data::issue_key(db, "OGC test partner").key;
-        }
-        smallarea::server::server_config config;
-        config.db_path = m_db;
-        config.host = "127.0.0.1";
-        config.port = 0;
-        config.rate_limit_per_second = 0;
-        m_app = std::make_unique<smallarea::server::app>(config);
-        m_port = m_app->bind();
-        m_thread = std::thread([this] { m_app->serve(); });
-    }
-    ~ogc_server() {
-        m_app->stop();
-        m_thread.join();
-    }
-    int port() const noexcept { return m_port; }
-    const std::string& db_path() const noexcept { return m_db; }
-    const std::string& key() const noexcept { return m_key; }
-    std::string file(const std::string& name) const { return m_dir.file(name); }
-    std::string root() const { return "http://127.0.0.1:" + std::to_string(m_port) + "/ogc"; }
+/// The key ogc_server mints while preparing its store: a base class of it, so that it exists before the
+/// test_server base runs the preparation.
+struct ogc_key {
+    std::string value;
+};
 
-private:
-    temp_dir m_dir;
-    std::string m_db;
-    std::string m_key;
-    std::unique_ptr<smallarea::server::app> m_app;
-    int m_port = 0;
-    std::thread m_thread;
+/// Its own server (rate limit off: GDAL pages through collections quickly), with an API key minted in the store,
+/// before the server opens it, for an organisation the internal dataset is shared with.
+class ogc_server : private ogc_key, public test_fixture::test_server {
+public:
+    ogc_server()
+        : ogc_key{},
+          test_server(
+              sample_manifest, [](smallarea::server::server_config& config) { config.rate_limit_per_second = 0; },
+              [this](const std::string& db) { ogc_key::value = add_partner(db, "OGC test partner", {internal_id}); }) {}
+    const std::string& key() const noexcept { return ogc_key::value; }
+    std::string root() const { return "http://127.0.0.1:" + std::to_string(port()) + "/ogc"; }
 };
 
 ogc_server& srv() {

@@ -37,23 +37,6 @@ const std::string published_id = "claimant_count";
 const std::string unknown_id = "no_such_dataset_xyz"; // as long as nothing: the bodies are compared with ids swapped
 const data::representative rep{"Ann Example", "ann@example.org"};
 
-const std::string& template_store() {
-    static temp_dir dir;
-    static const std::string path = [] {
-        const auto p = dir.file("template.db");
-        data::ingest_manifest(test_fixture::sample_manifest, p);
-        return p;
-    }();
-    return path;
-}
-
-void copy_store(const std::string& to) {
-    auto src = data::open_store(template_store(), false);
-    data::statement s(src, "VACUUM INTO ?");
-    s.bind(1, to);
-    s.run();
-}
-
 struct reply {
     int status = 0;
     std::string body;
@@ -69,66 +52,21 @@ struct reply {
     }
 };
 
-/// A server on its own copy of the sample, rate limit off.
-class own_server {
+/// A server (test_fixture::test_server) on its own copy of the sample, rate limit off; stop() and start() restart
+/// it over the same store.
+class own_server : public test_fixture::test_server {
 public:
-    own_server() {
-        m_db = m_dir.file("store.db");
-        copy_store(m_db);
-        start();
-    }
-    ~own_server() { stop(); }
-    void start() {
-        smallarea::server::server_config config;
-        config.db_path = m_db;
-        config.host = "127.0.0.1";
-        config.port = 0;
-        config.rate_limit_per_second = 0;
-        m_app = std::make_unique<smallarea::server::app>(config);
-        m_port = m_app->bind();
-        m_thread = std::thread([this] { m_app->serve(); });
-    }
-    void stop() {
-        if (!m_app) return;
-        m_app->stop();
-        m_thread.join();
-        m_app.reset();
-    }
-    const std::string& db() const noexcept { return m_db; }
-    std::string file(const std::string& name) const { return m_dir.file(name); }
+    own_server() : test_server(test_fixture::copy_of_sample, [](smallarea::server::server_config& config) { config.rate_limit_per_second = 0; }) {}
+    const std::string& db() const noexcept { return db_path(); }
 
     reply send(const std::string& method, const std::string& path, const std::string& key = {}, const std::string& body = {},
                httplib::Headers headers = {}) {
-        httplib::Client c("127.0.0.1", m_port);
-        c.set_connection_timeout(5);
-        c.set_read_timeout(60);
         if (!key.empty()) headers.emplace("Authorization", "Bearer " + key);
-        auto r = method == "POST"    ? c.Post(path.c_str(), headers, body, "application/json")
-                 : method == "PATCH"  ? c.Patch(path.c_str(), headers, body, "application/json")
-                 : method == "DELETE" ? c.Delete(path.c_str(), headers)
-                                      : c.Get(path.c_str(), headers);
-        REQUIRE_MESSAGE(r, "no response for " << method << " " << path);
+        const auto r = request(method, path, body, headers);
         return reply{r->status, r->body, r->headers};
     }
+    /// GET with an optional key (hides test_server::get, which answers a status/body pair).
     reply get(const std::string& path, const std::string& key = {}) { return send("GET", path, key); }
-
-    std::vector<data::audit_row> audit(std::size_t at_least) {
-        std::vector<data::audit_row> rows;
-        for (int i = 0; i < 40; ++i) {
-            auto db = data::open_store(m_db, false);
-            rows = data::read_audit(db, 100000);
-            if (rows.size() >= at_least) break;
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-        return rows;
-    }
-
-private:
-    temp_dir m_dir;
-    std::string m_db;
-    std::unique_ptr<smallarea::server::app> m_app;
-    int m_port = 0;
-    std::thread m_thread;
 };
 
 /// Organisations A and B (internal + published shared with both), each with a key.

@@ -48,7 +48,7 @@ std::string label_type(const row_layout& layout, std::size_t column) {
         if (column >= line.labels.size()) continue;
         const auto& label = line.labels[column];
         if (std::holds_alternative<std::int64_t>(label)) return "integer";
-        if (std::holds_alternative<double>(label)) return "decimal";
+        if (std::holds_alternative<double>(label) || std::holds_alternative<degrees_label>(label)) return "decimal";
         const auto& text = std::get<std::string>(label);
         if (text == "true" || text == "false") return "boolean";
         if (!text.empty()) return "string";
@@ -60,6 +60,16 @@ std::string label_description(const std::string& name) {
     if (name == "code") return "area code (GSS), or the bespoke area id";
     if (name == "name") return "area name";
     if (name == "level") return "geography level of the row (oa, lsoa, msoa, lad)";
+    if (name == "area_households") return "Census households of the area to walk (code)";
+    if (name == "figure_for") return "whose figure the row carries: the value for the whole coarser area the patch lies in, never apportioned";
+    if (name == "figure_area_code") return "code of the area whose protected figure the row carries";
+    if (name == "figure_area_name") return "name of the area whose protected figure the row carries";
+    if (name == "lat" || name == "lon") return name + " (WGS 84) of a point inside the area (point on surface)";
+    if (name == "easting" || name == "northing") return name + " in metres, British National Grid (EPSG:27700), of that point";
+    if (name == "grid_ref") return "OS grid reference of that point, 8 figures (a 10 m square)";
+    if (name.size() > 5 && name.compare(name.size() - 5, 5, "_name") == 0) {
+        return "name of the " + name.substr(0, name.size() - 5) + " containing the area (ONS lookup)";
+    }
     if (name.size() > 5 && name.compare(name.size() - 5, 5, "_code") == 0) {
         return "code of the " + name.substr(0, name.size() - 5) + " containing the area (ONS lookup)";
     }
@@ -224,6 +234,10 @@ std::string layout_csv(const table_result& t, const row_layout& layout, const fi
                 out += csv_field(*text);
             } else if (const auto* whole = std::get_if<std::int64_t>(&line.labels[i])) {
                 out += std::to_string(*whole);
+            } else if (const auto* position = std::get_if<degrees_label>(&line.labels[i])) {
+                char degrees[32];
+                std::snprintf(degrees, sizeof degrees, "%.6f", position->value);
+                out += degrees;
             } else {
                 out += two_decimals(std::get<double>(line.labels[i]));
             }

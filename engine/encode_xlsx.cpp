@@ -108,6 +108,8 @@ std::string layout_xlsx(const table_result& t, const row_layout& layout) {
         format_set_text_wrap(wrap);
         lxw_format* two_decimals = workbook_add_format(book);
         format_set_num_format(two_decimals, "0.00");
+        lxw_format* six_decimals = workbook_add_format(book);
+        format_set_num_format(six_decimals, "0.000000");
 
         lxw_worksheet* data = workbook_add_worksheet(book, "Data");
         // The classification travels with the Data sheet: a column on every row and the printed page header,
@@ -134,6 +136,8 @@ std::string layout_xlsx(const table_result& t, const row_layout& layout) {
                     check(worksheet_write_string(data, r, c, text->c_str(), nullptr), "a row");
                 } else if (const auto* whole = std::get_if<std::int64_t>(&label)) {
                     check(worksheet_write_number(data, r, c, static_cast<double>(*whole), nullptr), "a row");
+                } else if (const auto* position = std::get_if<degrees_label>(&label)) {
+                    check(worksheet_write_number(data, r, c, position->value, six_decimals), "a row");
                 } else {
                     check(worksheet_write_number(data, r, c, std::round(std::get<double>(label) * 100.0) / 100.0, two_decimals), "a row");
                 }

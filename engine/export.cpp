@@ -7,6 +7,8 @@
 #include "core/utc.hpp"
 #include "data/ogc_queries.hpp"
 #include "geo/vector_writer.hpp"
+#include "geo/geometry_ops.hpp"
+#include "geo/grid_ref.hpp"
 #include "engine/encode.hpp"
 #include "engine/encode_xlsx.hpp"
 #include "engine/ogc.hpp"
@@ -16,6 +18,7 @@
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <sstream>
 #include <stdlib.h>
@@ -315,6 +318,26 @@ export_file export_bespoke(const snapshot& s, data::database& db, const export_r
     return out;
 }
 
+namespace {
+
+/// Consecutive picked rows whose intervals overlap share a band: their order is within the rounding error.
+void mark_bands(target_selection& sel, bool percent) {
+    for (std::size_t k = 0; k < sel.picked.size(); ++k) {
+        const bool tied = k + 1 < sel.picked.size() && sel.low[k] <= sel.high[k + 1];
+        sel.tied_with_next.push_back(tied);
+        sel.band.push_back(k == 0 ? 1 : sel.band[k - 1] + (sel.tied_with_next[k - 1] ? 0 : 1));
+    }
+    sel.bands = sel.band.empty() ? 0 : sel.band.back();
+    if (sel.bands > 0 && static_cast<std::size_t>(sel.bands) < sel.picked.size()) {
+        sel.ties_note = "the " + std::to_string(sel.picked.size()) + " areas fall into " + std::to_string(sel.bands) +
+                        " band(s): areas in one band have overlapping intervals given the rounding (" +
+                        (percent ? std::string("whole percent +- 0.5") : std::string("value +- uncertainty per 100 households")) +
+                        "), so their order within the band is not a real difference (it follows the rate, then the code)";
+    }
+}
+
+} // namespace
+
 target_selection rank_targets(const table_result& t, long lo, long hi, long limit, const std::string& within) {
     if (lo > hi) throw bad_request("InvalidParameter", "min_households is above max_households");
     const auto& d = *t.query.dataset;
@@ -357,22 +380,113 @@ target_selection rank_targets(const table_result& t, long lo, long hi, long limi
             sel.high.push_back(std::round((v + r.uncertainty) * 10000.0 / h) / 100.0);
         }
     }
-    for (std::size_t k = 0; k < sel.picked.size(); ++k) {
-        const bool tied = k + 1 < sel.picked.size() && sel.low[k] <= sel.high[k + 1];
-        sel.tied_with_next.push_back(tied);
-        sel.band.push_back(k == 0 ? 1 : sel.band[k - 1] + (sel.tied_with_next[k - 1] ? 0 : 1));
-    }
-    sel.bands = sel.band.empty() ? 0 : sel.band.back();
-    if (sel.bands > 0 && static_cast<std::size_t>(sel.bands) < sel.picked.size()) {
-        sel.ties_note = "the " + std::to_string(sel.picked.size()) + " areas fall into " + std::to_string(sel.bands) +
-                        " band(s): areas in one band have overlapping intervals given the rounding (" +
-                        (percent ? std::string("whole percent +- 0.5") : std::string("value +- uncertainty per 100 households")) +
-                        "), so their order within the band is not a real difference (it follows the rate, then the code)";
-    }
+    mark_bands(sel, percent);
     return sel;
 }
 
-export_file export_targets(const snapshot& s, const table_result& t, const target_selection& sel, const std::string& format,
+target_selection select_targets(const snapshot& s, const table_result& t, long lo, long hi, long limit, const std::string& within) {
+    const auto& d = *t.query.dataset;
+    if (data::level_rank(d.level) <= data::level_rank("oa")) return rank_targets(t, lo, hi, limit, within);
+    if (lo > hi) throw bad_request("InvalidParameter", "min_households is above max_households");
+    // The OAs under each row's area, through the lookups (one pass over the areas, not one per row).
+    const auto row_of = rows_by_area(t, s.areas().size());
+    std::vector<std::vector<std::size_t>> oas_of_row(t.row_areas.size());
+    bool any_oa = false;
+    for (std::size_t i = 0; i < s.areas().size(); ++i) {
+        const auto& a = s.areas()[i];
+        if (a.level != "oa" || a.vintage != d.vintage) continue;
+        const auto parent = s.ancestor_at(i, d.level);
+        if (!parent || row_of[*parent] < 0) continue;
+        any_oa = true;
+        oas_of_row[static_cast<std::size_t>(row_of[*parent])].push_back(i);
+    }
+    if (!any_oa) return rank_targets(t, lo, hi, limit, within);
+    const bool percent = t.table.kind() == disclosure::measure_kind::percent_only;
+    // Every area with a figure, ranked; the household band applies to the patches, not to the areas (an LSOA
+    // has ~650 households, so a 100-150 band on LSOAs would find none).
+    const auto areas = rank_targets(t, std::numeric_limits<long>::min(), std::numeric_limits<long>::max(), -1, within);
+    target_selection sel;
+    sel.min_households = lo;
+    sel.max_households = hi;
+    sel.limit = limit;
+    sel.within = within;
+    sel.ranked_by = areas.ranked_by + " of the " + d.level + " each patch lies in";
+    for (std::size_t k = 0; k < areas.picked.size(); ++k) {
+        auto& oas = oas_of_row[areas.picked[k]];
+        std::sort(oas.begin(), oas.end(), [&](std::size_t x, std::size_t y) { return s.areas()[x].code < s.areas()[y].code; });
+        for (const auto oa : oas) {
+            const auto& h = s.areas()[oa].denominators;
+            const auto households = h.find("households");
+            if (households == h.end() || households->second < lo || households->second > hi) continue;
+            ++sel.eligible;
+            if (limit >= 0 && sel.picked.size() >= static_cast<std::size_t>(limit)) continue;
+            sel.picked.push_back(areas.picked[k]);
+            sel.patch_areas.push_back(oa);
+            sel.low.push_back(areas.low[k]);
+            sel.high.push_back(areas.high[k]);
+        }
+    }
+    sel.note = "dataset " + d.id + " is published at " + d.level + " level only: " + d.level + "s are ranked by their " +
+               "protected figure and their Output Areas (~125 households) with " + std::to_string(lo) + " to " +
+               std::to_string(hi) + " households are listed as the patches to walk; each patch carries the figure of its " +
+               d.level + ", the value for the whole " + d.level + ", never apportioned to the Output Area";
+    mark_bands(sel, percent);
+    return sel;
+}
+
+const data::area* place_names::at(const std::string& level) const {
+    for (const auto& [l, a] : by_level) {
+        if (l == level) return a;
+    }
+    return nullptr;
+}
+
+std::vector<target_place> target_places(data::database& db, const snapshot& s, const table_result& t, const target_selection& sel,
+                                        std::vector<std::string>* outline_wkbs) {
+    std::vector<target_place> out;
+    std::vector<std::int64_t> ids;
+    for (std::size_t k = 0; k < sel.picked.size(); ++k) {
+        target_place p;
+        p.figure_area = t.row_areas[sel.picked[k]];
+        p.area = sel.patch_areas.empty() ? p.figure_area : sel.patch_areas[k];
+        const auto& a = s.areas()[p.area];
+        if (const auto h = a.denominators.find("households"); h != a.denominators.end()) p.households = h->second;
+        p.places = places_of(s, p.area);
+        ids.push_back(a.id);
+        out.push_back(std::move(p));
+    }
+    const auto geometries = data::load_geometry_map(db, ids);
+    for (auto& p : out) {
+        const auto g = geometries.find(s.areas()[p.area].id);
+        if (g == geometries.end()) continue;
+        p.bbox = geo::wkb_bounds(g->second);
+        const auto [lon, lat] = geo::point_on_surface(reinterpret_cast<const unsigned char*>(g->second.data()), g->second.size());
+        p.lon = std::round(lon * 1e6) / 1e6; // ~0.1 m: more would be false precision
+        p.lat = std::round(lat * 1e6) / 1e6;
+        if (const auto grid = geo::to_national_grid(lon, lat)) {
+            p.easting = std::round(grid->easting);
+            p.northing = std::round(grid->northing);
+            p.grid_ref = geo::os_grid_reference({*p.easting, *p.northing}, 8); // the square of the metres shown
+        }
+        if (outline_wkbs) outline_wkbs->push_back(g->second);
+    }
+    return out;
+}
+
+place_names places_of(const snapshot& s, std::size_t area) {
+    place_names out;
+    for (const auto id : s.areas()[area].ancestors) {
+        if (const auto i = s.find_area_by_id(id)) {
+            const auto& a = s.areas()[*i];
+            out.by_level.emplace_back(a.level, &a);
+        }
+    }
+    std::stable_sort(out.by_level.begin(), out.by_level.end(),
+                     [](const auto& x, const auto& y) { return data::level_rank(x.first) < data::level_rank(y.first); });
+    return out;
+}
+
+export_file export_targets(data::database& db, const snapshot& s, const table_result& t, const target_selection& sel, const std::string& format,
                            const file_options& options) {
     if (format != "csv" && format != "xlsx") {
         throw unsupported_format("UnsupportedFormat", "targets export as json, csv or xlsx");
@@ -380,13 +494,47 @@ export_file export_targets(const snapshot& s, const table_result& t, const targe
     const auto& d = *t.query.dataset;
     row_layout layout;
     const bool percent = t.table.kind() == disclosure::measure_kind::percent_only;
-    layout.label_header = {"rank", "band", "tied_with_next", "code", "name", "level",
-                           percent ? "percent_low" : "rate_low", percent ? "percent_high" : "rate_high"};
+    const bool patches = !sel.patch_areas.empty();
+    const auto places = target_places(db, s, t, sel);
+    // The coarser levels any row lies in, finest first, for the place-name columns.
+    std::vector<std::string> place_levels;
+    for (const auto& level : data::known_levels()) {
+        for (const auto& p : places) {
+            if (p.places.at(level) && std::find(place_levels.begin(), place_levels.end(), level) == place_levels.end()) place_levels.push_back(level);
+        }
+    }
+    layout.label_header = {"rank", "band", "tied_with_next", "code", "name", "level", "area_households"};
+    if (patches) layout.label_header.insert(layout.label_header.end(), {"figure_for", "figure_area_code", "figure_area_name"});
+    layout.label_header.insert(layout.label_header.end(), {percent ? "percent_low" : "rate_low", percent ? "percent_high" : "rate_high"});
+    for (const auto& level : place_levels) {
+        layout.label_header.push_back(level + "_code");
+        layout.label_header.push_back(level + "_name");
+    }
+    layout.label_header.insert(layout.label_header.end(), {"lat", "lon", "easting", "northing", "grid_ref"});
+    auto degrees = [](const std::optional<double>& v) -> layout_label {
+        return v ? layout_label{degrees_label{*v}} : layout_label{std::string()};
+    };
+    auto metres = [](const std::optional<double>& v) -> layout_label {
+        return v ? layout_label{static_cast<std::int64_t>(*v)} : layout_label{std::string()};
+    };
     for (std::size_t k = 0; k < sel.picked.size(); ++k) {
-        const auto& a = s.areas()[t.row_areas[sel.picked[k]]];
-        layout.rows.push_back({{static_cast<std::int64_t>(k + 1), sel.band[k], std::string(sel.tied_with_next[k] ? "true" : "false"),
-                                a.code, a.name, a.level, sel.low[k], sel.high[k]},
-                               &t.table.rows()[sel.picked[k]]});
+        const auto& p = places[k];
+        const auto& a = s.areas()[p.area];
+        layout_row line{{static_cast<std::int64_t>(k + 1), sel.band[k], std::string(sel.tied_with_next[k] ? "true" : "false"),
+                         a.code, a.name, a.level, p.households ? layout_label{*p.households} : layout_label{std::string()}},
+                        &t.table.rows()[sel.picked[k]]};
+        if (patches) {
+            const auto& f = s.areas()[p.figure_area];
+            line.labels.insert(line.labels.end(), {std::string("value for the whole " + f.level), f.code, f.name});
+        }
+        line.labels.insert(line.labels.end(), {sel.low[k], sel.high[k]});
+        for (const auto& level : place_levels) {
+            const auto* place = p.places.at(level);
+            line.labels.emplace_back(place ? place->code : std::string());
+            line.labels.emplace_back(place ? place->name : std::string());
+        }
+        line.labels.insert(line.labels.end(), {degrees(p.lat), degrees(p.lon), metres(p.easting), metres(p.northing), p.grid_ref});
+        layout.rows.push_back(std::move(line));
     }
     layout.geography = d.level + " " + std::to_string(d.vintage) + (sel.within.empty() ? "" : " within " + sel.within);
     layout.notes = {{"Selection", "areas with " + std::to_string(sel.min_households) + " to " + std::to_string(sel.max_households) +
@@ -461,7 +609,7 @@ export_file export_targets_to_path(const std::string& db_path, const export_requ
     auto q = s.make_query(r.dataset, r.measure, r.period, "", r.vintage, r.within);
     q.bespoke_reader = data::bespoke_reader::store_holder(); // the CLI holds the store
     const auto t = s.table(db, q);
-    auto out = export_targets(s, t, rank_targets(t, lo, hi, limit, r.within), r.format, r.options);
+    auto out = export_targets(db, s, t, select_targets(s, t, lo, hi, limit, r.within), r.format, r.options);
     write_out(out, out_path);
     return out;
 }

@@ -5,9 +5,11 @@
 // top N as CSV or XLSX. Values come only from protected tables.
 
 #include "engine/catalog.hpp"
+#include "geo/bespoke_geometry.hpp"
 #include "engine/encode_csv.hpp"
 #include "engine/table_layout.hpp"
 
+#include <optional>
 #include <string>
 
 namespace smallarea::engine {
@@ -88,6 +90,10 @@ struct target_selection {
     std::vector<bool> tied_with_next;
     std::int64_t bands = 0;
     std::string ties_note; ///< empty when every row is a band of its own
+    /// Walkable patches (select_targets on a dataset coarser than OA): per picked row, the OA to walk
+    /// (snapshot::areas index) inside the dataset-level area of picked[k], whose figure it carries. Empty when the
+    /// rows are the dataset's own areas.
+    std::vector<std::size_t> patch_areas;
 };
 
 /// Ranks the rows whose households lie in [lo, hi] by protected rate per 100 households (percent for a
@@ -96,9 +102,41 @@ struct target_selection {
 /// bad_request("InvalidParameter") when lo > hi.
 target_selection rank_targets(const table_result& t, long lo, long hi, long limit, const std::string& within);
 
+/// GET /api/targets' rule. On OA data: rank_targets. On data published only at a coarser level (LSOA, MSOA) when the
+/// store has that level's Output Areas: every area of the dataset's level with a figure is ranked as rank_targets
+/// does, and its OAs with lo..hi Census households, in code order, are listed as the patches to walk
+/// (target_selection::patch_areas), each carrying its area's protected figure, never apportioned; the band and
+/// tie marks follow the areas' intervals. Without OAs: rank_targets on the dataset's own areas.
+target_selection select_targets(const snapshot& s, const table_result& t, long lo, long hi, long limit, const std::string& within);
+
+/// Place context of an area for people on the ground: the code and name of each coarser area it lies in (LSOA,
+/// MSOA, LAD, ...), coarsest last, as the lookups know them.
+struct place_names {
+    std::vector<std::pair<std::string, const data::area*>> by_level; ///< (level, area)
+    const data::area* at(const std::string& level) const;
+};
+place_names places_of(const snapshot& s, std::size_t area);
+
+/// Where a picked target row sends someone: the area to walk (the patch OA, or the ranked area itself), a point
+/// inside it (GEOS point on surface: a centroid can fall outside a crescent-shaped area) in WGS 84 and on the
+/// National Grid with its OS grid reference, and the names of the areas it lies in.
+struct target_place {
+    std::size_t area = 0;        ///< snapshot::areas index of the area to walk
+    std::size_t figure_area = 0; ///< whose protected figure the row carries (== area unless a patch)
+    std::optional<std::int64_t> households; ///< Census households of `area`
+    std::optional<double> lon, lat;
+    std::optional<double> easting, northing;
+    std::string grid_ref; ///< 8 figures (10 m), e.g. "SJ 8051 9738"; empty without a point
+    std::optional<geo::bounds4> bbox;
+    place_names places;
+};
+/// One per picked row of sel, and (outline_wkbs) the boundaries of the areas to walk, for their outline.
+std::vector<target_place> target_places(data::database& db, const snapshot& s, const table_result& t, const target_selection& sel,
+                                        std::vector<std::string>* outline_wkbs = nullptr);
+
 /// The target finder's rows (rank, code, name, level, then the protected figures) as CSV or XLSX with the
 /// selection, ranking and disclosure statement. Throws unsupported_format for other formats.
-export_file export_targets(const snapshot& s, const table_result& t, const target_selection& sel, const std::string& format,
+export_file export_targets(data::database& db, const snapshot& s, const table_result& t, const target_selection& sel, const std::string& format,
                            const file_options& options = {});
 
 /// For `smallarea export --targets LO-HI`: the same file as /api/targets?format=csv|xlsx from a store.

@@ -18,23 +18,34 @@ json targets_json(data::database& db, const snapshot& s, const table_result& t, 
     const bool percent = t.table.kind() == disclosure::measure_kind::percent_only;
     const auto& picked = sel.picked;
     const std::string& within = sel.within;
-    // Boundaries of the top N: a bbox per row (the map zooms to one) and their dissolved outline.
-    std::vector<std::int64_t> ids;
-    for (const auto i : picked) ids.push_back(s.areas()[t.row_areas[i]].id);
-    const auto geometries = data::load_geometry_map(db, ids);
-    std::vector<std::string_view> views;
+    // Where each row sends someone (the area to walk, a point in it, its place names) and the boundaries of the
+    // areas to walk, whose dissolved outline the map draws.
+    std::vector<std::string> outlines;
+    const auto places = target_places(db, s, t, sel, &outlines);
+    const bool patches = !sel.patch_areas.empty();
     json rows = json::array();
     for (std::size_t k = 0; k < picked.size(); ++k) {
         const auto& r = t.table.rows()[picked[k]];
-        const auto& a = s.areas()[t.row_areas[picked[k]]];
+        const auto& p = places[k];
+        const auto& a = s.areas()[p.area];
         json row{{"rank", k + 1}, {"band", sel.band[k]}, {"tied_with_next", sel.tied_with_next[k]},
-                 {"code", a.code}, {"name", a.name}, {"level", a.level}, {"households", *r.households}};
-        row["bbox"] = nullptr;
-        if (const auto g = geometries.find(a.id); g != geometries.end()) {
-            views.emplace_back(g->second);
-            const auto b = geo::wkb_bounds(g->second);
-            row["bbox"] = json::array({b.minx, b.miny, b.maxx, b.maxy});
+                 {"code", a.code}, {"name", a.name}, {"level", a.level},
+                 {"households", patches ? (p.households ? json(*p.households) : json(nullptr)) : json(*r.households)}};
+        if (patches) {
+            // A patch carries its coarser area's figure, labelled as such: never apportioned to the patch.
+            const auto& f = s.areas()[p.figure_area];
+            row["figure_for"] = json{{"code", f.code}, {"name", f.name}, {"level", f.level},
+                                     {"households", r.households ? json(*r.households) : json(nullptr)},
+                                     {"note", "value for the whole " + f.level}};
         }
+        row["bbox"] = p.bbox ? json::array({p.bbox->minx, p.bbox->miny, p.bbox->maxx, p.bbox->maxy}) : json(nullptr);
+        row["point"] = p.lon ? json::array({*p.lon, *p.lat}) : json(nullptr);
+        row["grid_ref"] = p.grid_ref.empty() ? json(nullptr) : json(p.grid_ref);
+        row["easting"] = p.easting ? json(*p.easting) : json(nullptr);
+        row["northing"] = p.northing ? json(*p.northing) : json(nullptr);
+        json in = json::object();
+        for (const auto& [level, place] : p.places.by_level) in[level] = json{{"code", place->code}, {"name", place->name}};
+        row["places"] = std::move(in);
         if (percent) {
             row["percent"] = *r.percent; // ranked by percent; no "rate" field, which means per 100 households
             row["percent_low"] = sel.low[k];
@@ -59,7 +70,7 @@ json targets_json(data::database& db, const snapshot& s, const table_result& t, 
              {"bands", sel.bands}, {"ties_note", sel.ties_note.empty() ? json(nullptr) : json(sel.ties_note)},
              {"classification", disclosure::to_string(d.policy.classification)}, {"disclosure", disclosure_json(d)},
              {"rows", std::move(rows)},
-             {"outline", views.empty() ? json(nullptr) : geometry_json(geo::dissolve_wkb(views))}};
+             {"patches", patches}, {"outline", outlines.empty() ? json(nullptr) : geometry_json(geo::dissolve_wkb(std::vector<std::string_view>(outlines.begin(), outlines.end())))}};
 }
 
 zone_plan plan_zones(data::database& db, const snapshot& s, const table_result& t, const zone_params& p, std::size_t max_areas) {

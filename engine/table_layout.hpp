@@ -14,9 +14,15 @@
 
 namespace smallarea::engine {
 
-/// A descriptive leading cell: text, a whole number (rank, member count, band) or a decimal derived only from
-/// the row's protected figures (a target's rate interval). Never a raw statistic.
-using layout_label = std::variant<std::string, std::int64_t, double>;
+/// A position in degrees, written with 6 decimal places (~0.1 m) where other decimals get 2.
+struct degrees_label {
+    double value = 0;
+};
+
+/// A descriptive leading cell: text, a whole number (rank, member count, band, metres on the National Grid), a
+/// decimal derived only from the row's protected figures (a target's rate interval) or a position in degrees.
+/// Never a raw statistic.
+using layout_label = std::variant<std::string, std::int64_t, double, degrees_label>;
 
 struct layout_row {
     std::vector<layout_label> labels;             ///< one per row_layout::label_header

@@ -212,11 +212,11 @@ void register_bespoke_routes(httplib::Server& http, context& ctx) {
         const auto t = cells_within(ctx, *s, req, param(req, "dataset"), param(req, "measure"), param(req, "period"), within);
         const auto& d = *t.query.dataset;
         // One ranking for the API, the files and the CLI (engine/export.cpp).
-        const target_selection sel = rank_targets(t, band.min, band.max, limit, within);
+        const target_selection sel = select_targets(*s, t, band.min, band.max, limit, within);
         res.set_header("X-Smallarea-Classification", disclosure::to_string(d.policy.classification));
         if (format != "json") { // files for planners, with the disclosure statement (CSV + its CSVW sidecar, XLSX)
             const auto options = parse_file_options(param(req, "totals"), param(req, "preamble"));
-            const auto file = export_targets(*s, t, sel, format == "xlsx" ? "xlsx" : "csv", options);
+            const auto file = export_targets(ctx.connection(), *s, t, sel, format == "xlsx" ? "xlsx" : "csv", options);
             send_table_file(res, file, format == "csvw", url_with_format(req, req.path, "csv"), url_with_format(req, req.path, "csvw"));
             return;
         }

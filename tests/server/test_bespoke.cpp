@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <map>
+#include <regex>
 #include <set>
 
 using namespace test_fixture;
@@ -38,6 +39,13 @@ json get_ok(const std::string& path, int status = 200) {
     INFO(path << " -> " << r->status << " " << r->body.substr(0, 400));
     REQUIRE(r->status == status);
     return json::parse(r->body);
+}
+
+httplib::Result get_file(const std::string& path) {
+    auto c = client();
+    auto r = c.Get(path.c_str(), auth());
+    REQUIRE_MESSAGE(r, "no response for " << path);
+    return r;
 }
 
 httplib::Result post(const std::string& path, const std::string& body) {
@@ -392,17 +400,20 @@ TEST_CASE("targets - OAs in the household band ranked by protected rate, ties by
     REQUIRE(csv);
     CHECK(csv->status == 200);
     // Header on line 1; the figures named for the measure, after the period and classification of every row.
-    CHECK(csv->body.rfind("rank,band,tied_with_next,code,name,level,rate_low,rate_high,period,period_name,classification,"
+    CHECK(csv->body.rfind("rank,band,tied_with_next,code,name,level,area_households,rate_low,rate_high,lsoa_code,lsoa_name,lad_code,lad_name,"
+                          "lat,lon,easting,northing,grid_ref,period,period_name,classification,"
                           "households,referrals,referrals_per_100_households", 0) == 0);
     CHECK(csv->body.find("\n1,1," + std::string(t["rows"][0]["tied_with_next"].get<bool>() ? "true" : "false") + "," +
                          t["rows"][0]["code"].get<std::string>() + ",") != std::string::npos);
 
-    // An LSOA-only dataset: LSOAs ranked, said plainly.
-    const json lsoa = get_ok("/api/targets?dataset=claimant_count&within=E08000003&min_households=300&max_households=1000");
+    // An LSOA-only dataset: LSOAs ranked, their OAs listed as patches, said plainly (see the test below).
+    const json lsoa = get_ok("/api/targets?dataset=claimant_count&within=E08000003");
     CHECK(lsoa["level"] == "lsoa");
-    CHECK(lsoa["note"].get<std::string>().find("an LSOA is ~650 households") != std::string::npos);
+    CHECK(lsoa["patches"] == true);
+    CHECK(lsoa["note"].get<std::string>().find("never apportioned") != std::string::npos);
     REQUIRE_FALSE(lsoa["rows"].empty());
-    CHECK(lsoa["rows"][0]["level"] == "lsoa");
+    CHECK(lsoa["rows"][0]["level"] == "oa");
+    CHECK(lsoa["rows"][0]["figure_for"]["level"] == "lsoa");
 
     // Percentage-only: ranked by percent.
     const json percent = get_ok("/api/targets?dataset=" + internal_ds + "&measure=job_outcomes_group_a&within=E08000003");
@@ -420,6 +431,99 @@ TEST_CASE("targets - OAs in the household band ranked by protected rate, ties by
     CHECK(get_error("/api/targets?dataset=" + internal_ds + "&limit=0", 400) == "InvalidParameter");
     CHECK(get_error("/api/targets?dataset=nope", 404) == "UnknownDataset");
     CHECK(get_error("/api/targets?dataset=" + internal_ds + "&format=xml", 406) == "UnsupportedFormat");
+}
+
+TEST_CASE("targets - LSOA-only data gives the Output Areas to walk, each carrying its whole LSOA's figure, never apportioned") {
+    const std::string q = "/api/targets?dataset=claimant_count&measure=claimants&period=2017-10&within=E08000003";
+    const json t = get_ok(q + "&limit=1000");
+    CHECK(t["patches"] == true);
+    CHECK(t["min_households"] == 100);
+    CHECK(t["max_households"] == 150);
+    // The LSOAs' protected figures and the OAs' Census households, read independently.
+    std::map<std::string, json> lsoa_rows;
+    const json table = get_ok("/api/table?dataset=claimant_count&measure=claimants&period=2017-10&level=lsoa&within=E08000003");
+    for (const auto& r : table["rows"]) lsoa_rows[r["code"]] = r;
+    std::map<std::string, std::pair<std::string, long>> oa_parent_households; // OA -> (LSOA, households)
+    std::size_t in_band = 0;
+    const json oas = get_ok("/api/areas?level=oa&within=E08000003");
+    for (const auto& a : oas["areas"]) {
+        if (!a["households"].is_number()) continue;
+        const long h = a["households"].get<long>();
+        const std::string lsoa = a["parents"]["lsoa"]["code"];
+        oa_parent_households[a["code"]] = {lsoa, h};
+        const auto row = lsoa_rows.find(lsoa);
+        if (h >= 100 && h <= 150 && row != lsoa_rows.end() && row->second["rate_per_100_households"].is_number()) ++in_band;
+    }
+    REQUIRE(in_band > 20);
+    CHECK(t["eligible"] == in_band); // every OA in the band inside an LSOA with a figure, none twice
+    REQUIRE(t["rows"].size() == in_band);
+    double previous_rate = 1e9;
+    std::string previous_lsoa, previous_oa;
+    std::set<std::string> seen_lsoas;
+    const std::regex grid_ref(R"(^[A-HJ-Z]{2} \d{4} \d{4}$)");
+    for (const auto& r : t["rows"]) {
+        INFO(r.dump());
+        const std::string oa = r["code"];
+        CHECK(r["level"] == "oa");
+        REQUIRE(oa_parent_households.count(oa));
+        const auto& [lsoa, households] = oa_parent_households.at(oa);
+        CHECK(r["households"] == households); // the patch's own Census count
+        CHECK(r["households"].get<long>() >= 100);
+        CHECK(r["households"].get<long>() <= 150);
+        // The figure is its LSOA's, exactly as /api/table serves it, labelled as the whole LSOA's.
+        CHECK(r["figure_for"]["code"] == lsoa);
+        CHECK(r["figure_for"]["level"] == "lsoa");
+        CHECK(r["figure_for"]["note"] == "value for the whole lsoa");
+        CHECK(r["places"]["lsoa"]["code"] == lsoa);
+        CHECK(r["places"]["lad"]["code"] == "E08000003");
+        const auto& l = lsoa_rows.at(lsoa);
+        CHECK(r["value"] == l["value"]);
+        CHECK(r["rate"] == l["rate_per_100_households"]);
+        CHECK(r["uncertainty"] == l["uncertainty"]);
+        CHECK(r["figure_for"]["households"] == l["households"]);
+        // Ranked by the LSOA's rate; an LSOA's patches together and in code order.
+        const double rate = r["rate"].get<double>();
+        CHECK(rate <= previous_rate);
+        if (lsoa == previous_lsoa) {
+            CHECK(oa > previous_oa);
+        } else {
+            CHECK_MESSAGE(!seen_lsoas.count(lsoa), "the patches of " << lsoa << " are split up");
+            seen_lsoas.insert(lsoa);
+        }
+        previous_rate = rate;
+        previous_lsoa = lsoa;
+        previous_oa = oa;
+        // Somewhere to go: a point inside the patch's box, on the National Grid, with its grid reference.
+        REQUIRE(r["point"].is_array());
+        CHECK(r["point"][0].get<double>() >= r["bbox"][0].get<double>());
+        CHECK(r["point"][0].get<double>() <= r["bbox"][2].get<double>());
+        CHECK(r["point"][1].get<double>() >= r["bbox"][1].get<double>());
+        CHECK(r["point"][1].get<double>() <= r["bbox"][3].get<double>());
+        CHECK(std::regex_match(r["grid_ref"].get<std::string>(), grid_ref));
+        CHECK(r["grid_ref"].get<std::string>().substr(0, 2) == (r["northing"].get<double>() >= 400000 ? "SD" : "SJ")); // Manchester
+    }
+    // Patches of one LSOA carry one figure and one band (their order is not a difference).
+    for (std::size_t i = 0; i + 1 < t["rows"].size(); ++i) {
+        if (t["rows"][i]["figure_for"]["code"] == t["rows"][i + 1]["figure_for"]["code"]) {
+            CHECK(t["rows"][i]["band"] == t["rows"][i + 1]["band"]);
+            CHECK(t["rows"][i]["tied_with_next"] == true);
+        }
+    }
+    // The limit applies to patches.
+    CHECK(get_ok(q + "&limit=7")["rows"].size() == 7);
+    // The files carry the same rows, saying whose figure it is.
+    const auto csv = get_file(q + "&limit=3&format=csv");
+    REQUIRE(csv->status == 200);
+    CHECK(csv->body.rfind("rank,band,tied_with_next,code,name,level,area_households,figure_for,figure_area_code,figure_area_name,rate_low,rate_high,"
+                          "lsoa_code,lsoa_name,lad_code,lad_name,lat,lon,easting,northing,grid_ref,period,", 0) == 0);
+    const auto first = t["rows"][0];
+    CHECK(csv->body.find("\n1," + std::to_string(first["band"].get<long>()) + ",") != std::string::npos);
+    CHECK(csv->body.find("," + first["code"].get<std::string>() + "," + first["code"].get<std::string>() + ",oa," +
+                         std::to_string(first["households"].get<long>()) + ",value for the whole lsoa," +
+                         first["figure_for"]["code"].get<std::string>() + ",") != std::string::npos);
+    CHECK(csv->body.find("," + first["grid_ref"].get<std::string>() + ",2017-10,") != std::string::npos);
+    const auto xlsx = get_file(q + "&limit=3&format=xlsx");
+    CHECK(xlsx->status == 200);
 }
 
 TEST_CASE("zones - contiguous zones in the band, saved as bespoke areas whose values are sums of protected cells") {

@@ -239,10 +239,27 @@ void check_area_object(const json& o, const std::string& code, const std::string
         // its member cells (rule 8); a single cell its own figures.
         // The dataset is at OA level: any other code names an aggregate of OAs.
         const bool aggregate_row = r.parents.count(code) == 0;
-        if (key == "households" || key == "rate_households") {
+        if (key == "easting" || key == "northing") {
+            // A position on the National Grid in metres, not a volume: on the grid, and in the 10 m square its
+            // 8-figure grid_ref names ("SJ 8501 9525").
+            CHECK(*n >= 0);
+            CHECK(*n < (key == "easting" ? 700000 : 1300000));
+            REQUIRE_MESSAGE((o.contains("grid_ref") && o["grid_ref"].is_string()), "a National Grid position without its grid reference");
+            const auto ref = o["grid_ref"].get<std::string>();
+            REQUIRE(ref.size() == 12);
+            CHECK(std::stol(ref.substr(key == "easting" ? 3 : 8, 4)) == static_cast<long>(std::fmod(*n, 100000.0) / 10));
+            continue;
+        }
+        if (key == "lat" || key == "lon") {
+            // A position in degrees (files; JSON has it as "point"), not a volume: inside Great Britain.
+            CHECK(*n >= (key == "lat" ? 49.0 : -9.0));
+            CHECK(*n <= (key == "lat" ? 61.0 : 2.0));
+            continue;
+        }
+        if (key == "households" || key == "area_households" || key == "rate_households") {
             const auto& known = aggregate_row ? r.member_households : r.households;
             const auto h = known.find(code);
-            if (h != known.end() && key == "households") CHECK_MESSAGE(*n == static_cast<double>(h->second), "households is not the Census count");
+            if (h != known.end() && key != "rate_households") CHECK_MESSAGE(*n == static_cast<double>(h->second), key << " is not the Census count");
             if (h != known.end() && key == "rate_households") CHECK(*n <= static_cast<double>(h->second));
         } else if (key == "residents" || key == "id" || key == "vintage" || key == "release" || key == "cells" ||
                    key == "cells_with_value" || key == "cells_with_households" || key == "members" || key == "rank" ||

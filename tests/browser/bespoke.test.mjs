@@ -179,15 +179,15 @@ const number = (text) => Number(String(text).replace(/[,%\s]/g, '').replace(/±.
 // ---------------------------------------------------------------------------------------------------------------
 // Page helpers
 
+// The page's idle() includes the outreach tools having started and every API request of theirs being answered.
 async function idle(page) {
-  await page.evaluate(() => window.smallareaIdle(30000));
-  await page.waitForFunction(() => window.smallareaBespoke && window.smallareaBespoke.started && window.smallareaBespoke.busy === 0, null, { timeout: 30000 });
+  await page.evaluate(() => window.__smallareaTest.idle(30000));
 }
 
 // Two rendered, distinct areas with a value near the map centre (page coordinates to click).
 async function twoAreas(page) {
   return page.evaluate(() => {
-    const map = window.smallareaMap;
+    const map = window.__smallareaTest.map;
     const canvas = map.getCanvas();
     const rect = canvas.getBoundingClientRect();
     const found = [];
@@ -261,7 +261,7 @@ async function main() {
       picked = await twoAreas(page);
       assert(picked.length === 2, `found ${picked.length} clickable areas`);
       await page.mouse.click(picked[0].pageX, picked[0].pageY);
-      await page.waitForFunction(() => window.smallareaBespoke.codes.length === 1);
+      await page.waitForFunction(() => window.__smallareaTest.bespoke.codes.length === 1);
       await idle(page);
       // The map may have moved (app.js nudges a clicked area out from under the details card): look again.
       const second = (await twoAreas(page)).find((a) => a.code !== picked[0].code);
@@ -270,8 +270,8 @@ async function main() {
       await page.keyboard.down('Shift');
       await page.mouse.click(picked[1].pageX, picked[1].pageY);
       await page.keyboard.up('Shift');
-      await page.waitForFunction(() => window.smallareaBespoke.codes.length === 2);
-      const codes = await page.evaluate(() => window.smallareaBespoke.codes);
+      await page.waitForFunction(() => window.__smallareaTest.bespoke.codes.length === 2);
+      const codes = await page.evaluate(() => window.__smallareaTest.bespoke.codes);
       assert(codes.includes(picked[0].code) && codes.includes(picked[1].code), `selection is ${codes.join(',')}`);
       assert(await page.locator('#bespoke-save').isEnabled(), 'save button not enabled');
       return codes.join(', ');
@@ -280,7 +280,7 @@ async function main() {
     await check('"Save as bespoke area" saves it, puts bespoke=ID in the URL and shows totals', async () => {
       await page.fill('#bespoke-name', 'Browser test patch');
       await page.click('#bespoke-save');
-      await page.waitForFunction(() => window.location.hash.includes('bespoke=') && window.smallareaBespoke.totals, null, { timeout: 20000 });
+      await page.waitForFunction(() => window.location.hash.includes('bespoke=') && window.__smallareaTest.bespoke.totals, null, { timeout: 20000 });
       await idle(page);
       const hash = await page.evaluate(() => window.location.hash);
       const id = new URLSearchParams(hash.slice(1)).get('bespoke');
@@ -316,14 +316,14 @@ async function main() {
       other.on('pageerror', (e) => pageErrors.push(e.message));
       await other.goto(saved.url, { waitUntil: 'load' });
       await idle(other);
-      await other.waitForFunction(() => window.smallareaBespoke.totals, null, { timeout: 20000 }).catch(async () => {
+      await other.waitForFunction(() => window.__smallareaTest.bespoke.totals, null, { timeout: 20000 }).catch(async () => {
         throw new Error(`no totals for ${saved.url}: "${await other.textContent('#bespoke-status')}"`);
       });
       await idle(other);
       const info = await other.evaluate(() => {
-        const map = window.smallareaMap;
-        const outline = window.smallareaBespoke.outline;
-        return { codes: window.smallareaBespoke.codes, id: window.smallareaBespoke.id, outlineType: outline && outline.type,
+        const map = window.__smallareaTest.map;
+        const outline = window.__smallareaTest.bespoke.outline;
+        return { codes: window.__smallareaTest.bespoke.codes, id: window.__smallareaTest.bespoke.id, outlineType: outline && outline.type,
           outlined: map.queryRenderedFeatures({ layers: ['bespoke-outline'] }).length };
       });
       assert(info.id === saved.id, `opened ${info.id}`);
@@ -353,11 +353,11 @@ async function main() {
       assert(response.ok && /^rank,(.*,)?code,name/m.test(text), 'CSV link does not give the list');
       const api = await getJson(base, `/api/targets?dataset=${published.id}&min_households=300&max_households=1000&limit=10`);
       assert(api.rows.length === items, `list has ${items}, API ${api.rows.length}`);
-      const before = await page.evaluate(() => window.smallareaMap.getZoom());
+      const before = await page.evaluate(() => window.__smallareaTest.map.getZoom());
       await page.locator('#targets-list button').first().click();
       await idle(page);
       const after = await page.evaluate(() => {
-        const map = window.smallareaMap;
+        const map = window.__smallareaTest.map;
         return { zoom: map.getZoom(), highlighted: map.queryRenderedFeatures({ layers: ['targets-fill'] }).length };
       });
       assert(after.highlighted > 0, 'targets not highlighted');
@@ -411,14 +411,14 @@ async function main() {
       await page.fill('#zones-max', '1400');
       await page.fill('#zones-limit', '8');
       await page.click('#zones-build');
-      await page.waitForFunction(() => window.smallareaZones.result || /Could not/.test(document.getElementById('zones-status').textContent), null, { timeout: 30000 });
-      const result = await page.evaluate(() => window.smallareaZones.result);
+      await page.waitForFunction(() => window.__smallareaTest.zones.result || /Could not/.test(document.getElementById('zones-status').textContent), null, { timeout: 30000 });
+      const result = await page.evaluate(() => window.__smallareaTest.zones.result);
       assert(result, `no zones: ${await page.textContent('#zones-status')}`);
       assert(result.zones.length > 0 && result.zones.length <= 8, `${result.zones.length} zones`);
       for (const z of result.zones) assert(z.households >= 600 && z.households <= 1400, `zone ${z.rank} has ${z.households} households`);
       const items = await page.locator('#zones-list li').count();
       assert(items === result.zones.length, `${items} listed, ${result.zones.length} built`);
-      const filter = await page.evaluate(() => JSON.stringify(window.smallareaMap.getFilter('zones-line')));
+      const filter = await page.evaluate(() => JSON.stringify(window.__smallareaTest.map.getFilter('zones-line')));
       assert(filter.includes(result.zones[0].members[0]), 'the zone members are not outlined on the map');
       const formats = await page.$$eval('#zones-exports a', (as) => as.map((a) => a.dataset.format).join(','));
       assert(formats === 'csv,xlsx,geojson,gpkg', `export links: ${formats}`);
@@ -458,7 +458,7 @@ async function main() {
       p.on('pageerror', (e) => errors.push(e.message));
       await p.goto(`${base}/#dataset=${internal.id}&measure=${percentMeasure.id}&bespoke=${created.id}`, { waitUntil: 'load' });
       await idle(p);
-      await p.waitForFunction(() => window.smallareaBespoke.totals, null, { timeout: 20000 });
+      await p.waitForFunction(() => window.__smallareaTest.bespoke.totals, null, { timeout: 20000 });
       await idle(p);
       const card = (await p.textContent('#bespoke-totals')).replace(/\s+/g, ' ');
       let detail;
@@ -477,7 +477,7 @@ async function main() {
       // Back to a count measure: the card follows the picker and shows a value again.
       const countMeasure = internal.measures.find((m) => m.kind === 'count');
       await p.selectOption('#measure', countMeasure.id);
-      await p.waitForFunction(() => window.smallareaBespoke.totals && window.smallareaBespoke.totals.row && window.smallareaState.measure !== null, null, { timeout: 20000 });
+      await p.waitForFunction(() => window.__smallareaTest.bespoke.totals && window.__smallareaTest.bespoke.totals.row && window.__smallareaTest.state.measure !== null, null, { timeout: 20000 });
       await idle(p);
       assert((await p.locator('#bespoke-value').count()) === 1, 'no value after switching to a count measure');
       await p.selectOption('#measure', percentMeasure.id);

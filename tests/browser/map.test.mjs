@@ -180,13 +180,13 @@ const number = (text) => Number(String(text).replace(/[,%\s]/g, '').replace(/±.
 // Page helpers
 
 async function idle(page) {
-  await page.evaluate(() => window.smallareaIdle(30000));
+  await page.evaluate(() => window.__smallareaTest.idle(30000));
 }
 
 // A point inside a rendered area with a numeric value of `prop`, found by probing a grid over the map canvas.
 async function findArea(page, prop) {
   return page.evaluate((p) => {
-    const map = window.smallareaMap;
+    const map = window.__smallareaTest.map;
     const canvas = map.getCanvas();
     const w = canvas.clientWidth;
     const h = canvas.clientHeight;
@@ -210,7 +210,7 @@ async function renderedColours(page) {
   return page.evaluate(
     () =>
       new Promise((resolve) => {
-        const map = window.smallareaMap;
+        const map = window.__smallareaTest.map;
         map.once('render', () => {
           const gl = map.painter.context.gl;
           const w = gl.drawingBufferWidth;
@@ -260,7 +260,7 @@ async function coverageChecks({ base, browser, published, args }) {
     skip(periodName, 'hasDatasetCoverage');
     await check('without coverage from the server, the map still opens on the latest period and says nothing it does not know', async () => {
       await openView(page, base, view);
-      const period = await page.evaluate(() => window.smallareaState.period);
+      const period = await page.evaluate(() => window.__smallareaTest.state.period);
       assert(period === latest, `period ${period}, latest ${latest}`);
       assert(await page.locator('#period-coverage').isHidden(), 'a coverage note is shown without coverage data');
       return period;
@@ -271,7 +271,7 @@ async function coverageChecks({ base, browser, published, args }) {
       assert(cov, `/api/datasets has no coverage for ${latest}`);
       assert(latest !== '2017-10' || cov.share < 0.95, `the sample's October 2017 has share ${cov.share}, expected under 0.95`);
       await openView(page, base, view);
-      const period = await page.evaluate(() => window.smallareaState.period);
+      const period = await page.evaluate(() => window.__smallareaTest.state.period);
       assert(period === latest, `period ${period}, latest ${latest}`);
       if (cov.share >= 0.95) {
         assert(await page.locator('#period-coverage-switch').isHidden(), 'a switch is offered for a complete period');
@@ -299,7 +299,7 @@ async function coverageChecks({ base, browser, published, args }) {
       await button.focus();
       await page.keyboard.press('Enter');
       await idle(page);
-      const after = await page.evaluate(() => ({ period: window.smallareaState.period, hash: window.location.hash, focus: document.activeElement && document.activeElement.id }));
+      const after = await page.evaluate(() => ({ period: window.__smallareaTest.state.period, hash: window.location.hash, focus: document.activeElement && document.activeElement.id }));
       assert(after.period === target, `after the switch the period is ${after.period}, expected ${target}`);
       assert(after.hash.includes(`period=${target}`), `URL ${after.hash} lacks period=${target}`);
       assert((await page.locator('#period').inputValue()) === target, 'period picker not updated');
@@ -355,7 +355,7 @@ async function coverageChecks({ base, browser, published, args }) {
       await page.screenshot({ path: path.join(args.out, 'map-rounding-1280x800.png') });
       await note.locator('button[data-level]').click();
       await idle(page);
-      const s = await page.evaluate(() => ({ level: window.smallareaState.level, area: window.smallareaState.area }));
+      const s = await page.evaluate(() => ({ level: window.__smallareaTest.state.level, area: window.__smallareaTest.state.area }));
       assert(s.level === 'lad', `level ${s.level} after "Show by", expected lad`);
       assert(s.area === row.parents.lad, `selected ${s.area}, expected the parent ${row.parents.lad}`);
       return `${row.code} (${row.value} ± ${row.uncertainty})`;
@@ -437,14 +437,14 @@ async function main() {
     const loaded = await check('the map loads with WebGL and renders the choropleth', async () => {
       await idle(page);
       const info = await page.evaluate(() => {
-        const map = window.smallareaMap;
+        const map = window.__smallareaTest.map;
         const gl = map.painter.context.gl;
         const ext = gl.getExtension('WEBGL_debug_renderer_info');
         return {
           loaded: map.loaded(),
           layer: map.getLayer('areas-fill') ? map.getLayer('areas-fill').sourceLayer : null,
           renderer: ext ? gl.getParameter(ext.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER),
-          colours: window.smallareaState.colours,
+          colours: window.__smallareaTest.state.colours,
         };
       });
       assert(info.loaded, 'map.loaded() is false');
@@ -460,7 +460,7 @@ async function main() {
     await check('queryRenderedFeatures returns the sample LSOAs with numeric rates', async () => {
       assert(loaded, 'map did not load');
       const features = await page.evaluate(() =>
-        window.smallareaMap.queryRenderedFeatures({ layers: ['areas-fill'] }).map((f) => ({ id: f.id, ...f.properties })),
+        window.__smallareaTest.map.queryRenderedFeatures({ layers: ['areas-fill'] }).map((f) => ({ id: f.id, ...f.properties })),
       );
       assert(features.length > 50, `only ${features.length} features rendered`);
       const bad = features.filter((f) => !/^E01\d{6}$/.test(f.code));
@@ -472,7 +472,7 @@ async function main() {
     });
 
     await check('the legend shows the classes from /api/breaks, the rule and the published label', async () => {
-      const s = await page.evaluate(() => ({ ...window.smallareaState, breaks: null, row: null }));
+      const s = await page.evaluate(() => ({ ...window.__smallareaTest.state, breaks: null, row: null }));
       const q = new URLSearchParams({ dataset: s.dataset, measure: s.measure, period: s.period, level: s.level, method: s.method, classes: s.classes, of: s.of });
       const breaks = await getJson(base, `/api/breaks?${q}`);
       const items = await page.locator('#legend-classes li[data-class-index]').count();
@@ -511,7 +511,7 @@ async function main() {
       await page.mouse.move(probe.pageX, probe.pageY);
       await page.waitForFunction(
         (id) => {
-          const s = window.smallareaMap.getFeatureState({ source: 'areas', sourceLayer: 'lsoa', id });
+          const s = window.__smallareaTest.map.getFeatureState({ source: 'areas', sourceLayer: 'lsoa', id });
           return s && s.hover === true;
         },
         probe.id,
@@ -527,7 +527,7 @@ async function main() {
       await page.mouse.click(probe.pageX, probe.pageY);
       await page.locator('#details').waitFor({ state: 'visible', timeout: 5000 });
       await idle(page);
-      const s = await page.evaluate(() => ({ ...window.smallareaState, breaks: null }));
+      const s = await page.evaluate(() => ({ ...window.__smallareaTest.state, breaks: null }));
       assert(s.area === probe.code, `selected ${s.area}, clicked ${probe.code}`);
       const q = new URLSearchParams({ dataset: s.dataset, measure: s.measure, period: s.period, level: s.level, within: probe.code });
       const table = await getJson(base, `/api/table?${q}`);
@@ -547,7 +547,7 @@ async function main() {
       const rule = (await page.locator('#details .disclosure-rule').textContent()).trim();
       if (!/public domain/i.test(table.disclosure.rule)) assert(rule === table.disclosure.rule, 'panel rule differs from the table disclosure.rule');
       await assertNoPublicDomain(page, 'area panel');
-      const selectedFilter = await page.evaluate(() => window.smallareaMap.getFilter('areas-selected'));
+      const selectedFilter = await page.evaluate(() => window.__smallareaTest.map.getFilter('areas-selected'));
       assert(JSON.stringify(selectedFilter).includes(probe.code), 'selected outline filter does not name the area');
       return `${probe.code}: value ${value}, rate ${rate}`;
     });
@@ -566,17 +566,17 @@ async function main() {
       await page.selectOption('#method', 'jenks');
       const periods = published.periods;
       if (periods.length > 1) await page.selectOption('#period', periods[0]);
-      await page.evaluate(() => window.smallareaMap.jumpTo({ zoom: 11.6, center: [-2.26, 53.46] }));
+      await page.evaluate(() => window.__smallareaTest.map.jumpTo({ zoom: 11.6, center: [-2.26, 53.46] }));
       await idle(page);
-      const before = await page.evaluate(() => ({ ...window.smallareaState, breaks: null, row: null, href: window.location.href }));
+      const before = await page.evaluate(() => ({ ...window.__smallareaTest.state, breaks: null, row: null, href: window.location.href }));
       assert(before.href.includes('area='), `URL ${before.href} lacks the selection`);
       await page.goto('about:blank');
       await page.goto(before.href, { waitUntil: 'load' });
       await idle(page);
       const after = await page.evaluate(() => {
-        const map = window.smallareaMap;
+        const map = window.__smallareaTest.map;
         const c = map.getCenter();
-        return { ...window.smallareaState, breaks: null, row: null, zoom: map.getZoom(), lat: c.lat, lng: c.lng };
+        return { ...window.__smallareaTest.state, breaks: null, row: null, zoom: map.getZoom(), lat: c.lat, lng: c.lng };
       });
       for (const key of ['dataset', 'measure', 'period', 'level', 'of', 'method', 'classes', 'area']) {
         assert(String(after[key]) === String(before[key]), `${key}: ${after[key]} after reload, ${before[key]} before`);
@@ -600,11 +600,11 @@ async function main() {
       assert(label === 'Internal MI: not for onward sharing', `legend label is "${label}"`);
       assert((await page.locator('#classification-badge').getAttribute('data-classification')) === 'internal', 'badge not internal');
       assert(await page.locator('#internal-banner').isVisible(), 'internal banner hidden');
-      const s = await page.evaluate(() => ({ ...window.smallareaState, breaks: null, row: null, hash: window.location.hash }));
+      const s = await page.evaluate(() => ({ ...window.__smallareaTest.state, breaks: null, row: null, hash: window.location.hash }));
       assert(s.level === internal.level, `level ${s.level}, dataset level ${internal.level}`);
       assert(s.area === null && !(await page.locator('#details').isVisible()), 'selection survived a dataset change');
       assert(s.hash.includes(`dataset=${internal.id}`), `URL ${s.hash} does not name the dataset`);
-      const features = await page.evaluate(() => window.smallareaMap.queryRenderedFeatures({ layers: ['areas-fill'] }).map((f) => f.properties.code));
+      const features = await page.evaluate(() => window.__smallareaTest.map.queryRenderedFeatures({ layers: ['areas-fill'] }).map((f) => f.properties.code));
       assert(features.length > 0 && features.every((c) => /^E00\d{6}$/.test(c)), `expected OA codes, got ${features.slice(0, 3).join(', ')}`);
       const rounding = await page.locator('#legend-rounding').textContent();
       assert(rounding.includes(`nearest ${internal.disclosure.rounding_base}`), `rounding line "${rounding}"`);
@@ -619,11 +619,11 @@ async function main() {
       assert(measure, 'no percent_only measure in the internal dataset');
       await page.selectOption('#measure', measure.id);
       await idle(page);
-      const s = await page.evaluate(() => ({ of: window.smallareaState.of }));
+      const s = await page.evaluate(() => ({ of: window.__smallareaTest.state.of }));
       assert(s.of === 'percent', `mapped ${s.of}`);
-      const features = await page.evaluate(() => window.smallareaMap.queryRenderedFeatures({ layers: ['areas-fill'] }).map((f) => f.properties));
+      const features = await page.evaluate(() => window.__smallareaTest.map.queryRenderedFeatures({ layers: ['areas-fill'] }).map((f) => f.properties));
       assert(features.every((f) => f.value === undefined && f.rate === undefined), 'a percent-only tile carried a value or rate');
-      const hatched = await page.evaluate(() => window.smallareaMap.queryRenderedFeatures({ layers: ['areas-hatch'] }).length);
+      const hatched = await page.evaluate(() => window.__smallareaTest.map.queryRenderedFeatures({ layers: ['areas-hatch'] }).length);
       const suppressed = features.filter((f) => f.suppressed).length;
       assert(hatched === suppressed, `${hatched} hatched features, ${suppressed} suppressed`);
       assert(await page.locator('.legend-nodata').isVisible(), 'no suppressed entry in the legend');
@@ -639,7 +639,7 @@ async function main() {
       await page.selectOption('#measure', internal.measures.find((m) => m.kind === 'count').id);
       await page.selectOption('#level', 'lsoa');
       await idle(page);
-      const features = await page.evaluate(() => window.smallareaMap.queryRenderedFeatures({ layers: ['areas-fill'] }).map((f) => f.properties));
+      const features = await page.evaluate(() => window.__smallareaTest.map.queryRenderedFeatures({ layers: ['areas-fill'] }).map((f) => f.properties));
       assert(features.length > 0 && features.every((f) => /^E01/.test(f.code)), 'features are not LSOAs');
       const rounded = features.filter((f) => typeof f.value === 'number');
       const base = internal.disclosure.rounding_base;
@@ -677,7 +677,7 @@ async function main() {
       assert(box.panelTop >= box.mapBottom - 1, `panel top ${box.panelTop} above map bottom ${box.mapBottom}`);
       assert(box.mapWidth >= 389 && box.mapHeight >= 300, `map is ${box.mapWidth}x${box.mapHeight}`);
       assert(box.scrollWidth <= 390, `page is ${box.scrollWidth} px wide`);
-      const n = await p.evaluate(() => window.smallareaMap.queryRenderedFeatures({ layers: ['areas-fill'] }).length);
+      const n = await p.evaluate(() => window.__smallareaTest.map.queryRenderedFeatures({ layers: ['areas-fill'] }).length);
       assert(n > 0, 'no features rendered on the phone');
       if (target) assert(await p.locator('#details').isVisible(), 'selected area panel not shown on phone');
       assert(errors.length === 0, `page errors: ${errors.join(' | ')}`);

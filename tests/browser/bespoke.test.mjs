@@ -1,193 +1,29 @@
 #!/usr/bin/env node
-// Browser test of bespoke areas and the target finder on the web map (web/src/bespoke.js), same harness and
-// arguments as map.test.mjs: ingests the bundled sample into a temporary store, starts the real server on
-// 127.0.0.1 (ephemeral port), drives Debian's chromium through playwright-core and checks what a planner sees.
+// Browser test of the outreach tools on the web map (web/src/bespoke.js, targets.js, zones.js), run by
+// tests/browser/harness.mjs with the same arguments as map.test.mjs: bespoke areas (select, save, share, files),
+// the target finder (list, intervals, bands and ties, zoom), the zone builder, and a percentage-only measure that the
+// server refuses on a bespoke area. The harness's idle() waits for the page's own idle, which includes the tools
+// having started and every API request of theirs being answered.
 //
 // Usage:
 //   node tests/browser/bespoke.test.mjs --server build/tools/smallarea --web web/dist \
 //        --sample data/sample/manifest.json --out DIR [--keep] [--timeout SECONDS] [--chromium /usr/bin/chromium]
 //
-// playwright-core is resolved from web/node_modules (next to --web, or the repository's web/ folder).
 // Prints one line per check and finally `browser-bespoke: N passed, M failed`; exits 0 only if every check passed.
-// The server and browser are always stopped, also on failure or when the overall time guard fires.
 
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { auditAccessibility, loadAxe } from './axe.mjs';
-
-// ---------------------------------------------------------------------------------------------------------------
-// Arguments
-
-function parseArgs(argv) {
-  const args = { timeout: 240, chromium: '/usr/bin/chromium', keep: false };
-  for (let i = 0; i < argv.length; i += 1) {
-    const a = argv[i];
-    if (a === '--keep') args.keep = true;
-    else if (a.startsWith('--') && i + 1 < argv.length) args[a.slice(2)] = argv[++i];
-    else fail(`unexpected argument ${a}`);
-  }
-  for (const required of ['server', 'web', 'sample', 'out']) {
-    if (!args[required]) fail(`missing --${required}\nusage: node bespoke.test.mjs --server BIN --web DIR --sample MANIFEST --out DIR`);
-  }
-  args.server = path.resolve(args.server);
-  args.web = path.resolve(args.web);
-  args.sample = path.resolve(args.sample);
-  args.out = path.resolve(args.out);
-  args.timeout = Number(args.timeout);
-  if (!existsSync(args.server)) fail(`--server ${args.server} does not exist (build the smallarea target first)`);
-  if (!existsSync(path.join(args.web, 'index.html'))) fail(`--web ${args.web} has no index.html (run npm ci && npm run build in web/)`);
-  if (!existsSync(path.join(args.web, 'vendor', 'maplibre-gl.js'))) fail(`--web ${args.web} has no vendor/maplibre-gl.js (run npm run build in web/)`);
-  if (!existsSync(args.sample)) fail(`--sample ${args.sample} does not exist`);
-  if (!existsSync(args.chromium)) fail(`chromium not found at ${args.chromium} (apt-get install chromium)`);
-  return args;
-}
-
-function fail(message) {
-  console.error(`browser test: ${message}`);
-  console.log('browser-bespoke: 0 passed, 1 failed');
-  process.exit(2);
-}
-
-function loadPlaywright(web) {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [path.join(web, '..', 'package.json'), path.join(here, '..', '..', 'web', 'package.json'), path.join(web, 'package.json')];
-  for (const candidate of candidates) {
-    try {
-      return createRequire(candidate)('playwright-core');
-    } catch {
-      // try the next one
-    }
-  }
-  fail('playwright-core is not installed: run `npm ci` in web/');
-  return null;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Processes
-
-const children = new Set();
-
-function run(cmd, argv, { timeoutMs = 60000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let out = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { out += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      children.delete(child);
-      if (code === 0) resolve(out);
-      else reject(new Error(`${path.basename(cmd)} ${argv[0]} exited with ${code ?? signal}:\n${out}`));
-    });
-  });
-}
-
-function startServer(args, store) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(args.server, ['serve', '--db', store, '--host', '127.0.0.1', '--port', '0', '--web', args.web], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.add(child);
-    let out = '';
-    let log = '';
-    const timer = setTimeout(() => reject(new Error(`server did not print "listening on" within 20 s:\n${out}${log}`)), 20000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening on (127\.0\.0\.1):(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, base: `http://${m[1]}:${m[2]}`, log: () => log });
-      }
-    });
-    child.stderr.on('data', (d) => { log += d; });
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
-    child.on('exit', (code, signal) => {
-      children.delete(child);
-      clearTimeout(timer);
-      reject(new Error(`server exited early with ${code ?? signal}:\n${out}${log}`));
-    });
-  });
-}
-
-function stopChild(child) {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => { child.kill('SIGKILL'); resolve(); }, 3000);
-    child.once('exit', () => { clearTimeout(timer); resolve(); });
-    child.kill('SIGTERM');
-  });
-}
-
-process.on('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-});
-
-// ---------------------------------------------------------------------------------------------------------------
-// Checks
-
-let passed = 0;
-let failed = 0;
-
-async function check(name, fn) {
-  try {
-    const detail = await fn();
-    passed += 1;
-    console.log(`ok   - ${name}${detail ? ` (${detail})` : ''}`);
-    return true;
-  } catch (error) {
-    failed += 1;
-    console.log(`FAIL - ${name}: ${error.message}`);
-    return false;
-  }
-}
-
-function assert(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-// A check that needs a server field the running binary does not have yet (named by its capability check) is
-// reported as skipped, never passed; the summary line says how many were skipped and why.
-const skipped = [];
-function skip(name, capability) {
-  skipped.push(capability);
-  console.log(`skip - ${name} (capability ${capability} is false: the server lacks it)`);
-}
-
-let partnerKey = ''; // internal MI needs a partner key (minted with `smallarea keys` below)
-
-async function getJson(base, pathAndQuery, { key = false } = {}) {
-  const response = await fetch(`${base}${pathAndQuery}`, { headers: key && partnerKey ? { Authorization: `Bearer ${partnerKey}` } : {} });
-  assert(response.ok, `GET ${pathAndQuery} -> ${response.status}`);
-  return response.json();
-}
-
-async function assertNoPublicDomain(page, where) {
-  const text = await page.evaluate(() => document.body.innerText);
-  const hit = /public domain/i.exec(text);
-  assert(!hit, `${where}: the page says "${hit ? text.slice(Math.max(0, hit.index - 40), hit.index + 60) : ''}"`);
-}
-
-const number = (text) => Number(String(text).replace(/[,%\s]/g, '').replace(/±.*$/, ''));
+import {
+  DESKTOP, assert, assertNoPublicDomain, auditAccessibility, check, getJson, idle, number, runBrowserTest, skip,
+} from './harness.mjs';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Page helpers
 
-async function idle(page) {
-  await page.evaluate(() => window.smallareaIdle(30000));
-  await page.waitForFunction(() => window.smallareaBespoke && window.smallareaBespoke.started && window.smallareaBespoke.busy === 0, null, { timeout: 30000 });
-}
-
 // Two rendered, distinct areas with a value near the map centre (page coordinates to click).
 async function twoAreas(page) {
   return page.evaluate(() => {
-    const map = window.smallareaMap;
+    const map = window.__smallareaTest.map;
     const canvas = map.getCanvas();
     const rect = canvas.getBoundingClientRect();
     const found = [];
@@ -204,308 +40,253 @@ async function twoAreas(page) {
     return found;
   });
 }
+runBrowserTest({ label: 'browser-bespoke', org: 'browser-bespoke', tmpPrefix: 'smallarea-bespoke-' },
+  async ({ args, base, browser, partnerKey, shot }) => {
+  const datasets = (await getJson(base, '/api/datasets', { key: true })).datasets;
+  // Published, so no API key is needed in the page.
+  const published = datasets.find((d) => d.classification === 'published' && d.level === 'lsoa');
+  assert(published, 'the sample should hold a published LSOA dataset');
 
-// ---------------------------------------------------------------------------------------------------------------
-// Main
+  const context = await browser.newContext(DESKTOP);
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(`${base}/#dataset=${published.id}&map=12.5/53.475/-2.245`, { waitUntil: 'load' });
+  await idle(page);
 
-async function main() {
-  const args = parseArgs(process.argv.slice(2));
-  const { chromium } = loadPlaywright(args.web);
-  mkdirSync(args.out, { recursive: true });
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'smallarea-bespoke-'));
-  const store = path.join(tmp, 'store.sqlite');
-  let server = null;
-  let browser = null;
-
-  const guard = setTimeout(async () => {
-    console.log(`FAIL - time guard: the test did not finish within ${args.timeout} s`);
-    failed += 1;
-    try { if (browser) await Promise.race([browser.close(), new Promise((r) => setTimeout(r, 3000))]); } catch { /* closing anyway */ }
-    for (const child of children) child.kill('SIGKILL');
-    console.log(`browser-bespoke: ${passed} passed, ${failed} failed`);
-    process.exit(3);
-  }, args.timeout * 1000);
-
-  try {
-    await run(args.server, ['ingest', args.sample, '--db', store], { timeoutMs: 120000 });
-    await run(args.server, ['keys', 'org-add', '--db', store, '--name', 'browser-bespoke', '--agreement-signed', '2024-01-01',
-      '--datasets', 'claimant_count,synthetic_work_programme', '--representative', 'Browser Test',
-      '--representative-contact', 'browser@example.org']);
-    partnerKey = (/sak_[0-9a-f]{48}/.exec(await run(args.server, ['keys', 'issue', '--db', store, '--org', 'browser-bespoke'])) || [''])[0];
-    assert(partnerKey, '`smallarea keys issue` printed no key');
-    server = await startServer(args, store);
-    const base = server.base;
-    console.log(`# server at ${base}, store ${store}`);
-    browser = await chromium.launch({
-      executablePath: args.chromium,
-      args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-        '--no-first-run', '--disable-sync', '--disable-quic', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
-      ],
-    });
-    const datasets = (await getJson(base, '/api/datasets', { key: true })).datasets;
-    // Published, so no API key is needed in the page.
-    const published = datasets.find((d) => d.classification === 'published' && d.level === 'lsoa');
-    assert(published, 'the sample should hold a published LSOA dataset');
-
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
-    const page = await context.newPage();
-    const pageErrors = [];
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(`${base}/#dataset=${published.id}&map=12.5/53.475/-2.245`, { waitUntil: 'load' });
+  let picked = [];
+  let saved = null;
+  await check('click selects an area and shift-click adds a second one', async () => {
+    picked = await twoAreas(page);
+    assert(picked.length === 2, `found ${picked.length} clickable areas`);
+    await page.mouse.click(picked[0].pageX, picked[0].pageY);
+    await page.waitForFunction(() => window.__smallareaTest.bespoke.codes.length === 1);
     await idle(page);
+    // The map may have moved (app.js nudges a clicked area out from under the details card): look again.
+    const second = (await twoAreas(page)).find((a) => a.code !== picked[0].code);
+    assert(second, 'no second area to shift-click');
+    picked[1] = second;
+    await page.keyboard.down('Shift');
+    await page.mouse.click(picked[1].pageX, picked[1].pageY);
+    await page.keyboard.up('Shift');
+    await page.waitForFunction(() => window.__smallareaTest.bespoke.codes.length === 2);
+    const codes = await page.evaluate(() => window.__smallareaTest.bespoke.codes);
+    assert(codes.includes(picked[0].code) && codes.includes(picked[1].code), `selection is ${codes.join(',')}`);
+    assert(await page.locator('#bespoke-save').isEnabled(), 'save button not enabled');
+    return codes.join(', ');
+  });
 
-    let picked = [];
-    let saved = null;
-    await check('click selects an area and shift-click adds a second one', async () => {
-      picked = await twoAreas(page);
-      assert(picked.length === 2, `found ${picked.length} clickable areas`);
-      await page.mouse.click(picked[0].pageX, picked[0].pageY);
-      await page.waitForFunction(() => window.smallareaBespoke.codes.length === 1);
-      await idle(page);
-      // The map may have moved (app.js nudges a clicked area out from under the details card): look again.
-      const second = (await twoAreas(page)).find((a) => a.code !== picked[0].code);
-      assert(second, 'no second area to shift-click');
-      picked[1] = second;
-      await page.keyboard.down('Shift');
-      await page.mouse.click(picked[1].pageX, picked[1].pageY);
-      await page.keyboard.up('Shift');
-      await page.waitForFunction(() => window.smallareaBespoke.codes.length === 2);
-      const codes = await page.evaluate(() => window.smallareaBespoke.codes);
-      assert(codes.includes(picked[0].code) && codes.includes(picked[1].code), `selection is ${codes.join(',')}`);
-      assert(await page.locator('#bespoke-save').isEnabled(), 'save button not enabled');
-      return codes.join(', ');
+  await check('"Save as bespoke area" saves it, puts bespoke=ID in the URL and shows totals', async () => {
+    await page.fill('#bespoke-name', 'Browser test patch');
+    await page.click('#bespoke-save');
+    await page.waitForFunction(() => window.location.hash.includes('bespoke=') && window.__smallareaTest.bespoke.totals, null, { timeout: 20000 });
+    await idle(page);
+    const hash = await page.evaluate(() => window.location.hash);
+    const id = new URLSearchParams(hash.slice(1)).get('bespoke');
+    const meta = await getJson(base, `/api/bespoke/${id}`);
+    assert(meta.member_count === 2, `saved ${meta.member_count} members`);
+    const table = await getJson(base, `/api/table?dataset=${published.id}&level=bespoke&ids=${id}`);
+    const shownValue = await page.textContent('#bespoke-value');
+    assert(typeof table.rows[0].value === 'number', `API value is ${table.rows[0].value}`);
+    assert(shownValue.startsWith(String(table.rows[0].value)), `panel shows "${shownValue}", API says ${table.rows[0].value}`);
+    assert(number(await page.textContent('#bespoke-households')) === meta.households, 'households differ');
+    saved = { id, url: page.url(), value: shownValue, households: meta.households };
+    await shot(page, 'bespoke-saved.png');
+    return `id ${id}, ${shownValue}`;
+  });
+
+  await check('the saved area offers its CSV, XLSX, GeoJSON and GeoPackage, the files /api/export/bespoke gives', async () => {
+    assert(saved, 'nothing saved');
+    const links = await page.$$eval('#bespoke-exports a', (as) => as.map((a) => ({ format: a.dataset.format, href: a.href })));
+    assert(links.map((l) => l.format).join(',') === 'csv,xlsx,geojson,gpkg', `links: ${links.map((l) => l.format).join(',')}`);
+    const csvLink = links.find((l) => l.format === 'csv');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#bespoke-exports a[data-format=csv]')]);
+    const file = path.join(args.out, 'bespoke-export.csv');
+    await download.saveAs(file);
+    const text = readFileSync(file, 'utf8');
+    assert(text.includes(saved.id), 'the downloaded CSV does not name the bespoke area');
+    assert(new URL(csvLink.href).searchParams.get('dataset') === published.id, 'the CSV link is not for the mapped dataset');
+    return `${links.length} links; CSV ${text.length} bytes`;
+  });
+
+  await check('the shared URL reopens with the same outline, selection and totals', async () => {
+    assert(saved, 'nothing saved');
+    const other = await context.newPage();
+    other.on('pageerror', (e) => pageErrors.push(e.message));
+    await other.goto(saved.url, { waitUntil: 'load' });
+    await idle(other);
+    await other.waitForFunction(() => window.__smallareaTest.bespoke.totals, null, { timeout: 20000 }).catch(async () => {
+      throw new Error(`no totals for ${saved.url}: "${await other.textContent('#bespoke-status')}"`);
     });
-
-    await check('"Save as bespoke area" saves it, puts bespoke=ID in the URL and shows totals', async () => {
-      await page.fill('#bespoke-name', 'Browser test patch');
-      await page.click('#bespoke-save');
-      await page.waitForFunction(() => window.location.hash.includes('bespoke=') && window.smallareaBespoke.totals, null, { timeout: 20000 });
-      await idle(page);
-      const hash = await page.evaluate(() => window.location.hash);
-      const id = new URLSearchParams(hash.slice(1)).get('bespoke');
-      const meta = await getJson(base, `/api/bespoke/${id}`);
-      assert(meta.member_count === 2, `saved ${meta.member_count} members`);
-      const table = await getJson(base, `/api/table?dataset=${published.id}&level=bespoke&ids=${id}`);
-      const shownValue = await page.textContent('#bespoke-value');
-      assert(typeof table.rows[0].value === 'number', `API value is ${table.rows[0].value}`);
-      assert(shownValue.startsWith(String(table.rows[0].value)), `panel shows "${shownValue}", API says ${table.rows[0].value}`);
-      assert(number(await page.textContent('#bespoke-households')) === meta.households, 'households differ');
-      saved = { id, url: page.url(), value: shownValue, households: meta.households };
-      await page.screenshot({ path: path.join(args.out, 'bespoke-saved.png') });
-      return `id ${id}, ${shownValue}`;
+    await idle(other);
+    const info = await other.evaluate(() => {
+      const map = window.__smallareaTest.map;
+      const outline = window.__smallareaTest.bespoke.outline;
+      return { codes: window.__smallareaTest.bespoke.codes, id: window.__smallareaTest.bespoke.id, outlineType: outline && outline.type,
+        outlined: map.queryRenderedFeatures({ layers: ['bespoke-outline'] }).length };
     });
+    assert(info.id === saved.id, `opened ${info.id}`);
+    assert(info.codes.length === 2, `selection has ${info.codes.length}`);
+    assert(info.outlineType === 'MultiPolygon', `outline is ${info.outlineType}`);
+    assert(info.outlined > 0, 'outline not rendered');
+    assert((await other.textContent('#bespoke-value')) === saved.value, 'totals differ after reload');
+    assert(number(await other.textContent('#bespoke-households')) === saved.households, 'households differ after reload');
+    await shot(other, 'bespoke-reopened.png');
+    await other.close();
+    return `${info.outlined} outline features rendered`;
+  });
 
-    await check('the saved area offers its CSV, XLSX, GeoJSON and GeoPackage, the files /api/export/bespoke gives', async () => {
-      assert(saved, 'nothing saved');
-      const links = await page.$$eval('#bespoke-exports a', (as) => as.map((a) => ({ format: a.dataset.format, href: a.href })));
-      assert(links.map((l) => l.format).join(',') === 'csv,xlsx,geojson,gpkg', `links: ${links.map((l) => l.format).join(',')}`);
-      const csvLink = links.find((l) => l.format === 'csv');
-      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#bespoke-exports a[data-format=csv]')]);
-      const file = path.join(args.out, 'bespoke-export.csv');
-      await download.saveAs(file);
-      const text = readFileSync(file, 'utf8');
-      assert(text.includes(saved.id), 'the downloaded CSV does not name the bespoke area');
-      assert(new URL(csvLink.href).searchParams.get('dataset') === published.id, 'the CSV link is not for the mapped dataset');
-      return `${links.length} links; CSV ${text.length} bytes`;
+  await check('the target finder lists, highlights and zooms to areas, with a CSV link', async () => {
+    await page.fill('#targets-min', '300');
+    await page.fill('#targets-max', '1000');
+    await page.fill('#targets-limit', '10');
+    await page.click('#targets-find');
+    await page.waitForFunction(() => document.querySelectorAll('#targets-list li').length > 0, null, { timeout: 20000 });
+    await idle(page);
+    const items = await page.locator('#targets-list li').count();
+    const status = await page.textContent('#targets-status');
+    assert(/LSOA is ~650 households/.test(status), `no LSOA note in "${status}"`);
+    const csv = await page.getAttribute('#targets-csv', 'href');
+    const response = await fetch(csv);
+    const text = await response.text();
+    assert(response.ok && /^rank,(.*,)?code,name/m.test(text), 'CSV link does not give the list');
+    const api = await getJson(base, `/api/targets?dataset=${published.id}&min_households=300&max_households=1000&limit=10`);
+    assert(api.rows.length === items, `list has ${items}, API ${api.rows.length}`);
+    const before = await page.evaluate(() => window.__smallareaTest.map.getZoom());
+    await page.locator('#targets-list button').first().click();
+    await idle(page);
+    const after = await page.evaluate(() => {
+      const map = window.__smallareaTest.map;
+      return { zoom: map.getZoom(), highlighted: map.queryRenderedFeatures({ layers: ['targets-fill'] }).length };
     });
+    assert(after.highlighted > 0, 'targets not highlighted');
+    assert(Math.abs(after.zoom - before) > 0.01, 'did not zoom to the area');
+    await shot(page, 'bespoke-targets.png');
+    return `${items} areas; zoom ${before.toFixed(1)} -> ${after.zoom.toFixed(1)}`;
+  });
 
-    await check('the shared URL reopens with the same outline, selection and totals', async () => {
-      assert(saved, 'nothing saved');
-      const other = await context.newPage();
-      other.on('pageerror', (e) => pageErrors.push(e.message));
-      await other.goto(saved.url, { waitUntil: 'load' });
-      await idle(other);
-      await other.waitForFunction(() => window.smallareaBespoke.totals, null, { timeout: 20000 }).catch(async () => {
-        throw new Error(`no totals for ${saved.url}: "${await other.textContent('#bespoke-status')}"`);
-      });
-      await idle(other);
-      const info = await other.evaluate(() => {
-        const map = window.smallareaMap;
-        const outline = window.smallareaBespoke.outline;
-        return { codes: window.smallareaBespoke.codes, id: window.smallareaBespoke.id, outlineType: outline && outline.type,
-          outlined: map.queryRenderedFeatures({ layers: ['bespoke-outline'] }).length };
-      });
-      assert(info.id === saved.id, `opened ${info.id}`);
-      assert(info.codes.length === 2, `selection has ${info.codes.length}`);
-      assert(info.outlineType === 'MultiPolygon', `outline is ${info.outlineType}`);
-      assert(info.outlined > 0, 'outline not rendered');
-      assert((await other.textContent('#bespoke-value')) === saved.value, 'totals differ after reload');
-      assert(number(await other.textContent('#bespoke-households')) === saved.households, 'households differ after reload');
-      await other.screenshot({ path: path.join(args.out, 'bespoke-reopened.png') });
-      await other.close();
-      return `${info.outlined} outline features rendered`;
-    });
-
-    await check('the target finder lists, highlights and zooms to areas, with a CSV link', async () => {
-      await page.fill('#targets-min', '300');
-      await page.fill('#targets-max', '1000');
-      await page.fill('#targets-limit', '10');
-      await page.click('#targets-find');
-      await page.waitForFunction(() => document.querySelectorAll('#targets-list li').length > 0, null, { timeout: 20000 });
-      await idle(page);
-      const items = await page.locator('#targets-list li').count();
-      const status = await page.textContent('#targets-status');
-      assert(/LSOA is ~650 households/.test(status), `no LSOA note in "${status}"`);
-      const csv = await page.getAttribute('#targets-csv', 'href');
-      const response = await fetch(csv);
-      const text = await response.text();
-      assert(response.ok && /^rank,(.*,)?code,name/m.test(text), 'CSV link does not give the list');
-      const api = await getJson(base, `/api/targets?dataset=${published.id}&min_households=300&max_households=1000&limit=10`);
-      assert(api.rows.length === items, `list has ${items}, API ${api.rows.length}`);
-      const before = await page.evaluate(() => window.smallareaMap.getZoom());
-      await page.locator('#targets-list button').first().click();
-      await idle(page);
-      const after = await page.evaluate(() => {
-        const map = window.smallareaMap;
-        return { zoom: map.getZoom(), highlighted: map.queryRenderedFeatures({ layers: ['targets-fill'] }).length };
-      });
-      assert(after.highlighted > 0, 'targets not highlighted');
-      assert(Math.abs(after.zoom - before) > 0.01, 'did not zoom to the area');
-      await page.screenshot({ path: path.join(args.out, 'bespoke-targets.png') });
-      return `${items} areas; zoom ${before.toFixed(1)} -> ${after.zoom.toFixed(1)}`;
-    });
-
-    await check('each target shows its interval: value ± the rounding bound', async () => {
-      const api = await getJson(base, `/api/targets?dataset=${published.id}&min_households=300&max_households=1000&limit=10`);
-      const figures = await page.locator('#targets-list li .target-figures').allTextContents();
-      api.rows.forEach((r, i) => {
-        if (typeof r.uncertainty === 'number' && r.uncertainty > 0) {
-          assert(figures[i].includes(`${r.value.toLocaleString('en-GB')} ± ${r.uncertainty.toLocaleString('en-GB')}`), `row ${i + 1} "${figures[i]}" lacks ${r.value} ± ${r.uncertainty}`);
-        }
-        if (typeof r.rate_low === 'number') {
-          assert(figures[i].includes(r.rate_low.toFixed(2)) && figures[i].includes(r.rate_high.toFixed(2)), `row ${i + 1} "${figures[i]}" lacks the rate range ${r.rate_low}–${r.rate_high}`);
-        }
-      });
-      return figures[0];
-    });
-
-    const targets = await getJson(base, `/api/targets?dataset=${published.id}&min_households=300&max_households=1000&limit=10`);
-    const hasTargetBands = typeof targets.bands === 'number' && targets.rows.every((r) => typeof r.band === 'number');
-    const tiesName = 'ties within rounding are marked (shared band numbers, "tied within rounding") and the list says how many distinct bands it holds';
-    if (!hasTargetBands) {
-      skip(tiesName, 'hasTargetBands');
-    } else {
-      await check(tiesName, async () => {
-        const bands = (await page.textContent('#targets-bands')).trim();
-        assert(bands.includes(`${targets.bands} distinct band`), `"${bands}" lacks "${targets.bands} distinct band"`);
-        if (targets.ties_note) assert(bands.toLowerCase().includes(targets.ties_note.slice(1, 40).toLowerCase()), `"${bands}" lacks the ties note "${targets.ties_note}"`);
-        const items = await page.locator('#targets-list li').evaluateAll((lis) => lis.map((li) => ({ value: li.value, text: li.textContent })));
-        const sizes = new Map();
-        for (const r of targets.rows) sizes.set(r.band, (sizes.get(r.band) || 0) + 1);
-        targets.rows.forEach((r, i) => {
-          assert(items[i].value === r.band, `row ${i + 1} is numbered ${items[i].value}, its band is ${r.band}`);
-          const tied = sizes.get(r.band) > 1;
-          assert(tied === items[i].text.includes('tied within rounding'), `row ${i + 1} (band ${r.band}) tie mark is ${!tied}`);
-        });
-        const tiedRows = targets.rows.filter((r) => sizes.get(r.band) > 1).length;
-        assert(targets.bands === sizes.size, `bands ${targets.bands}, distinct band numbers ${sizes.size}`);
-        await page.locator('#targets').screenshot({ path: path.join(args.out, 'bespoke-targets-ties.png') });
-        return `${targets.bands} bands, ${tiedRows} tied rows`;
-      });
-    }
-
-    await check('the zone builder builds, lists, outlines and offers the zones POST /api/zones gives', async () => {
-      await page.selectOption('#zones-within', 'E08000003');
-      await page.fill('#zones-min', '600');
-      await page.fill('#zones-max', '1400');
-      await page.fill('#zones-limit', '8');
-      await page.click('#zones-build');
-      await page.waitForFunction(() => window.smallareaZones.result || /Could not/.test(document.getElementById('zones-status').textContent), null, { timeout: 30000 });
-      const result = await page.evaluate(() => window.smallareaZones.result);
-      assert(result, `no zones: ${await page.textContent('#zones-status')}`);
-      assert(result.zones.length > 0 && result.zones.length <= 8, `${result.zones.length} zones`);
-      for (const z of result.zones) assert(z.households >= 600 && z.households <= 1400, `zone ${z.rank} has ${z.households} households`);
-      const items = await page.locator('#zones-list li').count();
-      assert(items === result.zones.length, `${items} listed, ${result.zones.length} built`);
-      const filter = await page.evaluate(() => JSON.stringify(window.smallareaMap.getFilter('zones-line')));
-      assert(filter.includes(result.zones[0].members[0]), 'the zone members are not outlined on the map');
-      const formats = await page.$$eval('#zones-exports a', (as) => as.map((a) => a.dataset.format).join(','));
-      assert(formats === 'csv,xlsx,geojson,gpkg', `export links: ${formats}`);
-      await page.screenshot({ path: path.join(args.out, 'bespoke-zones.png') });
-      return `${result.zones.length} zones, ${result.unplaced.length} unplaced`;
-    });
-
-    await check('accessibility: the target list and bespoke card have no serious or critical WCAG 2.2 AA violation (axe-core)', async () => {
-      const AxeBuilder = loadAxe(args.web);
-      if (!AxeBuilder) throw new Error('@axe-core/playwright is not installed: run `npm ci` in web/');
-      return auditAccessibility(AxeBuilder, page, 'targets and bespoke card');
-    });
-
-    await check('no "public domain" in the page (labels come from the dataset licence)', async () => {
-      await assertNoPublicDomain(page, 'bespoke and targets');
-    });
-
-    // A percentage-only measure on a bespoke area: the server refuses it (422 PercentageOnly) and the card says why.
-    const internal = datasets.find((d) => d.classification === 'internal');
-    const percentMeasure = internal && internal.measures.find((m) => m.kind === 'percent_only');
-    const created = await fetch(`${base}/api/bespoke`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${partnerKey}` },
-      body: JSON.stringify({ name: 'Percent test patch', level: internal.level,
-        codes: (await getJson(base, `/api/table?dataset=${internal.id}&level=${internal.level}`, { key: true })).rows.slice(0, 3).map((r) => r.code) }),
-    }).then((r) => r.json());
-    const probe = await fetch(`${base}/api/table?dataset=${internal.id}&measure=${percentMeasure.id}&level=bespoke&ids=${created.id}`,
-      { headers: { Authorization: `Bearer ${partnerKey}` } });
-    const refusal = probe.status === 422 ? await probe.json() : null;
-    const refusesPercentOnBespoke = Boolean(refusal && refusal.code === 'PercentageOnly');
-    const refusalName = 'a percentage-only measure on a bespoke area shows the server\'s PercentageOnly message, not a broken value';
-    await check(refusesPercentOnBespoke ? refusalName : 'a percentage-only measure on a bespoke area shows a percentage or a reason, never a count', async () => {
-      const keyed = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
-      await keyed.addInitScript((key) => window.sessionStorage.setItem('smallarea.key', key), partnerKey);
-      const p = await keyed.newPage();
-      const errors = [];
-      p.on('pageerror', (e) => errors.push(e.message));
-      await p.goto(`${base}/#dataset=${internal.id}&measure=${percentMeasure.id}&bespoke=${created.id}`, { waitUntil: 'load' });
-      await idle(p);
-      await p.waitForFunction(() => window.smallareaBespoke.totals, null, { timeout: 20000 });
-      await idle(p);
-      const card = (await p.textContent('#bespoke-totals')).replace(/\s+/g, ' ');
-      let detail;
-      if (refusesPercentOnBespoke) {
-        const shown = (await p.textContent('#bespoke-refused')).trim();
-        assert(shown.includes(refusal.message), `card says "${shown}", server message "${refusal.message}"`);
-        assert((await p.locator('#bespoke-value').count()) === 0, 'a value is shown for a refused measure');
-        detail = shown;
-      } else {
-        skip(refusalName, 'refusesPercentOnBespoke');
-        const value = (await p.textContent('#bespoke-value')).trim();
-        assert(/%/.test(value), `value "${value}" is not a percentage`);
-        detail = `old server: "${value}"`;
+  await check('each target shows its interval: value ± the rounding bound', async () => {
+    const api = await getJson(base, `/api/targets?dataset=${published.id}&min_households=300&max_households=1000&limit=10`);
+    const figures = await page.locator('#targets-list li .target-figures').allTextContents();
+    api.rows.forEach((r, i) => {
+      if (typeof r.uncertainty === 'number' && r.uncertainty > 0) {
+        assert(figures[i].includes(`${r.value.toLocaleString('en-GB')} ± ${r.uncertainty.toLocaleString('en-GB')}`), `row ${i + 1} "${figures[i]}" lacks ${r.value} ± ${r.uncertainty}`);
       }
-      assert(!/NaN|undefined|\[object/.test(card), `card shows a broken value: "${card}"`);
-      // Back to a count measure: the card follows the picker and shows a value again.
-      const countMeasure = internal.measures.find((m) => m.kind === 'count');
-      await p.selectOption('#measure', countMeasure.id);
-      await p.waitForFunction(() => window.smallareaBespoke.totals && window.smallareaBespoke.totals.row && window.smallareaState.measure !== null, null, { timeout: 20000 });
-      await idle(p);
-      assert((await p.locator('#bespoke-value').count()) === 1, 'no value after switching to a count measure');
-      await p.selectOption('#measure', percentMeasure.id);
-      await idle(p);
-      await p.locator('#bespoke').screenshot({ path: path.join(args.out, 'bespoke-percent-only.png') });
-      await assertNoPublicDomain(p, 'internal bespoke');
-      assert(errors.length === 0, errors.join(' | '));
-      await keyed.close();
-      return detail;
+      if (typeof r.rate_low === 'number') {
+        assert(figures[i].includes(r.rate_low.toFixed(2)) && figures[i].includes(r.rate_high.toFixed(2)), `row ${i + 1} "${figures[i]}" lacks the rate range ${r.rate_low}–${r.rate_high}`);
+      }
     });
+    return figures[0];
+  });
 
-    await check('no page errors', async () => {
-      assert(pageErrors.length === 0, pageErrors.join(' | '));
+  const targets = await getJson(base, `/api/targets?dataset=${published.id}&min_households=300&max_households=1000&limit=10`);
+  const hasTargetBands = typeof targets.bands === 'number' && targets.rows.every((r) => typeof r.band === 'number');
+  const tiesName = 'ties within rounding are marked (shared band numbers, "tied within rounding") and the list says how many distinct bands it holds';
+  if (!hasTargetBands) {
+    skip(tiesName, 'hasTargetBands');
+  } else {
+    await check(tiesName, async () => {
+      const bands = (await page.textContent('#targets-bands')).trim();
+      assert(bands.includes(`${targets.bands} distinct band`), `"${bands}" lacks "${targets.bands} distinct band"`);
+      if (targets.ties_note) assert(bands.toLowerCase().includes(targets.ties_note.slice(1, 40).toLowerCase()), `"${bands}" lacks the ties note "${targets.ties_note}"`);
+      const items = await page.locator('#targets-list li').evaluateAll((lis) => lis.map((li) => ({ value: li.value, text: li.textContent })));
+      const sizes = new Map();
+      for (const r of targets.rows) sizes.set(r.band, (sizes.get(r.band) || 0) + 1);
+      targets.rows.forEach((r, i) => {
+        assert(items[i].value === r.band, `row ${i + 1} is numbered ${items[i].value}, its band is ${r.band}`);
+        const tied = sizes.get(r.band) > 1;
+        assert(tied === items[i].text.includes('tied within rounding'), `row ${i + 1} (band ${r.band}) tie mark is ${!tied}`);
+      });
+      const tiedRows = targets.rows.filter((r) => sizes.get(r.band) > 1).length;
+      assert(targets.bands === sizes.size, `bands ${targets.bands}, distinct band numbers ${sizes.size}`);
+      await shot(page.locator('#targets'), 'bespoke-targets-ties.png');
+      return `${targets.bands} bands, ${tiedRows} tied rows`;
     });
-  } catch (error) {
-    failed += 1;
-    console.log(`FAIL - setup: ${error.message}`);
-    if (server) console.log(`# server log:\n${server.log()}`);
-  } finally {
-    clearTimeout(guard);
-    if (browser) await Promise.race([browser.close().catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
-    if (server) await stopChild(server.child);
-    if (!args.keep) rmSync(tmp, { recursive: true, force: true });
   }
-  const skips = skipped.length ? `, ${skipped.length} skipped (${[...new Set(skipped)].join(', ')})` : '';
-  console.log(`# screenshots in ${args.out}`);
-  console.log(`browser-bespoke: ${passed} passed, ${failed} failed${skips}`);
-  process.exit(failed === 0 && passed > 0 ? 0 : 1);
-}
 
-main();
+  await check('the zone builder builds, lists, outlines and offers the zones POST /api/zones gives', async () => {
+    await page.selectOption('#zones-within', 'E08000003');
+    await page.fill('#zones-min', '600');
+    await page.fill('#zones-max', '1400');
+    await page.fill('#zones-limit', '8');
+    await page.click('#zones-build');
+    await page.waitForFunction(() => window.__smallareaTest.zones.result || /Could not/.test(document.getElementById('zones-status').textContent), null, { timeout: 30000 });
+    const result = await page.evaluate(() => window.__smallareaTest.zones.result);
+    assert(result, `no zones: ${await page.textContent('#zones-status')}`);
+    assert(result.zones.length > 0 && result.zones.length <= 8, `${result.zones.length} zones`);
+    for (const z of result.zones) assert(z.households >= 600 && z.households <= 1400, `zone ${z.rank} has ${z.households} households`);
+    const items = await page.locator('#zones-list li').count();
+    assert(items === result.zones.length, `${items} listed, ${result.zones.length} built`);
+    const filter = await page.evaluate(() => JSON.stringify(window.__smallareaTest.map.getFilter('zones-line')));
+    assert(filter.includes(result.zones[0].members[0]), 'the zone members are not outlined on the map');
+    const formats = await page.$$eval('#zones-exports a', (as) => as.map((a) => a.dataset.format).join(','));
+    assert(formats === 'csv,xlsx,geojson,gpkg', `export links: ${formats}`);
+    await shot(page, 'bespoke-zones.png');
+    return `${result.zones.length} zones, ${result.unplaced.length} unplaced`;
+  });
+
+  await check('accessibility: the target list and bespoke card have no serious or critical WCAG 2.2 AA violation (axe-core)', async () => {
+    return auditAccessibility(page, 'targets and bespoke card');
+  });
+
+  await check('no "public domain" in the page (labels come from the dataset licence)', async () => {
+    await assertNoPublicDomain(page, 'bespoke and targets');
+  });
+
+  // A percentage-only measure on a bespoke area: the server refuses it (422 PercentageOnly) and the card says why.
+  const internal = datasets.find((d) => d.classification === 'internal');
+  const percentMeasure = internal && internal.measures.find((m) => m.kind === 'percent_only');
+  const created = await fetch(`${base}/api/bespoke`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${partnerKey}` },
+    body: JSON.stringify({ name: 'Percent test patch', level: internal.level,
+      codes: (await getJson(base, `/api/table?dataset=${internal.id}&level=${internal.level}`, { key: true })).rows.slice(0, 3).map((r) => r.code) }),
+  }).then((r) => r.json());
+  const probe = await fetch(`${base}/api/table?dataset=${internal.id}&measure=${percentMeasure.id}&level=bespoke&ids=${created.id}`,
+    { headers: { Authorization: `Bearer ${partnerKey}` } });
+  const refusal = probe.status === 422 ? await probe.json() : null;
+  const refusesPercentOnBespoke = Boolean(refusal && refusal.code === 'PercentageOnly');
+  const refusalName = 'a percentage-only measure on a bespoke area shows the server\'s PercentageOnly message, not a broken value';
+  await check(refusesPercentOnBespoke ? refusalName : 'a percentage-only measure on a bespoke area shows a percentage or a reason, never a count', async () => {
+    const keyed = await browser.newContext(DESKTOP);
+    await keyed.addInitScript((key) => window.sessionStorage.setItem('smallarea.key', key), partnerKey);
+    const p = await keyed.newPage();
+    const errors = [];
+    p.on('pageerror', (e) => errors.push(e.message));
+    await p.goto(`${base}/#dataset=${internal.id}&measure=${percentMeasure.id}&bespoke=${created.id}`, { waitUntil: 'load' });
+    await idle(p);
+    await p.waitForFunction(() => window.__smallareaTest.bespoke.totals, null, { timeout: 20000 });
+    await idle(p);
+    const card = (await p.textContent('#bespoke-totals')).replace(/\s+/g, ' ');
+    let detail;
+    if (refusesPercentOnBespoke) {
+      const shown = (await p.textContent('#bespoke-refused')).trim();
+      assert(shown.includes(refusal.message), `card says "${shown}", server message "${refusal.message}"`);
+      assert((await p.locator('#bespoke-value').count()) === 0, 'a value is shown for a refused measure');
+      detail = shown;
+    } else {
+      skip(refusalName, 'refusesPercentOnBespoke');
+      const value = (await p.textContent('#bespoke-value')).trim();
+      assert(/%/.test(value), `value "${value}" is not a percentage`);
+      detail = `old server: "${value}"`;
+    }
+    assert(!/NaN|undefined|\[object/.test(card), `card shows a broken value: "${card}"`);
+    // Back to a count measure: the card follows the picker and shows a value again.
+    const countMeasure = internal.measures.find((m) => m.kind === 'count');
+    await p.selectOption('#measure', countMeasure.id);
+    await p.waitForFunction(() => window.__smallareaTest.bespoke.totals && window.__smallareaTest.bespoke.totals.row && window.__smallareaTest.state.measure !== null, null, { timeout: 20000 });
+    await idle(p);
+    assert((await p.locator('#bespoke-value').count()) === 1, 'no value after switching to a count measure');
+    await p.selectOption('#measure', percentMeasure.id);
+    await idle(p);
+    await shot(p.locator('#bespoke'), 'bespoke-percent-only.png');
+    await assertNoPublicDomain(p, 'internal bespoke');
+    assert(errors.length === 0, errors.join(' | '));
+    await keyed.close();
+    return detail;
+  });
+
+  await check('no page errors', async () => {
+    assert(pageErrors.length === 0, pageErrors.join(' | '));
+  });
+  });

@@ -2,11 +2,10 @@
 //
 // Internal datasets are served only to organisations that signed a confidentiality agreement, with
 // `Authorization: Bearer KEY`. The key is entered here and kept in sessionStorage only (gone when the tab closes;
-// never in the URL, so never in a copied link, the history or a server log). It is sent:
-//  - on every same-origin fetch of the page (window.fetch is wrapped, so bespoke/target panels need no changes),
-//  - on MapLibre's tile and TileJSON requests (transformRequest: tiles are fetched in a worker, not via window.fetch),
-//  - on CSV/XLSX download links (an <a download> cannot send headers: the file is fetched and saved from a Blob).
-// Every view of internal data says "Internal MI: not for onward sharing" (banner, legend, next to downloads).
+// never in the URL, so never in a copied link, the history or a server log). api.js sends it, explicitly, on the
+// page's own requests, on MapLibre's tile and TileJSON requests and on downloads; this module only keeps it and
+// offers the form. Every view of internal data says "Internal MI: not for onward sharing" (banner, legend, next to
+// downloads).
 
 const STORAGE = 'smallarea.key';
 
@@ -17,58 +16,6 @@ export function apiKey() {
     return '';
   }
 }
-
-function sameOrigin(url) {
-  try {
-    return new URL(url, window.location.href).origin === window.location.origin;
-  } catch {
-    return false;
-  }
-}
-
-/// MapLibre `transformRequest`: adds the key to same-origin requests (tiles, TileJSON).
-export function transformRequest(url) {
-  const key = apiKey();
-  if (!key || !sameOrigin(url)) return { url };
-  return { url, headers: { Authorization: `Bearer ${key}` } };
-}
-
-// Same-origin fetches carry the key; other origins (a basemap) never see it.
-const originalFetch = window.fetch.bind(window);
-window.fetch = (input, init = {}) => {
-  const key = apiKey();
-  const url = typeof input === 'string' || input instanceof URL ? String(input) : input.url;
-  if (!key || !sameOrigin(url)) return originalFetch(input, init);
-  const headers = new Headers(init.headers || (input instanceof Request ? input.headers : undefined));
-  if (!headers.has('Authorization')) headers.set('Authorization', `Bearer ${key}`);
-  return originalFetch(input, { ...init, headers });
-};
-
-// Downloads: with a key, fetch the file with the header and save it from a Blob.
-document.addEventListener('click', async (event) => {
-  const link = event.target.closest && event.target.closest('a[download]');
-  if (!link || !apiKey() || !sameOrigin(link.href) || link.href.startsWith('blob:')) return;
-  const path = new URL(link.href).pathname;
-  if (!path.startsWith('/api/')) return;
-  event.preventDefault();
-  try {
-    const response = await window.fetch(link.href);
-    if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
-    const blob = await response.blob();
-    const objectUrl = URL.createObjectURL(blob);
-    const a = document.createElement('a');
-    a.href = objectUrl;
-    // The server's file name says what the file is (dataset, measure, period, area, date).
-    const named = /filename="([^"]+)"/.exec(response.headers.get('Content-Disposition') || '');
-    a.download = (named && named[1]) || link.getAttribute('download') || 'smallarea-download';
-    document.body.appendChild(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(objectUrl), 10000);
-  } catch (error) {
-    window.alert(`Download failed: ${error.message}`);
-  }
-});
 
 // The "not for onward sharing" label next to every download link while internal data is shown.
 function labelDownloads() {
@@ -117,15 +64,12 @@ function buildKeyForm() {
   });
 }
 
-function init() {
+/// The key form in the top bar and the internal-MI labels beside downloads (kept up to date as links appear and the
+/// classification changes). Called once by main.js.
+export function installKeyForm() {
   buildKeyForm();
   labelDownloads();
   new MutationObserver(labelDownloads).observe(document.body, {
     attributes: true, attributeFilter: ['data-classification'], childList: true, subtree: true,
   });
 }
-
-if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
-else init();
-
-window.smallareaAuth = { apiKey, transformRequest };

@@ -1,5 +1,5 @@
 // Words the map shows about what a figure is: the licence label, coverage ("382 of 420 LSOAs have data"), partial
-// aggregates and rounding that dominates a figure. Shared by app.js and bespoke.js; pure functions, no DOM.
+// aggregates and rounding that dominates a figure. Shared by every module of the map; pure functions, no DOM.
 //
 // Every helper accepts a response from an older server that lacks the field it reads and then says nothing (returns
 // '' or null) rather than guessing: unknown is never shown as complete, and complete is never claimed.
@@ -30,6 +30,27 @@ export const formatRate = (v) => (v === null || v === undefined || Number.isNaN(
 const nf1 = new Intl.NumberFormat('en-GB', { maximumFractionDigits: 1 });
 // A rounding bound is often a half (n cells x base/2): 2.5 stays 2.5, never "3".
 export const formatBound = (v) => (v === null || v === undefined || Number.isNaN(v) ? '–' : nf1.format(v));
+
+// The boundaries (ONS, OGL) are on every map whatever the dataset; each dataset's own attribution and licence come
+// from /api/datasets and go with its layer (a dataset is not necessarily under the OGL).
+export const BOUNDARY_ATTRIBUTION =
+  'Boundaries: ONS, Open Government Licence v3.0. ' +
+  'Contains OS data © Crown copyright and database right.';
+
+/// A mapped figure as shown: "12%" for percent, "1.23" for a rate per 100 households, "1,230" for a count.
+export function formatOf(of, v) {
+  if (v === null || v === undefined || Number.isNaN(v)) return '–';
+  if (of === 'percent') return `${nf0.format(v)}%`;
+  if (of === 'rate') return nf2.format(v);
+  return nf0.format(v);
+}
+
+/// What the mapped figure counts, for the legend and the area panel ("claimants per 100 households").
+export function unitPhrase(of, measure) {
+  if (of === 'rate') return `${measure ? measure.title.toLowerCase() : 'people'} per 100 households`;
+  if (of === 'percent') return measure && measure.percent_of ? `% of ${measure.percent_of.replace(/_/g, ' ')}` : 'per cent';
+  return measure ? `${measure.unit || 'count'} (rounded count)` : 'count';
+}
 
 export function formatPeriod(period) {
   const m = /^(\d{4})-(\d{2})$/.exec(period || '');

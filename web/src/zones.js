@@ -1,5 +1,4 @@
-// The zone builder on the map: what POST /api/zones does, the page offers (an add-on to app.js that only uses the
-// public API and window.smallareaMap / window.smallareaState, as bespoke.js does).
+// The zone builder on the map: what POST /api/zones does, the page offers (public API only).
 //  - "Build zones" grows contiguous patches of the mapped dataset's areas inside a district (or the bespoke area
 //    shown), each with households in the band, from the areas with the highest protected rate;
 //  - the zones are outlined on the map and listed with their figures (value ± the rounding bound, rate, partial and
@@ -7,18 +6,21 @@
 //  - CSV, XLSX, GeoJSON and GeoPackage of all the zones are the files /api/export/bespoke gives. Zones built with a
 //    partner key are private to its organisation (the server says so; rule 7).
 
+import { requestJson } from './api.js';
+import { bespoke } from './bespoke.js';
+import { $ } from './dom.js';
+import { getMap, tileTemplate } from './map.js';
+import { state } from './state.js';
 import { bespokeExportLinks, escapeHtml, formatBound, formatCount, formatRate, levelNoun, partialText, roundingText } from './text.js';
-import { requestJson, whenMapReady } from './api.js';
 
-const $ = (id) => document.getElementById(id);
 const ZONES_SOURCE = 'zones-members';
 
-const zones = { result: null, level: null, busy: 0 };
-window.smallareaZones = zones;
-
-function call(path, body) {
-  return requestJson(path, body ? { method: 'POST', body } : {}, zones);
-}
+/// The builder's state (the browser tests read it through main.js's test hook).
+export const zones = {
+  result: null, // the last POST /api/zones answer
+  level: null, // the level ZONES_SOURCE's tiles are at
+  started: false,
+};
 
 // Zone members are at the dataset's own level, whatever level the map shows: their own source at that level.
 function ensureLayer(map, level) {
@@ -28,14 +30,14 @@ function ensureLayer(map, level) {
     zones.level = level;
   }
   if (!map.getSource(ZONES_SOURCE)) {
-    map.addSource(ZONES_SOURCE, { type: 'vector', tiles: [`${window.location.origin}/tiles/${level}/{z}/{x}/{y}.mvt`], maxzoom: 16 });
+    map.addSource(ZONES_SOURCE, { type: 'vector', tiles: [tileTemplate(level, false)], maxzoom: 16 });
     map.addLayer({ id: 'zones-line', type: 'line', source: ZONES_SOURCE, 'source-layer': level,
       filter: ['in', ['get', 'code'], ['literal', []]], paint: { 'line-color': '#c2255c', 'line-width': 2.5 } });
   }
 }
 
 function refresh() {
-  const map = window.smallareaMap;
+  const map = getMap();
   if (!map || !map.isStyleLoaded() || !zones.result) return;
   ensureLayer(map, zones.result.level);
   const codes = zones.result.zones.flatMap((z) => z.members);
@@ -46,8 +48,8 @@ function refresh() {
 let districts = null;
 async function fillWithin() {
   const select = $('zones-within');
-  const shown = window.smallareaBespoke && window.smallareaBespoke.meta;
-  if (!districts) districts = (await call('/api/areas?level=lad').catch(() => ({ areas: [] }))).areas || [];
+  const shown = bespoke.meta;
+  if (!districts) districts = (await requestJson('/api/areas', { params: { level: 'lad' } }).catch(() => ({ areas: [] }))).areas || [];
   const options = districts.map((a) => `<option value="${escapeHtml(a.code)}">${escapeHtml(a.name)} (${escapeHtml(a.code)})</option>`);
   if (shown) options.unshift(`<option value="bespoke:${escapeHtml(shown.id)}">Bespoke area: ${escapeHtml(shown.name)}</option>`);
   select.innerHTML = options.join('');
@@ -60,7 +62,6 @@ function zoneFigures(z, percent) {
   const rate = z.rate === null || z.rate === undefined ? '' : `, ${formatRate(z.rate)} per 100 households`;
   return `${value}${bound}${rate}`;
 }
-
 
 function render(result) {
   const level = result.level;
@@ -76,18 +77,20 @@ function render(result) {
       `<span class="target-figures">${z.members.length} ${escapeHtml(levelNoun(level, z.members.length))}, ${formatCount(z.households)} households, ${zoneFigures(z, false)}</span>${notes}</li>`;
   }).join('');
   $('zones-exports').innerHTML = result.zones.length
-    ? `Download the zones: ${bespokeExportLinks(result.zones.map((z) => z.id), window.smallareaState, true)}` : '';
+    ? `Download the zones: ${bespokeExportLinks(result.zones.map((z) => z.id), state, true)}` : '';
   $('zones-exports').hidden = result.zones.length === 0;
 }
 
 async function build() {
-  const state = window.smallareaState;
   $('zones-status').textContent = 'Building zones…';
   try {
-    const result = await call('/api/zones', {
-      dataset: state.dataset, measure: state.measure, period: state.period, within: $('zones-within').value,
-      min_households: Number($('zones-min').value), max_households: Number($('zones-max').value),
-      max_zones: Number($('zones-limit').value), contiguity: $('zones-contiguity').value,
+    const result = await requestJson('/api/zones', {
+      method: 'POST',
+      body: {
+        dataset: state.dataset, measure: state.measure, period: state.period, within: $('zones-within').value,
+        min_households: Number($('zones-min').value), max_households: Number($('zones-max').value),
+        max_zones: Number($('zones-limit').value), contiguity: $('zones-contiguity').value,
+      },
     });
     zones.result = result;
     render(result);
@@ -101,14 +104,15 @@ async function build() {
 }
 
 async function zoomTo(id) {
-  const meta = await call(`/api/bespoke/${encodeURIComponent(id)}`).catch(() => null);
-  if (meta && meta.bbox) window.smallareaMap.fitBounds([[meta.bbox[0], meta.bbox[1]], [meta.bbox[2], meta.bbox[3]]], { padding: 60, maxZoom: 16, duration: 0 });
+  const meta = await requestJson(`/api/bespoke/${encodeURIComponent(id)}`).catch(() => null);
+  if (meta && meta.bbox) getMap().fitBounds([[meta.bbox[0], meta.bbox[1]], [meta.bbox[2], meta.bbox[3]]], { padding: 60, maxZoom: 16, duration: 0 });
 }
 
-function start(map) {
+/// Hooks the builder into the map (called by main.js once the map is ready).
+export function startZones(map) {
   map.on('styledata', refresh);
   $('zones-build').addEventListener('click', build);
-  $('zones-within').addEventListener('focus', () => { if (window.smallareaBespoke && window.smallareaBespoke.meta) fillWithin(); });
+  $('zones-within').addEventListener('focus', () => { if (bespoke.meta) fillWithin(); });
   $('zones-list').addEventListener('click', (event) => {
     const button = event.target.closest('button[data-zone]');
     if (button) zoomTo(button.dataset.zone);
@@ -116,5 +120,3 @@ function start(map) {
   fillWithin();
   zones.started = true;
 }
-
-whenMapReady(start);

@@ -1,0 +1,252 @@
+// The MapLibre map: created once by main.js, with the basemap (if configured) and district outlines as context, and
+// the choropleth's area layers, rebuilt for each dataset/measure/period/level. Vector tiles come from /tiles with the
+// protected figures as attributes; the partner key goes with them through api.js's transformRequest.
+
+import { transformRequest } from './api.js';
+import { $ } from './dom.js';
+import maplibregl from './maplibre.js';
+import { currentDataset, catalog, state } from './state.js';
+import { fillColour, hatchImage } from './style.js';
+import { BOUNDARY_ATTRIBUTION, escapeHtml, formatOf, honestText } from './text.js';
+
+const AREA_LAYERS = ['areas-fill', 'areas-hatch', 'areas-outline', 'areas-hover', 'areas-selected-casing', 'areas-selected'];
+
+let map = null;
+let mapReady = false; // set once the style has loaded and the context layers are in
+let basemapShown = false;
+let hoveredId = null;
+
+/// The maplibregl.Map, or null before main.js creates it.
+export const getMap = () => map;
+export const isMapReady = () => mapReady;
+
+/// The map's current {zoom, lat, lng}, or null before it exists.
+export function mapView() {
+  if (!map) return null;
+  const c = map.getCenter();
+  return { zoom: map.getZoom(), lat: c.lat, lng: c.lng };
+}
+
+/// The vector tile URL template of a level; with the mapped dataset, measure and period when `withData`.
+export function tileTemplate(level, withData) {
+  // Built by hand: new URL() would percent-encode the {z}/{x}/{y} placeholders.
+  let template = `${window.location.origin}/tiles/${encodeURIComponent(level)}/{z}/{x}/{y}.mvt`;
+  if (withData) {
+    const q = new URLSearchParams({ dataset: state.dataset, measure: state.measure, period: state.period });
+    template += `?${q}`;
+  }
+  return template;
+}
+
+export function showStatus(message) {
+  const el = $('map-status');
+  el.hidden = !message;
+  el.textContent = message || '';
+}
+
+export function createMap(initialView, bounds) {
+  const options = {
+    container: 'map',
+    style: {
+      version: 8,
+      sources: {},
+      layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#e9edf2' } }],
+    },
+    attributionControl: false,
+    maxZoom: 16,
+    hash: false,
+    dragRotate: false,
+    pitchWithRotate: false,
+    fadeDuration: 0,
+    transformRequest, // sends the partner key with tile requests
+  };
+  if (initialView) {
+    options.center = [initialView.lng, initialView.lat];
+    options.zoom = initialView.zoom;
+  } else if (bounds) {
+    options.bounds = bounds;
+    options.fitBoundsOptions = { padding: 24 };
+  } else {
+    options.center = [-2.3, 53.45];
+    options.zoom = 10;
+  }
+  map = new maplibregl.Map(options);
+  map.touchZoomRotate.disableRotation();
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+  map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
+  map.addControl(new maplibregl.AttributionControl({ compact: window.innerWidth < 720, customAttribution: BOUNDARY_ATTRIBUTION }), 'bottom-right');
+  if (window.innerWidth < 720) {
+    // On a phone the expanded attribution would cover a third of the map; it starts collapsed (the statement is
+    // also printed under the map) and opens with the (i) button.
+    map.once('load', () => {
+      const attrib = map.getContainer().querySelector('.maplibregl-ctrl-attrib');
+      if (attrib) {
+        attrib.classList.remove('maplibregl-compact-show');
+        attrib.removeAttribute('open');
+      }
+    });
+  }
+  map.on('error', (event) => {
+    // Tile errors (e.g. a 400 for a level finer than the dataset) are shown once, not thrown.
+    const message = event && event.error && event.error.message;
+    if (message) console.warn('map error:', message);
+  });
+  return map;
+}
+
+/// Once the style has loaded: the hatch pattern and the context layers (basemap from /api/config, district outlines).
+export function addContextLayers(config) {
+  map.addImage('hatch', hatchImage(), { pixelRatio: 2 });
+  if (config && config.basemap_url) {
+    basemapShown = true;
+    let host = '';
+    try {
+      host = new URL(config.basemap_url.replace(/[{}]/g, '')).hostname;
+    } catch {
+      host = 'basemap';
+    }
+    map.addSource('basemap', { type: 'raster', tiles: [config.basemap_url], tileSize: 256, attribution: `Basemap: ${escapeHtml(host)}` });
+    map.addLayer({ id: 'basemap', type: 'raster', source: 'basemap' });
+  }
+  if (catalog.tileLevels.has('lad')) {
+    map.addSource('lad', { type: 'vector', tiles: [tileTemplate('lad', false)], maxzoom: 16 });
+    map.addLayer({
+      id: 'lad-outline',
+      type: 'line',
+      source: 'lad',
+      'source-layer': 'lad',
+      paint: { 'line-color': '#1f2933', 'line-width': ['interpolate', ['linear'], ['zoom'], 8, 0.8, 14, 2.2], 'line-opacity': 0.8 },
+    });
+  }
+  mapReady = true;
+}
+
+/// Hover outline and tooltip; `onAreaClick(code, event)` for a click on an area, `onMoveEnd()` after a pan or zoom.
+export function bindMapEvents({ onAreaClick, onMoveEnd }) {
+  const tooltip = $('tooltip');
+  const setHover = (id, hover) => map.setFeatureState({ source: 'areas', sourceLayer: state.level, id }, { hover });
+  map.on('mousemove', 'areas-fill', (event) => {
+    const feature = event.features && event.features[0];
+    if (!feature) return;
+    map.getCanvas().style.cursor = 'pointer';
+    if (feature.id !== hoveredId) {
+      if (hoveredId !== null) setHover(hoveredId, false);
+      hoveredId = feature.id ?? null;
+      if (hoveredId !== null) setHover(hoveredId, true);
+    }
+    const p = feature.properties;
+    const value = p.suppressed ? 'suppressed' : p.missing || p[state.of] === undefined ? 'no data' : formatOf(state.of, p[state.of]);
+    tooltip.innerHTML = `<strong>${escapeHtml(p.name || p.code)}</strong><span>${escapeHtml(value)}</span>`;
+    tooltip.hidden = false;
+    const { x, y } = event.point;
+    const width = map.getContainer().clientWidth;
+    tooltip.style.transform = `translate(${Math.min(x + 14, width - 200)}px, ${y + 14}px)`;
+  });
+  map.on('mouseleave', 'areas-fill', () => {
+    map.getCanvas().style.cursor = '';
+    if (hoveredId !== null) setHover(hoveredId, false);
+    hoveredId = null;
+    tooltip.hidden = true;
+  });
+  map.on('click', 'areas-fill', (event) => {
+    const feature = event.features && event.features[0];
+    if (!feature || !feature.properties.code) return;
+    onAreaClick(feature.properties.code);
+    // On wide screens the details card covers the map's top-left corner: nudge a clicked area out from under it.
+    const card = 350;
+    if (window.innerWidth > 760 && event.point.x < card + 20 && event.point.y < 480) map.panBy([-(card + 60 - event.point.x), 0]);
+  });
+  map.on('moveend', onMoveEnd);
+}
+
+// The dataset's own attribution (its licence named), shown on the map next to the boundary statement.
+function datasetAttribution(dataset) {
+  const text = honestText(dataset.attribution || '', dataset.disclosure, dataset).trim() || `Source: ${dataset.publisher}.`;
+  return dataset.licence && !text.includes(dataset.licence) ? `${text} Licence: ${dataset.licence}.` : text;
+}
+
+function removeAreaLayers() {
+  for (const id of AREA_LAYERS) if (map.getLayer(id)) map.removeLayer(id);
+  if (map.getSource('areas')) map.removeSource('areas');
+  hoveredId = null;
+}
+
+/// Rebuilds the area layers for the mapped dataset/measure/period/level; false (nothing drawn) before the map is
+/// ready or without a dataset.
+export function refreshAreas() {
+  // Not map.isStyleLoaded(): that is false while any source is still fetching tiles, which would drop a change.
+  if (!map || !mapReady) return false;
+  const dataset = currentDataset();
+  if (!dataset) return false;
+  removeAreaLayers();
+  const level = state.level;
+  map.addSource('areas', {
+    type: 'vector',
+    tiles: [tileTemplate(level, true)],
+    minzoom: 0,
+    maxzoom: 16,
+    attribution: escapeHtml(datasetAttribution(dataset)),
+  });
+  const before = map.getLayer('lad-outline') ? 'lad-outline' : undefined;
+  const common = { source: 'areas', 'source-layer': level };
+  map.addLayer({ id: 'areas-fill', type: 'fill', ...common, paint: { 'fill-color': classColours(), 'fill-opacity': basemapShown ? 0.78 : 1 } }, before);
+  map.addLayer({ id: 'areas-hatch', type: 'fill', ...common, filter: ['==', ['get', 'suppressed'], true], paint: { 'fill-pattern': 'hatch' } }, before);
+  map.addLayer(
+    {
+      id: 'areas-outline',
+      type: 'line',
+      ...common,
+      paint: {
+        'line-color': level === 'oa' ? 'rgba(255,255,255,0.55)' : 'rgba(255,255,255,0.8)',
+        'line-width': ['interpolate', ['linear'], ['zoom'], 9, 0.2, 12, 0.6, 15, 1.2],
+      },
+    },
+    before,
+  );
+  map.addLayer(
+    {
+      id: 'areas-hover',
+      type: 'line',
+      ...common,
+      paint: {
+        'line-color': '#1f2933',
+        'line-width': ['case', ['boolean', ['feature-state', 'hover'], false], 2, 0],
+      },
+    },
+    before,
+  );
+  const selectedFilter = ['==', ['get', 'code'], state.area || ''];
+  map.addLayer({ id: 'areas-selected-casing', type: 'line', ...common, filter: selectedFilter, paint: { 'line-color': '#ffffff', 'line-width': 6 } });
+  map.addLayer({ id: 'areas-selected', type: 'line', ...common, filter: selectedFilter, paint: { 'line-color': '#d6336c', 'line-width': 3 } });
+  return true;
+}
+
+// The fill expression for state.breaks; state.colours follows it (the legend and the area panel use the colours).
+function classColours() {
+  const { expression, colours } = fillColour(state.of, state.breaks);
+  state.colours = colours;
+  return expression;
+}
+
+/// Colours the areas by the current state.breaks (after new breaks arrive).
+export function applyClasses() {
+  const expression = classColours();
+  if (map && map.getLayer('areas-fill')) map.setPaintProperty('areas-fill', 'fill-color', expression);
+}
+
+/// Outlines the selected area (state.area), or none.
+export function setSelectionFilter() {
+  if (!map) return;
+  const filter = ['==', ['get', 'code'], state.area || ''];
+  for (const id of ['areas-selected-casing', 'areas-selected']) if (map.getLayer(id)) map.setFilter(id, filter);
+}
+
+/// Calls fn(map) once the map has loaded its style and the first classes are applied (the outreach tools add their
+/// layers above the choropleth's then).
+export function whenMapReady(fn) {
+  if (!map || !state.ready || !map.isStyleLoaded()) {
+    setTimeout(() => whenMapReady(fn), 100);
+    return;
+  }
+  fn(map);
+}

@@ -1,0 +1,99 @@
+// The one view state of the map, the catalog it is chosen from, and a notification when the mapped view changes.
+//
+// `state` is a plain object (the browser tests copy it out of the page): every field the URL carries is a top-level
+// field (url_state.js reads and writes them), the rest is derived from the server's answers and read-only outside the
+// module that sets it. `catalog` is what the server offers, filled once at start by main.js.
+
+// Coarsest last. A dataset can be shown at its own level or any coarser level that has boundaries.
+export const LEVELS = [
+  { id: 'oa', label: 'Output Areas (OA)', short: 'OA' },
+  { id: 'lsoa', label: 'Lower layer Super Output Areas (LSOA)', short: 'LSOA' },
+  { id: 'msoa', label: 'Middle layer Super Output Areas (MSOA)', short: 'MSOA' },
+  { id: 'lad', label: 'Local authority districts (LAD)', short: 'Local authority' },
+];
+export const LEVEL_SHORT = { oa: 'Output Area', lsoa: 'LSOA', msoa: 'MSOA', lad: 'Local authority' };
+
+export const state = {
+  // In the URL.
+  dataset: null,
+  measure: null,
+  period: null,
+  level: null,
+  of: null,
+  method: 'quantile',
+  classes: 5,
+  view: null, // {zoom, lat, lng}
+  area: null, // selected area code
+  bespoke: null, // the saved bespoke area shown (bespoke.js)
+  // Derived.
+  classification: null,
+  breaks: null, // the /api/breaks answer for the view (legend.js)
+  colours: null, // one per class, from style.js
+  row: null, // the selected area's /api/table row (details.js)
+  partial: null, // {key, level, rows, partial}: partial sums on a coarser level (legend.js refreshPartial)
+  ready: false, // classes applied at least once
+  error: null,
+};
+
+export const catalog = {
+  datasets: [], // /api/datasets
+  tileLevels: new Set(), // levels with boundaries (/tiles/catalog)
+  areaNames: new Map(), // code -> name, for parent areas
+};
+
+export const currentDataset = () => catalog.datasets.find((d) => d.id === state.dataset) || null;
+export const currentMeasure = () => {
+  const d = currentDataset();
+  return d ? d.measures.find((m) => m.id === state.measure) || null : null;
+};
+const levelIndex = (id) => LEVELS.findIndex((l) => l.id === id);
+
+/// What the mapped table is: its figures change when any of these does.
+export const viewKey = () => [state.dataset, state.measure, state.period, state.level].join('|');
+
+export function ofOptions(measure) {
+  if (!measure) return [];
+  if (measure.kind === 'percent_only') return ['percent'];
+  return measure.denominator ? ['rate', 'value'] : ['value'];
+}
+
+export function levelOptions(dataset) {
+  if (!dataset) return [];
+  const from = levelIndex(dataset.level);
+  return LEVELS.filter((l, i) => (from < 0 ? l.id === dataset.level : i >= from) && (catalog.tileLevels.has(l.id) || l.id === dataset.level));
+}
+
+/// The next level up that the dataset can be shown at (sums of more cells, so the rounding matters less), or null.
+export function coarserLevel() {
+  const options = levelOptions(currentDataset());
+  const i = options.findIndex((l) => l.id === state.level);
+  return i >= 0 && i + 1 < options.length ? options[i + 1] : null;
+}
+
+/// Brings a wanted view (from the URL or a picker) to the nearest valid one.
+export function normalise(wanted) {
+  const dataset = catalog.datasets.find((d) => d.id === wanted.dataset) || catalog.datasets[0];
+  if (!dataset) return;
+  state.dataset = dataset.id;
+  const measure = dataset.measures.find((m) => m.id === wanted.measure) || dataset.measures[0];
+  state.measure = measure ? measure.id : null;
+  const periods = dataset.periods || [];
+  state.period = periods.includes(wanted.period) ? wanted.period : periods[periods.length - 1] || null;
+  const levels = levelOptions(dataset).map((l) => l.id);
+  state.level = levels.includes(wanted.level) ? wanted.level : dataset.level;
+  const ofs = ofOptions(measure);
+  state.of = ofs.includes(wanted.of) ? wanted.of : ofs[0] || null;
+  state.method = ['quantile', 'jenks', 'equal'].includes(wanted.method) ? wanted.method : 'quantile';
+  const classes = Number.parseInt(wanted.classes, 10);
+  state.classes = classes >= 3 && classes <= 9 ? classes : 5;
+  state.classification = dataset.classification;
+}
+
+// The mapped dataset/measure/period/level changed and the map redrew it: the bespoke card recomputes its totals.
+const viewListeners = new Set();
+export function onMappedViewChange(listener) {
+  viewListeners.add(listener);
+}
+export function mappedViewChanged() {
+  for (const listener of viewListeners) listener(state);
+}

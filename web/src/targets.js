@@ -1,0 +1,120 @@
+// The target-area finder (public API only): "Find target areas" ranks areas in a household band (GET /api/targets),
+// highlights and lists them, zooms to one on click, and links the CSV and XLSX. Each target shows its interval
+// (value ± rounding bound, rate range) and its band: areas whose rate intervals overlap share a band and are marked
+// "tied within rounding", so the list does not claim a finer order than the rounding allows.
+
+import { requestJson } from './api.js';
+import { $ } from './dom.js';
+import { getMap } from './map.js';
+import { refreshOverlay, setTargetCodes, showTargetsOutline } from './overlay.js';
+import { currentDataset, state } from './state.js';
+import { capitalise, escapeHtml, formatBound, formatCount, formatRate, honestText } from './text.js';
+
+let rows = []; // the listed targets (zoomToTarget finds their bbox)
+
+function targetParams() {
+  return { dataset: state.dataset, measure: state.measure, period: state.period,
+    min_households: $('targets-min').value, max_households: $('targets-max').value, limit: $('targets-limit').value };
+}
+
+async function findTargets() {
+  const list = $('targets-list');
+  $('targets-status').textContent = 'Searching…';
+  try {
+    const result = await requestJson('/api/targets', { params: targetParams() });
+    rows = result.rows;
+    setTargetCodes(rows.map((t) => t.code));
+    list.innerHTML = renderTargets(result);
+    const dataset = currentDataset();
+    $('targets-status').textContent = `${result.rows.length} of ${result.eligible} areas with ${result.min_households}–${result.max_households} households, ranked by ${result.ranked_by}.` +
+      (result.note ? ` ${honestText(result.note, result.disclosure, dataset)}.` : '');
+    renderBands(result);
+    const csv = new URL('/api/targets', window.location.href);
+    for (const [k, v] of Object.entries({ ...targetParams(), format: 'csv' })) if (v) csv.searchParams.set(k, v);
+    $('targets-csv').href = csv.toString();
+    $('targets-csv').hidden = result.rows.length === 0;
+    const xlsx = new URL(csv);
+    xlsx.searchParams.set('format', 'xlsx');
+    $('targets-xlsx').href = xlsx.toString();
+    $('targets-xlsx').hidden = result.rows.length === 0;
+    showTargetsOutline(result.outline);
+    refreshOverlay();
+  } catch (error) {
+    rows = [];
+    setTargetCodes([]);
+    list.innerHTML = '';
+    $('targets-status').textContent = `Could not search: ${error.message}`;
+  }
+}
+
+// Band sizes: how many rows share each band (rows whose rate intervals overlap cannot be told apart by the rounding).
+function bandSizes(targets) {
+  const sizes = new Map();
+  for (const r of targets) if (typeof r.band === 'number') sizes.set(r.band, (sizes.get(r.band) || 0) + 1);
+  return sizes;
+}
+
+function targetInterval(r, percent) {
+  const parts = [];
+  const rate = r.rate ?? r.percent;
+  const unit = percent ? '%' : ' per 100 households';
+  if (rate !== null && rate !== undefined) {
+    const range = typeof r.rate_low === 'number' && typeof r.rate_high === 'number'
+      ? ` <span class="range">(${percent ? r.rate_low : formatRate(r.rate_low)}–${percent ? r.rate_high : formatRate(r.rate_high)})</span>` : '';
+    parts.push(`<span class="rate">${percent ? rate : formatRate(rate)}${unit}</span>${range}`);
+  }
+  if (typeof r.value === 'number') {
+    const bound = typeof r.uncertainty === 'number' && r.uncertainty > 0 ? ` ± ${formatBound(r.uncertainty)}` : '';
+    // value ± bound already is the interval [value_low, value_high]; the rate range is the one that sets the bands.
+    parts.push(`<span class="value">${formatCount(r.value)}${bound}</span>`);
+  }
+  return parts.join('; ');
+}
+
+// Each row's list number is its band (shared by ties), not a clean 1..N rank the rounding cannot support.
+function renderTargets(result) {
+  const percent = result.rate_unit === 'percent';
+  const sizes = bandSizes(result.rows);
+  return result.rows.map((r) => {
+    const banded = typeof r.band === 'number';
+    const tied = banded && sizes.get(r.band) > 1;
+    const classes = ['target', tied ? 'tied' : '', r.tied_with_next ? 'tied-next' : ''].filter(Boolean).join(' ');
+    const tie = tied
+      ? ` <span class="tie" title="Their rate intervals overlap: the rounding cannot tell these areas apart">tied within rounding (band ${r.band}, ${sizes.get(r.band)} areas)</span>`
+      : '';
+    const rounding = r.rounding_dominates ? ' <span class="tie">rounding dominates</span>' : '';
+    return `<li value="${banded ? r.band : r.rank}" class="${classes}" data-band="${banded ? r.band : ''}" data-rank="${r.rank}">` +
+      `<button type="button" data-code="${escapeHtml(r.code)}">${escapeHtml(r.name)}</button>` +
+      ` <span class="target-figures">${formatCount(r.households)} households, ${targetInterval(r, percent)}</span>${tie}${rounding}</li>`;
+  }).join('');
+}
+
+function renderBands(result) {
+  const el = $('targets-bands');
+  if (typeof result.bands !== 'number') {
+    el.hidden = true;
+    el.textContent = '';
+    return;
+  }
+  const n = result.rows.length;
+  const text = [`${result.bands} distinct ${result.bands === 1 ? 'band' : 'bands'} among these ${n} ${n === 1 ? 'area' : 'areas'}` +
+    (result.bands < n && !result.ties_note ? '; areas in one band are tied within rounding and numbered alike.' : '.')];
+  if (result.ties_note) text.push(`${capitalise(honestText(result.ties_note, result.disclosure, currentDataset()).trim().replace(/\.?$/, '.'))}`);
+  el.textContent = text.join(' ');
+  el.hidden = false;
+}
+
+function zoomToTarget(code) {
+  const row = rows.find((t) => t.code === code);
+  if (!row || !row.bbox) return;
+  getMap().fitBounds([[row.bbox[0], row.bbox[1]], [row.bbox[2], row.bbox[3]]], { padding: 80, maxZoom: 15, duration: 0 });
+}
+
+/// The finder's buttons (called by main.js once the map is ready).
+export function startTargets() {
+  $('targets-find').addEventListener('click', findTargets);
+  $('targets-list').addEventListener('click', (event) => {
+    const button = event.target.closest('button[data-code]');
+    if (button) zoomToTarget(button.dataset.code);
+  });
+}

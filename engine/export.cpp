@@ -410,7 +410,8 @@ target_selection select_targets(const snapshot& s, const table_result& t, long l
     sel.max_households = hi;
     sel.limit = limit;
     sel.within = within;
-    sel.ranked_by = areas.ranked_by + " of the " + d.level + " each patch lies in";
+    const std::string level_name = level_acronym(d.level);
+    sel.ranked_by = areas.ranked_by + " of the " + level_name + " each patch lies in";
     for (std::size_t k = 0; k < areas.picked.size(); ++k) {
         auto& oas = oas_of_row[areas.picked[k]];
         std::sort(oas.begin(), oas.end(), [&](std::size_t x, std::size_t y) { return s.areas()[x].code < s.areas()[y].code; });
@@ -426,12 +427,17 @@ target_selection select_targets(const snapshot& s, const table_result& t, long l
             sel.high.push_back(areas.high[k]);
         }
     }
-    sel.note = "dataset " + d.id + " is published at " + d.level + " level only: " + d.level + "s are ranked by their " +
+    sel.note = "dataset " + d.id + " is published at " + level_name + " level only: " + level_name + "s are ranked by their " +
                "protected figure and their Output Areas (~125 households) with " + std::to_string(lo) + " to " +
                std::to_string(hi) + " households are listed as the patches to walk; each patch carries the figure of its " +
-               d.level + ", the value for the whole " + d.level + ", never apportioned to the Output Area";
+               level_name + ", the value for the whole " + level_name + ", never apportioned to the Output Area";
     mark_bands(sel, percent);
     return sel;
+}
+
+std::string level_acronym(std::string level) {
+    for (auto& c : level) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return level;
 }
 
 const data::area* place_names::at(const std::string& level) const {
@@ -525,7 +531,7 @@ export_file export_targets(data::database& db, const snapshot& s, const table_re
                         &t.table.rows()[sel.picked[k]]};
         if (patches) {
             const auto& f = s.areas()[p.figure_area];
-            line.labels.insert(line.labels.end(), {std::string("value for the whole " + f.level), f.code, f.name});
+            line.labels.insert(line.labels.end(), {std::string("value for the whole " + level_acronym(f.level)), f.code, f.name});
         }
         line.labels.insert(line.labels.end(), {sel.low[k], sel.high[k]});
         for (const auto& level : place_levels) {

@@ -109,6 +109,9 @@ target_selection rank_targets(const table_result& t, long lo, long hi, long limi
 /// tie marks follow the areas' intervals. Without OAs: rank_targets on the dataset's own areas.
 target_selection select_targets(const snapshot& s, const table_result& t, long lo, long hi, long limit, const std::string& within);
 
+/// "lsoa" -> "LSOA": a level id as people write it in a sentence.
+std::string level_acronym(std::string level);
+
 /// Place context of an area for people on the ground: the code and name of each coarser area it lies in (LSOA,
 /// MSOA, LAD, ...), coarsest last, as the lookups know them.
 struct place_names {

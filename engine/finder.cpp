@@ -36,7 +36,7 @@ json targets_json(data::database& db, const snapshot& s, const table_result& t, 
             const auto& f = s.areas()[p.figure_area];
             row["figure_for"] = json{{"code", f.code}, {"name", f.name}, {"level", f.level},
                                      {"households", r.households ? json(*r.households) : json(nullptr)},
-                                     {"note", "value for the whole " + f.level}};
+                                     {"note", "value for the whole " + level_acronym(f.level)}};
         }
         row["bbox"] = p.bbox ? json::array({p.bbox->minx, p.bbox->miny, p.bbox->maxx, p.bbox->maxy}) : json(nullptr);
         row["point"] = p.lon ? json::array({*p.lon, *p.lat}) : json(nullptr);

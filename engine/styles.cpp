@@ -12,7 +12,7 @@ using nlohmann::json;
 
 namespace {
 
-// web/src/app.js PALETTES (ColorBrewer YlGnBu) and its fills for areas without a figure.
+// web/src/style.js PALETTES (ColorBrewer YlGnBu) and its fills for areas without a figure.
 const std::vector<std::vector<std::string>>& palettes() {
     static const std::vector<std::vector<std::string>> p{
         {"#edf8b1", "#7fcdbb", "#2c7fb8"},
@@ -27,7 +27,7 @@ const std::vector<std::vector<std::string>>& palettes() {
 constexpr const char* missing_fill = "#c9ced6";
 constexpr const char* suppressed_fill = "#f3f4f6";
 
-std::vector<std::string> palette(std::size_t n) { // as app.js paletteFor
+std::vector<std::string> palette(std::size_t n) { // as web/src/style.js paletteFor
     if (n >= 3) return palettes()[std::min<std::size_t>(n, 9) - 3];
     if (n == 1) return {palettes()[0][1]};
     return {palettes()[0][0], palettes()[0][2]};

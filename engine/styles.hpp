@@ -1,6 +1,6 @@
 #pragma once
 // Map styles for GIS clients with the web map's classes and colours (ColorBrewer YlGnBu, quantile breaks of the
-// protected rate as /api/breaks computes them, web/src/app.js PALETTES): a QGIS style (QML), an OGC SLD 1.0 and a
+// protected rate as /api/breaks computes them, web/src/style.js PALETTES): a QGIS style (QML), an OGC SLD 1.0 and a
 // MapLibre style JSON for the vector tiles. Breaks come only from a protected table (disclosure rule 5).
 
 #include "engine/catalog.hpp"

@@ -62,7 +62,7 @@ runBrowserTest({ label: 'browser-bespoke', org: 'browser-bespoke', tmpPrefix: 's
     await page.mouse.click(picked[0].pageX, picked[0].pageY);
     await page.waitForFunction(() => window.__smallareaTest.bespoke.codes.length === 1);
     await idle(page);
-    // The map may have moved (app.js nudges a clicked area out from under the details card): look again.
+    // The map may have moved (the map module nudges a clicked area out from under the details card): look again.
     const second = (await twoAreas(page)).find((a) => a.code !== picked[0].code);
     assert(second, 'no second area to shift-click');
     picked[1] = second;
@@ -136,21 +136,27 @@ runBrowserTest({ label: 'browser-bespoke', org: 'browser-bespoke', tmpPrefix: 's
     return `${info.outlined} outline features rendered`;
   });
 
+  // The sample's published dataset is LSOA-only: the default 100-150 band lists its Output Areas as patches.
   await check('the target finder lists, highlights and zooms to areas, with a CSV link', async () => {
-    await page.fill('#targets-min', '300');
-    await page.fill('#targets-max', '1000');
+    await page.fill('#targets-min', '100');
+    await page.fill('#targets-max', '150');
     await page.fill('#targets-limit', '10');
     await page.click('#targets-find');
     await page.waitForFunction(() => document.querySelectorAll('#targets-list li').length > 0, null, { timeout: 20000 });
     await idle(page);
     const items = await page.locator('#targets-list li').count();
     const status = await page.textContent('#targets-status');
-    assert(/LSOA is ~650 households/.test(status), `no LSOA note in "${status}"`);
+    assert(/Output Areas to walk/.test(status) && /never apportioned/.test(status), `no patch note in "${status}"`);
+    const texts = await page.locator('#targets-list li').allTextContents();
+    for (const t of texts) {
+      assert(/figure for the whole LSOA .+, not apportioned/.test(t), `"${t}" does not say whose figure it is`);
+      assert(/grid ref [A-HJ-Z]{2} \d{4} \d{4}/.test(t), `"${t}" has no grid reference`);
+    }
     const csv = await page.getAttribute('#targets-csv', 'href');
     const response = await fetch(csv);
     const text = await response.text();
     assert(response.ok && /^rank,(.*,)?code,name/m.test(text), 'CSV link does not give the list');
-    const api = await getJson(base, `/api/targets?dataset=${published.id}&min_households=300&max_households=1000&limit=10`);
+    const api = await getJson(base, `/api/targets?dataset=${published.id}&min_households=100&max_households=150&limit=10`);
     assert(api.rows.length === items, `list has ${items}, API ${api.rows.length}`);
     const before = await page.evaluate(() => window.__smallareaTest.map.getZoom());
     await page.locator('#targets-list button').first().click();
@@ -166,7 +172,7 @@ runBrowserTest({ label: 'browser-bespoke', org: 'browser-bespoke', tmpPrefix: 's
   });
 
   await check('each target shows its interval: value ± the rounding bound', async () => {
-    const api = await getJson(base, `/api/targets?dataset=${published.id}&min_households=300&max_households=1000&limit=10`);
+    const api = await getJson(base, `/api/targets?dataset=${published.id}&min_households=100&max_households=150&limit=10`);
     const figures = await page.locator('#targets-list li .target-figures').allTextContents();
     api.rows.forEach((r, i) => {
       if (typeof r.uncertainty === 'number' && r.uncertainty > 0) {
@@ -179,7 +185,7 @@ runBrowserTest({ label: 'browser-bespoke', org: 'browser-bespoke', tmpPrefix: 's
     return figures[0];
   });
 
-  const targets = await getJson(base, `/api/targets?dataset=${published.id}&min_households=300&max_households=1000&limit=10`);
+  const targets = await getJson(base, `/api/targets?dataset=${published.id}&min_households=100&max_households=150&limit=10`);
   const hasTargetBands = typeof targets.bands === 'number' && targets.rows.every((r) => typeof r.band === 'number');
   const tiesName = 'ties within rounding are marked (shared band numbers, "tied within rounding") and the list says how many distinct bands it holds';
   if (!hasTargetBands) {

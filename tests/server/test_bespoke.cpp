@@ -473,7 +473,7 @@ TEST_CASE("targets - LSOA-only data gives the Output Areas to walk, each carryin
         // The figure is its LSOA's, exactly as /api/table serves it, labelled as the whole LSOA's.
         CHECK(r["figure_for"]["code"] == lsoa);
         CHECK(r["figure_for"]["level"] == "lsoa");
-        CHECK(r["figure_for"]["note"] == "value for the whole lsoa");
+        CHECK(r["figure_for"]["note"] == "value for the whole LSOA");
         CHECK(r["places"]["lsoa"]["code"] == lsoa);
         CHECK(r["places"]["lad"]["code"] == "E08000003");
         const auto& l = lsoa_rows.at(lsoa);
@@ -519,7 +519,7 @@ TEST_CASE("targets - LSOA-only data gives the Output Areas to walk, each carryin
     const auto first = t["rows"][0];
     CHECK(csv->body.find("\n1," + std::to_string(first["band"].get<long>()) + ",") != std::string::npos);
     CHECK(csv->body.find("," + first["code"].get<std::string>() + "," + first["code"].get<std::string>() + ",oa," +
-                         std::to_string(first["households"].get<long>()) + ",value for the whole lsoa," +
+                         std::to_string(first["households"].get<long>()) + ",value for the whole LSOA," +
                          first["figure_for"]["code"].get<std::string>() + ",") != std::string::npos);
     CHECK(csv->body.find("," + first["grid_ref"].get<std::string>() + ",2017-10,") != std::string::npos);
     const auto xlsx = get_file(q + "&limit=3&format=xlsx");

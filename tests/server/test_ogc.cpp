@@ -1172,7 +1172,7 @@ TEST_CASE("ogc - styles: QML, SLD and a MapLibre style with the web map's classe
     CHECK(contains(qml->body, "graduatedSymbol"));
     for (const auto& b : breaks) CHECK(contains(qml->body, "upper=\"" + two(b.get<double>()) + "\""));
     for (const char* colour : {"255,255,204,255", "161,218,180,255", "65,182,196,255", "44,127,184,255", "37,52,148,255"}) {
-        CHECK_MESSAGE(contains(qml->body, colour), colour); // web/src/app.js PALETTES[5]
+        CHECK_MESSAGE(contains(qml->body, colour), colour); // web/src/style.js PALETTES[5]
     }
     const auto sld = fetch(base + "/styles/default?f=sld");
     REQUIRE(sld->status == 200);

@@ -26,7 +26,8 @@ async function findTargets() {
     setTargetCodes(rows.map((t) => t.code));
     list.innerHTML = renderTargets(result);
     const dataset = currentDataset();
-    $('targets-status').textContent = `${result.rows.length} of ${result.eligible} areas with ${result.min_households}–${result.max_households} households, ranked by ${result.ranked_by}.` +
+    const noun = result.patches ? 'Output Areas to walk' : 'areas';
+    $('targets-status').textContent = `${result.rows.length} of ${result.eligible} ${noun} with ${result.min_households}–${result.max_households} households, ranked by ${result.ranked_by}.` +
       (result.note ? ` ${honestText(result.note, result.disclosure, dataset)}.` : '');
     renderBands(result);
     const csv = new URL('/api/targets', window.location.href);
@@ -83,9 +84,23 @@ function renderTargets(result) {
       ? ` <span class="tie" title="Their rate intervals overlap: the rounding cannot tell these areas apart">tied within rounding (band ${r.band}, ${sizes.get(r.band)} areas)</span>`
       : '';
     const rounding = r.rounding_dominates ? ' <span class="tie">rounding dominates</span>' : '';
+    // Where it is: the names of the areas it lies in, and an OS grid reference for a paper map or the OS app.
+    const names = [];
+    for (const level of ['lsoa', 'msoa', 'lad']) {
+      const place = r.places && r.places[level];
+      if (place && place.name && !names.includes(place.name)) names.push(place.name);
+    }
+    const where = names.length || r.grid_ref
+      ? ` <span class="target-place">${escapeHtml(names.join(', '))}${r.grid_ref ? `${names.length ? '; ' : ''}grid ref <span class="grid-ref">${escapeHtml(r.grid_ref)}</span>` : ''}</span>`
+      : '';
+    // A patch of LSOA-only data carries its LSOA's figure: say so, so nobody reads it as the patch's own.
+    const whole = r.figure_for
+      ? ` <span class="figure-for">figure for the whole ${escapeHtml(r.figure_for.level.toUpperCase())} ${escapeHtml(r.figure_for.name || r.figure_for.code)}` +
+        `${typeof r.figure_for.households === 'number' ? ` (${formatCount(r.figure_for.households)} households)` : ''}, not apportioned</span>`
+      : '';
     return `<li value="${banded ? r.band : r.rank}" class="${classes}" data-band="${banded ? r.band : ''}" data-rank="${r.rank}">` +
       `<button type="button" data-code="${escapeHtml(r.code)}">${escapeHtml(r.name)}</button>` +
-      ` <span class="target-figures">${formatCount(r.households)} households, ${targetInterval(r, percent)}</span>${tie}${rounding}</li>`;
+      ` <span class="target-figures">${formatCount(r.households)} households, ${targetInterval(r, percent)}</span>${whole}${tie}${rounding}${where}</li>`;
   }).join('');
 }
 

@@ -1,4 +1,5 @@
 #include "data/ingest.hpp"
+#include "data/ingest/values.hpp"
 #include "data/text.hpp"
 
 #include "data/csv_reader.hpp"
@@ -43,11 +44,11 @@ using json = nlohmann::json;
 using text::contains_ci;
 using text::lower;
 using text::trim;
-
-bool all_digits(const std::string& s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
-}
-
+using ingest::all_digits;
+using ingest::marker_hint;
+using ingest::parse_count;
+using ingest::strip_thousands;
+using ingest::yy;
 
 // ---------------------------------------------------------------------------------------------------------------
 // The manifest, parsed and checked before anything touches the store.
@@ -514,109 +515,6 @@ manifest parse_manifest(const std::string& path) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Values and periods
-
-
-/// Parses a count cell: empty -> no value; a whole non-negative number (an integral "12.0" too) -> the value.
-/// Anything else throws ingest_error at file/line.
-std::optional<std::int64_t> parse_count(const std::string& raw, const std::string& file, long line) {
-    const std::string text = trim(raw);
-    if (text.empty()) return std::nullopt;
-    std::size_t i = 0;
-    if (text[0] == '-') throw ingest_error(file, line, "negative count \"" + text + "\"");
-    std::int64_t value = 0;
-    for (; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i) {
-        if (value > (INT64_MAX - 9) / 10) throw ingest_error(file, line, "count \"" + text + "\" is too large");
-        value = value * 10 + (text[i] - '0');
-    }
-    if (i == 0) throw ingest_error(file, line, "\"" + text + "\" is not a number");
-    if (i < text.size()) {
-        if (text[i] != '.') throw ingest_error(file, line, "\"" + text + "\" is not a number");
-        for (std::size_t k = i + 1; k < text.size(); ++k) {
-            if (text[k] != '0') {
-                if (!std::isdigit(static_cast<unsigned char>(text[k])))
-                    throw ingest_error(file, line, "\"" + text + "\" is not a number");
-                throw ingest_error(file, line, "\"" + text + "\" is not a whole count");
-            }
-        }
-    }
-    return value;
-}
-
-/// "September", "Sep" or "Sept" (any case) -> 9; anything else (e.g. "Septober") -> 0, so it is not a period.
-int month_from_name(std::string name) {
-    static const char* const months[] = {"january", "february", "march",     "april",   "may",      "june",
-                                         "july",    "august",   "september", "october", "november", "december"};
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (name.size() < 3) return 0;
-    for (int m = 0; m < 12; ++m) {
-        const std::string full = months[m];
-        if (name == full || name == full.substr(0, 3) || (m == 8 && name == "sept")) return m + 1;
-    }
-    return 0;
-}
-
-
-
-std::string two_digits(int v) {
-    std::string s = std::to_string(v);
-    return s.size() == 1 ? "0" + s : s;
-}
-
-} // namespace
-
-bool normalise_period(const std::string& raw, std::string& out) {
-    const std::string text = trim(raw);
-    auto year_ok = [](const std::string& y) { return y.size() == 4 && all_digits(y) && y >= "1900" && y <= "2100"; };
-    if (year_ok(text)) {
-        out = text;
-        return true;
-    }
-    if (text.size() >= 7 && text[4] == '-' && year_ok(text.substr(0, 4)) && all_digits(text.substr(5, 2))) {
-        const int month = std::stoi(text.substr(5, 2));
-        if (month < 1 || month > 12) return false;
-        if (text.size() == 7) {
-            out = text;
-            return true;
-        }
-        if (text.size() == 10 && text[7] == '-' && all_digits(text.substr(8, 2))) {
-            const int day = std::stoi(text.substr(8, 2));
-            if (day < 1 || day > 31) return false;
-            out = text.substr(0, 7);
-            return true;
-        }
-        return false;
-    }
-    // "September 2017" (NOMIS DATE_NAME) and "Sep-17" are not accepted as the latter is ambiguous.
-    const auto space = text.find(' ');
-    if (space != std::string::npos && year_ok(text.substr(space + 1))) {
-        const int month = month_from_name(text.substr(0, space));
-        if (month > 0) {
-            out = text.substr(space + 1) + "-" + two_digits(month);
-            return true;
-        }
-    }
-    return false;
-}
-
-bool parse_ons_column(const std::string& header, std::string& level, int& year, bool& is_name) {
-    const std::string h = lower(header);
-    if (h.size() < 5) return false;
-    const std::string suffix = h.substr(h.size() - 2);
-    if (suffix != "cd" && suffix != "nm") return false;
-    const std::string digits = h.substr(h.size() - 4, 2);
-    if (!all_digits(digits)) return false;
-    level = h.substr(0, h.size() - 4);
-    if (level == "ltla") level = "lad"; // ONS also calls districts "lower tier local authorities"
-    if (level_rank(level) < 0) return false;
-    year = std::stoi(digits);
-    is_name = suffix == "nm";
-    return true;
-}
-
-namespace {
-
-// ---------------------------------------------------------------------------------------------------------------
 // Writing to the store
 
 /// A small blocking queue between the reading and the writing stage of a boundary ingest. close() wakes both
@@ -747,8 +645,6 @@ int find_field(OGRFeatureDefn* defn, const std::vector<std::string>& candidates)
     }
     return -1;
 }
-
-std::string yy(int vintage) { return two_digits(vintage % 100); }
 
 /// Coordinates must be finite lon/lat after reprojection; anything else means a wrong or missing CRS.
 bool lonlat_ok(const OGREnvelope& e) {
@@ -1198,45 +1094,6 @@ void explain_title_block(const dataset_file& file,
                            "; the table starts at line " + std::to_string(header) + ": set \"skip_lines\": " +
                            std::to_string(header - 1) + " (or \"detect\") and, for footnotes after the rows, "
                            "\"end_at_blank_line\": true");
-}
-
-/// What a marker means where a publisher documents it, for messages.
-std::string marker_hint(const std::string& text) {
-    if (text == "..") return " (\"..\" is Stat-Xplore's and ONS's suppression marker: list it in \"suppressed\")";
-    if (text == "-") return " (\"-\" is Stat-Xplore's zero or nil: list it in \"zero\")";
-    if (text == "*" || text == "c" || text == "x" || text == "[c]" || text == "[x]")
-        return " (a suppression marker? list it in \"suppressed\" as the publisher defines it)";
-    if (text.find(',') != std::string::npos) return " (a thousands separator? set \"thousands_separator\": true)";
-    return {};
-}
-
-/// "1,030" -> "1030" when the commas group thousands exactly; other text is returned unchanged (and refused by
-/// parse_count, so "1,03" is never read as 103).
-std::string strip_thousands(const std::string& text) {
-    if (text.find(',') == std::string::npos) return text;
-    const auto dot = text.find('.');
-    const std::string whole = text.substr(0, dot);
-    std::size_t group = 0;
-    bool first = true;
-    std::size_t digits = 0;
-    for (const char c : whole) {
-        if (c == ',') {
-            if ((first && (digits == 0 || digits > 3)) || (!first && digits != 3)) return text;
-            first = false;
-            digits = 0;
-            ++group;
-        } else if (std::isdigit(static_cast<unsigned char>(c))) {
-            ++digits;
-        } else {
-            return text;
-        }
-    }
-    if (digits != 3) return text;
-    std::string out;
-    for (const char c : whole) {
-        if (c != ',') out.push_back(c);
-    }
-    return out + (dot == std::string::npos ? std::string() : text.substr(dot));
 }
 
 /// A value cell under the file's rules: suppression and zero markers, thousands separators, then parse_count.

@@ -47,9 +47,9 @@ using ingest::lookup_source;
 using text::contains_ci;
 using text::lower;
 using text::trim;
-using ingest::marker_hint;
+using ingest::file_tally;
+using ingest::parse_cell;
 using ingest::parse_count;
-using ingest::strip_thousands;
 using ingest::yy;
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -106,16 +106,6 @@ struct area_key_hash {
         return std::hash<std::string>()(k.code) ^ (std::hash<std::string>()(k.level) << 1) ^
                static_cast<std::size_t>(k.vintage);
     }
-};
-
-/// What a file's rows left out on purpose or mapped, for the notes (never silent).
-struct file_tally {
-    std::int64_t filtered = 0;   // rows another value of a "where" column
-    std::int64_t totals = 0;     // "Total" rows dropped
-    std::int64_t outside = 0;    // rows of areas outside the store ("outside_store": "skip")
-    std::string first_outside;
-    std::map<std::string, std::int64_t> suppressed; // marker -> cells
-    std::map<std::string, std::int64_t> zero;       // marker -> cells
 };
 
 class ingester {
@@ -632,33 +622,6 @@ void explain_title_block(const dataset_file& file,
                            "; the table starts at line " + std::to_string(header) + ": set \"skip_lines\": " +
                            std::to_string(header - 1) + " (or \"detect\") and, for footnotes after the rows, "
                            "\"end_at_blank_line\": true");
-}
-
-/// A value cell under the file's rules: suppression and zero markers, thousands separators, then parse_count.
-std::optional<std::int64_t> parse_cell(const std::string& raw, const dataset_file& file, long line, file_tally& tally,
-                                       bool& suppressed) {
-    const std::string text = trim(raw);
-    suppressed = false;
-    for (const auto& m : file.suppressed) {
-        if (text == trim(m)) {
-            ++tally.suppressed[m];
-            suppressed = true;
-            return std::nullopt;
-        }
-    }
-    for (const auto& m : file.zero) {
-        if (text == trim(m)) {
-            ++tally.zero[m];
-            return 0;
-        }
-    }
-    try {
-        return parse_count(file.thousands_separator ? strip_thousands(text) : text, file.path, line);
-    } catch (const ingest_error& e) {
-        const std::string hint = marker_hint(text);
-        if (hint.empty()) throw;
-        throw ingest_error(file.path, line, "\"" + text + "\" is not a count" + hint);
-    }
 }
 
 /// Why two rows of one file landed on the same cell: the columns in which they differ (other than the value) are

@@ -100,6 +100,32 @@ std::string strip_thousands(const std::string& text) {
     return out + (dot == std::string::npos ? std::string() : text.substr(dot));
 }
 
+std::optional<std::int64_t> parse_cell(const std::string& raw, const dataset_file& file, long line, file_tally& tally,
+                                       bool& suppressed) {
+    const std::string text = trim(raw);
+    suppressed = false;
+    for (const auto& m : file.suppressed) {
+        if (text == trim(m)) {
+            ++tally.suppressed[m];
+            suppressed = true;
+            return std::nullopt;
+        }
+    }
+    for (const auto& m : file.zero) {
+        if (text == trim(m)) {
+            ++tally.zero[m];
+            return 0;
+        }
+    }
+    try {
+        return parse_count(file.thousands_separator ? strip_thousands(text) : text, file.path, line);
+    } catch (const ingest_error& e) {
+        const std::string hint = marker_hint(text);
+        if (hint.empty()) throw;
+        throw ingest_error(file.path, line, "\"" + text + "\" is not a count" + hint);
+    }
+}
+
 } // namespace ingest
 
 using ingest::all_digits;

@@ -1,5 +1,5 @@
 // ingest_values: the pure value rules of ingest (data/ingest/values.*) on their own, without a store or a file:
-// counts, periods, month names, ONS column names, thousands separators and publishers' cell markers.
+// counts, periods, month names, ONS column names, thousands separators and publishers' cell markers (parse_cell).
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
@@ -10,6 +10,7 @@
 #include "data/inspect.hpp"
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -134,4 +135,58 @@ TEST_CASE("marker_hint - a refused cell that looks like a publisher's marker say
     CHECK(ingest::marker_hint("1,03").find("\"thousands_separator\"") != std::string::npos);
     CHECK(ingest::marker_hint("abc").empty());
     CHECK(ingest::marker_hint("").empty());
+}
+
+TEST_CASE("parse_cell - a file's markers and thousands separators, counted for the notes") {
+    ingest::dataset_file file;
+    file.path = "statxplore.csv";
+    file.suppressed = {".."};
+    file.zero = {"-"};
+    file.thousands_separator = true;
+    ingest::file_tally tally;
+    bool suppressed = true;
+
+    CHECK(ingest::parse_cell(" 1,030 ", file, 4, tally, suppressed) == std::optional<std::int64_t>(1030));
+    CHECK_FALSE(suppressed);
+    CHECK_FALSE(ingest::parse_cell("..", file, 5, tally, suppressed).has_value());
+    CHECK(suppressed); // stored as the publisher's suppression, not as a missing value
+    CHECK(ingest::parse_cell(" - ", file, 6, tally, suppressed) == std::optional<std::int64_t>(0));
+    CHECK_FALSE(suppressed);
+    CHECK_FALSE(ingest::parse_cell("", file, 7, tally, suppressed).has_value());
+    CHECK_FALSE(suppressed); // an empty cell is no value, not a suppression
+    CHECK_FALSE(ingest::parse_cell("..", file, 8, tally, suppressed).has_value());
+    CHECK(tally.suppressed == std::map<std::string, std::int64_t>{{"..", 2}});
+    CHECK(tally.zero == std::map<std::string, std::int64_t>{{"-", 1}});
+    CHECK(tally.filtered == 0);
+    CHECK(tally.totals == 0);
+    CHECK(tally.outside == 0);
+}
+
+TEST_CASE("parse_cell - without the options, a marker or separator is refused naming the option") {
+    ingest::dataset_file file;
+    file.path = "plain.csv";
+    ingest::file_tally tally;
+    bool suppressed = false;
+    auto refusal = [&](const std::string& raw) -> std::string {
+        try {
+            (void)ingest::parse_cell(raw, file, 9, tally, suppressed);
+        } catch (const smallarea::ingest_error& e) {
+            return e.what();
+        }
+        return {};
+    };
+    CHECK(refusal("..") == "plain.csv, line 9: \"..\" is not a count (\"..\" is Stat-Xplore's and ONS's suppression "
+                           "marker: list it in \"suppressed\")");
+    CHECK(refusal("-") == "plain.csv, line 9: \"-\" is not a count (\"-\" is Stat-Xplore's zero or nil: list it in "
+                          "\"zero\")");
+    CHECK(refusal("1,030") == "plain.csv, line 9: \"1,030\" is not a count (a thousands separator? set "
+                              "\"thousands_separator\": true)");
+    CHECK(refusal("abc") == "plain.csv, line 9: \"abc\" is not a number"); // no hint: parse_count's own words
+    CHECK(refusal("-5") == "plain.csv, line 9: negative count \"-5\"");
+    CHECK(tally.suppressed.empty());
+    CHECK(tally.zero.empty());
+
+    file.thousands_separator = true; // commas that do not group thousands are still refused
+    CHECK(refusal("1,03") == "plain.csv, line 9: \"1,03\" is not a count (a thousands separator? set "
+                             "\"thousands_separator\": true)");
 }

@@ -1,4 +1,5 @@
 #include "data/ingest.hpp"
+#include "data/ingest/bounded_queue.hpp"
 #include "data/ingest/manifest.hpp"
 #include "data/ingest/values.hpp"
 #include "data/text.hpp"
@@ -22,9 +23,6 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
 #include <thread>
 #include <cmath>
 #include <ctime>
@@ -39,6 +37,7 @@ namespace smallarea::data {
 namespace {
 
 using ingest::boundary_source;
+using ingest::bounded_queue;
 using ingest::dataset_file;
 using ingest::dataset_source;
 using ingest::denominator_source;
@@ -54,45 +53,6 @@ using ingest::yy;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Writing to the store
-
-/// A small blocking queue between the reading and the writing stage of a boundary ingest. close() wakes both
-/// sides: pop() then drains what is left and returns false; push() returns false.
-template <typename T>
-class bounded_queue {
-public:
-    explicit bounded_queue(std::size_t capacity) : m_capacity(capacity) {}
-    bool push(T value) {
-        std::unique_lock<std::mutex> lock(m_mutex);
-        m_not_full.wait(lock, [&] { return m_closed || m_items.size() < m_capacity; });
-        if (m_closed) return false;
-        m_items.push_back(std::move(value));
-        m_not_empty.notify_one();
-        return true;
-    }
-    bool pop(T& out) {
-        std::unique_lock<std::mutex> lock(m_mutex);
-        m_not_empty.wait(lock, [&] { return m_closed || !m_items.empty(); });
-        if (m_items.empty()) return false;
-        out = std::move(m_items.front());
-        m_items.pop_front();
-        m_not_full.notify_one();
-        return true;
-    }
-    void close() {
-        std::lock_guard<std::mutex> lock(m_mutex);
-        m_closed = true;
-        m_not_empty.notify_all();
-        m_not_full.notify_all();
-    }
-
-private:
-    std::mutex m_mutex;
-    std::condition_variable m_not_empty;
-    std::condition_variable m_not_full;
-    std::deque<T> m_items;
-    std::size_t m_capacity;
-    bool m_closed = false;
-};
 
 struct area_key {
     int vintage;

@@ -1,5 +1,6 @@
 #include "data/ingest.hpp"
 #include "data/ingest/bounded_queue.hpp"
+#include "data/ingest/context.hpp"
 #include "data/ingest/manifest.hpp"
 #include "data/ingest/values.hpp"
 #include "data/text.hpp"
@@ -37,6 +38,7 @@ namespace smallarea::data {
 namespace {
 
 using ingest::boundary_source;
+using ingest::ingest_context;
 using ingest::bounded_queue;
 using ingest::dataset_file;
 using ingest::dataset_source;
@@ -54,76 +56,6 @@ using ingest::yy;
 // ---------------------------------------------------------------------------------------------------------------
 // Writing to the store
 
-struct area_key {
-    int vintage;
-    std::string level;
-    std::string code;
-    bool operator==(const area_key& o) const { return vintage == o.vintage && level == o.level && code == o.code; }
-};
-
-struct area_key_hash {
-    std::size_t operator()(const area_key& k) const {
-        return std::hash<std::string>()(k.code) ^ (std::hash<std::string>()(k.level) << 1) ^
-               static_cast<std::size_t>(k.vintage);
-    }
-};
-
-class ingester {
-public:
-    ingester(database& db, const progress_callback& progress)
-        : m_db(db), m_progress(progress),
-          m_insert_area(db, "INSERT INTO areas (level, vintage, code, name) VALUES (?, ?, ?, ?)"),
-          m_name_area(db, "UPDATE areas SET name = ? WHERE id = ? AND name = ''") {
-        statement s(m_db, "SELECT id, vintage, level, code FROM areas");
-        while (s.step()) {
-            m_areas.emplace(area_key{static_cast<int>(s.int64(1)), s.text(2), s.text(3)}, s.int64(0));
-        }
-    }
-
-    void boundaries(const boundary_source& source);
-    void lookup(const lookup_source& source);
-    void denominators(const denominator_source& source);
-    void derive(const derived_boundary& d);
-    void dataset(const dataset_source& source, std::int64_t release, const std::string& now);
-
-    ingest_summary summary;
-
-private:
-    std::optional<std::int64_t> area_by_name(const dataset_source& source, const dataset_file& file, long line,
-                                             const std::string& name);
-    void report_tally(const dataset_source& source, const dataset_file& file, const file_tally& tally);
-    void say(const std::string& line) {
-        if (m_progress) m_progress(line);
-    }
-    std::int64_t ensure_area(int vintage, const std::string& level, const std::string& code, const std::string& name);
-    std::optional<std::int64_t> find_area(int vintage, const std::string& level, const std::string& code) const {
-        const auto it = m_areas.find(area_key{vintage, level, code});
-        if (it == m_areas.end()) return std::nullopt;
-        return it->second;
-    }
-
-    database& m_db;
-    const progress_callback& m_progress;
-    statement m_insert_area; // prepared once: lookups create hundreds of thousands of areas
-    statement m_name_area;
-    std::unordered_map<area_key, std::int64_t, area_key_hash> m_areas;
-    // level|vintage -> name -> (id, code) of every area with that name, for files that give names, not codes
-    std::map<std::string, std::map<std::string, std::vector<std::pair<std::int64_t, std::string>>>> m_names;
-};
-
-std::int64_t ingester::ensure_area(int vintage, const std::string& level, const std::string& code,
-                                   const std::string& name) {
-    if (auto id = find_area(vintage, level, code)) {
-        if (!name.empty()) m_name_area.bind(1, name).bind(2, *id).run();
-        return *id;
-    }
-    m_insert_area.bind(1, level).bind(2, vintage).bind(3, code).bind(4, name).run();
-    const auto id = m_db.last_insert_rowid();
-    m_areas.emplace(area_key{vintage, level, code}, id);
-    return id;
-}
-
-
 /// ONS field names for a level and vintage: OA11CD, oa21cd, LSOA21CD, lsoa21_code, ... (case-insensitive).
 int find_field(OGRFeatureDefn* defn, const std::vector<std::string>& candidates) {
     for (const auto& candidate : candidates) {
@@ -140,7 +72,7 @@ bool lonlat_ok(const OGREnvelope& e) {
            e.MinX >= -180.0 && e.MaxX <= 180.0 && e.MinY >= -90.0 && e.MaxY <= 90.0;
 }
 
-void ingester::boundaries(const boundary_source& source) {
+void ingest_boundaries(ingest_context& ctx, const boundary_source& source) {
     CPLErrorHandlerPusher quiet(CPLQuietErrorHandler);
     CPLErrorReset();
     GDALDatasetUniquePtr ds(GDALDataset::Open(gdal_path(source.path).c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY));
@@ -198,9 +130,9 @@ void ingester::boundaries(const boundary_source& source) {
         if (!transform) throw ingest_error(source.path, 0, "cannot transform its CRS to EPSG:4326", "feature");
     }
 
-    statement insert(m_db, "INSERT INTO areas (level, vintage, code, name, geom) VALUES (?, ?, ?, ?, "
+    statement insert(ctx.db(), "INSERT INTO areas (level, vintage, code, name, geom) VALUES (?, ?, ?, ?, "
                            "GeomFromWKB(?, 4326))");
-    statement update(m_db, "UPDATE areas SET name = CASE WHEN ? <> '' THEN ? ELSE name END, "
+    statement update(ctx.db(), "UPDATE areas SET name = CASE WHEN ? <> '' THEN ? ELSE name END, "
                            "geom = GeomFromWKB(?, 4326) WHERE id = ?");
     // Two stages overlap: this thread reads features with GDAL (parse, reproject, checks, WKB), a second repairs
     // them with GEOS and writes them to SQLite. Reading is half of the work, so overlapping roughly halves the
@@ -230,18 +162,18 @@ void ingester::boundaries(const boundary_source& source) {
                         throw ingest_error(source.path, it.feature_number, "area " + it.code + " has no area once made valid",
                                            "feature");
                     }
-                    if (repaired.was_repaired) ++summary.repaired_geometries;
-                    if (auto id = find_area(source.vintage, source.level, it.code)) {
+                    if (repaired.was_repaired) ++ctx.summary.repaired_geometries;
+                    if (auto id = ctx.find_area(source.vintage, source.level, it.code)) {
                         update.bind(1, it.name).bind(2, it.name).bind_blob(3, repaired.wkb.data(), repaired.wkb.size());
                         update.bind(4, *id).run();
                     } else {
                         insert.bind(1, source.level).bind(2, source.vintage).bind(3, it.code).bind(4, it.name);
                         insert.bind_blob(5, repaired.wkb.data(), repaired.wkb.size()).run();
-                        m_areas.emplace(area_key{source.vintage, source.level, it.code}, m_db.last_insert_rowid());
+                        ctx.remember_area(source.vintage, source.level, it.code, ctx.db().last_insert_rowid());
                     }
                     ++stored;
                     if (stored % 10000 == 0) {
-                        say("  " + source.path + ": " + std::to_string(stored) +
+                        ctx.say("  " + source.path + ": " + std::to_string(stored) +
                             (total > 0 ? " of " + std::to_string(total) : "") + " features");
                     }
                 }
@@ -311,8 +243,8 @@ void ingester::boundaries(const boundary_source& source) {
     writer.join();
     if (writer_failure) std::rethrow_exception(writer_failure);
     if (stored == 0) throw ingest_error(source.path, 0, "no features", "feature");
-    summary.features += stored;
-    say("boundaries " + source.path + ": " + std::to_string(stored) + " " + source.level + " " +
+    ctx.summary.features += stored;
+    ctx.say("boundaries " + source.path + ": " + std::to_string(stored) + " " + source.level + " " +
         std::to_string(source.vintage) + " areas");
 }
 
@@ -349,7 +281,7 @@ void detect_lookup_columns(const csv_reader& csv, lookup_source& source) {
     }
 }
 
-void ingester::lookup(const lookup_source& original) {
+void ingest_lookup(ingest_context& ctx, const lookup_source& original) {
     lookup_source source = original;
     csv_reader csv(source.path);
     detect_lookup_columns(csv, source);
@@ -380,11 +312,11 @@ void ingester::lookup(const lookup_source& original) {
         }
         columns.push_back(c);
     }
-    statement link(m_db, "INSERT OR IGNORE INTO area_ancestors (area_id, ancestor_id) VALUES (?, ?)");
+    statement link(ctx.db(), "INSERT OR IGNORE INTO area_ancestors (area_id, ancestor_id) VALUES (?, ?)");
     // One parent per coarser level: a lookup row that contradicts an earlier one is an error, not a second parent.
     std::unordered_map<std::int64_t, std::map<std::string, std::pair<std::int64_t, long>>> parents;
     {
-        statement s(m_db, "SELECT a.area_id, p.level, a.ancestor_id FROM area_ancestors a JOIN areas p ON p.id = a.ancestor_id");
+        statement s(ctx.db(), "SELECT a.area_id, p.level, a.ancestor_id FROM area_ancestors a JOIN areas p ON p.id = a.ancestor_id");
         while (s.step()) parents[s.int64(0)][s.text(1)] = {s.int64(2), 0};
     }
     std::unordered_map<std::int64_t, bool> named;
@@ -397,14 +329,14 @@ void ingester::lookup(const lookup_source& original) {
             if (code.empty()) throw ingest_error(source.path, csv.line(), "empty " + c.level + " code");
             const std::string name = c.name >= 0 ? trim(fields[static_cast<std::size_t>(c.name)]) : std::string();
             std::int64_t id;
-            if (auto existing = find_area(source.vintage, c.level, code)) {
+            if (auto existing = ctx.find_area(source.vintage, c.level, code)) {
                 id = *existing;
                 if (!name.empty() && !named[id]) {
-                    m_name_area.bind(1, name).bind(2, id).run();
+                    ctx.name_area(id, name);
                     named[id] = true;
                 }
             } else {
-                id = ensure_area(source.vintage, c.level, code, name);
+                id = ctx.ensure_area(source.vintage, c.level, code, name);
                 named[id] = true;
             }
             ids.push_back(id);
@@ -427,13 +359,13 @@ void ingester::lookup(const lookup_source& original) {
             }
         }
         ++rows;
-        if (rows % 50000 == 0) say("  " + source.path + ": " + std::to_string(rows) + " rows");
+        if (rows % 50000 == 0) ctx.say("  " + source.path + ": " + std::to_string(rows) + " rows");
     }
-    summary.lookup_rows += rows;
-    say("lookup " + source.path + ": " + std::to_string(rows) + " rows");
+    ctx.summary.lookup_rows += rows;
+    ctx.say("lookup " + source.path + ": " + std::to_string(rows) + " rows");
 }
 
-void ingester::denominators(const denominator_source& source) {
+void ingest_denominators(ingest_context& ctx, const denominator_source& source) {
     csv_reader csv(source.path);
     const std::string v = yy(source.vintage);
     int code = -1;
@@ -453,13 +385,13 @@ void ingester::denominators(const denominator_source& source) {
         if (index < 0) throw ingest_error(source.path, 1, "no column \"" + column + "\"");
         measures.emplace_back(name, index);
     }
-    statement insert(m_db, "INSERT OR REPLACE INTO denominators (area_id, measure, value, source) VALUES (?, ?, ?, ?)");
+    statement insert(ctx.db(), "INSERT OR REPLACE INTO denominators (area_id, measure, value, source) VALUES (?, ?, ?, ?)");
     std::unordered_map<std::string, long> seen;
     std::vector<std::string> fields;
     std::int64_t rows = 0;
     while (csv.next(fields)) {
         const std::string area_code = trim(fields[static_cast<std::size_t>(code)]);
-        const auto id = find_area(source.vintage, source.level, area_code);
+        const auto id = ctx.find_area(source.vintage, source.level, area_code);
         if (!id) {
             throw ingest_error(source.path, csv.line(),
                                "unknown " + source.level + " " + std::to_string(source.vintage) + " area \"" +
@@ -476,32 +408,32 @@ void ingester::denominators(const denominator_source& source) {
             insert.bind(1, *id).bind(2, name).bind(3, *value).bind(4, source.source).run();
         }
         ++rows;
-        if (rows % 50000 == 0) say("  " + source.path + ": " + std::to_string(rows) + " rows");
+        if (rows % 50000 == 0) ctx.say("  " + source.path + ": " + std::to_string(rows) + " rows");
     }
-    summary.denominator_rows += rows;
-    say("denominators " + source.path + ": " + std::to_string(rows) + " rows");
+    ctx.summary.denominator_rows += rows;
+    ctx.say("denominators " + source.path + ": " + std::to_string(rows) + " rows");
 }
 
-void ingester::derive(const derived_boundary& d) {
+void derive_boundaries(ingest_context& ctx, const derived_boundary& d) {
     std::map<std::int64_t, std::vector<std::string>> members; // parent id -> member WKBs
-    statement s(m_db, "SELECT p.id, AsBinary(c.geom) FROM areas c JOIN area_ancestors a ON a.area_id = c.id "
+    statement s(ctx.db(), "SELECT p.id, AsBinary(c.geom) FROM areas c JOIN area_ancestors a ON a.area_id = c.id "
                       "JOIN areas p ON p.id = a.ancestor_id WHERE c.level = ? AND c.vintage = ? AND p.level = ? "
                       "AND c.geom IS NOT NULL");
     s.bind(1, d.from).bind(2, d.vintage).bind(3, d.level);
     while (s.step()) members[s.int64(0)].emplace_back(s.blob(1));
     if (members.empty()) {
-        throw ingest_error(m_db.path(), 0, "cannot derive " + d.level + " " + std::to_string(d.vintage) + " boundaries: no " +
+        throw ingest_error(ctx.db().path(), 0, "cannot derive " + d.level + " " + std::to_string(d.vintage) + " boundaries: no " +
                                              d.from + " boundaries linked to a " + d.level + " by a lookup");
     }
-    statement update(m_db, "UPDATE areas SET geom = GeomFromWKB(?, 4326) WHERE id = ?");
+    statement update(ctx.db(), "UPDATE areas SET geom = GeomFromWKB(?, 4326) WHERE id = ?");
     for (const auto& [parent, wkbs] : members) {
         std::vector<std::string_view> parts(wkbs.begin(), wkbs.end());
         const std::string dissolved = geo::union_wkb(parts);
         const auto fixed = geo::make_valid_multipolygon(reinterpret_cast<const unsigned char*>(dissolved.data()), dissolved.size());
         update.bind_blob(1, fixed.wkb.data(), fixed.wkb.size()).bind(2, parent).run();
     }
-    summary.derived_boundaries += static_cast<std::int64_t>(members.size());
-    say("derived " + std::to_string(members.size()) + " " + d.level + " " + std::to_string(d.vintage) +
+    ctx.summary.derived_boundaries += static_cast<std::int64_t>(members.size());
+    ctx.say("derived " + std::to_string(members.size()) + " " + d.level + " " + std::to_string(d.vintage) +
         " boundaries by dissolving " + d.from);
 }
 
@@ -622,48 +554,28 @@ std::string explain_duplicate(const dataset_file& file, const csv_options& optio
     return {};
 }
 
-std::optional<std::int64_t> ingester::area_by_name(const dataset_source& source, const dataset_file& file, long line,
-                                                   const std::string& name) {
-    auto& names = m_names[source.level + "|" + std::to_string(source.vintage)];
-    if (names.empty()) {
-        statement s(m_db, "SELECT id, code, name FROM areas WHERE level = ? AND vintage = ? AND name <> ''");
-        s.bind(1, source.level).bind(2, source.vintage);
-        while (s.step()) names[lower(s.text(2))].emplace_back(s.int64(0), s.text(1));
-    }
-    const auto it = names.find(lower(name));
-    if (it == names.end()) return std::nullopt;
-    if (it->second.size() > 1) {
-        std::string candidates;
-        for (const auto& [id, code] : it->second) candidates += (candidates.empty() ? "" : ", ") + code;
-        throw ingest_error(file.path, line, "area name \"" + name + "\" is ambiguous among " + source.level + " " +
-                                                std::to_string(source.vintage) + " areas (candidates: " + candidates +
-                                                "); use a file with codes");
-    }
-    return it->second.front().first;
-}
-
-void ingester::report_tally(const dataset_source& source, const dataset_file& file, const file_tally& tally) {
+void report_tally(ingest_context& ctx, const dataset_source& source, const dataset_file& file, const file_tally& tally) {
     const std::string head = source.id + ": " + file.path + ": ";
     if (tally.filtered > 0) {
         std::string kept;
         for (const auto& [c, value] : file.where) kept += (kept.empty() ? "" : ", ") + c + " = " + value;
-        summary.notes.push_back(head + std::to_string(tally.filtered) + " rows left out by \"where\" (kept " + kept + ")");
+        ctx.summary.notes.push_back(head + std::to_string(tally.filtered) + " rows left out by \"where\" (kept " + kept + ")");
     }
-    if (tally.totals > 0) summary.notes.push_back(head + std::to_string(tally.totals) + " Total rows dropped");
+    if (tally.totals > 0) ctx.summary.notes.push_back(head + std::to_string(tally.totals) + " Total rows dropped");
     if (tally.outside > 0) {
-        summary.notes.push_back(head + std::to_string(tally.outside) + " rows for areas outside the store skipped (first: " +
+        ctx.summary.notes.push_back(head + std::to_string(tally.outside) + " rows for areas outside the store skipped (first: " +
                                 tally.first_outside + ")");
     }
     for (const auto& [marker, n] : tally.suppressed) {
-        summary.notes.push_back(head + std::to_string(n) + " cells marked \"" + marker + "\" stored as suppressed by the publisher (no value)");
+        ctx.summary.notes.push_back(head + std::to_string(n) + " cells marked \"" + marker + "\" stored as suppressed by the publisher (no value)");
     }
     for (const auto& [marker, n] : tally.zero) {
-        summary.notes.push_back(head + std::to_string(n) + " cells marked \"" + marker + "\" stored as 0");
+        ctx.summary.notes.push_back(head + std::to_string(n) + " cells marked \"" + marker + "\" stored as 0");
     }
-    summary.skipped_rows += tally.filtered + tally.totals + tally.outside;
+    ctx.summary.skipped_rows += tally.filtered + tally.totals + tally.outside;
 }
 
-void ingester::dataset(const dataset_source& source, std::int64_t release, const std::string& now) {
+void ingest_dataset(ingest_context& ctx, const dataset_source& source) {
     std::map<std::string, std::string> measure_by_name; // source name or id -> measure id
     for (const auto& m : source.measures) {
         if (m.info.kind == measure_kind::percent_base && !m.info.sum_of.empty()) continue; // derived below
@@ -720,7 +632,7 @@ void ingester::dataset(const dataset_source& source, std::int64_t release, const
         };
         const int area = column(file.area_column, area_candidates, "area code", true);
         if (!csv.title_block().empty()) {
-            summary.notes.push_back(file.path + ": lines " + std::to_string(csv.title_block().front().first) + "-" +
+            ctx.summary.notes.push_back(file.path + ": lines " + std::to_string(csv.title_block().front().first) + "-" +
                                     std::to_string(csv.title_block().back().first) + " skipped as a title block");
         }
         // NOMIS web downloads say the period only in the title block ("date :","September 2017").
@@ -734,7 +646,7 @@ void ingester::dataset(const dataset_source& source, std::int64_t release, const
                 if (!normalise_period(record[1], file.period)) {
                     throw ingest_error(file.path, line, "\"" + record[1] + "\" in the title block is not a period");
                 }
-                summary.notes.push_back(file.path + ": period " + file.period + " from the title block (line " +
+                ctx.summary.notes.push_back(file.path + ": period " + file.period + " from the title block (line " +
                                         std::to_string(line) + ")");
             }
         }
@@ -767,9 +679,9 @@ void ingester::dataset(const dataset_source& source, std::int64_t release, const
             }
             std::optional<std::int64_t> id;
             if (file.area_names) {
-                id = area_by_name(source, file, csv.line(), code);
+                id = ctx.area_by_name(source.level, source.vintage, file.path, csv.line(), code);
             } else {
-                id = find_area(source.vintage, source.level, code);
+                id = ctx.find_area(source.vintage, source.level, code);
             }
             if (!id) {
                 if (file.skip_outside_store) {
@@ -896,9 +808,9 @@ void ingester::dataset(const dataset_source& source, std::int64_t release, const
             }
         }
         if (csv.footer_line() > 0) {
-            summary.notes.push_back(file.path + ": footnotes from line " + std::to_string(csv.footer_line()) + " not read");
+            ctx.summary.notes.push_back(file.path + ": footnotes from line " + std::to_string(csv.footer_line()) + " not read");
         }
-        report_tally(source, file, tally);
+        report_tally(ctx, source, file, tally);
     }
     if (cells.empty()) throw ingest_error(source.files.front().path, 0, "dataset " + source.id + " has no rows");
 
@@ -920,21 +832,21 @@ void ingester::dataset(const dataset_source& source, std::int64_t release, const
     // Replace atomically: the old release disappears in the same transaction that brings the new one.
     for (const char* sql : {"DELETE FROM observations WHERE dataset_id = ?", "DELETE FROM measures WHERE dataset_id = ?",
                             "DELETE FROM datasets WHERE id = ?"}) {
-        statement s(m_db, sql);
+        statement s(ctx.db(), sql);
         s.bind(1, source.id).run();
     }
     {
-        statement s(m_db, "INSERT INTO datasets (id, title, publisher, licence, attribution, classification, level, "
+        statement s(ctx.db(), "INSERT INTO datasets (id, title, publisher, licence, attribution, classification, level, "
                           "vintage, rounding_base, rounded_by, suppression_threshold, percent_min_denominator, release, "
                           "ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         s.bind(1, source.id).bind(2, source.title).bind(3, source.publisher).bind(4, source.licence);
         s.bind(5, source.attribution).bind(6, disclosure::to_string(source.policy.classification));
         s.bind(7, source.level).bind(8, source.vintage).bind(9, source.policy.rounding_base);
         s.bind(10, disclosure::to_string(source.policy.rounded_by)).bind(11, source.policy.suppression_threshold);
-        s.bind(12, source.policy.percent_min_denominator).bind(13, release).bind(14, now).run();
+        s.bind(12, source.policy.percent_min_denominator).bind(13, ctx.release).bind(14, ctx.ingested_at).run();
     }
     {
-        statement s(m_db, "INSERT INTO measures (dataset_id, id, ord, title, unit, kind, denominator, percent_of, sum_of) "
+        statement s(ctx.db(), "INSERT INTO measures (dataset_id, id, ord, title, unit, kind, denominator, percent_of, sum_of) "
                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
         int ord = 0;
         for (const auto& m : source.measures) {
@@ -944,19 +856,19 @@ void ingester::dataset(const dataset_source& source, std::int64_t release, const
             s.bind(6, to_string(m.info.kind)).bind(7, m.info.denominator).bind(8, m.info.percent_of).bind(9, sum_of).run();
         }
     }
-    statement insert(m_db, "INSERT INTO observations (dataset_id, measure_id, period, area_id, value, suppressed) "
+    statement insert(ctx.db(), "INSERT INTO observations (dataset_id, measure_id, period, area_id, value, suppressed) "
                            "VALUES (?, ?, ?, ?, ?, ?)");
     for (const auto& [key, cell] : cells) {
         insert.bind(1, source.id).bind(2, key.measure).bind(3, key.period).bind(4, key.area_id).bind(5, cell.value);
         insert.bind(6, std::int64_t{cell.suppressed ? 1 : 0}).run();
     }
-    summary.observation_rows += static_cast<std::int64_t>(cells.size());
-    summary.skipped_rows += skipped;
+    ctx.summary.observation_rows += static_cast<std::int64_t>(cells.size());
+    ctx.summary.skipped_rows += skipped;
     if (skipped > 0) {
-        summary.notes.push_back(source.id + ": " + std::to_string(skipped) + " rows of undeclared measures skipped");
+        ctx.summary.notes.push_back(source.id + ": " + std::to_string(skipped) + " rows of undeclared measures skipped");
     }
-    summary.datasets.push_back(source.id + " (release " + std::to_string(release) + ")");
-    say("dataset " + source.id + ": " + std::to_string(cells.size()) + " cells, release " + std::to_string(release));
+    ctx.summary.datasets.push_back(source.id + " (release " + std::to_string(ctx.release) + ")");
+    ctx.say("dataset " + source.id + ": " + std::to_string(cells.size()) + " cells, release " + std::to_string(ctx.release));
 }
 
 void drop_spatial_index(database& db) {
@@ -995,14 +907,15 @@ ingest_summary ingest_manifest(const std::string& manifest_path, const std::stri
     // SpatiaLite keeps its R*Tree current with a trigger per inserted row; rebuilding it once at the end is
     // several times faster for a national file (ogr2ogr defers its index the same way).
     drop_spatial_index(db);
-    ingester in(db, progress);
-    for (const auto& b : m.boundaries) in.boundaries(b);
-    for (const auto& l : m.lookups) in.lookup(l);
-    for (const auto& d : m.denominators) in.denominators(d);
-    for (const auto& d : m.derived) in.derive(d);
+    ingest::ingest_context ctx(db, progress);
+    for (const auto& b : m.boundaries) ingest_boundaries(ctx, b);
+    for (const auto& l : m.lookups) ingest_lookup(ctx, l);
+    for (const auto& d : m.denominators) ingest_denominators(ctx, d);
+    for (const auto& d : m.derived) derive_boundaries(ctx, d);
     const std::int64_t release = data_release(db) + 1;
-    const std::string now = utc_now();
-    for (const auto& d : m.datasets) in.dataset(d, release, now);
+    ctx.release = release;
+    ctx.ingested_at = utc_now();
+    for (const auto& d : m.datasets) ingest_dataset(ctx, d);
     {
         statement s(db, "UPDATE meta SET value = ? WHERE key = 'release'");
         s.bind(1, std::to_string(release)).run();
@@ -1017,7 +930,7 @@ ingest_summary ingest_manifest(const std::string& manifest_path, const std::stri
                         "WHERE aa.ancestor_id = a.id AND d.measure = 'households') "
                         "GROUP BY a.level, a.vintage");
         while (s.step()) {
-            in.summary.notes.push_back(std::to_string(s.int64(2)) + " " + s.text(0) + " " + std::to_string(s.int64(1)) +
+            ctx.summary.notes.push_back(std::to_string(s.int64(2)) + " " + s.text(0) + " " + std::to_string(s.int64(1)) +
                                        " areas with a boundary have no household count (no rates for them)");
         }
     }
@@ -1026,8 +939,8 @@ ingest_summary ingest_manifest(const std::string& manifest_path, const std::stri
     create_spatial_index(db);
     if (progress) progress("committing release " + std::to_string(release));
     tx.commit();
-    in.summary.release = release;
-    return in.summary;
+    ctx.summary.release = release;
+    return ctx.summary;
 }
 
 } // namespace smallarea::data

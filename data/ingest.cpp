@@ -4,6 +4,7 @@
 
 #include "data/ingest.hpp"
 
+#include "core/utc.hpp"
 #include "data/ingest/context.hpp"
 #include "data/ingest/manifest.hpp"
 #include "data/ingest/readers.hpp"
@@ -13,7 +14,6 @@
 #include <gdal_priv.h>
 
 #include <cstdint>
-#include <ctime>
 #include <string>
 
 namespace smallarea::data {
@@ -35,15 +35,6 @@ void create_spatial_index(database& db) {
     db.exec("SELECT CreateSpatialIndex('areas', 'geom')");
 }
 
-std::string utc_now() {
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buffer[32];
-    std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buffer;
-}
-
 } // namespace
 
 ingest_summary ingest_manifest(const std::string& manifest_path, const std::string& db_path,
@@ -63,7 +54,7 @@ ingest_summary ingest_manifest(const std::string& manifest_path, const std::stri
     for (const auto& d : m.derived) ingest::derive_boundaries(ctx, d);
     const std::int64_t release = data_release(db) + 1;
     ctx.release = release;
-    ctx.ingested_at = utc_now();
+    ctx.ingested_at = utc_now_text(utc_precision::seconds); // "2026-12-02T09:16:48Z", as every release so far
     for (const auto& d : m.datasets) ingest::ingest_dataset(ctx, d);
     {
         statement s(db, "UPDATE meta SET value = ? WHERE key = 'release'");
@@ -79,7 +70,8 @@ ingest_summary ingest_manifest(const std::string& manifest_path, const std::stri
                         "WHERE aa.ancestor_id = a.id AND d.measure = 'households') "
                         "GROUP BY a.level, a.vintage");
         while (s.step()) {
-            ctx.summary.notes.push_back(std::to_string(s.int64(2)) + " " + s.text(0) + " " + std::to_string(s.int64(1)) +
+            ctx.summary.notes.push_back(std::to_string(s.int64(2)) + " " + s.text(0) + " " +
+                                        std::to_string(s.int64(1)) +
                                         " areas with a boundary have no household count (no rates for them)");
         }
     }

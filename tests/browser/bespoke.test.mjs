@@ -252,6 +252,37 @@ runBrowserTest({ label: 'browser-bespoke', org: 'browser-bespoke', tmpPrefix: 's
     { headers: { Authorization: `Bearer ${partnerKey}` } });
   const refusal = probe.status === 422 ? await probe.json() : null;
   const refusesPercentOnBespoke = Boolean(refusal && refusal.code === 'PercentageOnly');
+  await check('a bespoke link without a map view zooms to the area; Clear forgets it for the next view change', async () => {
+    assert(saved, 'nothing saved');
+    const url = new URL(saved.url);
+    const params = new URLSearchParams(url.hash.replace(/^#/, ''));
+    params.delete('map');
+    url.hash = params.toString();
+    const other = await context.newPage();
+    other.on('pageerror', (e) => pageErrors.push(e.message));
+    await other.goto(url.toString(), { waitUntil: 'load' });
+    await idle(other);
+    await other.waitForFunction(() => window.__smallareaTest.bespoke.totals, null, { timeout: 20000 });
+    await idle(other);
+    const view = await other.evaluate(() => {
+      const map = window.__smallareaTest.map;
+      const b = map.getBounds();
+      const box = window.__smallareaTest.bespoke.meta.bbox;
+      return { zoom: map.getZoom(), contains: b.getWest() <= box[0] && b.getSouth() <= box[1] && b.getEast() >= box[2] && b.getNorth() >= box[3] };
+    });
+    assert(view.contains && view.zoom > 12, `the map did not fit the area (zoom ${view.zoom.toFixed(1)}, contains ${view.contains})`);
+    await other.click('#bespoke-clear');
+    const periods = await other.locator('#period option').evaluateAll((os) => os.map((o) => o.value));
+    const current = await other.inputValue('#period');
+    const next = periods.find((v) => v && v !== current);
+    if (next) {
+      await other.selectOption('#period', next);
+      await idle(other);
+    }
+    assert(await other.locator('#bespoke-totals').isHidden(), 'the cleared area\'s totals came back after a view change');
+    await other.close();
+    return `zoom ${view.zoom.toFixed(1)}${next ? `; period ${current} -> ${next}, totals stay hidden` : ''}`;
+  });
   const refusalName = 'a percentage-only measure on a bespoke area shows the server\'s PercentageOnly message, not a broken value';
   await check(refusesPercentOnBespoke ? refusalName : 'a percentage-only measure on a bespoke area shows a percentage or a reason, never a count', async () => {
     const keyed = await browser.newContext(DESKTOP);

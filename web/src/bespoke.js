@@ -152,8 +152,8 @@ function exportLinks(meta, totals) {
 }
 
 /// Hooks the card into the map (called by main.js once the map is ready) and opens `initialId`, the bespoke area the
-/// page's URL named, if any.
-export function startBespoke(map, initialId) {
+/// page's URL named, if any (zooming to it when `fit`: the link gave no map view).
+export function startBespoke(map, initialId, { fit = false } = {}) {
   refreshOverlay();
   // Shift-drag box zoom would swallow shift-clicks, which add areas to the selection here.
   map.boxZoom.disable();
@@ -163,6 +163,7 @@ export function startBespoke(map, initialId) {
   $('bespoke-clear').addEventListener('click', () => {
     bespoke.codes = [];
     bespoke.id = null;
+    bespoke.meta = null; // else the next view change reloads the cleared area's totals
     setUrlBespoke(null);
     showBespokeOutline(null);
     $('bespoke-totals').hidden = true;
@@ -172,7 +173,6 @@ export function startBespoke(map, initialId) {
   renderSelection();
   if (initialId) {
     state.bespoke = initialId;
-    const fit = !new URLSearchParams(window.location.hash.replace(/^#/, '')).get('map');
     show(initialId, { fit }).catch((error) => { $('bespoke-status').textContent = `Could not open bespoke area ${initialId}: ${error.message}`; });
   }
   bespoke.started = true;

@@ -166,7 +166,8 @@ async function main() {
   });
   // The outreach tools add their layers above the choropleth's, so they start once its first classes are in.
   whenMapReady((readyMap) => {
-    startBespoke(readyMap, wanted.bespoke || null);
+    // Fit the bespoke area only when the link gave no map view (the hash has map= by now: writeUrl added it).
+    startBespoke(readyMap, wanted.bespoke || null, { fit: !wanted.view });
     startTargets();
     startZones(readyMap);
   });

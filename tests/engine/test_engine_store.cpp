@@ -1,7 +1,7 @@
 // test_engine_store: the engine's query validation and table layout over a real snapshot of the bundled sample
 // (ingested once into a temporary store): snapshot::make_query refuses unknown datasets, measures, periods,
 // levels, vintages and areas, levels finer than the dataset's, the percentage base, and percentages on
-// user-defined areas, each with its README code.
+// user-defined areas, each with its README code; select_targets lists OA patches of ranked LSOAs.
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
@@ -17,6 +17,8 @@
 
 #include "../data/test_support.hpp"
 
+#include <algorithm>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -155,4 +157,44 @@ TEST_CASE("targets - the ranking of a real table is inside its band, best first"
     }
     CHECK(sel.bands >= 1);
     CHECK(sel.bands <= 20);
+}
+
+TEST_CASE("select_targets - LSOA-only data lists the Output Areas of the ranked LSOAs as patches; OA data is rank_targets") {
+    auto& s = sample();
+    const auto lsoa_table = s.snap->table(*s.db, s.snap->make_query(published_id, "claimants", "2017-10", "", "", ""));
+    const auto patches = engine::select_targets(*s.snap, lsoa_table, 100, 150, 50, "");
+    REQUIRE(patches.picked.size() == 50);
+    REQUIRE(patches.patch_areas.size() == 50);
+    CHECK(patches.eligible >= 50);
+    const auto ranked = engine::rank_targets(lsoa_table, std::numeric_limits<long>::min(), std::numeric_limits<long>::max(), -1, "");
+    std::size_t rank_of_previous = 0;
+    for (std::size_t k = 0; k < patches.picked.size(); ++k) {
+        const auto oa = patches.patch_areas[k];
+        const auto& a = s.snap->areas()[oa];
+        CHECK(a.level == "oa");
+        const long h = a.denominators.at("households");
+        CHECK(h >= 100);
+        CHECK(h <= 150);
+        // The patch lies in the LSOA whose row (and so figure) it carries, and LSOAs come in their ranked order.
+        const auto lsoa = s.snap->ancestor_at(oa, "lsoa");
+        REQUIRE(lsoa);
+        CHECK(*lsoa == lsoa_table.row_areas[patches.picked[k]]);
+        const auto at = std::find(ranked.picked.begin(), ranked.picked.end(), patches.picked[k]) - ranked.picked.begin();
+        CHECK(static_cast<std::size_t>(at) >= rank_of_previous);
+        rank_of_previous = static_cast<std::size_t>(at);
+        if (k > 0 && patches.picked[k] == patches.picked[k - 1]) {
+            CHECK(patches.band[k] == patches.band[k - 1]); // one LSOA, one figure: one band
+            CHECK(patches.tied_with_next[k - 1]);
+        }
+    }
+    CHECK(patches.note.find("never apportioned") != std::string::npos);
+    CHECK_THROWS_AS(engine::select_targets(*s.snap, lsoa_table, 200, 100, 20, ""), smallarea::bad_request);
+
+    // OA data: exactly rank_targets, no patches.
+    const auto oa_table = s.snap->table(*s.db, s.snap->make_query(internal_id, "referrals", "2017-10", "", "", ""));
+    const auto direct = engine::select_targets(*s.snap, oa_table, 100, 150, 20, "");
+    const auto plain = engine::rank_targets(oa_table, 100, 150, 20, "");
+    CHECK(direct.patch_areas.empty());
+    CHECK(direct.picked == plain.picked);
+    CHECK(direct.band == plain.band);
 }

@@ -440,13 +440,6 @@ std::string level_acronym(std::string level) {
     return level;
 }
 
-const data::area* place_names::at(const std::string& level) const {
-    for (const auto& [l, a] : by_level) {
-        if (l == level) return a;
-    }
-    return nullptr;
-}
-
 std::vector<target_place> target_places(data::database& db, const snapshot& s, const table_result& t, const target_selection& sel,
                                         std::vector<std::string>* outline_wkbs) {
     std::vector<target_place> out;
@@ -457,7 +450,6 @@ std::vector<target_place> target_places(data::database& db, const snapshot& s, c
         p.area = sel.patch_areas.empty() ? p.figure_area : sel.patch_areas[k];
         const auto& a = s.areas()[p.area];
         if (const auto h = a.denominators.find("households"); h != a.denominators.end()) p.households = h->second;
-        p.places = places_of(s, p.area);
         ids.push_back(a.id);
         out.push_back(std::move(p));
     }
@@ -479,19 +471,6 @@ std::vector<target_place> target_places(data::database& db, const snapshot& s, c
     return out;
 }
 
-place_names places_of(const snapshot& s, std::size_t area) {
-    place_names out;
-    for (const auto id : s.areas()[area].ancestors) {
-        if (const auto i = s.find_area_by_id(id)) {
-            const auto& a = s.areas()[*i];
-            out.by_level.emplace_back(a.level, &a);
-        }
-    }
-    std::stable_sort(out.by_level.begin(), out.by_level.end(),
-                     [](const auto& x, const auto& y) { return data::level_rank(x.first) < data::level_rank(y.first); });
-    return out;
-}
-
 export_file export_targets(data::database& db, const snapshot& s, const table_result& t, const target_selection& sel, const std::string& format,
                            const file_options& options) {
     if (format != "csv" && format != "xlsx") {
@@ -505,9 +484,10 @@ export_file export_targets(data::database& db, const snapshot& s, const table_re
     // The coarser levels any row lies in, finest first, for the place-name columns.
     std::vector<std::string> place_levels;
     for (const auto& level : data::known_levels()) {
-        for (const auto& p : places) {
-            if (p.places.at(level) && std::find(place_levels.begin(), place_levels.end(), level) == place_levels.end()) place_levels.push_back(level);
-        }
+        const bool any = std::any_of(places.begin(), places.end(), [&](const target_place& p) {
+            return data::level_rank(level) > data::level_rank(s.areas()[p.area].level) && s.ancestor_at(p.area, level);
+        });
+        if (any) place_levels.push_back(level);
     }
     layout.label_header = {"rank", "band", "tied_with_next", "code", "name", "level", "area_households"};
     if (patches) layout.label_header.insert(layout.label_header.end(), {"figure_for", "figure_area_code", "figure_area_name"});
@@ -535,9 +515,9 @@ export_file export_targets(data::database& db, const snapshot& s, const table_re
         }
         line.labels.insert(line.labels.end(), {sel.low[k], sel.high[k]});
         for (const auto& level : place_levels) {
-            const auto* place = p.places.at(level);
-            line.labels.emplace_back(place ? place->code : std::string());
-            line.labels.emplace_back(place ? place->name : std::string());
+            const auto place = data::level_rank(level) > data::level_rank(a.level) ? s.ancestor_at(p.area, level) : std::nullopt;
+            line.labels.emplace_back(place ? s.areas()[*place].code : std::string());
+            line.labels.emplace_back(place ? s.areas()[*place].name : std::string());
         }
         line.labels.insert(line.labels.end(), {degrees(p.lat), degrees(p.lon), metres(p.easting), metres(p.northing), p.grid_ref});
         layout.rows.push_back(std::move(line));

@@ -112,17 +112,10 @@ target_selection select_targets(const snapshot& s, const table_result& t, long l
 /// "lsoa" -> "LSOA": a level id as people write it in a sentence.
 std::string level_acronym(std::string level);
 
-/// Place context of an area for people on the ground: the code and name of each coarser area it lies in (LSOA,
-/// MSOA, LAD, ...), coarsest last, as the lookups know them.
-struct place_names {
-    std::vector<std::pair<std::string, const data::area*>> by_level; ///< (level, area)
-    const data::area* at(const std::string& level) const;
-};
-place_names places_of(const snapshot& s, std::size_t area);
 
-/// Where a picked target row sends someone: the area to walk (the patch OA, or the ranked area itself), a point
+/// Where a picked target row sends someone: the area to walk (the patch OA, or the ranked area itself) and a point
 /// inside it (GEOS point on surface: a centroid can fall outside a crescent-shaped area) in WGS 84 and on the
-/// National Grid with its OS grid reference, and the names of the areas it lies in.
+/// National Grid with its OS grid reference. The areas it lies in are snapshot::ancestor_at(area, level).
 struct target_place {
     std::size_t area = 0;        ///< snapshot::areas index of the area to walk
     std::size_t figure_area = 0; ///< whose protected figure the row carries (== area unless a patch)
@@ -131,7 +124,6 @@ struct target_place {
     std::optional<double> easting, northing;
     std::string grid_ref; ///< 8 figures (10 m), e.g. "SJ 8051 9738"; empty without a point
     std::optional<geo::bounds4> bbox;
-    place_names places;
 };
 /// One per picked row of sel, and (outline_wkbs) the boundaries of the areas to walk, for their outline.
 std::vector<target_place> target_places(data::database& db, const snapshot& s, const table_result& t, const target_selection& sel,

@@ -44,7 +44,12 @@ json targets_json(data::database& db, const snapshot& s, const table_result& t, 
         row["easting"] = p.easting ? json(*p.easting) : json(nullptr);
         row["northing"] = p.northing ? json(*p.northing) : json(nullptr);
         json in = json::object();
-        for (const auto& [level, place] : p.places.by_level) in[level] = json{{"code", place->code}, {"name", place->name}};
+        for (const auto& level : data::known_levels()) {
+            if (data::level_rank(level) <= data::level_rank(a.level)) continue; // the areas it lies in, not itself
+            if (const auto place = s.ancestor_at(p.area, level)) {
+                in[level] = json{{"code", s.areas()[*place].code}, {"name", s.areas()[*place].name}};
+            }
+        }
         row["places"] = std::move(in);
         if (percent) {
             row["percent"] = *r.percent; // ranked by percent; no "rate" field, which means per 100 households

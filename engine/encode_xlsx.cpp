@@ -9,6 +9,7 @@
 
 #include <xlsxwriter.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -53,13 +54,7 @@ row_layout table_layout(const table_result& t, const snapshot& s, bool totals) {
     std::vector<std::string> parent_levels;
     for (const auto& level : data::known_levels()) {
         if (data::level_rank(level) <= data::level_rank(t.query.level)) continue;
-        bool any = false;
-        for (const auto i : t.row_areas) {
-            for (const auto id : s.areas()[i].ancestors) {
-                if (const auto p = s.find_area_by_id(id); p && s.areas()[*p].level == level) any = true;
-            }
-            if (any) break;
-        }
+        const bool any = std::any_of(t.row_areas.begin(), t.row_areas.end(), [&](std::size_t i) { return s.ancestor_at(i, level).has_value(); });
         if (any) {
             parent_levels.push_back(level);
             layout.label_header.push_back(level + "_code");
@@ -70,11 +65,8 @@ row_layout table_layout(const table_result& t, const snapshot& s, bool totals) {
         const auto& row = t.table.rows()[i];
         std::vector<layout_label> labels{row.code, area.name, area.level};
         for (const auto& level : parent_levels) {
-            std::string code;
-            for (const auto id : area.ancestors) {
-                if (const auto p = s.find_area_by_id(id); p && s.areas()[*p].level == level) code = s.areas()[*p].code;
-            }
-            labels.emplace_back(code);
+            const auto parent = s.ancestor_at(t.row_areas[i], level);
+            labels.emplace_back(parent ? s.areas()[*parent].code : std::string());
         }
         layout.rows.push_back({std::move(labels), &row});
     }

@@ -76,6 +76,10 @@ void snapshot::load(data::database& db, bool build_tiles) {
             layer.area_index.push_back(m_by_id.at(id));
         }
         layer.polygons.build();
+        layer.areas_by_code = areas_of(key.level, key.vintage, std::nullopt);
+        layer.areas_by_code.erase(std::remove_if(layer.areas_by_code.begin(), layer.areas_by_code.end(),
+                                                 [&](std::size_t i) { return !m_areas[i].has_geometry; }),
+                                  layer.areas_by_code.end());
     }
 }
 

@@ -26,6 +26,9 @@ struct layer_key {
 struct tile_layer {
     geo::polygon_layer polygons;
     std::vector<std::size_t> area_index; ///< polygon index -> index into snapshot::areas
+    /// Areas of this layer (index into snapshot::areas), ordered by code: a client paging through a national OGC
+    /// collection (GDAL asks 10 at a time by default) would otherwise sort every area on each page.
+    std::vector<std::size_t> areas_by_code;
 };
 
 /// The one check of a level named by a user (query parameter, path, body, CLI option): returns it when it is a

@@ -93,7 +93,7 @@ private:
 void register_api_routes(httplib::Server& http, context& ctx);
 void register_tile_routes(httplib::Server& http, context& ctx);
 void register_ogc_routes(httplib::Server& http, context& ctx);    // routes_ogc.cpp: /ogc (OGC API Features)
-void register_export_routes(httplib::Server& http, context& ctx); // routes_ogc.cpp: /api/export/...
+void register_export_routes(httplib::Server& http, context& ctx); // routes_export.cpp: /api/export/...
 void register_bespoke_routes(httplib::Server& http, context& ctx);
 
 } // namespace smallarea::server

@@ -13,6 +13,7 @@
 #include "engine/encode_xlsx.hpp"
 #include "engine/export.hpp"
 #include "engine/ogc.hpp"
+#include "engine/ogc_api.hpp"
 #include "engine/styles.hpp"
 #include "engine/tile_cache.hpp"
 
@@ -538,4 +539,17 @@ TEST_CASE("tile cache - least recently used tiles go first once the byte cap is 
     cache.put("huge", tile(1000));
     CHECK(cache.get("huge") == nullptr);
     CHECK(cache.entries() == 2);
+}
+
+TEST_CASE("ogc_api - bbox: four or six CRS84 numbers, minimum below maximum; anything else is 400 InvalidParameter") {
+    const auto b = smallarea::engine::parse_bbox_crs84("-2.5,53.3,-2.1,53.5");
+    CHECK(b.min_x == doctest::Approx(-2.5));
+    CHECK(b.max_y == doctest::Approx(53.5));
+    const auto with_heights = smallarea::engine::parse_bbox_crs84("-2.5,53.3,0,-2.1,53.5,100");
+    CHECK(with_heights.max_x == doctest::Approx(-2.1));
+    CHECK(with_heights.max_y == doctest::Approx(53.5));
+    for (const char* bad : {"", "1,2,3", "1,2,3,4,", "1,2,3,4,5", "a,2,3,4", "3,2,1,4", "1,4,3,2", "-200,0,0,1", "0,-91,1,1", "1,2,3,nan"}) {
+        CAPTURE(bad);
+        CHECK_THROWS_AS(smallarea::engine::parse_bbox_crs84(bad), const smallarea::bad_request&);
+    }
 }

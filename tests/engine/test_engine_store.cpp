@@ -1,7 +1,8 @@
 // test_engine_store: the engine's query validation and table layout over a real snapshot of the bundled sample
 // (ingested once into a temporary store): snapshot::make_query refuses unknown datasets, measures, periods,
 // levels, vintages and areas, levels finer than the dataset's, the percentage base, and percentages on
-// user-defined areas, each with its README code; select_targets lists OA patches of ranked LSOAs.
+// user-defined areas, each with its README code; select_targets lists OA patches of ranked LSOAs; an OGC items
+// page lists areas in code order with next/prev links and carries the protected figures.
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
@@ -14,6 +15,7 @@
 #include "engine/encode_csv.hpp"
 #include "engine/encode_xlsx.hpp"
 #include "engine/export.hpp"
+#include "engine/ogc_api.hpp"
 
 #include "../data/test_support.hpp"
 
@@ -197,4 +199,89 @@ TEST_CASE("select_targets - LSOA-only data lists the Output Areas of the ranked 
     CHECK(direct.patch_areas.empty());
     CHECK(direct.picked == plain.picked);
     CHECK(direct.band == plain.band);
+}
+
+TEST_CASE("ogc_api - an items page lists a level's areas in code order from offset, links next and previous pages, "
+          "and refuses what the collection cannot answer") {
+    const engine::snapshot s(*sample().db, true);
+    auto& db = *sample().db;
+    const auto collections = engine::ogc_collections(s, false, [](const data::dataset_info&) { return true; });
+    auto collection = [&](const std::string& id) {
+        const auto it = std::find_if(collections.begin(), collections.end(), [&](const engine::ogc_collection& c) { return c.id == id; });
+        REQUIRE(it != collections.end());
+        return *it;
+    };
+    const engine::table_source tables = [&](const engine::table_query& q) {
+        return std::make_shared<const engine::table_result>(s.table(db, q));
+    };
+    const auto oas = collection("oa-2011");
+    std::vector<std::string> codes;
+    for (const auto i : s.areas_of("oa", 2011, std::nullopt)) {
+        if (s.areas()[i].has_geometry) codes.push_back(s.areas()[i].code);
+    }
+    REQUIRE(codes.size() > 10);
+
+    engine::ogc_item_request r;
+    r.limit = 5;
+    r.offset = 3;
+    const auto sel = engine::select_items(s, oas, r);
+    const auto page = engine::area_features(s, db, tables, oas, sel);
+    CHECK(page.matched == codes.size());
+    CHECK(page.returned == 5);
+    const auto features = nlohmann::json::parse("[" + page.features + "]");
+    REQUIRE(features.size() == 5);
+    for (std::size_t i = 0; i < 5; ++i) CHECK(features[i]["id"] == codes[3 + i]);
+    const auto head = engine::items_head(oas, sel, page, "http://host", "within=E08000009");
+    std::map<std::string, std::string> links;
+    for (const auto& l : head["links"]) links[l["rel"]] = l["href"];
+    CHECK(links["next"] == "http://host/ogc/collections/oa-2011/items?limit=5&offset=8&within=E08000009");
+    CHECK(links["prev"] == "http://host/ogc/collections/oa-2011/items?limit=5&offset=0&within=E08000009");
+
+    r.offset = static_cast<long>(codes.size()) - 2;
+    const auto last_sel = engine::select_items(s, oas, r);
+    const auto last = engine::area_features(s, db, tables, oas, last_sel);
+    CHECK(last.returned == 2);
+    const auto last_head = engine::items_head(oas, last_sel, last, "http://host", "");
+    for (const auto& l : last_head["links"]) CHECK(l["rel"] != "next");
+
+    engine::ogc_item_request unknown_area;
+    unknown_area.within = "E99999999";
+    CHECK_THROWS_AS(engine::select_items(s, oas, unknown_area), const smallarea::not_found&);
+    engine::ogc_item_request period_on_boundaries;
+    period_on_boundaries.period = "2017-09";
+    CHECK_THROWS_AS(engine::select_items(s, oas, period_on_boundaries), const smallarea::bad_request&);
+
+    const auto claimants = collection(published_id + ".claimants");
+    engine::ogc_item_request both;
+    both.period = "2017-09";
+    both.datetime = "2017-09-15";
+    CHECK_THROWS_AS(engine::select_items(s, claimants, both), const smallarea::bad_request&);
+    engine::ogc_item_request unknown_period;
+    unknown_period.period = "1999-01";
+    CHECK_THROWS_AS(engine::select_items(s, claimants, unknown_period), const smallarea::not_found&);
+    engine::ogc_item_request before_every_period;
+    before_every_period.datetime = "1999-01-01/1999-12-31";
+    const auto none = engine::select_items(s, claimants, before_every_period);
+    CHECK(none.empty_period);
+    CHECK(engine::area_features(s, db, tables, claimants, none).matched == 0);
+
+    // A dataset page carries the protected table's figures, labelled with the dataset's classification.
+    engine::ogc_item_request one;
+    one.limit = 1;
+    const auto dataset_sel = engine::select_items(s, claimants, one);
+    REQUIRE(dataset_sel.query);
+    const auto table = tables(*dataset_sel.query);
+    const auto first = nlohmann::json::parse("[" + engine::area_features(s, db, tables, claimants, dataset_sel).features + "]")[0];
+    const auto area = s.find_area(first["id"].get<std::string>(), 2011);
+    REQUIRE(area);
+    const auto row = std::find(table->row_areas.begin(), table->row_areas.end(), *area) - table->row_areas.begin();
+    REQUIRE(row < static_cast<long>(table->row_areas.size()));
+    CHECK(first["properties"]["classification"] == "published");
+    const auto& protected_row = table->table.rows()[static_cast<std::size_t>(row)];
+    if (protected_row.value) {
+        CHECK(first["properties"]["value"] == *protected_row.value);
+    } else {
+        CHECK(first["properties"]["value"].is_null());
+    }
+    CHECK_THROWS_AS(engine::area_feature(s, db, tables, claimants, dataset_sel, "E00000000"), const smallarea::not_found&);
 }

@@ -8,6 +8,7 @@
 #include "geo/spatial_index.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <random>
 
 namespace smallarea::engine {
@@ -265,6 +266,39 @@ json bespoke_geojson(data::database& db, const snapshot& s, const bespoke_area& 
                                                     {"households", households_json(a)}}}});
     }
     return json{{"type", "FeatureCollection"}, {"features", std::move(features)}};
+}
+
+void check_may_publish(const data::bespoke_record& record, bool caller_owns, bool want_public) {
+    if (!caller_owns) {
+        throw forbidden("NotOwner", record.organisation_id
+                                        ? "only the organisation that owns bespoke area " + record.id + " can change it"
+                                        : "bespoke area " + record.id + " was made without a key: it is public and "
+                                          "has no organisation (delete it with X-Owner-Token)");
+    }
+    if (want_public && record.always_private) {
+        throw disclosure_refused("AlwaysPrivate", "bespoke area " + record.id + " is " +
+                                                      (record.source == "zones" ? "a zone" : "derived from internal MI") +
+                                                      ": it stays private to " + record.organisation);
+    }
+}
+
+void check_may_delete(const data::bespoke_record& record, bool caller_owns, const std::string& owner_hash) {
+    if (caller_owns) return;
+    if (owner_hash.empty()) throw unauthorized("OwnerTokenRequired", "send the owner_token given at creation as X-Owner-Token");
+    if (owner_hash != record.owner) throw forbidden("NotOwner", "this owner token does not own bespoke area " + record.id);
+}
+
+bool names_internal_dataset(const std::string& name, const std::vector<const data::dataset_info*>& internal_datasets) {
+    auto lower = [](std::string t) {
+        std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        return t;
+    };
+    const auto text = lower(name);
+    for (const auto* d : internal_datasets) {
+        if (!d->id.empty() && text.find(lower(d->id)) != std::string::npos) return true;
+        if (!d->title.empty() && text.find(lower(d->title)) != std::string::npos) return true;
+    }
+    return false;
 }
 
 } // namespace smallarea::engine

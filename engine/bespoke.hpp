@@ -105,6 +105,20 @@ nlohmann::json bespoke_json(const snapshot& s, const bespoke_area& b, bool with_
 /// outline and each member's boundary with its Census households.
 nlohmann::json bespoke_geojson(data::database& db, const snapshot& s, const bespoke_area& b, bool with_members);
 
+/// Whether a caller may change an area's visibility to `want_public`: only the organisation that owns it
+/// (forbidden("NotOwner"); an area made without a key has no organisation and stays public), and never public
+/// when it is always private (zones, areas derived from internal MI: disclosure_refused("AlwaysPrivate")).
+void check_may_publish(const data::bespoke_record& record, bool caller_owns, bool want_public);
+
+/// Whether a caller may delete an area: a key of the owning organisation (caller_owns), or the owner token given
+/// at creation, as its hash (owner_hash, "" when none was sent: unauthorized("OwnerTokenRequired"); another
+/// token: forbidden("NotOwner")).
+void check_may_delete(const data::bespoke_record& record, bool caller_owns, const std::string& owner_hash);
+
+/// Whether an area's name mentions one of `internal_datasets` (by id or title, case-insensitive): such an area
+/// says something about internal MI (a zone's name does), so it is made always private.
+bool names_internal_dataset(const std::string& name, const std::vector<const data::dataset_info*>& internal_datasets);
+
 /// The GeoJSON geometry (EPSG:4326) of a WKB, as JSON; null for an empty WKB.
 nlohmann::json geometry_json(const std::string& wkb);
 

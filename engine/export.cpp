@@ -338,8 +338,12 @@ void mark_bands(target_selection& sel, bool percent) {
 
 } // namespace
 
+void check_household_band(long min, long max) {
+    if (min > max) throw bad_request("InvalidParameter", "min_households is above max_households");
+}
+
 target_selection rank_targets(const table_result& t, long lo, long hi, long limit, const std::string& within) {
-    if (lo > hi) throw bad_request("InvalidParameter", "min_households is above max_households");
+    check_household_band(lo, hi);
     const auto& d = *t.query.dataset;
     const bool percent = t.table.kind() == disclosure::measure_kind::percent_only;
     target_selection sel;
@@ -387,7 +391,7 @@ target_selection rank_targets(const table_result& t, long lo, long hi, long limi
 target_selection select_targets(const snapshot& s, const table_result& t, long lo, long hi, long limit, const std::string& within) {
     const auto& d = *t.query.dataset;
     if (data::level_rank(d.level) <= data::level_rank("oa")) return rank_targets(t, lo, hi, limit, within);
-    if (lo > hi) throw bad_request("InvalidParameter", "min_households is above max_households");
+    check_household_band(lo, hi);
     // The OAs under each row's area, through the lookups (one pass over the areas, not one per row).
     const auto row_of = rows_by_area(t, s.areas().size());
     std::vector<std::vector<std::size_t>> oas_of_row(t.row_areas.size());

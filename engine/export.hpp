@@ -96,6 +96,15 @@ struct target_selection {
     std::vector<std::size_t> patch_areas;
 };
 
+/// A households band [min, max] for the target finder and the zone builder: defaults 100 and 150, the
+/// ~100-150-household patch an outreach team can walk.
+struct household_band {
+    long min = 100;
+    long max = 150;
+};
+/// The one check of a band, wherever it was read (query, JSON body, CLI): 400 InvalidParameter when min > max.
+void check_household_band(long min, long max);
+
 /// Ranks the rows whose households lie in [lo, hi] by protected rate per 100 households (percent for a
 /// percentage-only measure), ties by code (rows are in code order), and keeps the top `limit`: the rule of
 /// GET /api/targets, and marks ties within the rounding error (target_selection::band). Throws

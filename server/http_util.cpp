@@ -65,18 +65,14 @@ int vintage_param(const httplib::Request& req, const engine::snapshot& s, const 
     return v.empty() ? s.latest_vintage(level) : static_cast<int>(parse_integer(v, "vintage", 1971, 2100));
 }
 
-household_band band_param(const httplib::Request& req) {
-    household_band band;
+engine::household_band band_param(const httplib::Request& req) {
+    engine::household_band band;
     const auto lo = param(req, "min_households");
     const auto hi = param(req, "max_households");
     if (!lo.empty()) band.min = parse_integer(lo, "min_households", 0, 1000000);
     if (!hi.empty()) band.max = parse_integer(hi, "max_households", 0, 1000000);
-    check_band(band);
+    engine::check_household_band(band.min, band.max);
     return band;
-}
-
-void check_band(const household_band& band) {
-    if (band.min > band.max) throw bad_request("InvalidParameter", "min_households is above max_households");
 }
 
 std::string gzip(const std::string& input) {

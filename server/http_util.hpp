@@ -1,6 +1,7 @@
 #pragma once
 // Small HTTP helpers shared by the route files: strict query parameters, ETags, gzip, JSON bodies.
 
+#include "engine/export.hpp"
 #include "server/errors.hpp"
 
 #include <httplib.h>
@@ -27,16 +28,9 @@ long parse_integer(const std::string& text, const char* what, long lo, long hi, 
 /// latest vintage the store has for `level`. 400 InvalidParameter otherwise.
 int vintage_param(const httplib::Request& req, const engine::snapshot& s, const std::string& level);
 
-/// A households band [min, max] (the target finder and the zone builder): whole numbers in 0..1,000,000,
-/// min <= max; defaults 100 and 150, the ~100-150-household patch an outreach team can walk.
-struct household_band {
-    long min = 100;
-    long max = 150;
-};
-/// From `min_households` / `max_households` query parameters. 400 InvalidParameter when malformed or min > max.
-household_band band_param(const httplib::Request& req);
-/// Checks a band read elsewhere (a JSON body): 400 InvalidParameter when min > max.
-void check_band(const household_band& band);
+/// From `min_households` / `max_households` query parameters (whole numbers in 0..1,000,000; defaults 100 and
+/// 150). 400 InvalidParameter when malformed or min > max (engine::check_household_band).
+engine::household_band band_param(const httplib::Request& req);
 std::string gzip(const std::string& input);
 std::uint64_t fnv1a(const std::string& data, std::uint64_t seed = 1469598103934665603ULL);
 std::string hex(std::uint64_t v);

@@ -104,164 +104,179 @@ std::optional<bool> public_field(const json& body) {
     return body["public"].get<bool>();
 }
 
-// Whether a name given with a key mentions an internal dataset the key can read (by id or title): such an area
-// says something about internal MI (a zone's name does), so it is always private. Only datasets this caller may
+// Whether a name given with a key mentions an internal dataset the key can read: only datasets this caller may
 // read are compared, so the answer cannot be used to probe for other organisations' dataset ids.
-bool names_internal_dataset(context& ctx, const httplib::Request& req, const snapshot& s, const std::string& name) {
-    auto lower = [](std::string t) {
-        std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-        return t;
-    };
-    const auto text = lower(name);
+bool names_readable_internal_dataset(context& ctx, const httplib::Request& req, const snapshot& s, const std::string& name) {
+    std::vector<const data::dataset_info*> readable;
     for (const auto& d : s.datasets()) {
-        if (d.policy.classification != disclosure::classification::internal || !ctx.visible(req, d)) continue;
-        if (text.find(lower(d.id)) != std::string::npos) return true;
-        if (!d.title.empty() && text.find(lower(d.title)) != std::string::npos) return true;
+        if (d.policy.classification == disclosure::classification::internal && ctx.visible(req, d)) readable.push_back(&d);
     }
-    return false;
+    return names_internal_dataset(name, readable);
+}
+
+/// GET /api/targets, parsed.
+struct targets_params {
+    std::string dataset, measure, period, within;
+    household_band band;
+    long limit = 20;
+    std::string format; ///< json | csv | csvw | xlsx
+    file_options options;
+};
+
+targets_params parse_targets(const httplib::Request& req) {
+    targets_params p;
+    p.dataset = param(req, "dataset");
+    p.measure = param(req, "measure");
+    p.period = param(req, "period");
+    p.within = param(req, "within");
+    p.band = band_param(req);
+    if (const auto limit = param(req, "limit"); !limit.empty()) p.limit = parse_integer(limit, "limit", 1, 1000);
+    p.format = param(req, "format") == "xlsx" ? std::string("xlsx") : format_of(req);
+    if (p.format != "json") p.options = parse_file_options(param(req, "totals"), param(req, "preamble"));
+    return p;
+}
+
+/// POST /api/zones, parsed from its JSON body.
+struct zones_request {
+    std::string dataset, measure, period;
+    zone_params zones;
+};
+
+zones_request parse_zones(const json& body) {
+    zones_request r;
+    r.zones.min_households = integer_field(body, "min_households", r.zones.min_households, 0, 1000000);
+    r.zones.max_households = integer_field(body, "max_households", r.zones.max_households, 0, 1000000);
+    r.zones.max_zones = static_cast<std::size_t>(integer_field(body, "max_zones", 20, 1, 500));
+    check_household_band(r.zones.min_households, r.zones.max_households);
+    r.zones.contiguity = string_field(body, "contiguity", "rook");
+    if (r.zones.contiguity != "rook" && r.zones.contiguity != "queen") {
+        throw bad_request("InvalidParameter", "contiguity must be rook or queen");
+    }
+    r.zones.within = string_field(body, "within");
+    if (r.zones.within.empty()) throw bad_request("MissingParameter", "within is required (an area code or bespoke:ID)");
+    r.dataset = string_field(body, "dataset");
+    r.measure = string_field(body, "measure");
+    r.period = string_field(body, "period");
+    return r;
+}
+
+void create_bespoke(context& ctx, const httplib::Request& req, httplib::Response& res) {
+    const auto s = ctx.snap();
+    const auto body = parse_body(req);
+    std::string name = string_field(body, "name", "Bespoke area");
+    if (name.empty() || name.size() > 200) throw bad_request("InvalidParameter", "name must be 1 to 200 characters");
+    const auto want_public = public_field(body);
+    std::string source;
+    auto members = members_from_body(ctx, *s, body, source);
+    const bool about_internal_mi = req.has_header("Authorization") && names_readable_internal_dataset(ctx, req, *s, name);
+    const auto ownership = ownership_for(ctx, req, want_public, about_internal_mi);
+    const std::string token = new_owner_token();
+    const auto record = save_bespoke_areas(ctx, *s, {bespoke_draft{name, std::move(members), source}},
+                                           data::hash_key(token), ownership).front();
+    const auto saved = load_bespoke_area(ctx, req, *s, record.id, true);
+    json out = bespoke_json(*s, saved, false, ctx.bespoke_reader(req).owns(saved.record));
+    out["owner_token"] = token; // returned once; only its hash is stored
+    res.status = 201;
+    res.set_header("Location", "/api/bespoke/" + record.id);
+    send_json(res, out);
+}
+
+void get_bespoke_geojson(context& ctx, const httplib::Request& req, httplib::Response& res) {
+    const auto s = ctx.snap();
+    const auto b = load_bespoke_area(ctx, req, *s, req.matches[1], true);
+    const std::string members = param(req, "members");
+    if (!members.empty() && members != "true" && members != "false") {
+        throw bad_request("InvalidParameter", "members must be true or false");
+    }
+    send_json(res, bespoke_geojson(ctx.connection(), *s, b, members == "true"), "application/geo+json");
+}
+
+void get_bespoke(context& ctx, const httplib::Request& req, httplib::Response& res) {
+    const auto s = ctx.snap();
+    const auto b = load_bespoke_area(ctx, req, *s, req.matches[1], true);
+    send_json(res, bespoke_json(*s, b, true, ctx.bespoke_reader(req).owns(b.record)));
+}
+
+// {"public": true|false} with a key of the owning organisation (engine::check_may_publish).
+void publish_bespoke(context& ctx, const httplib::Request& req, httplib::Response& res) {
+    const auto s = ctx.snap();
+    const auto b = load_bespoke_area(ctx, req, *s, req.matches[1], true);
+    const auto body = parse_body(req);
+    for (const auto& [key, value] : body.items()) {
+        (void)value;
+        if (key != "public") throw bad_request("InvalidParameter", "only \"public\" can be changed (got \"" + key.substr(0, 40) + "\")");
+    }
+    const auto want_public = public_field(body);
+    if (!want_public) throw bad_request("MissingParameter", "give {\"public\": true} or {\"public\": false}");
+    ctx.access().require_usable_key(req);
+    check_may_publish(b.record, ctx.bespoke_reader(req).owns(b.record), *want_public);
+    ctx.with_writer([&](data::database& db) { data::set_bespoke_public(db, b.record.id, *want_public); });
+    auto updated = b;
+    updated.record.is_public = *want_public;
+    send_json(res, bespoke_json(*s, updated, false, true));
+}
+
+// The owner token given at creation, or a key of the owning organisation (engine::check_may_delete).
+void delete_bespoke(context& ctx, const httplib::Request& req, httplib::Response& res) {
+    const auto s = ctx.snap();
+    const auto b = load_bespoke_area(ctx, req, *s, req.matches[1], false);
+    check_may_delete(b.record, ctx.bespoke_reader(req).owns(b.record), bespoke_owner(req));
+    ctx.with_writer([&](data::database& db) { data::delete_bespoke(db, b.record.id); });
+    res.status = 204;
+}
+
+void find_targets(context& ctx, const httplib::Request& req, httplib::Response& res) {
+    const auto s = ctx.snap();
+    const auto p = parse_targets(req);
+    const auto t = cells_within(ctx, *s, req, p.dataset, p.measure, p.period, p.within);
+    // One ranking for the API, the files and the CLI (engine/export.cpp).
+    const target_selection sel = select_targets(*s, t, p.band.min, p.band.max, p.limit, p.within);
+    res.set_header("X-Smallarea-Classification", disclosure::to_string(t.query.dataset->policy.classification));
+    if (p.format != "json") { // files for planners, with the disclosure statement (CSV + its CSVW sidecar, XLSX)
+        const auto file = export_targets(ctx.connection(), *s, t, sel, p.format == "xlsx" ? "xlsx" : "csv", p.options);
+        send_table_file(res, file, p.format == "csvw", url_with_format(req, req.path, "csv"), url_with_format(req, req.path, "csvw"));
+        return;
+    }
+    send_json(res, targets_json(ctx.connection(), *s, t, sel));
+}
+
+void build_zones(context& ctx, const httplib::Request& req, httplib::Response& res) {
+    const auto s = ctx.snap();
+    const auto r = parse_zones(parse_body(req));
+    const auto t = cells_within(ctx, *s, req, r.dataset, r.measure, r.period, r.zones.within);
+    const auto plan = plan_zones(ctx.connection(), *s, t, r.zones, ctx.config().max_bespoke_members);
+    // Zones are always private to the organisation whose key built them: their names and members follow the
+    // dataset's values (zone 1 is seeded where it peaks). Without a key (published data only) they are public.
+    const auto ownership = ownership_for(ctx, req, std::nullopt, true);
+    const std::string token = new_owner_token();
+    const auto records = plan.drafts.empty() ? std::vector<data::bespoke_record>{}
+                                             : save_bespoke_areas(ctx, *s, plan.drafts, data::hash_key(token), ownership);
+    json out = zones_json(ctx.connection(), *s, t, r.zones, plan, records, ownership.is_public);
+    if (!records.empty()) out["owner_token"] = token;
+    out["visibility"] = ownership.is_public ? "public" : "private";
+    if (ownership.organisation) {
+        // The builder is the owner: it is told which organisation the zones belong to.
+        for (const auto& o : data::list_organisations(ctx.connection())) {
+            if (o.id == *ownership.organisation) out["organisation"] = o.name;
+        }
+    }
+    res.status = 201;
+    send_json(res, out);
 }
 
 } // namespace
 
 void register_bespoke_routes(httplib::Server& http, context& ctx) {
-    http.Post("/api/bespoke", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
-        const auto s = ctx.snap();
-        const auto body = parse_body(req);
-        std::string name = string_field(body, "name", "Bespoke area");
-        if (name.empty() || name.size() > 200) throw bad_request("InvalidParameter", "name must be 1 to 200 characters");
-        const auto want_public = public_field(body);
-        std::string source;
-        auto members = members_from_body(ctx, *s, body, source);
-        const auto ownership = ownership_for(ctx, req, want_public, req.has_header("Authorization") &&
-                                                                        names_internal_dataset(ctx, req, *s, name));
-        const std::string token = new_owner_token();
-        const auto record = save_bespoke_areas(ctx, *s, {bespoke_draft{name, std::move(members), source}},
-                                               data::hash_key(token), ownership).front();
-        const auto saved = load_bespoke_area(ctx, req, *s, record.id, true);
-        json out = bespoke_json(*s, saved, false, ctx.bespoke_reader(req).owns(saved.record));
-        out["owner_token"] = token; // returned once; only its hash is stored
-        res.status = 201;
-        res.set_header("Location", "/api/bespoke/" + record.id);
-        send_json(res, out);
-    }));
-    http.Get(R"(/api/bespoke/([^/.]+)\.geojson)", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
-        const auto s = ctx.snap();
-        const auto b = load_bespoke_area(ctx, req, *s, req.matches[1], true);
-        const std::string members = param(req, "members");
-        if (!members.empty() && members != "true" && members != "false") {
-            throw bad_request("InvalidParameter", "members must be true or false");
-        }
-        send_json(res, bespoke_geojson(ctx.connection(), *s, b, members == "true"), "application/geo+json");
-    }));
-    http.Get(R"(/api/bespoke/([^/.]+))", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
-        const auto s = ctx.snap();
-        const auto b = load_bespoke_area(ctx, req, *s, req.matches[1], true);
-        send_json(res, bespoke_json(*s, b, true, ctx.bespoke_reader(req).owns(b.record)));
-    }));
-    // Publishing: {"public": true|false} with a key of the owning organisation. Zones and areas derived from
-    // internal MI stay private (422 AlwaysPrivate); areas made without a key have no organisation and stay public.
-    http.Patch(R"(/api/bespoke/([^/.]+))", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
-        const auto s = ctx.snap();
-        const auto b = load_bespoke_area(ctx, req, *s, req.matches[1], true);
-        const auto body = parse_body(req);
-        for (const auto& [key, value] : body.items()) {
-            (void)value;
-            if (key != "public") throw bad_request("InvalidParameter", "only \"public\" can be changed (got \"" + key.substr(0, 40) + "\")");
-        }
-        const auto want_public = public_field(body);
-        if (!want_public) throw bad_request("MissingParameter", "give {\"public\": true} or {\"public\": false}");
-        ctx.access().require_usable_key(req);
-        const auto who = ctx.bespoke_reader(req);
-        if (!who.owns(b.record)) {
-            throw forbidden("NotOwner", b.record.organisation_id
-                                            ? "only the organisation that owns bespoke area " + b.record.id + " can change it"
-                                            : "bespoke area " + b.record.id + " was made without a key: it is public and "
-                                              "has no organisation (delete it with X-Owner-Token)");
-        }
-        if (*want_public && b.record.always_private) {
-            throw disclosure_refused("AlwaysPrivate", "bespoke area " + b.record.id + " is " +
-                                                          (b.record.source == "zones" ? "a zone" : "derived from internal MI") +
-                                                          ": it stays private to " + b.record.organisation);
-        }
-        ctx.with_writer([&](data::database& db) { data::set_bespoke_public(db, b.record.id, *want_public); });
-        auto updated = b;
-        updated.record.is_public = *want_public;
-        send_json(res, bespoke_json(*s, updated, false, true));
-    }));
-    http.Delete(R"(/api/bespoke/([^/.]+))", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
-        const auto s = ctx.snap();
-        const auto b = load_bespoke_area(ctx, req, *s, req.matches[1], false);
-        // The owner token given at creation, or a key of the owning organisation.
-        const std::string owner = bespoke_owner(req);
-        const bool by_organisation = ctx.bespoke_reader(req).owns(b.record);
-        if (!by_organisation) {
-            if (owner.empty()) throw unauthorized("OwnerTokenRequired", "send the owner_token given at creation as X-Owner-Token");
-            if (owner != b.record.owner) throw forbidden("NotOwner", "this owner token does not own bespoke area " + b.record.id);
-        }
-        ctx.with_writer([&](data::database& db) { data::delete_bespoke(db, b.record.id); });
-        res.status = 204;
-    }));
-
-    http.Get("/api/targets", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
-        const auto s = ctx.snap();
-        const auto band = band_param(req);
-        const auto limit_text = param(req, "limit");
-        const long limit = limit_text.empty() ? 20 : parse_integer(limit_text, "limit", 1, 1000);
-        const std::string format = param(req, "format") == "xlsx" ? std::string("xlsx") : format_of(req);
-        const auto within = param(req, "within");
-        const auto t = cells_within(ctx, *s, req, param(req, "dataset"), param(req, "measure"), param(req, "period"), within);
-        const auto& d = *t.query.dataset;
-        // One ranking for the API, the files and the CLI (engine/export.cpp).
-        const target_selection sel = select_targets(*s, t, band.min, band.max, limit, within);
-        res.set_header("X-Smallarea-Classification", disclosure::to_string(d.policy.classification));
-        if (format != "json") { // files for planners, with the disclosure statement (CSV + its CSVW sidecar, XLSX)
-            const auto options = parse_file_options(param(req, "totals"), param(req, "preamble"));
-            const auto file = export_targets(ctx.connection(), *s, t, sel, format == "xlsx" ? "xlsx" : "csv", options);
-            send_table_file(res, file, format == "csvw", url_with_format(req, req.path, "csv"), url_with_format(req, req.path, "csvw"));
-            return;
-        }
-        send_json(res, targets_json(ctx.connection(), *s, t, sel));
-    }));
-
-    http.Post("/api/zones", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
-        const auto s = ctx.snap();
-        const auto body = parse_body(req);
-        household_band band;
-        band.min = integer_field(body, "min_households", band.min, 0, 1000000);
-        band.max = integer_field(body, "max_households", band.max, 0, 1000000);
-        const long max_zones = integer_field(body, "max_zones", 20, 1, 500);
-        check_band(band);
-        const std::string rule = string_field(body, "contiguity", "rook");
-        if (rule != "rook" && rule != "queen") throw bad_request("InvalidParameter", "contiguity must be rook or queen");
-        const std::string within = string_field(body, "within");
-        if (within.empty()) throw bad_request("MissingParameter", "within is required (an area code or bespoke:ID)");
-        const auto t = cells_within(ctx, *s, req, string_field(body, "dataset"), string_field(body, "measure"),
-                                    string_field(body, "period"), within);
-        zone_params p;
-        p.min_households = band.min;
-        p.max_households = band.max;
-        p.max_zones = static_cast<std::size_t>(max_zones);
-        p.contiguity = rule;
-        p.within = within;
-        const auto plan = plan_zones(ctx.connection(), *s, t, p, ctx.config().max_bespoke_members);
-        // Zones are always private to the organisation whose key built them: their names and members follow the
-        // dataset's values (zone 1 is seeded where it peaks). Without a key (published data only) they are public.
-        const auto ownership = ownership_for(ctx, req, std::nullopt, true);
-        const std::string token = new_owner_token();
-        const auto records = plan.drafts.empty() ? std::vector<data::bespoke_record>{}
-                                                 : save_bespoke_areas(ctx, *s, plan.drafts, data::hash_key(token), ownership);
-        json out = zones_json(ctx.connection(), *s, t, p, plan, records, ownership.is_public);
-        if (!records.empty()) out["owner_token"] = token;
-        out["visibility"] = ownership.is_public ? "public" : "private";
-        if (ownership.organisation) {
-            // The builder is the owner: it is told which organisation the zones belong to.
-            for (const auto& o : data::list_organisations(ctx.connection())) {
-                if (o.id == *ownership.organisation) out["organisation"] = o.name;
-            }
-        }
-        res.status = 201;
-        send_json(res, out);
-    }));
+    auto route = [&ctx](void (*handler)(context&, const httplib::Request&, httplib::Response&)) {
+        return wrap([&ctx, handler](const httplib::Request& req, httplib::Response& res) { handler(ctx, req, res); });
+    };
+    http.Post("/api/bespoke", route(create_bespoke));
+    http.Get(R"(/api/bespoke/([^/.]+)\.geojson)", route(get_bespoke_geojson));
+    http.Get(R"(/api/bespoke/([^/.]+))", route(get_bespoke));
+    http.Patch(R"(/api/bespoke/([^/.]+))", route(publish_bespoke));
+    http.Delete(R"(/api/bespoke/([^/.]+))", route(delete_bespoke));
+    http.Get("/api/targets", route(find_targets));
+    http.Post("/api/zones", route(build_zones));
 }
 
 } // namespace smallarea::server

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include "core/error.hpp"
+#include "engine/bespoke.hpp"
 #include "engine/breaks.hpp"
 #include "engine/catalog.hpp"
 #include "engine/encode.hpp"
@@ -552,4 +553,38 @@ TEST_CASE("ogc_api - bbox: four or six CRS84 numbers, minimum below maximum; any
         CAPTURE(bad);
         CHECK_THROWS_AS(smallarea::engine::parse_bbox_crs84(bad), const smallarea::bad_request&);
     }
+}
+
+TEST_CASE("bespoke rules - only the owning organisation publishes, never an always-private area; deleting takes its key or the owner token") {
+    using smallarea::engine::check_may_delete;
+    using smallarea::engine::check_may_publish;
+    smallarea::data::bespoke_record r;
+    r.id = "k3v7q2mxa4";
+    r.owner = "hash-of-token";
+    r.organisation_id = 7;
+    r.organisation = "Trafford Council";
+    CHECK_NOTHROW(check_may_publish(r, true, true));
+    CHECK_NOTHROW(check_may_publish(r, true, false));
+    CHECK_THROWS_AS(check_may_publish(r, false, true), const smallarea::forbidden&);
+    CHECK_THROWS_AS(check_may_publish(r, false, false), const smallarea::forbidden&);
+    r.always_private = true;
+    r.source = "zones";
+    CHECK_THROWS_AS(check_may_publish(r, true, true), const smallarea::disclosure_refused&);
+    CHECK_NOTHROW(check_may_publish(r, true, false)); // making it private again is always allowed
+
+    CHECK_NOTHROW(check_may_delete(r, true, ""));
+    CHECK_NOTHROW(check_may_delete(r, false, "hash-of-token"));
+    CHECK_THROWS_AS(check_may_delete(r, false, ""), const smallarea::unauthorized&);
+    CHECK_THROWS_AS(check_may_delete(r, false, "hash-of-another-token"), const smallarea::forbidden&);
+}
+
+TEST_CASE("bespoke rules - a name that mentions an internal dataset by id or title, in any case, makes the area always private") {
+    smallarea::data::dataset_info d;
+    d.id = "synthetic_work_programme";
+    d.title = "Work Programme referrals";
+    const std::vector<const smallarea::data::dataset_info*> internal{&d};
+    CHECK(smallarea::engine::names_internal_dataset("Sale: SYNTHETIC_work_programme hot spots", internal));
+    CHECK(smallarea::engine::names_internal_dataset("work programme referrals, north", internal));
+    CHECK_FALSE(smallarea::engine::names_internal_dataset("Old Trafford leaflet run", internal));
+    CHECK_FALSE(smallarea::engine::names_internal_dataset("synthetic_work_programme", {}));
 }

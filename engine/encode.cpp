@@ -157,4 +157,41 @@ std::string csv_field(const std::string& text) {
     return out + "\"";
 }
 
+json areas_json(const snapshot& s, const std::vector<std::size_t>& areas, const std::string& level, int vintage) {
+    json rows = json::array();
+    for (const auto i : areas) {
+        const auto& a = s.areas()[i];
+        json parents = json::object();
+        for (const auto id : a.ancestors) {
+            if (const auto p = s.find_area_by_id(id)) {
+                parents[s.areas()[*p].level] = json{{"code", s.areas()[*p].code}, {"name", s.areas()[*p].name}};
+            }
+        }
+        json row{{"code", a.code}, {"name", a.name}, {"level", a.level}, {"vintage", a.vintage},
+                 {"has_boundary", a.has_geometry}, {"parents", parents}};
+        for (const auto& [name, value] : a.denominators) row[name] = value;
+        if (!row.contains("households")) row["households"] = nullptr;
+        rows.push_back(std::move(row));
+    }
+    return json{{"level", level}, {"vintage", vintage}, {"count", rows.size()}, {"areas", rows}};
+}
+
+std::string areas_csv(const snapshot& s, const std::vector<std::size_t>& areas) {
+    std::string out = "code,name,level,vintage,households,residents,parents\n";
+    for (const auto i : areas) {
+        const auto& a = s.areas()[i];
+        std::string parents;
+        for (const auto id : a.ancestors) {
+            if (const auto p = s.find_area_by_id(id)) parents += (parents.empty() ? "" : " ") + s.areas()[*p].code;
+        }
+        auto denominator = [&](const char* name) {
+            const auto it = a.denominators.find(name);
+            return it == a.denominators.end() ? std::string() : std::to_string(it->second);
+        };
+        out += csv_field(a.code) + "," + csv_field(a.name) + "," + a.level + "," + std::to_string(a.vintage) + "," +
+               denominator("households") + "," + denominator("residents") + "," + csv_field(parents) + "\n";
+    }
+    return out;
+}
+
 } // namespace smallarea::engine

@@ -44,4 +44,10 @@ nlohmann::json table_json(const table_result& t, const snapshot& s);
 /// spreadsheet never evaluates it as a formula.
 std::string csv_field(const std::string& text);
 
+/// GET /api/areas: {level, vintage, count, areas: [{code, name, level, vintage, has_boundary, parents: {level:
+/// {code, name}}, households (null when unknown), residents...}]} for `areas` (indices into s.areas()).
+nlohmann::json areas_json(const snapshot& s, const std::vector<std::size_t>& areas, const std::string& level, int vintage);
+/// The same as CSV: code,name,level,vintage,households,residents,parents (parent codes separated by spaces).
+std::string areas_csv(const snapshot& s, const std::vector<std::size_t>& areas);
+
 } // namespace smallarea::engine

@@ -9,6 +9,7 @@
 #include "engine/bespoke.hpp"
 #include "engine/breaks.hpp"
 #include "engine/catalog.hpp"
+#include "engine/classes.hpp"
 #include "engine/encode.hpp"
 #include "engine/encode_csv.hpp"
 #include "engine/encode_xlsx.hpp"
@@ -587,4 +588,43 @@ TEST_CASE("bespoke rules - a name that mentions an internal dataset by id or tit
     CHECK(smallarea::engine::names_internal_dataset("work programme referrals, north", internal));
     CHECK_FALSE(smallarea::engine::names_internal_dataset("Old Trafford leaflet run", internal));
     CHECK_FALSE(smallarea::engine::names_internal_dataset("synthetic_work_programme", {}));
+}
+
+TEST_CASE("classes - the classed quantity defaults to the measure's own; a percentage-only measure is never classed by volume") {
+    const auto d = engine_tables::internal_dataset();
+    const auto& referrals = *d.find_measure("referrals");
+    const auto& group_a = *d.find_measure("job_outcomes_group_a");
+    CHECK(smallarea::engine::class_quantity(referrals, "") == "rate");
+    CHECK(smallarea::engine::class_quantity(referrals, "value") == "value");
+    CHECK(smallarea::engine::class_quantity(group_a, "") == "percent");
+    CHECK_THROWS_AS(smallarea::engine::class_quantity(group_a, "value"), const smallarea::disclosure_refused&);
+    CHECK_THROWS_AS(smallarea::engine::class_quantity(group_a, "rate"), const smallarea::disclosure_refused&);
+    CHECK_THROWS_AS(smallarea::engine::class_quantity(referrals, "percent"), const smallarea::bad_request&);
+    CHECK_THROWS_AS(smallarea::engine::class_quantity(referrals, "volume"), const smallarea::bad_request&);
+}
+
+TEST_CASE("classes - counts per class add up to the classed areas, and a class narrower than one rounding step is flagged") {
+    const auto d = engine_tables::internal_dataset();
+    // Rounded to 20: values 0, 20, 40, 60, 80 over 100 households each, so one rounding step is worth 20 per 100
+    // households; equal-width classes of 4 over 0..80 are 20 wide (not narrower).
+    std::vector<smallarea::disclosure::raw_row> rows;
+    for (int i = 0; i < 5; ++i) rows.push_back({"E0" + std::to_string(i), "", 100, 20 * i, std::nullopt});
+    const auto t = engine_tables::protect(d, "referrals", rows);
+    const auto wide = smallarea::engine::classes_json(t, "rate", 4, smallarea::engine::break_method::equal);
+    CHECK(wide["rounding_step"] == doctest::Approx(20.0));
+    CHECK(wide["warning"].is_null());
+    std::size_t counted = 0;
+    for (const auto& c : wide["classes"]) counted += c["count"].get<std::size_t>();
+    CHECK(counted == 5);
+    CHECK(wide["values"] == 5);
+    CHECK(wide["method"] == "equal");
+    CHECK(wide["classification"] == "internal");
+    // 20 over 95 households is a rate of 21.05: a class from 20 to 21.05 is narrower than one rounding step.
+    rows.push_back({"E05", "", 95, 20, std::nullopt});
+    const auto close = engine_tables::protect(d, "referrals", rows);
+    const auto narrow = smallarea::engine::classes_json(close, "rate", 5, smallarea::engine::break_method::quantile);
+    CAPTURE(narrow.dump());
+    CHECK(narrow["warning"].is_string());
+    const auto by_value = smallarea::engine::classes_json(t, "value", 4, smallarea::engine::break_method::quantile);
+    CHECK(by_value["rounding_step"] == doctest::Approx(20.0));
 }

@@ -194,6 +194,18 @@ bool rounding_dominates_in(const row_layout& layout) {
     return false;
 }
 
+std::string layout_periods_text(const table_result& t, const row_layout& layout) {
+    if (layout.first_period.empty()) return period_name(t.query.period);
+    if (layout.first_period == layout.last_period) return period_name(layout.first_period);
+    return period_name(layout.first_period) + " to " + period_name(layout.last_period);
+}
+
+std::string layout_periods_data(const table_result& t, const row_layout& layout) {
+    if (layout.first_period.empty()) return t.query.period;
+    if (layout.first_period == layout.last_period) return layout.first_period;
+    return layout.first_period + "/" + layout.last_period;
+}
+
 std::string layout_csv(const table_result& t, const row_layout& layout, const file_options& options) {
     const auto& d = *t.query.dataset;
     const bool percent = t.table.kind() == disclosure::measure_kind::percent_only;
@@ -207,7 +219,7 @@ std::string layout_csv(const table_result& t, const row_layout& layout, const fi
         };
         meta("dataset", d.title + " (" + d.id + ", release " + std::to_string(d.release) + ")");
         meta("measure", t.query.measure->title + (percent ? " (percentage only)" : ""));
-        meta("period", t.query.period);
+        meta("period", layout_periods_data(t, layout));
         meta("geography", layout.geography);
         for (const auto& [key, value] : layout.notes) meta(key, value);
         meta("classification", disclosure::to_string(d.policy.classification) + std::string(": ") + classification_label(d));
@@ -222,8 +234,7 @@ std::string layout_csv(const table_result& t, const row_layout& layout, const fi
     const auto columns = file_columns(t, layout);
     for (std::size_t i = 0; i < columns.size(); ++i) out += (i ? "," : "") + columns[i].name;
     out += "\n";
-    const std::string period = csv_field(t.query.period);
-    const std::string name = csv_field(period_name(t.query.period));
+    const std::string table_period = csv_field(t.query.period) + "," + csv_field(period_name(t.query.period));
     const std::string label = csv_field(classification_label(d));
     auto number = [](const std::optional<std::int64_t>& v) { return v ? std::to_string(*v) : std::string(); };
     auto flag = [](bool b) { return std::string(b ? "true" : "false"); };
@@ -243,7 +254,8 @@ std::string layout_csv(const table_result& t, const row_layout& layout, const fi
             }
         }
         const auto& r = *line.row;
-        out += (line.labels.empty() ? "" : ",") + period + "," + name + "," + label + "," + number(r.households) + ",";
+        const std::string period = line.period.empty() ? table_period : csv_field(line.period) + "," + csv_field(period_name(line.period));
+        out += (line.labels.empty() ? "" : ",") + period + "," + label + "," + number(r.households) + ",";
         if (percent) {
             out += number(r.percent) + ",";
         } else {
@@ -288,12 +300,12 @@ nlohmann::json csv_metadata(const table_result& t, const row_layout& layout, con
     if (rounding_dominates_in(layout)) notes.push_back(std::string("note: ") + rounding_suggestion);
     json out{{"@context", "http://www.w3.org/ns/csvw"},
              {"url", csv_url},
-             {"dc:title", d.title + ": " + m.title + ", " + period_name(t.query.period) + ", " + layout.geography},
+             {"dc:title", d.title + ": " + m.title + ", " + layout_periods_text(t, layout) + ", " + layout.geography},
              {"dc:identifier", d.id + "." + m.id},
              {"dc:publisher", d.publisher},
              {"dc:rights", d.attribution},
              {"dc:accessRights", classification_label(d)},
-             {"dc:temporal", t.query.period},
+             {"dc:temporal", layout_periods_data(t, layout)},
              {"dc:spatial", layout.geography},
              {"dc:description", disclosure::describe(d.policy) + " " + uncertainty_note(t)},
              {"dialect", json{{"header", true}, {"commentPrefix", "#"}, {"skipBlankRows", false}}},

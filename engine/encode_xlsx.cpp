@@ -113,13 +113,13 @@ std::string layout_xlsx(const table_result& t, const row_layout& layout) {
             return out.substr(0, 120);
         };
         const std::string page_header = "&L" + header_text(classification_text) + "&R" +
-                                        header_text(d.title + ": " + t.query.measure->title + ", " + period_name(t.query.period));
+                                        header_text(d.title + ": " + t.query.measure->title + ", " + layout_periods_text(t, layout));
         check(worksheet_set_header(data, page_header.c_str()), "the page header");
         const auto columns = file_columns(t, layout);
         for (std::size_t c = 0; c < columns.size(); ++c) {
             check(worksheet_write_string(data, 0, static_cast<lxw_col_t>(c), columns[c].name.c_str(), bold), "the header");
         }
-        const std::string period_text = period_name(t.query.period);
+        const std::string table_period_text = period_name(t.query.period);
         lxw_row_t r = 1;
         for (const auto& line : layout.rows) {
             lxw_col_t c = 0;
@@ -135,7 +135,9 @@ std::string layout_xlsx(const table_result& t, const row_layout& layout) {
                 }
                 ++c;
             }
-            check(worksheet_write_string(data, r, c++, t.query.period.c_str(), nullptr), "a row");
+            const std::string& period = line.period.empty() ? t.query.period : line.period;
+            const std::string period_text = line.period.empty() ? table_period_text : period_name(line.period);
+            check(worksheet_write_string(data, r, c++, period.c_str(), nullptr), "a row");
             check(worksheet_write_string(data, r, c++, period_text.c_str(), nullptr), "a row");
             check(worksheet_write_string(data, r, c++, classification_text.c_str(), nullptr), "a row");
             const auto& row = *line.row;
@@ -174,7 +176,7 @@ std::string layout_xlsx(const table_result& t, const row_layout& layout) {
             {"Title", d.title + ": " + t.query.measure->title + (percent ? " (percentage only)" : "")},
             {"Dataset", d.id + " (release " + std::to_string(d.release) + ")"},
             {"Measure", t.query.measure->id + (t.query.measure->unit.empty() ? "" : " (" + t.query.measure->unit + ")")},
-            {"Period", t.query.period + " (" + period_name(t.query.period) + ")"},
+            {"Period", layout_periods_data(t, layout) + " (" + layout_periods_text(t, layout) + ")"},
             {"Geography", layout.geography},
         };
         lines.insert(lines.end(), layout.notes.begin(), layout.notes.end());
@@ -189,8 +191,9 @@ std::string layout_xlsx(const table_result& t, const row_layout& layout) {
             {"Totals", "sum of rounded cells (never a separately rounded raw total)"},
             {"Suppression threshold", std::to_string(d.policy.suppression_threshold)},
             {"Uncertainty", uncertainty_note(t)},
-            {"Rows", layout_has_total(t, layout) ? "one row per area, then the total row (the sum of the rows' rounded cells)"
-                                                 : "one row per area (no total row; ask totals=true)"},
+            {"Rows", !layout.first_period.empty() ? "one row per period of one area"
+                     : layout_has_total(t, layout) ? "one row per area, then the total row (the sum of the rows' rounded cells)"
+                                                   : "one row per area (no total row; ask totals=true)"},
             {"Generated", utc_now_text(utc_precision::date) + " by smallarea"},
         });
         for (const auto& line : layout.rows) {

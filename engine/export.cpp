@@ -27,9 +27,6 @@ namespace smallarea::engine {
 
 using nlohmann::json;
 
-namespace {
-
-/// Only characters every file system and Content-Disposition accept unquoted.
 std::string safe_name(const std::string& text) {
     std::string out;
     for (const char c : text) {
@@ -45,6 +42,8 @@ const char* content_type_of(const std::string& format) {
     if (format == "geojson") return "application/geo+json";
     return "application/geopackage+sqlite3";
 }
+
+namespace {
 
 std::string read_file_bytes(const std::string& path) {
     std::ifstream in(path, std::ios::binary);

@@ -43,6 +43,11 @@ struct export_file {
     nlohmann::json csv_metadata;
 };
 
+/// Only characters every file system and Content-Disposition accept unquoted (others become '_').
+std::string safe_name(const std::string& text);
+/// The media type of an export format (csv, xlsx, geojson, gpkg).
+const char* content_type_of(const std::string& format);
+
 /// "csv", "xlsx", "geojson", "gpkg"; throws unsupported_format("UnsupportedFormat") otherwise.
 const std::string& check_export_format(const std::string& format);
 

@@ -26,7 +26,9 @@ using layout_label = std::variant<std::string, std::int64_t, double, degrees_lab
 
 struct layout_row {
     std::vector<layout_label> labels;             ///< one per row_layout::label_header
-    const disclosure::protected_row* row = nullptr; ///< a row (or the total) of the table the layout is used with
+    /// a row (or the total) of the table the layout is used with, or of the table of this row's `period` (a series)
+    const disclosure::protected_row* row = nullptr;
+    std::string period; ///< the period of this row when rows span periods (a series); empty: the table's
 };
 
 struct row_layout {
@@ -34,6 +36,13 @@ struct row_layout {
     std::vector<layout_row> rows;
     std::string geography;                 ///< what the rows are, in words (About "Geography", CSV "# geography")
     std::vector<std::pair<std::string, std::string>> notes; ///< further About lines / CSV metadata (selection, ranking)
+    /// When rows span periods (a series): the first and last period. Empty: every row is the table's period.
+    std::string first_period, last_period;
 };
+
+/// The period(s) a layout's rows are for, in words for titles ("September 2017", "September 2017 to October
+/// 2017") and as data (YYYY-MM, or an ISO 8601 interval YYYY-MM/YYYY-MM).
+std::string layout_periods_text(const table_result& t, const row_layout& layout);
+std::string layout_periods_data(const table_result& t, const row_layout& layout);
 
 } // namespace smallarea::engine

@@ -133,7 +133,9 @@ void context::begin_request(const httplib::Request& req) {
     // Bespoke ids in query parameters, for the same reason: a private area of another organisation answers as
     // an unknown id does, before the route looks at anything else.
     std::vector<std::string> bespoke_ids;
-    if (const auto within = param(req, "within"); within.rfind("bespoke:", 0) == 0) bespoke_ids.push_back(within.substr(8));
+    for (const char* name : {"within", "area"}) {
+        if (const auto v = param(req, name); v.rfind("bespoke:", 0) == 0) bespoke_ids.push_back(v.substr(8));
+    }
     if (const auto ids = param(req, "ids"); !ids.empty()) {
         const auto list = split_ids(ids);
         if (list.size() <= 100) bespoke_ids.insert(bespoke_ids.end(), list.begin(), list.end()); // more: the route's 400

@@ -5,6 +5,7 @@
 #include "server/context.hpp"
 #include "engine/encode.hpp"
 #include "engine/export.hpp"
+#include "engine/series.hpp"
 #include "server/http_util.hpp"
 
 #include <algorithm>
@@ -12,6 +13,39 @@
 namespace smallarea::server {
 
 using nlohmann::json;
+
+namespace {
+
+/// GET /api/series?dataset&measure&area=CODE|bespoke:ID[&from&to][&format=csv|csvw|xlsx]: every period of one area.
+void serve_series(context& ctx, const httplib::Request& req, httplib::Response& res) {
+    const auto s = ctx.snap();
+    const std::string dataset_id = param(req, "dataset");
+    if (dataset_id.empty()) throw bad_request("MissingParameter", "dataset is required");
+    const auto& d = ctx.dataset(req, *s, dataset_id);
+    const std::string area = param(req, "area");
+    if (area.empty()) throw bad_request("MissingParameter", "area is required (an area code or bespoke:ID)");
+    const std::string format = param(req, "format") == "xlsx" ? std::string("xlsx") : format_of(req);
+    const file_options options = format == "json" ? file_options{} : parse_file_options(param(req, "totals"), param(req, "preamble"));
+    series_result series;
+    if (area.rfind("bespoke:", 0) == 0) {
+        const auto b = load_bespoke_area(ctx, req, *s, area.substr(8), false);
+        series = bespoke_series(*s, ctx.connection(), d, param(req, "measure"), b, param(req, "from"), param(req, "to"));
+    } else {
+        const auto index = s->find_area(area, d.vintage);
+        if (!index) throw not_found("UnknownArea", "no area \"" + area.substr(0, 60) + "\"");
+        series = area_series(*s, [&](const table_query& q) { return ctx.table_values(*s, q); }, d, param(req, "measure"), *index,
+                             param(req, "from"), param(req, "to"));
+    }
+    res.set_header("X-Smallarea-Classification", disclosure::to_string(d.policy.classification));
+    if (format != "json") {
+        const auto file = export_series(series, format == "xlsx" ? "xlsx" : "csv", options);
+        send_table_file(res, file, format == "csvw", url_with_format(req, req.path, "csv"), url_with_format(req, req.path, "csvw"));
+        return;
+    }
+    send_json(res, series_json(series));
+}
+
+} // namespace
 
 void register_api_routes(httplib::Server& http, context& ctx) {
     http.Get("/health", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
@@ -90,6 +124,7 @@ void register_api_routes(httplib::Server& http, context& ctx) {
         const auto of = class_quantity(*q.measure, param(req, "of"));
         send_json(res, classes_json(*ctx.table_values(*s, q), of, classes, method));
     }));
+    http.Get("/api/series", wrap([&ctx](const httplib::Request& req, httplib::Response& res) { serve_series(ctx, req, res); }));
     http.Get("/api/config", wrap([&ctx](const httplib::Request&, httplib::Response& res) {
         send_json(res, json{{"basemap_url", ctx.config().basemap_url.empty() ? json(nullptr) : json(ctx.config().basemap_url)}});
     }));

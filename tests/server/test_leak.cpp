@@ -1036,6 +1036,61 @@ TEST_CASE("leak - bespoke areas in every format: sums of members' rounded cells,
     CHECK(fetch("/ogc/collections/" + internal_id + "." + percent_base_id + ".bespoke/items")->status == 404);
 }
 
+TEST_CASE("leak - series: every period of an area is that period's protected figure (JSON, CSV, XLSX; standard and bespoke areas)") {
+    ensure_key();
+    const auto oa_areas = json::parse(fetch("/api/areas?level=oa&within=E08000003")->body)["areas"];
+    const auto lsoa_areas = json::parse(fetch("/api/areas?level=lsoa&within=E08000009")->body)["areas"];
+    const std::string oa = oa_areas[7]["code"];
+    const std::vector<std::string> lsoas{lsoa_areas[1]["code"], lsoa_areas[4]["code"]};
+    const bespoke_reference bespoke{post_bespoke(json{{"name", "leak series"}, {"level", "lsoa"}, {"codes", lsoas}}), lsoas};
+    const std::vector<std::string> areas{oa, lsoas[0], "E08000009", "bespoke:" + bespoke.id};
+    for (const auto& m : all_measures()) {
+        const bool percent_measure = std::find(percent_measures.begin(), percent_measures.end(), m) != percent_measures.end();
+        for (const auto& area : areas) {
+            const bool is_bespoke = area.rfind("bespoke:", 0) == 0;
+            for (const std::string format : {"json", "csv", "xlsx"}) {
+                const std::string path = "/api/series?dataset=" + internal_id + "&measure=" + m + "&area=" + area +
+                                         (format == "json" ? "" : "&format=" + format);
+                const auto r = fetch(path);
+                INFO(path << " -> " << r->status << " " << r->body.substr(0, 300));
+                if (is_bespoke && percent_measure) { // never on user-defined areas (rule 3)
+                    CHECK(r->status == 422);
+                    continue;
+                }
+                REQUIRE(r->status == 200);
+                json rows = json::array();
+                if (format == "json") {
+                    const auto doc = json::parse(r->body);
+                    CHECK(doc["classification"] == "internal");
+                    for (auto row : doc["periods"]) {
+                        row["code"] = area;
+                        rows.push_back(std::move(row));
+                    }
+                    walk(doc, m, periods.back(), path); // nothing else in the document names an area's figure
+                } else {
+                    // The Data sheet's rows (xlsx_objects reads the About sheet too, as rows without a code).
+                    for (const auto& row : format == "csv" ? csv_objects(r->body) : xlsx_objects(r->body)) {
+                        if (row.contains("code") && row["code"] == area) rows.push_back(row);
+                    }
+                }
+                REQUIRE(rows.size() == periods.size());
+                for (std::size_t i = 0; i < rows.size(); ++i) {
+                    const auto& row = rows[i];
+                    REQUIRE(row.contains("period"));
+                    CHECK(row["period"] == periods[i]);
+                    if (format != "json") CHECK(row["classification"] == "Internal MI: not for onward sharing");
+                    if (is_bespoke) {
+                        check_bespoke_object(row, bespoke, m, periods[i], path);
+                    } else {
+                        check_area_object(row, area, m, periods[i], path);
+                    }
+                }
+                ++cov().requests["series " + format];
+            }
+        }
+    }
+}
+
 TEST_CASE("leak - the remaining routes: metadata, OGC documents and features, zones, bespoke reads, publish, delete") {
     ensure_key();
     const std::string q = query("referrals", "2017-10", "lsoa");

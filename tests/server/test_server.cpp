@@ -438,3 +438,52 @@ TEST_CASE("http - idle kept-alive connections do not starve a new client") {
     REQUIRE(r);
     CHECK(r->status == 200);
 }
+
+TEST_CASE("series - every period of an area, each the row /api/table gives for that period; bounds, files and refusals") {
+    for (const std::string area : {"E01005061", "E08000003"}) {
+        CAPTURE(area);
+        const auto series = get_json("/api/series?dataset=claimant_count&area=" + area);
+        CHECK(series["area"]["code"] == area);
+        CHECK(series["classification"] == "published");
+        REQUIRE(series["periods"].size() == 2);
+        for (const auto& point : series["periods"]) {
+            const std::string period = point["period"];
+            const std::string level = area.rfind("E08", 0) == 0 ? "lad" : "lsoa";
+            const auto table = get_json("/api/table?dataset=claimant_count&period=" + period + "&level=" + level);
+            json row;
+            for (const auto& r : table["rows"]) {
+                if (r["code"] == area) row = r;
+            }
+            REQUIRE(row.is_object());
+            CHECK(point["value"] == row["value"]);
+            CHECK(point["rate_per_100_households"] == row["rate_per_100_households"]);
+            CHECK(point["uncertainty"] == row["uncertainty"]);
+            CHECK(point["households"] == row["households"]);
+        }
+    }
+    const auto one = get_json("/api/series?dataset=claimant_count&area=E01005061&from=2017-10");
+    REQUIRE(one["periods"].size() == 1);
+    CHECK(one["periods"][0]["period"] == "2017-10");
+    CHECK(get_json("/api/series?dataset=claimant_count&area=E01005061&from=2017&to=2017")["periods"].size() == 2);
+    CHECK(get_json("/api/series?dataset=claimant_count&area=E01005061&to=2017-09")["periods"].size() == 1);
+
+    const auto csv = get("/api/series?dataset=claimant_count&area=E01005061&format=csv");
+    REQUIRE(csv->status == 200);
+    CHECK(csv->body.rfind("code,name,level,period,", 0) == 0);
+    CHECK(std::count(csv->body.begin(), csv->body.end(), '\n') == 3); // header and one row per period
+    CHECK(csv->get_header_value("Content-Disposition").find("series_claimant_count_claimants_E01005061_2017-09_2017-10") != std::string::npos);
+    const auto sidecar = get_json("/api/series?dataset=claimant_count&area=E01005061&format=csvw");
+    CHECK(sidecar["dc:temporal"] == "2017-09/2017-10");
+    const auto xlsx = get("/api/series?dataset=claimant_count&area=E01005061&format=xlsx");
+    REQUIRE(xlsx->status == 200);
+    CHECK(xlsx->body.rfind("PK", 0) == 0);
+
+    CHECK(error_code("/api/series?dataset=claimant_count", 400) == "MissingParameter");
+    CHECK(error_code("/api/series?area=E01005061", 400) == "MissingParameter");
+    CHECK(error_code("/api/series?dataset=claimant_count&area=E01999999", 404) == "UnknownArea");
+    CHECK(error_code("/api/series?dataset=claimant_count&area=E01005061&from=2017-13", 400) == "InvalidParameter");
+    CHECK(error_code("/api/series?dataset=claimant_count&area=E01005061&from=2017-10&to=2017-09", 400) == "InvalidParameter");
+    CHECK(error_code("/api/series?dataset=claimant_count&area=E00026365", 400) == "LevelTooFine"); // an OA of LSOA data
+    CHECK(error_code("/api/series?dataset=claimant_count&area=bespoke:zzzzzzzzzz", 404) == "UnknownBespoke");
+    CHECK(error_code("/api/series?dataset=claimant_count&area=E01005061&format=geojson", 406) == "UnsupportedFormat");
+}

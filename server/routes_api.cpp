@@ -1,6 +1,7 @@
 #include "core/error.hpp"
 #include "server/bespoke.hpp"
 #include "engine/breaks.hpp"
+#include "engine/change.hpp"
 #include "engine/classes.hpp"
 #include "server/context.hpp"
 #include "engine/encode.hpp"
@@ -111,7 +112,11 @@ void register_api_routes(httplib::Server& http, context& ctx) {
             return;
         }
         const auto result = s->table(ctx.connection(), q);
-        send_json(res, table_json(result, *s));
+        auto doc = table_json(result, *s);
+        if (const auto compare = param(req, "compare"); !compare.empty()) {
+            add_changes(doc, result, s->table(ctx.connection(), compare_query(*s, q, compare)));
+        }
+        send_json(res, doc);
     }));
     http.Get("/api/breaks", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
         const auto s = ctx.snap();

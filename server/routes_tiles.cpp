@@ -1,6 +1,7 @@
 #include "core/error.hpp"
 #include "core/split.hpp"
 #include "geo/tile.hpp"
+#include "engine/change.hpp"
 #include "server/context.hpp"
 #include "server/http_util.hpp"
 
@@ -57,11 +58,20 @@ void handle_tile(context& ctx, const httplib::Request& req, httplib::Response& r
     std::string key = "f" + std::to_string(fields) + "/" + level + "/" + std::to_string(vintage) + "/" + std::to_string(z) + "/" + std::to_string(x) + "/" +
                       std::to_string(y) + "|" + std::to_string(s->release());
     if (query) key += "|" + query->dataset->id + "|" + query->measure->id + "|" + query->period;
+    // compare=PERIOD: the change since that period as extra properties (engine/change.hpp).
+    std::optional<table_query> compare;
+    if (const auto c = param(req, "compare"); !c.empty()) {
+        if (!query) throw bad_request("InvalidParameter", "compare needs a dataset");
+        compare = compare_query(*s, *query, c);
+        key += "|c" + compare->period;
+    }
 
     auto tile = ctx.tiles().get(key);
     if (!tile) {
         std::shared_ptr<const table_result> table;
         if (query) table = ctx.table_values(*s, *query);
+        std::shared_ptr<const table_result> then;
+        if (compare) then = ctx.table_values(*s, *compare);
         const auto& areas = s->areas();
         const bool percent = table && table->table.kind() == disclosure::measure_kind::percent_only;
         auto fresh = std::make_shared<cached_tile>();
@@ -99,6 +109,16 @@ void handle_tile(context& ctx, const httplib::Request& req, httplib::Response& r
                 // Flags only when set: most cells are neither, and absent reads as false in MapLibre filters.
                 if (row.suppressed) out.add("suppressed", true);
                 if (row.missing) out.add("missing", true);
+                if (!then) return;
+                const auto then_index = then->row_of_area[area_index];
+                if (then_index < 0) return;
+                const auto c = compare_rows(row, then->table.rows()[static_cast<std::size_t>(then_index)], percent);
+                if (!c.comparable) return;
+                if (c.value) out.add("change", *c.value);
+                if (c.percent) out.add("change_percent", *c.percent);
+                if (c.rate_per_100_households) out.add("change_rate", *c.rate_per_100_households);
+                out.add("change_uncertainty", c.uncertainty);
+                if (c.within_rounding) out.add("no_change_within_rounding", true);
             },
             tile_rendering);
         fresh->etag = "\"r" + std::to_string(s->release()) + "-" + hex(fnv1a(fresh->mvt, fnv1a(key))) + "\"";
@@ -157,6 +177,15 @@ void handle_tilejson(context& ctx, const httplib::Request& req, httplib::Respons
         // Tiles carry the flags only when true (a smaller tile; absent = false), and TileJSON says so.
         fields["suppressed"] = "Boolean, present only when true (absent = false)";
         fields["missing"] = "Boolean, present only when true (absent = false)";
+        if (const auto c = param(req, "compare"); !c.empty()) {
+            const auto then = compare_query(*s, q, c);
+            query_string += "&compare=" + then.period;
+            fields[q.measure->kind == data::measure_kind::percent_only ? "change_percent" : "change"] =
+                "Number: this period's protected figure minus " + then.period + "'s (present only where both cover every cell)";
+            if (q.measure->kind != data::measure_kind::percent_only) fields["change_rate"] = "Number: change per 100 households";
+            fields["change_uncertainty"] = "Number: the sum of both periods' rounding bounds";
+            fields["no_change_within_rounding"] = "Boolean, present only when true: |change| <= change_uncertainty";
+        }
     } else {
         vintage = vintage_param(req, *s, level);
     }

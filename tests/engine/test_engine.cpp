@@ -9,6 +9,7 @@
 #include "engine/bespoke.hpp"
 #include "engine/breaks.hpp"
 #include "engine/catalog.hpp"
+#include "engine/change.hpp"
 #include "engine/classes.hpp"
 #include "engine/encode.hpp"
 #include "engine/encode_csv.hpp"
@@ -627,4 +628,49 @@ TEST_CASE("classes - counts per class add up to the classed areas, and a class n
     CHECK(narrow["warning"].is_string());
     const auto by_value = smallarea::engine::classes_json(t, "value", 4, smallarea::engine::break_method::quantile);
     CHECK(by_value["rounding_step"] == doctest::Approx(20.0));
+}
+
+TEST_CASE("change - the difference of protected figures with the sum of both bounds; within rounding at and below the bound") {
+    using smallarea::engine::compare_rows;
+    const auto d = engine_tables::internal_dataset();
+    // Rounded to 20 (bound 10 per cell): 100 -> 100 and 80 -> 100 and 40 -> 100 over 200 households.
+    const auto now = engine_tables::protect(d, "referrals", {{"A", "", 200, 100, std::nullopt}, {"B", "", 200, 100, std::nullopt},
+                                                             {"C", "", 200, 100, std::nullopt}});
+    const auto then = engine_tables::protect(d, "referrals", {{"A", "", 200, 100, std::nullopt}, {"B", "", 200, 80, std::nullopt},
+                                                              {"C", "", 200, 40, std::nullopt}}, "2017-09");
+    const auto same = compare_rows(now.table.rows()[0], then.table.rows()[0], false);
+    CHECK(same.comparable);
+    CHECK(*same.value == 0);
+    CHECK(same.uncertainty == doctest::Approx(20.0));
+    CHECK(same.within_rounding);
+    const auto one_step = compare_rows(now.table.rows()[1], then.table.rows()[1], false);
+    CHECK(*one_step.value == 20);
+    CHECK(one_step.within_rounding); // 20 <= 10 + 10: the true figures may be equal
+    CHECK(*one_step.rate_per_100_households == doctest::Approx(10.0));
+    CHECK(*one_step.rate_uncertainty == doctest::Approx(10.0));
+    const auto real = compare_rows(now.table.rows()[2], then.table.rows()[2], false);
+    CHECK(*real.value == 60);
+    CHECK_FALSE(real.within_rounding);
+
+    // No figure, a suppressed or a partial row in either period: not comparable, no figures.
+    smallarea::disclosure::protected_row missing = now.table.rows()[0];
+    missing.missing = true;
+    missing.value.reset();
+    CHECK_FALSE(compare_rows(missing, then.table.rows()[0], false).comparable);
+    smallarea::disclosure::protected_row partial = now.table.rows()[0];
+    partial.cells = 3;
+    partial.cells_with_value = 2;
+    const auto p = compare_rows(partial, then.table.rows()[0], false);
+    CHECK_FALSE(p.comparable);
+    CHECK_FALSE(p.value);
+
+    // Percentages: percentage points, within rounding at one point (each is within half a point).
+    smallarea::disclosure::protected_row a, b;
+    a.percent = 31;
+    b.percent = 30;
+    a.cells_with_value = b.cells_with_value = 1;
+    const auto points = compare_rows(a, b, true);
+    CHECK(*points.percent == 1);
+    CHECK(points.within_rounding);
+    CHECK_FALSE(points.value);
 }

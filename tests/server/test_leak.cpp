@@ -721,6 +721,69 @@ TEST_CASE("leak - MVT tiles decoded: every feature's properties at every level")
     CHECK(seen.size() > 2000); // the tiles covered (nearly) every area
 }
 
+TEST_CASE("leak - change between periods: every change is the difference of both periods' protected figures (tables, tiles)") {
+    ensure_key();
+    const auto& r = ref();
+    const std::string now = periods.back(), then = periods.front();
+    std::size_t compared = 0, differing_raw = 0;
+    for (const auto& m : all_measures()) {
+        const bool percent_measure = std::find(percent_measures.begin(), percent_measures.end(), m) != percent_measures.end();
+        for (const auto& level : levels) {
+            const auto path = "/api/table?" + query(m, now, level) + "&compare=" + then;
+            const auto doc = json::parse(fetch(path)->body);
+            const auto before = json::parse(fetch("/api/table?" + query(m, then, level))->body);
+            std::map<std::string, json> then_rows;
+            for (const auto& row : before["rows"]) then_rows[row["code"]] = row;
+            REQUIRE(doc["rows"].size() > 0);
+            CHECK(doc["compare"]["period"] == then);
+            for (const auto& row : doc["rows"]) {
+                const std::string code = row["code"];
+                INFO(path << " " << code << ": " << row.dump());
+                const auto& c = row["change"];
+                REQUIRE(c.is_object());
+                if (!c["comparable"].get<bool>()) {
+                    CHECK(c[percent_measure ? "percent" : "value"].is_null());
+                    continue;
+                }
+                ++compared;
+                const auto& old = then_rows.at(code);
+                if (percent_measure) {
+                    CHECK(c["percent"] == row["percent"].get<std::int64_t>() - old["percent"].get<std::int64_t>());
+                    CHECK_FALSE(c.contains("value"));
+                    continue;
+                }
+                const std::int64_t rounded_change = r.rounded.at(m).at(now).at(code) - r.rounded.at(m).at(then).at(code);
+                const std::int64_t raw_change = r.raw.at(m).at(now).at(code) - r.raw.at(m).at(then).at(code);
+                if (raw_change != rounded_change) ++differing_raw;
+                CHECK(c["value"] == rounded_change);
+                CHECK(std::fmod(c["value"].get<double>(), static_cast<double>(base)) == 0.0);
+                CHECK(c["uncertainty"].get<double>() == row["uncertainty"].get<double>() + old["uncertainty"].get<double>());
+                CHECK(c["within_rounding"] == (std::abs(rounded_change) <= c["uncertainty"].get<double>()));
+            }
+            ++cov().requests["table compare"];
+            // The same changes on the map's tiles.
+            for (const auto& [tz, tx, ty] : tiles_at(level == "oa" ? 12 : 10)) {
+                const auto tile = "/tiles/" + level + "/" + std::to_string(tz) + "/" + std::to_string(tx) + "/" + std::to_string(ty) +
+                                  ".mvt?dataset=" + internal_id + "&measure=" + m + "&period=" + now + "&compare=" + then;
+                const auto t = fetch(tile);
+                REQUIRE((t->status == 200 || t->status == 204));
+                ++cov().requests["tiles compare"];
+                if (t->status == 204) continue;
+                for (const auto& f : decode_mvt(t->body)[level]) {
+                    const auto& props = f["properties"];
+                    const std::string code = props.value("code", "");
+                    INFO(tile << " " << props.dump());
+                    CHECK_FALSE(props.contains(percent_measure ? "change" : "change_percent"));
+                    if (!props.contains("change")) continue;
+                    CHECK(props["change"] == r.rounded.at(m).at(now).at(code) - r.rounded.at(m).at(then).at(code));
+                }
+            }
+        }
+    }
+    CHECK(compared > 1000);
+    CHECK(differing_raw > 100); // rounding changes the difference often, so a raw difference would be caught
+}
+
 TEST_CASE("leak - TileJSON never offers the percentage base, which is refused everywhere") {
     ensure_key();
     for (const auto& level : levels) {

@@ -487,3 +487,30 @@ TEST_CASE("series - every period of an area, each the row /api/table gives for t
     CHECK(error_code("/api/series?dataset=claimant_count&area=bespoke:zzzzzzzzzz", 404) == "UnknownBespoke");
     CHECK(error_code("/api/series?dataset=claimant_count&area=E01005061&format=geojson", 406) == "UnsupportedFormat");
 }
+
+TEST_CASE("change - compare=PERIOD on tables and tiles: the difference of the two tables' rows; refusals") {
+    const auto doc = get_json("/api/table?dataset=claimant_count&period=2017-10&compare=2017-09");
+    const auto before = get_json("/api/table?dataset=claimant_count&period=2017-09");
+    std::map<std::string, json> then;
+    for (const auto& row : before["rows"]) then[row["code"]] = row;
+    std::size_t comparable = 0;
+    for (const auto& row : doc["rows"]) {
+        const auto& c = row["change"];
+        if (!c["comparable"].get<bool>()) continue;
+        ++comparable;
+        const auto& old = then.at(row["code"]);
+        CHECK(c["value"] == row["value"].get<std::int64_t>() - old["value"].get<std::int64_t>());
+        CHECK(c["uncertainty"].get<double>() == doctest::Approx(row["uncertainty"].get<double>() + old["uncertainty"].get<double>()));
+    }
+    CHECK(comparable > 100);
+    CHECK(doc["compare"]["period"] == "2017-09");
+    const auto tilejson = get_json("/tiles/lsoa.json?dataset=claimant_count&period=2017-10&compare=2017-09");
+    CHECK(tilejson["vector_layers"][0]["fields"].contains("change"));
+    CHECK(tilejson["tiles"][0].get<std::string>().find("compare=2017-09") != std::string::npos);
+    const auto tile = get(manchester_tile() + "?dataset=claimant_count&period=2017-10&compare=2017-09", {{"Accept-Encoding", "identity"}});
+    REQUIRE(tile->status == 200);
+    CHECK(tile->body.find("change_uncertainty") != std::string::npos);
+    CHECK(error_code("/api/table?dataset=claimant_count&period=2017-10&compare=2017-10", 400) == "InvalidParameter");
+    CHECK(error_code("/api/table?dataset=claimant_count&period=2017-10&compare=2016-01", 404) == "UnknownPeriod");
+    CHECK(error_code("/tiles/lsoa/12/2013/1316.mvt?compare=2017-09", 400) == "InvalidParameter");
+}

@@ -166,6 +166,21 @@ const char* const schema_v4 = R"sql(
 ALTER TABLE observations ADD COLUMN suppressed INTEGER NOT NULL DEFAULT 0 CHECK (suppressed IN (0, 1));
 )sql";
 
+// Version 6 (issue #17): revisions. One row per dataset period: the release its figures were first published in,
+// the release they last changed in, and how often they changed (NOMIS revises the previous month with each
+// release). Written by the dataset reader (data/ingest/datasets.cpp) in the ingest's transaction.
+const char* const schema_v6_revisions = R"sql(
+CREATE TABLE IF NOT EXISTS dataset_periods (
+    dataset_id TEXT NOT NULL,
+    period TEXT NOT NULL,
+    first_release INTEGER NOT NULL,
+    release INTEGER NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 0 CHECK (revision >= 0),
+    revised_at TEXT,
+    PRIMARY KEY (dataset_id, period)
+) WITHOUT ROWID;
+)sql";
+
 /// True when table has column (a version step that adds one is then already done: a store whose version number
 /// was set back by hand, as the migration tests do, must still migrate).
 bool has_column(database& db, const char* table, const char* column) {
@@ -182,6 +197,7 @@ void migrate(database& db, int from) {
     }
     if (from < 3) db.exec(schema_v3);
     if (from < 4 && !has_column(db, "observations", "suppressed")) db.exec(schema_v4);
+    if (from < 6) db.exec(schema_v6_revisions);
     db.exec("PRAGMA user_version = " + std::to_string(schema_version));
 }
 
@@ -401,6 +417,8 @@ std::vector<dataset_info> load_datasets(database& db) {
                     "ORDER BY ord");
     statement p(db, "SELECT DISTINCT period FROM observations WHERE dataset_id = ? ORDER BY period");
     statement n(db, "SELECT count(*) FROM observations WHERE dataset_id = ?");
+    statement r(db, "SELECT period, first_release, release, revision, coalesce(revised_at, '') FROM dataset_periods "
+                    "WHERE dataset_id = ?");
     for (auto& d : out) {
         m.bind(1, d.id);
         while (m.step()) {
@@ -420,6 +438,13 @@ std::vector<dataset_info> load_datasets(database& db) {
             d.periods.push_back(p.text(0));
         }
         p.reset();
+        // Stores ingested before version 6 have no rows here: their periods read as first published in the
+        // dataset's release, never revised.
+        r.bind(1, d.id);
+        while (r.step()) {
+            d.revisions[r.text(0)] = period_revision{r.int64(1), r.int64(2), r.int64(3), r.text(4)};
+        }
+        r.reset();
         n.bind(1, d.id);
         if (n.step()) d.observations = n.int64(0);
         n.reset();

@@ -14,7 +14,7 @@
 namespace smallarea::data {
 
 /// Schema version this build reads and writes (PRAGMA user_version).
-constexpr int schema_version = 4;
+constexpr int schema_version = 6;
 
 /// Opens an existing store for reading/serving. Throws store_error when it is missing, not a smallarea store,
 /// locked, from a newer schema version, or from an older one (run `smallarea ingest` to migrate it).
@@ -64,6 +64,14 @@ struct measure_info {
     std::vector<std::string> sum_of;   ///< percent_base: the measures it sums
 };
 
+/// When a period's figures were published and whether they were revised since.
+struct period_revision {
+    std::int64_t first_release = 0; ///< the release the period first appeared in
+    std::int64_t release = 0;       ///< the release its figures last changed in
+    std::int64_t revision = 0;      ///< 0: as first published; n: changed n times since
+    std::string revised_at;         ///< ISO 8601 UTC of the last change ("" when never revised)
+};
+
 struct dataset_info {
     std::string id;
     std::string title;
@@ -78,6 +86,8 @@ struct dataset_info {
     std::vector<measure_info> measures;
     std::vector<std::string> periods; ///< ascending
     std::int64_t observations = 0;
+    /// Per period (absent for stores ingested before revisions were kept: first published in `release`).
+    std::map<std::string, period_revision> revisions;
 
     const measure_info* find_measure(const std::string& measure_id) const;
 };

@@ -36,6 +36,28 @@ nlohmann::json disclosure_json(const data::dataset_info& d) {
                 {"rule", disclosure::describe(d.policy)}};
 }
 
+namespace {
+
+data::period_revision revision_of(const data::dataset_info& d, const std::string& period) {
+    const auto it = d.revisions.find(period);
+    return it != d.revisions.end() ? it->second : data::period_revision{d.release, d.release, 0, ""};
+}
+
+} // namespace
+
+json revision_json(const data::dataset_info& d, const std::string& period) {
+    const auto r = revision_of(d, period);
+    return json{{"period", period}, {"first_release", r.first_release}, {"release", r.release}, {"revision", r.revision},
+                {"revised", r.revision > 0}, {"revised_at", r.revised_at.empty() ? json(nullptr) : json(r.revised_at)}};
+}
+
+std::string revision_text(const data::dataset_info& d, const std::string& period) {
+    const auto r = revision_of(d, period);
+    if (r.revision == 0) return "as first published (release " + std::to_string(r.first_release) + ")";
+    return "revised in release " + std::to_string(r.release) + " (revision " + std::to_string(r.revision) + ", on " +
+           r.revised_at.substr(0, 10) + "); first published in release " + std::to_string(r.first_release);
+}
+
 nlohmann::json dataset_json(const data::dataset_info& d, const snapshot* s) {
     json measures = json::array();
     for (const auto& m : d.measures) {
@@ -56,6 +78,11 @@ nlohmann::json dataset_json(const data::dataset_info& d, const snapshot* s) {
                 {"release", d.release},
                 {"ingested_at", d.ingested_at},
                 {"periods", d.periods},
+                {"period_releases", [&] {
+                     json list = json::array();
+                     for (const auto& p : d.periods) list.push_back(revision_json(d, p));
+                     return list;
+                 }()},
                 {"measures", std::move(measures)},
                 {"disclosure", disclosure_json(d)}};
     if (s) {
@@ -126,6 +153,7 @@ nlohmann::json table_json(const table_result& t, const snapshot& s) {
              {"measure", json{{"id", t.query.measure->id}, {"title", t.query.measure->title},
                               {"unit", t.query.measure->unit}, {"kind", data::to_string(t.query.measure->kind)}}},
              {"period", t.query.period},
+             {"revision", revision_json(d, t.query.period)},
              {"level", t.query.level},
              {"vintage", t.query.vintage},
              {"classification", disclosure::to_string(d.policy.classification)},

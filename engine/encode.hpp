@@ -33,6 +33,11 @@ std::string classification_label(const data::dataset_info& d);
 
 /// The disclosure block every table-like response carries.
 nlohmann::json disclosure_json(const data::dataset_info& d);
+/// When one period's figures were published and whether they were revised: {period, first_release, release,
+/// revision, revised, revised_at} (a store from before revisions were kept: first published in the dataset's release).
+nlohmann::json revision_json(const data::dataset_info& d, const std::string& period);
+/// The same in words for files ("as first published in release 3", "revised in release 5 (revision 1) on ...").
+std::string revision_text(const data::dataset_info& d, const std::string& period);
 
 /// One protected row as served in tables: code, name, households, value/rate/uncertainty (or percent), flags.
 nlohmann::json protected_row_json(const disclosure::protected_row& r, bool percent);

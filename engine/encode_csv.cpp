@@ -220,6 +220,7 @@ std::string layout_csv(const table_result& t, const row_layout& layout, const fi
         meta("dataset", d.title + " (" + d.id + ", release " + std::to_string(d.release) + ")");
         meta("measure", t.query.measure->title + (percent ? " (percentage only)" : ""));
         meta("period", layout_periods_data(t, layout));
+        if (layout.first_period.empty()) meta("revision", revision_text(d, t.query.period));
         meta("geography", layout.geography);
         for (const auto& [key, value] : layout.notes) meta(key, value);
         meta("classification", disclosure::to_string(d.policy.classification) + std::string(": ") + classification_label(d));
@@ -296,6 +297,7 @@ nlohmann::json csv_metadata(const table_result& t, const row_layout& layout, con
                                                               : "no total row (ask totals=true)"));
     notes.push_back("licence: " + d.licence);
     notes.push_back("release: " + std::to_string(d.release));
+    if (layout.first_period.empty()) notes.push_back("revision: " + revision_text(d, t.query.period));
     for (const auto& [key, value] : layout.notes) notes.push_back(key + ": " + value);
     if (rounding_dominates_in(layout)) notes.push_back(std::string("note: ") + rounding_suggestion);
     json out{{"@context", "http://www.w3.org/ns/csvw"},

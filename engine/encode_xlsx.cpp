@@ -179,6 +179,7 @@ std::string layout_xlsx(const table_result& t, const row_layout& layout) {
             {"Period", layout_periods_data(t, layout) + " (" + layout_periods_text(t, layout) + ")"},
             {"Geography", layout.geography},
         };
+        if (layout.first_period.empty()) lines.emplace_back("Revision", revision_text(d, t.query.period));
         lines.insert(lines.end(), layout.notes.begin(), layout.notes.end());
         lines.insert(lines.end(), {
             {"Publisher", d.publisher},

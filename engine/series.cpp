@@ -113,6 +113,7 @@ json series_json(const series_result& r) {
         }
         row["period"] = p.period;
         row["period_name"] = period_name(p.period);
+        row["revision"] = revision_json(d, p.period);
         periods.push_back(std::move(row));
     }
     return json{{"dataset", json{{"id", d.id}, {"title", d.title}, {"release", d.release}}},

@@ -176,6 +176,76 @@ void report_tally(ingest_context& ctx, const dataset_source& source, const datas
 
 } // namespace
 
+namespace {
+
+/// FNV-1a over one cell, folded into its period's digest in (measure, period, area) order: the order of the
+/// cells map and of the observations primary key, so the stored release and the new one digest alike.
+void fold(std::uint64_t& h, const std::string& measure, std::int64_t area_id, const std::optional<std::int64_t>& value, bool suppressed) {
+    const std::string text = measure + '\x1f' + std::to_string(area_id) + '\x1f' + (value ? std::to_string(*value) : "-") +
+                             (suppressed ? "s" : "") + '\x1e';
+    for (const unsigned char c : text) {
+        h ^= c;
+        h *= 1099511628211ULL;
+    }
+}
+
+/// The revision state of each period of the new release: a period whose cells (any measure, area, value or
+/// suppression mark) differ from the stored release's is revised; an unchanged one keeps its releases; a new one
+/// starts at this release. Stores ingested before revisions were kept date their periods from the old release.
+std::map<std::string, period_revision> period_revisions(ingest_context& ctx, const std::string& dataset_id,
+                                                        const std::map<cell_key, cell_value>& cells) {
+    constexpr std::uint64_t offset = 14695981039346656037ULL;
+    std::map<std::string, std::uint64_t> fresh;
+    for (const auto& [key, cell] : cells) {
+        auto [it, added] = fresh.emplace(key.period, offset);
+        (void)added;
+        fold(it->second, key.measure, key.area_id, cell.value, cell.suppressed);
+    }
+    std::map<std::string, std::uint64_t> stored;
+    {
+        statement s(ctx.db(), "SELECT measure_id, period, area_id, value, suppressed FROM observations WHERE dataset_id = ? "
+                              "ORDER BY measure_id, period, area_id");
+        s.bind(1, dataset_id);
+        while (s.step()) {
+            auto [it, added] = stored.emplace(s.text(1), offset);
+            (void)added;
+            fold(it->second, s.text(0), s.int64(2), s.is_null(3) ? std::nullopt : std::optional<std::int64_t>(s.int64(3)), s.int64(4) != 0);
+        }
+    }
+    std::int64_t old_release = 0;
+    {
+        statement s(ctx.db(), "SELECT release FROM datasets WHERE id = ?");
+        s.bind(1, dataset_id);
+        if (s.step()) old_release = s.int64(0);
+    }
+    std::map<std::string, period_revision> before;
+    {
+        statement s(ctx.db(), "SELECT period, first_release, release, revision, coalesce(revised_at, '') FROM dataset_periods "
+                              "WHERE dataset_id = ?");
+        s.bind(1, dataset_id);
+        while (s.step()) before[s.text(0)] = period_revision{s.int64(1), s.int64(2), s.int64(3), s.text(4)};
+    }
+    std::map<std::string, period_revision> out;
+    for (const auto& [period, digest] : fresh) {
+        const auto old = stored.find(period);
+        if (old == stored.end()) {
+            out[period] = period_revision{ctx.release, ctx.release, 0, ""};
+            continue;
+        }
+        const auto known = before.find(period);
+        period_revision r = known != before.end() ? known->second : period_revision{old_release, old_release, 0, ""};
+        if (old->second != digest) {
+            r.release = ctx.release;
+            r.revision += 1;
+            r.revised_at = ctx.ingested_at;
+        }
+        out[period] = r;
+    }
+    return out;
+}
+
+} // namespace
+
 void ingest_dataset(ingest_context& ctx, const dataset_source& source) {
     std::map<std::string, std::string> measure_by_name; // source name or id -> measure id
     for (const auto& m : source.measures) {
@@ -430,9 +500,11 @@ void ingest_dataset(ingest_context& ctx, const dataset_source& source) {
         }
     }
 
+    const auto revisions = period_revisions(ctx, source.id, cells);
+
     // Replace atomically: the old release disappears in the same transaction that brings the new one.
     for (const char* sql : {"DELETE FROM observations WHERE dataset_id = ?", "DELETE FROM measures WHERE dataset_id = ?",
-                            "DELETE FROM datasets WHERE id = ?"}) {
+                            "DELETE FROM datasets WHERE id = ?", "DELETE FROM dataset_periods WHERE dataset_id = ?"}) {
         statement s(ctx.db(), sql);
         s.bind(1, source.id).run();
     }
@@ -462,6 +534,23 @@ void ingest_dataset(ingest_context& ctx, const dataset_source& source) {
     for (const auto& [key, cell] : cells) {
         insert.bind(1, source.id).bind(2, key.measure).bind(3, key.period).bind(4, key.area_id).bind(5, cell.value);
         insert.bind(6, std::int64_t{cell.suppressed ? 1 : 0}).run();
+    }
+    {
+        statement s(ctx.db(), "INSERT INTO dataset_periods (dataset_id, period, first_release, release, revision, revised_at) "
+                              "VALUES (?, ?, ?, ?, ?, ?)");
+        for (const auto& [period, r] : revisions) {
+            s.bind(1, source.id).bind(2, period).bind(3, r.first_release).bind(4, r.release).bind(5, r.revision);
+            if (r.revised_at.empty()) {
+                s.bind(6, std::optional<std::int64_t>{});
+            } else {
+                s.bind(6, r.revised_at);
+            }
+            s.run();
+            if (r.revision > 0 && r.release == ctx.release) {
+                ctx.summary.notes.push_back(source.id + ": period " + period + " revised (revision " + std::to_string(r.revision) +
+                                            ", first published in release " + std::to_string(r.first_release) + ")");
+            }
+        }
     }
     ctx.summary.observation_rows += static_cast<std::int64_t>(cells.size());
     ctx.summary.skipped_rows += skipped;

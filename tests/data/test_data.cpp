@@ -1301,6 +1301,93 @@ TEST_CASE("suppressed cells - a publisher's marker is stored as suppressed, an e
     CHECK(seen == std::map<std::string, std::string>{{"E01005098", "suppressed"}, {"E01005099", "missing"}, {"E01005100", "15"}});
 }
 
+TEST_CASE("revisions - a re-published period whose figures changed is marked revised; unchanged and new ones are not (schema v6)") {
+    temp_dir dir;
+    const std::string db_path = sample_store_in(dir);
+    const auto month = [&](const std::string& period, const std::string& rows) {
+        const std::string csv = dir.file("m" + period + "_" + std::to_string(fnv1a(rows)) + ".csv");
+        write_text(csv, "lsoa11cd,value\n" + rows);
+        return R"({"path": ")" + csv + R"(", "layout": "wide", "period": ")" + period + R"(", "suppressed": [".."]})";
+    };
+    const std::string august = month("2024-08", "E01005098,10\nE01005099,20\n");
+    const std::string september = month("2024-09", "E01005098,30\nE01005099,40\n");
+    const auto ingest = [&](const std::vector<std::string>& files) {
+        std::string list;
+        for (const auto& f : files) list += (list.empty() ? "" : ", ") + f;
+        return data::ingest_manifest(one_dataset_manifest(dir, "monthly", "lsoa", 2011, list, R"([{"id": "value"}])"), db_path);
+    };
+    const auto revisions = [&] {
+        auto db = data::open_store(db_path, false);
+        for (const auto& d : data::load_datasets(db)) {
+            if (d.id == "monthly") return d.revisions;
+        }
+        FAIL("dataset monthly not in the store");
+        return std::map<std::string, data::period_revision>{};
+    };
+
+    const auto first = ingest({august, september});
+    const std::int64_t r1 = first.release;
+    auto before = revisions();
+    REQUIRE(before.size() == 2);
+    CHECK(before.at("2024-08").first_release == r1);
+    CHECK(before.at("2024-08").revision == 0);
+    CHECK(before.at("2024-09").revised_at.empty());
+
+    SUBCASE("the publisher revises September and adds October: September revised, August not, October new") {
+        const auto second = ingest({august, month("2024-09", "E01005098,30\nE01005099,45\n"), month("2024-10", "E01005098,50\n")});
+        const std::int64_t r2 = second.release;
+        REQUIRE(r2 == r1 + 1);
+        const auto after = revisions();
+        REQUIRE(after.size() == 3);
+        CHECK(after.at("2024-08").release == r1);
+        CHECK(after.at("2024-08").revision == 0);
+        CHECK(after.at("2024-09").first_release == r1);
+        CHECK(after.at("2024-09").release == r2);
+        CHECK(after.at("2024-09").revision == 1);
+        CHECK(after.at("2024-09").revised_at.size() >= 10);
+        CHECK(after.at("2024-10").first_release == r2);
+        CHECK(after.at("2024-10").revision == 0);
+        CHECK(has_note(second, "monthly: period 2024-09 revised (revision 1"));
+        CHECK_FALSE(has_note(second, "period 2024-08 revised"));
+
+        SUBCASE("the same files again change nothing: September stays at revision 1 from the release that changed it") {
+            const auto third = ingest({august, month("2024-09", "E01005098,30\nE01005099,45\n"), month("2024-10", "E01005098,50\n")});
+            const auto again = revisions();
+            CHECK(again.at("2024-09").revision == 1);
+            CHECK(again.at("2024-09").release == r2);
+            CHECK(again.at("2024-10").release == r2);
+            CHECK_FALSE(has_note(third, "revised"));
+        }
+    }
+    SUBCASE("a cell that becomes suppressed, or a value that disappears, is a revision too") {
+        ingest({month("2024-08", "E01005098,..\nE01005099,20\n"), month("2024-09", "E01005098,30\n")});
+        const auto after = revisions();
+        CHECK(after.at("2024-08").revision == 1);
+        CHECK(after.at("2024-09").revision == 1);
+    }
+    SUBCASE("a store from schema v4 (no period table) migrates: its periods read as first published in their release") {
+        {
+            auto db = data::open_store(db_path, true);
+            db.exec("DROP TABLE dataset_periods");
+            db.exec("PRAGMA user_version = 4");
+        }
+        // A write migrates; the existing datasets then have no period rows until they are re-ingested.
+        const auto second = ingest({august, month("2024-09", "E01005098,31\nE01005099,40\n")});
+        auto db = data::open_store(db_path, false);
+        CHECK(scalar(db, "PRAGMA user_version") == data::schema_version);
+        for (const auto& d : data::load_datasets(db)) {
+            if (d.id == "monthly") {
+                CHECK(d.revisions.at("2024-08").revision == 0);
+                CHECK(d.revisions.at("2024-08").first_release == r1);
+                CHECK(d.revisions.at("2024-09").revision == 1);
+                CHECK(d.revisions.at("2024-09").release == second.release);
+            } else {
+                CHECK(d.revisions.empty());
+            }
+        }
+    }
+}
+
 TEST_CASE("hostile files - a CSV renamed .xlsx and a truncated zip are refused by name, the store untouched") {
     temp_dir dir;
     const std::string db_path = sample_store_in(dir);

@@ -12,9 +12,9 @@
 // Normalisation (the only differences allowed; each must match exactly as often as stated, or the test fails,
 // so a renamed field cannot slip a volatile value into a golden file or silently skip a rule):
 //   - CSVW sidecar: the rdfs:comment line "release: N" -> "release: <release>" (the store's data release, which
-//     counts ingests);
-//   - XLSX About: "Dataset" "ID (release N)" -> "ID (release <release>)", "Generated" "YYYY-MM-DD by smallarea"
-//     -> "<date> by smallarea";
+//     counts ingests) and the revision line "revision: as first published (release N)" likewise;
+//   - XLSX About: "Dataset" "ID (release N)" and "Revision" "as first published (release N)" -> "(release
+//     <release>)", "Generated" "YYYY-MM-DD by smallarea" -> "<date> by smallarea";
 //   - nothing else: the CSV, GeoJSON and tile have no dates, releases or paths (checked: no output contains the
 //     temporary folder or the source folder).
 // The export file names (which carry the date) are not compared: the CLI writes to the names it is given.
@@ -214,11 +214,14 @@ std::string about_json(const std::string& xlsx) {
 }
 
 std::string normalise_sidecar(const std::string& sidecar) {
-    return normalise(sidecar, R"("release: [0-9]+")", "\"release: <release>\"", 1, "the CSVW release line");
+    const auto out = normalise(sidecar, R"("release: [0-9]+")", "\"release: <release>\"", 1, "the CSVW release line");
+    return normalise(out, R"re("revision: as first published \(release [0-9]+\)")re", "\"revision: as first published (release <release>)\"", 1,
+                     "the CSVW revision line");
 }
 
 std::string normalise_about(const std::string& about) {
-    auto out = normalise(about, R"re(\(release [0-9]+\)")re", "(release <release>)\"", 1, "the About sheet's Dataset release");
+    auto out = normalise(about, R"re(\(release [0-9]+\)")re", "(release <release>)\"", 2,
+                         "the About sheet's Dataset and Revision releases");
     return normalise(out, R"("[0-9]{4}-[0-9]{2}-[0-9]{2} by smallarea")", "\"<date> by smallarea\"", 1, "the About sheet's Generated date");
 }
 

@@ -53,6 +53,15 @@ TEST_CASE("datasets - both sample datasets are listed with their classification 
     for (const auto& m : by_id["synthetic_work_programme"]["measures"]) CHECK(m["id"] != "job_outcomes_total");
     const auto one = get_json("/api/datasets/synthetic_work_programme");
     CHECK(one["classification"] == "internal");
+    // Each period says which release first published it and whether it was revised since (the sample: never).
+    const auto& releases = by_id["claimant_count"]["period_releases"];
+    REQUIRE(releases.size() == 2);
+    CHECK(releases[1]["period"] == "2017-10");
+    CHECK(releases[1]["first_release"] == by_id["claimant_count"]["release"]);
+    CHECK(releases[1]["revised"] == false);
+    CHECK(releases[1]["revised_at"].is_null());
+    const auto table = get_json("/api/table?dataset=claimant_count&period=2017-10&level=lad");
+    CHECK(table["revision"] == releases[1]);
 }
 
 TEST_CASE("areas - the LSOAs within Trafford are those of the lookup, in JSON and CSV") {

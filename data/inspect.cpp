@@ -68,7 +68,7 @@ std::string absolute(const std::string& path) {
     return std::string(buffer) + "/" + path;
 }
 
-/// The level of an ONS GSS code by its entity prefix (E00 OA, E01 LSOA, E02 MSOA, E06-E09/W06 district).
+/// The level of an ONS GSS code by its entity prefix (E00 OA, E01 LSOA, E02 MSOA, E05 ward, E06-E09/W06 district).
 std::string level_of_code(const std::string& code) {
     if (code.size() != 9 || (code[0] != 'E' && code[0] != 'W')) return {};
     if (!std::all_of(code.begin() + 1, code.end(), [](unsigned char c) { return std::isdigit(c); })) return {};
@@ -76,6 +76,7 @@ std::string level_of_code(const std::string& code) {
     if (entity == "00") return "oa";
     if (entity == "01") return "lsoa";
     if (entity == "02") return "msoa";
+    if (entity == "05") return "ward";
     if (entity == "06" || entity == "07" || entity == "08" || entity == "09") return "lad";
     return {};
 }
@@ -331,7 +332,7 @@ struct inspector {
         if (level.empty()) throw ingest_error(path, 0, "codes in " + code_field + " are not ONS OA/LSOA/MSOA/district codes", "feature");
         int vintage = 0;
         std::string why;
-        if (year >= 0 && level != "lad") {
+        if (year >= 0 && !is_reissued_level(level)) {
             vintage = 2000 + year;
             why = "from the field name " + code_field;
         } else if (store.present && tally.best().second > 0 && tally.best().first.first == level) {
@@ -623,7 +624,7 @@ struct inspector {
         std::string lv;
         int y = 0;
         bool is_name = false;
-        if (parse_ons_column(header[static_cast<std::size_t>(area)], lv, y, is_name) && lv != "lad") year = 2000 + y;
+        if (parse_ons_column(header[static_cast<std::size_t>(area)], lv, y, is_name) && !is_reissued_level(lv)) year = 2000 + y;
         if (contains_ci(file, "census2021")) year = 2021;
         std::string level, why;
         int vintage = 0;
@@ -770,7 +771,7 @@ struct inspector {
             bool is_name = false;
             if (!parse_ons_column(c, lv, y, is_name)) continue;
             detected += (detected.empty() ? "" : ", ") + c;
-            if (lv != "lad" && !is_name) census_years[y] += lv + " ";
+            if (!is_reissued_level(lv) && !is_name) census_years[y] += lv + " ";
         }
         int vintage = 2021;
         std::string why = "no census-level column: 2021 assumed";

@@ -297,8 +297,25 @@ database create_or_open_store(const std::string& path) {
 }
 
 const std::vector<std::string>& known_levels() {
-    static const std::vector<std::string> levels{"oa", "lsoa", "msoa", "lad"};
+    // Wards sit between MSOAs and districts by size, but not in the chain: they nest in districts, and LSOAs (and
+    // so OAs) are assigned to them whole by ONS's best-fit lookup; MSOAs straddle them.
+    static const std::vector<std::string> levels{"oa", "lsoa", "msoa", "ward", "lad"};
     return levels;
+}
+
+bool is_best_fit_level(const std::string& level) { return level == "ward"; }
+
+bool is_reissued_level(const std::string& level) { return level == "lad" || level == "ward"; }
+
+bool nests_in(const std::string& fine, const std::string& coarse) {
+    if (level_rank(fine) < 0 || level_rank(coarse) < 0 || level_rank(fine) > level_rank(coarse)) return false;
+    return !(is_best_fit_level(coarse) && fine == "msoa");
+}
+
+std::string known_levels_text() {
+    std::string out;
+    for (const auto& l : known_levels()) out += (out.empty() ? "" : ", ") + l;
+    return out;
 }
 
 int level_rank(const std::string& level) {

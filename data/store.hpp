@@ -27,9 +27,20 @@ database open_store_migrating(const std::string& path);
 /// Opens a store for ingest, creating it (and its schema) when absent; migrates older schema versions.
 database create_or_open_store(const std::string& path);
 
-/// Geography levels from finest to coarsest; `level_rank` orders them (oa < lsoa < msoa < lad).
+/// Geography levels from finest to coarsest; `level_rank` orders them (oa < lsoa < msoa < ward < lad).
 const std::vector<std::string>& known_levels();
 int level_rank(const std::string& level); // -1 when unknown
+/// "oa, lsoa, msoa, ward, lad", for messages.
+std::string known_levels_text();
+/// A level reached by a best-fit lookup rather than by nesting (wards: each LSOA counted whole in one ward), so
+/// its figures are labelled "best fit" and percentage-only measures are not served on it.
+bool is_best_fit_level(const std::string& level);
+/// A level whose codes are re-issued in any year on the same census building blocks (LAD22CD, WD24CD), so a lookup
+/// column of another year still belongs to the vintage.
+bool is_reissued_level(const std::string& level);
+/// True when areas of level `fine` can be summed into areas of level `coarse` (equal levels too): the chain
+/// oa < lsoa < msoa < lad, and wards from OAs and LSOAs (best fit) into districts; MSOAs do not fit in wards.
+bool nests_in(const std::string& fine, const std::string& coarse);
 
 struct area {
     std::int64_t id = 0;

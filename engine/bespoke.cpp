@@ -93,7 +93,7 @@ std::vector<bespoke_area> load_bespoke_areas(const snapshot& s, data::database& 
 }
 
 bool bespoke_fits(const bespoke_area& b, const data::dataset_info& d) {
-    return !b.members.empty() && b.record.vintage == d.vintage && data::level_rank(b.record.level) >= data::level_rank(d.level);
+    return !b.members.empty() && b.record.vintage == d.vintage && data::nests_in(d.level, b.record.level);
 }
 
 std::string dissolve_areas(data::database& db, const snapshot& s, const std::vector<std::size_t>& members) {

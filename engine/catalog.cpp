@@ -36,6 +36,7 @@ void snapshot::load(data::database& db, bool build_tiles) {
         if (m_areas[i].name.empty()) m_areas[i].name = m_areas[i].code; // OAs have no names, only codes
         m_by_id.emplace(m_areas[i].id, i);
         m_by_code.emplace(m_areas[i].code, i);
+        m_level_vintages.emplace(m_areas[i].level, m_areas[i].vintage);
     }
     m_datasets = data::load_datasets(db);
     // Observations are held in memory with the snapshot (16 bytes a cell) rather than read per request, so a
@@ -210,6 +211,13 @@ table_query snapshot::make_query(const std::string& dataset_id, const std::strin
         throw bad_request("LevelTooFine", "dataset " + d.id + " is published at " + d.level +
                                               " level; it is never apportioned down to " + q.level);
     }
+    refuse_unnested(d, q.level, *q.measure);
+    if (q.level != d.level && !m_level_vintages.count({q.level, d.vintage})) {
+        // A known level the store has no areas of on this vintage (wards without a ward lookup): an empty table
+        // would read as "no data here", so say what is missing.
+        throw not_found("UnknownLevel", "this store has no " + q.level + " areas on " + std::to_string(d.vintage) +
+                                            " geography (a " + q.level + " lookup for " + std::to_string(d.vintage) + " areas is needed)");
+    }
     if (within.rfind("bespoke:", 0) == 0) {
         q.within_bespoke = within.substr(8);
         if (q.within_bespoke.empty()) throw bad_request("InvalidParameter", "within=bespoke: needs a bespoke area id");
@@ -234,6 +242,10 @@ std::vector<std::size_t> snapshot::cells_covering(const std::vector<std::size_t>
             throw bad_request("LevelTooFine", "dataset " + d.id + " is published at " + d.level + " level; " + a.level +
                                                   " areas are never apportioned from it");
         }
+        if (!data::nests_in(d.level, a.level)) {
+            throw bad_request("NotNested", "dataset " + d.id + " is published at " + d.level + " level; " + d.level +
+                                               " areas do not fit in " + a.level + " areas, so they are never summed into them");
+        }
         ids[a.id] = true;
     }
     std::vector<std::size_t> out;
@@ -246,6 +258,20 @@ std::vector<std::size_t> snapshot::cells_covering(const std::vector<std::size_t>
     }
     std::sort(out.begin(), out.end(), [&](std::size_t x, std::size_t y) { return m_areas[x].code < m_areas[y].code; });
     return out;
+}
+
+void refuse_unnested(const data::dataset_info& d, const std::string& level, const data::measure_info& m) {
+    if (!data::nests_in(d.level, level)) {
+        throw bad_request("NotNested", "dataset " + d.id + " is published at " + d.level + " level; " + d.level +
+                                           " areas do not fit in " + level + " areas (ward figures are best-fit sums of "
+                                           "whole LSOAs or OAs), so it has no " + level + " table");
+    }
+    if (data::is_best_fit_level(level) && level != d.level && m.kind == data::measure_kind::percent_only) {
+        throw disclosure_refused("PercentageOnly",
+                                 "measure " + m.id + " is a percentage-only measure: it is served on the exact hierarchy "
+                                 "(OA, LSOA, MSOA, district) only; best-fit " + level + "s cross MSOAs, so their "
+                                 "percentages next to the others would act like overlapping user-defined areas");
+    }
 }
 
 void refuse_percentages_on_user_areas(const table_query& q) {

@@ -9,6 +9,7 @@
 #include "geo/polygon_layer.hpp"
 
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,6 +73,10 @@ struct table_result {
     std::vector<std::int32_t> row_of_area;
 };
 
+/// Throws bad_request("NotNested") when d's areas do not sum into `level` (MSOA data by ward), and
+/// disclosure_refused("PercentageOnly") for a percentage-only measure on a best-fit level (wards) other than d's own.
+void refuse_unnested(const data::dataset_info& d, const std::string& level, const data::measure_info& m);
+
 /// Throws disclosure_refused("PercentageOnly") when q asks for a percentage-only measure over user-defined areas
 /// (level=bespoke groups, within=bespoke:ID): percentages are served on standard geographies only (README rule 3).
 void refuse_percentages_on_user_areas(const table_query& q);
@@ -131,6 +136,7 @@ private:
     std::vector<data::area> m_areas;
     std::unordered_map<std::int64_t, std::size_t> m_by_id;
     std::unordered_multimap<std::string, std::size_t> m_by_code;
+    std::set<std::pair<std::string, int>> m_level_vintages; ///< (level, vintage) of every area, for refusals
     std::vector<data::dataset_info> m_datasets;
     std::map<std::string, std::vector<period_coverage>> m_coverage;
     std::map<layer_key, tile_layer> m_layers;

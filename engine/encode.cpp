@@ -132,6 +132,14 @@ json row_json(const disclosure::protected_row& r, bool percent) {
 
 nlohmann::json protected_row_json(const disclosure::protected_row& r, bool percent) { return row_json(r, percent); }
 
+std::string best_fit_note(const table_query& q) {
+    if (!data::is_best_fit_level(q.level) || q.level == q.dataset->level) return {};
+    return "best fit: each " + q.level + "'s figure is the sum of the protected figures of the whole " + q.dataset->level +
+           "s the ONS best-fit lookup assigns to it (an area straddling a " + q.level +
+           " boundary is counted whole in the " + q.level + " holding most of its population), so it may differ from a count "
+           "made on the " + q.level + "'s own boundary";
+}
+
 nlohmann::json table_json(const table_result& t, const snapshot& s) {
     const auto& d = *t.query.dataset;
     const bool percent = t.table.kind() == disclosure::measure_kind::percent_only;
@@ -141,6 +149,7 @@ nlohmann::json table_json(const table_result& t, const snapshot& s) {
         const auto& area = s.areas()[t.row_areas[i]];
         row["name"] = area.name;
         row["level"] = area.level;
+        if (data::is_best_fit_level(t.query.level) && t.query.level != d.level) row["best_fit"] = true;
         json parents = json::object();
         for (const auto id : area.ancestors) {
             if (const auto p = s.find_area_by_id(id)) parents[s.areas()[*p].level] = s.areas()[*p].code;
@@ -158,6 +167,8 @@ nlohmann::json table_json(const table_result& t, const snapshot& s) {
              {"vintage", t.query.vintage},
              {"classification", disclosure::to_string(d.policy.classification)},
              {"disclosure", disclosure_json(d)},
+             {"best_fit", !best_fit_note(t.query).empty()},
+             {"best_fit_note", best_fit_note(t.query).empty() ? json(nullptr) : json(best_fit_note(t.query))},
              {"rows", std::move(rows)},
              {"total", row_json(t.table.total(), percent)},
              {"coverage", json{{"cells", t.table.total().cells}, {"cells_with_value", t.table.total().cells_with_value}}},

@@ -25,6 +25,10 @@ inline constexpr const char* rounding_suggestion =
 /// whose coverage is at least 95%.
 nlohmann::json dataset_json(const data::dataset_info& d, const snapshot* s = nullptr);
 
+/// For a table summed into a best-fit level (wards) from the dataset's finer level: how its figures were made ("" for
+/// the exact hierarchy), so every ward figure says it is a best fit.
+std::string best_fit_note(const table_query& q);
+
 /// Whether any row's rounding error is at least half its value (files then carry rounding_suggestion).
 bool any_rounding_dominates(const table_result& t);
 

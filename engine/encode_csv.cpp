@@ -59,7 +59,7 @@ std::string label_type(const row_layout& layout, std::size_t column) {
 std::string label_description(const std::string& name) {
     if (name == "code") return "area code (GSS), or the bespoke area id";
     if (name == "name") return "area name";
-    if (name == "level") return "geography level of the row (oa, lsoa, msoa, lad)";
+    if (name == "level") return "geography level of the row (" + data::known_levels_text() + ")";
     if (name == "area_households") return "Census households of the area to walk (code)";
     if (name == "figure_for") return "whose figure the row carries: the value for the whole coarser area the patch lies in, never apportioned";
     if (name == "figure_area_code") return "code of the area whose protected figure the row carries";

@@ -76,7 +76,9 @@ row_layout table_layout(const table_result& t, const snapshot& s, bool totals) {
         layout.rows.push_back({std::move(labels), &t.table.total()});
     }
     layout.geography = t.query.level + " " + std::to_string(t.query.vintage) +
+                       (best_fit_note(t.query).empty() ? "" : " (best fit of " + t.query.dataset->level + "s)") +
                        (t.query.within ? " within " + s.areas()[*t.query.within].code + " " + s.areas()[*t.query.within].name : "");
+    if (const auto note = best_fit_note(t.query); !note.empty()) layout.notes.emplace_back("best fit", note);
     return layout;
 }
 

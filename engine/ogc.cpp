@@ -198,7 +198,8 @@ feature_schema::feature_schema(const snapshot& s, const std::string& level, cons
     m_fields = {{"code", field_type::string}, {"name", field_type::string}, {"level", field_type::string},
                 {"vintage", field_type::integer}, {"households", field_type::integer}};
     for (const auto& l : data::known_levels()) {
-        if (data::level_rank(l) > data::level_rank(level)) {
+        // The chain's levels always (a stable schema for GIS layers); a best-fit level (wards) where the store has it.
+        if (l != level && data::nests_in(level, l) && (!data::is_best_fit_level(l) || s.latest_vintage(l) > 0)) {
             m_parent_levels.push_back(l);
             m_fields.push_back({l + "_code", field_type::string});
         }

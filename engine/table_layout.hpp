@@ -28,7 +28,7 @@ struct layout_row {
     std::vector<layout_label> labels;             ///< one per row_layout::label_header
     /// a row (or the total) of the table the layout is used with, or of the table of this row's `period` (a series)
     const disclosure::protected_row* row = nullptr;
-    std::string period; ///< the period of this row when rows span periods (a series); empty: the table's
+    std::string period = {}; ///< the period of this row when rows span periods (a series); empty: the table's
 };
 
 struct row_layout {

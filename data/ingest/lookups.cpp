@@ -34,7 +34,7 @@ void detect_lookup_columns(const csv_reader& csv, lookup_source& source) {
         int year = 0;
         bool is_name = false;
         if (!parse_ons_column(header, level, year, is_name)) continue;
-        if (level != "lad" && year != v) continue;
+        if (!is_reissued_level(level) && year != v) continue;
         auto& chosen = is_name ? names : codes;
         const auto it = chosen.find(level);
         auto rank = [v](int y) { return y == v ? 1000 : y; }; // the vintage year first, then the latest
@@ -88,6 +88,17 @@ void ingest_lookup(ingest_context& ctx, const lookup_source& original) {
         }
         columns.push_back(c);
     }
+    // Which column pairs become ancestor links: a finer area in a coarser one where the levels nest, never across a
+    // best-fit level (an LSOA's district comes from its own chain, not through its best-fit ward: a ward lookup of
+    // 2024 names 2024 districts, which may differ from the LSOA's 2021 one), and never MSOA -> ward.
+    std::vector<std::vector<bool>> linked(columns.size(), std::vector<bool>(columns.size(), false));
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+        for (std::size_t j = i + 1; j < columns.size(); ++j) {
+            bool across_best_fit = false;
+            for (std::size_t k = i + 1; k < j; ++k) across_best_fit = across_best_fit || is_best_fit_level(columns[k].level);
+            linked[i][j] = nests_in(columns[i].level, columns[j].level) && !across_best_fit;
+        }
+    }
     statement link(ctx.db(), "INSERT OR IGNORE INTO area_ancestors (area_id, ancestor_id) VALUES (?, ?)");
     // One parent per coarser level: a lookup row that contradicts an earlier one is an error, not a second parent.
     std::unordered_map<std::int64_t, std::map<std::string, std::pair<std::int64_t, long>>> parents;
@@ -119,6 +130,7 @@ void ingest_lookup(ingest_context& ctx, const lookup_source& original) {
         }
         for (std::size_t i = 0; i < ids.size(); ++i) {
             for (std::size_t j = i + 1; j < ids.size(); ++j) {
+                if (!linked[i][j]) continue;
                 auto& known = parents[ids[i]];
                 const auto it = known.find(columns[j].level);
                 if (it != known.end() && it->second.first != ids[j]) {
@@ -139,6 +151,45 @@ void ingest_lookup(ingest_context& ctx, const lookup_source& original) {
     }
     ctx.summary.lookup_rows += rows;
     ctx.say("lookup " + source.path + ": " + std::to_string(rows) + " rows");
+}
+
+void link_through_parents(ingest_context& ctx) {
+    // In memory: the national store has ~190,000 OAs with ~4 links each, and one pass per level depth is enough
+    // (the chain is at most oa < lsoa < ward < lad).
+    std::unordered_map<std::int64_t, std::string> level_of;
+    {
+        statement s(ctx.db(), "SELECT id, level FROM areas");
+        while (s.step()) level_of[s.int64(0)] = s.text(1);
+    }
+    std::unordered_map<std::int64_t, std::map<std::string, std::int64_t>> parents;
+    {
+        statement s(ctx.db(), "SELECT area_id, ancestor_id FROM area_ancestors");
+        while (s.step()) parents[s.int64(0)][level_of[s.int64(1)]] = s.int64(1);
+    }
+    statement link(ctx.db(), "INSERT OR IGNORE INTO area_ancestors (area_id, ancestor_id) VALUES (?, ?)");
+    std::int64_t added = 0;
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (auto& [area, own] : parents) {
+            const std::string& level = level_of[area];
+            std::vector<std::pair<std::string, std::int64_t>> found;
+            for (const auto& [parent_level, parent] : own) {
+                const auto up = parents.find(parent);
+                if (up == parents.end()) continue;
+                for (const auto& [grand_level, grand] : up->second) {
+                    if (!own.count(grand_level) && nests_in(level, grand_level)) found.emplace_back(grand_level, grand);
+                }
+            }
+            for (const auto& [l, id] : found) {
+                if (own.emplace(l, id).second) {
+                    link.bind(1, area).bind(2, id).run();
+                    ++added;
+                    changed = true;
+                }
+            }
+        }
+    }
+    if (added > 0) ctx.say("lookups: " + std::to_string(added) + " links through parents (e.g. OA to its LSOA's ward)");
 }
 
 } // namespace smallarea::data::ingest

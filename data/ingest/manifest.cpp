@@ -60,7 +60,7 @@ std::int64_t get_int(const json& object, const char* key, const std::string& fil
 }
 
 void check_level(const std::string& level, const std::string& file, const std::string& where) {
-    if (level_rank(level) < 0) manifest_error(file, where, "level \"" + level + "\" is not one of oa, lsoa, msoa, lad");
+    if (level_rank(level) < 0) manifest_error(file, where, "level \"" + level + "\" is not one of " + known_levels_text());
 }
 
 void check_vintage(std::int64_t vintage, const std::string& file, const std::string& where) {
@@ -216,6 +216,7 @@ manifest read_manifest(const std::string& path) {
         d.from = get_string(b, "from", path, where);
         check_level(d.from, path, where);
         if (level_rank(d.from) >= level_rank(d.level)) manifest_error(path, where, "\"from\" must be a finer level than \"level\"");
+        if (!nests_in(d.from, d.level)) manifest_error(path, where, d.from + " areas do not fit in " + d.level + " areas");
         d.vintage = static_cast<int>(get_int(b, "vintage", path, where, true, 0));
         check_vintage(d.vintage, path, where);
         m.derived.push_back(std::move(d));

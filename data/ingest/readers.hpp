@@ -23,6 +23,10 @@ void ingest_boundaries(ingest_context& ctx, const boundary_source& source);
 
 /// An ONS lookup CSV: the areas of each level and their parents (data/ingest/lookups.cpp).
 void ingest_lookup(ingest_context& ctx, const lookup_source& source);
+/// After the lookups: gives every area the ancestors of its parents at levels it has none of and nests in (an OA
+/// gets the best-fit ward of its LSOA, an LSOA from a ward-only lookup its ward's district), so any finer area
+/// sums into any coarser one through the same cells.
+void link_through_parents(ingest_context& ctx);
 
 /// Denominators (household and resident counts) per area (data/ingest/denominators.cpp).
 void ingest_denominators(ingest_context& ctx, const denominator_source& source);

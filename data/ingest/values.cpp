@@ -177,6 +177,7 @@ bool parse_ons_column(const std::string& header, std::string& level, int& year, 
     if (!all_digits(digits)) return false;
     level = h.substr(0, h.size() - 4);
     if (level == "ltla") level = "lad"; // ONS also calls districts "lower tier local authorities"
+    if (level == "wd") level = "ward";  // WD24CD, WD23NM
     if (level_rank(level) < 0) return false;
     year = std::stoi(digits);
     is_name = suffix == "nm";

@@ -20,6 +20,8 @@
 #include "../data/test_support.hpp"
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <limits>
 #include <memory>
 #include <string>
@@ -103,7 +105,9 @@ TEST_CASE("make_query - a missing dataset, another vintage and a level finer tha
     CHECK(refusal<smallarea::bad_request>(internal_id, "", "", "", "2011", "") == "");
     // LSOA data is never apportioned down to OAs; OA data aggregates up to every coarser level
     CHECK(refusal<smallarea::bad_request>(published_id, "", "", "oa", "", "") == "LevelTooFine");
-    for (const char* level : {"oa", "lsoa", "msoa", "lad"}) CHECK(refusal<smallarea::bad_request>(internal_id, "", "", level, "", "") == "");
+    for (const char* level : {"oa", "lsoa", "lad"}) CHECK(refusal<smallarea::bad_request>(internal_id, "", "", level, "", "") == "");
+    // ... that the store has: the sample has no MSOAs or wards, and an empty table would read as "no data here"
+    for (const char* level : {"msoa", "ward"}) CHECK(refusal<smallarea::not_found>(internal_id, "", "", level, "", "") == "UnknownLevel");
     CHECK(refusal<smallarea::bad_request>(internal_id, "", "", "", "", "bespoke:") == "InvalidParameter");
 }
 
@@ -284,4 +288,162 @@ TEST_CASE("ogc_api - an items page lists a level's areas in code order from offs
         CHECK(first["properties"]["value"].is_null());
     }
     CHECK_THROWS_AS(engine::area_feature(s, db, tables, claimants, dataset_sel, "E00000000"), const smallarea::not_found&);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Wards: a best-fit level beside the exact chain, on the real national 2021 lookups (OA -> LSOA -> MSOA -> LAD and
+// ONS's LSOA -> ward 2024 best-fit lookup) with Census 2021 household deprivation as internal MI rounded to 20, so
+// every ward figure must be the sum of rounded LSOA cells.
+
+namespace {
+
+const std::string shared = SMALLAREA_SHARED_DATA;
+
+struct ward_store {
+    temp_dir dir;
+    std::string path = dir.file("wards.db");
+    std::unique_ptr<data::database> db;
+    std::unique_ptr<engine::snapshot> snap;
+    ward_store() {
+        const std::string manifest = dir.file("manifest.json");
+        test_support::write_text(manifest, R"({
+  "lookups": [
+    {"path": ")" + shared + R"(/lookups/oa21_lsoa21_msoa21_lad21_ew.csv.gz", "vintage": 2021},
+    {"path": ")" + shared + R"(/lookups/lsoa21_ward24_lad24_ew.csv.gz", "vintage": 2021}
+  ],
+  "denominators": [
+    {"path": ")" + shared + R"(/counts/national/census2021_lsoa21_households_population_ew.csv.gz", "level": "lsoa",
+     "vintage": 2021, "code_column": "lsoa21cd", "measures": {"households": "households_ts046"}, "source": "Census 2021 TS046"}
+  ],
+  "datasets": [{
+    "id": "deprivation", "title": "Household deprivation", "publisher": "ONS", "licence": "OGL v3",
+    "attribution": "ONS", "classification": "internal", "level": "lsoa", "vintage": 2021,
+    "files": [{"path": ")" + shared + R"(/counts/national/census2021_household_deprivation_lsoa21_ew.csv.gz",
+               "layout": "wide", "period": "2021-03"}],
+    "measures": [{"id": "deprived_1", "title": "Households deprived in 1 dimension", "kind": "count",
+                  "denominator": "households", "column": "hh_deprived_1_dim"},
+                 {"id": "share_0", "kind": "percent_only", "percent_of": "deprivation_base", "column": "hh_deprived_0_dims"},
+                 {"id": "share_2", "kind": "percent_only", "percent_of": "deprivation_base", "column": "hh_deprived_2_dims"},
+                 {"id": "deprivation_base", "kind": "percent_base", "sum_of": ["share_0", "share_2"]}],
+    "disclosure": {"rounding_base": 20, "rounded_by": "smallarea"}
+  }]
+})");
+        data::ingest_manifest(manifest, path);
+        db = std::make_unique<data::database>(data::open_store(path, false));
+        snap = std::make_unique<engine::snapshot>(*db, false);
+    }
+};
+
+ward_store& wards() {
+    static ward_store s;
+    return s;
+}
+
+/// The ward and district of every 2021 LSOA, read from the ONS file here (not through the store).
+std::map<std::string, std::pair<std::string, std::string>> best_fit_lookup() {
+    const auto t = test_support::read_csv(shared + "/lookups/lsoa21_ward24_lad24_ew.csv.gz");
+    std::map<std::string, std::pair<std::string, std::string>> out;
+    for (std::size_t i = 0; i < t.rows.size(); ++i) out[t.at(i, "lsoa21cd")] = {t.at(i, "wd24cd"), t.at(i, "lad24cd")};
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("wards - a ward's figure is the sum of the rounded figures of the LSOAs the ONS best-fit lookup puts in it, "
+          "wards sum to their district, and every ward figure says best fit") {
+    auto& w = wards();
+    const auto lsoa_table = w.snap->table(*w.db, w.snap->make_query("deprivation", "deprived_1", "", "lsoa", "", ""));
+    std::map<std::string, std::int64_t> lsoa_value;
+    for (const auto& r : lsoa_table.table.rows()) {
+        if (r.value) lsoa_value[r.code] = *r.value;
+    }
+    REQUIRE(lsoa_value.size() > 35000);
+    const auto lookup = best_fit_lookup();
+    REQUIRE(lookup.size() > 35000);
+    std::map<std::string, std::int64_t> expected_ward, expected_lad;
+    for (const auto& [lsoa, value] : lsoa_value) {
+        CHECK(value % 20 == 0);
+        const auto it = lookup.find(lsoa);
+        REQUIRE(it != lookup.end());
+        expected_ward[it->second.first] += value;
+    }
+    const auto ward_table = w.snap->table(*w.db, w.snap->make_query("deprivation", "deprived_1", "", "ward", "", ""));
+    CHECK(ward_table.table.rows().size() == expected_ward.size());
+    std::map<std::string, std::int64_t> ward_sum_by_lad;
+    for (std::size_t i = 0; i < ward_table.table.rows().size(); ++i) {
+        const auto& r = ward_table.table.rows()[i];
+        CAPTURE(r.code);
+        CHECK(r.value.value_or(-1) == expected_ward[r.code]);
+        const auto lad = w.snap->ancestor_at(ward_table.row_areas[i], "lad");
+        REQUIRE(lad);
+        ward_sum_by_lad[w.snap->areas()[*lad].code] += r.value.value_or(0);
+    }
+    // Districts from the 2021 chain: where every LSOA's 2021 district (the OA lookup) is the 2024 district of its
+    // best-fit ward, the district's wards sum to it exactly. Districts reorganised by 2024 (Cumbria, North
+    // Yorkshire, Somerset) and the few LSOAs whose ward lies over a moved district boundary are left out, found
+    // here from the two ONS files, not from the store.
+    std::set<std::string> disagreeing;
+    {
+        const auto oa = test_support::read_csv(shared + "/lookups/oa21_lsoa21_msoa21_lad21_ew.csv.gz");
+        for (std::size_t i = 0; i < oa.rows.size(); ++i) {
+            const auto it = lookup.find(oa.at(i, "lsoa21cd"));
+            if (it != lookup.end() && it->second.second != oa.at(i, "lad21cd")) {
+                disagreeing.insert(oa.at(i, "lad21cd"));
+                disagreeing.insert(it->second.second);
+            }
+        }
+    }
+    MESSAGE("districts where the 2021 chain and the 2024 ward lookup disagree: " << disagreeing.size());
+    CHECK(disagreeing.size() < 40);
+    const auto lad_table = w.snap->table(*w.db, w.snap->make_query("deprivation", "deprived_1", "", "lad", "", ""));
+    std::size_t compared = 0;
+    for (const auto& r : lad_table.table.rows()) {
+        if (disagreeing.count(r.code)) continue;
+        CAPTURE(r.code);
+        CHECK(r.value.value_or(-1) == ward_sum_by_lad[r.code]);
+        ++compared;
+    }
+    CHECK(compared > 280);
+
+    const auto j = engine::table_json(ward_table, *w.snap);
+    CHECK(j["best_fit"] == true);
+    CHECK(j["best_fit_note"].get<std::string>().find("best-fit lookup") != std::string::npos);
+    CHECK(j["rows"][0]["best_fit"] == true);
+    const auto layout = engine::table_layout(ward_table, *w.snap, false);
+    CHECK(layout.geography.find("(best fit of lsoas)") != std::string::npos);
+    CHECK(engine::table_json(lsoa_table, *w.snap)["best_fit"] == false);
+
+    SUBCASE("an OA lies in its LSOA's ward, so within=ward lists the ward's LSOAs") {
+        const auto& [ward_code, value] = *expected_ward.begin();
+        const auto within = w.snap->table(*w.db, w.snap->make_query("deprivation", "deprived_1", "", "lsoa", "", ward_code));
+        std::int64_t sum = 0;
+        for (const auto& r : within.table.rows()) {
+            CHECK(lookup.at(r.code).first == ward_code);
+            sum += r.value.value_or(0);
+        }
+        CHECK(sum == value);
+        const auto oa = w.snap->areas_of("oa", 2021, std::nullopt).front();
+        const auto lsoa = w.snap->ancestor_at(oa, "lsoa");
+        REQUIRE(lsoa);
+        CHECK(w.snap->ancestor_at(oa, "ward") == w.snap->ancestor_at(*lsoa, "ward"));
+        CHECK(w.snap->ancestor_at(oa, "ward").has_value());
+    }
+}
+
+TEST_CASE("wards - MSOAs do not fit in wards, and percentage-only measures are not served on best-fit wards") {
+    auto& w = wards();
+    CHECK(w.snap->ancestor_at(w.snap->areas_of("msoa", 2021, std::nullopt).front(), "ward") == std::nullopt);
+    try {
+        (void)w.snap->make_query("deprivation", "share_2", "", "ward", "", "");
+        FAIL("a percentage-only measure was served on wards");
+    } catch (const smallarea::disclosure_refused& e) {
+        CHECK(e.code() == "PercentageOnly");
+    }
+    CHECK_NOTHROW((void)w.snap->make_query("deprivation", "share_2", "", "lad", "", ""));
+    // A dataset published by MSOA has no ward table (its MSOAs straddle wards): the nesting rule, on any store.
+    CHECK_FALSE(data::nests_in("msoa", "ward"));
+    CHECK(data::nests_in("lsoa", "ward"));
+    CHECK(data::nests_in("oa", "ward"));
+    CHECK(data::nests_in("ward", "lad"));
+    CHECK_FALSE(data::nests_in("ward", "msoa"));
 }

@@ -250,7 +250,7 @@ TEST_CASE("bespoke - validation errors") {
     CHECK(post_error("/api/bespoke", json{{"level", "oa"}, {"codes", json::array()}}.dump(), 400) == "EmptySelection");
     CHECK(post_error("/api/bespoke", json{{"codes", {codes[0]}}}.dump(), 400) == "MissingParameter");
     // One status per code: an unknown level is 404 on every route, a body field included (issue #12).
-    CHECK(post_error("/api/bespoke", json{{"level", "ward"}, {"codes", {codes[0]}}}.dump(), 404) == "UnknownLevel");
+    CHECK(post_error("/api/bespoke", json{{"level", "parish"}, {"codes", {codes[0]}}}.dump(), 404) == "UnknownLevel");
     CHECK(post_error("/api/bespoke", json{{"level", "oa"}, {"codes", {codes[0], "E00999999"}}}.dump(), 400) == "UnknownCodes");
     CHECK(post_error("/api/bespoke", json{{"level", "oa"}, {"codes", {codes[0], lsoa}}}.dump(), 400) == "MixedLevels");
     CHECK(post_error("/api/bespoke", json{{"level", "oa"}, {"vintage", 2021}, {"codes", {codes[0]}}}.dump(), 400) == "MixedLevels");

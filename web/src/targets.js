@@ -7,10 +7,13 @@ import { requestJson } from './api.js';
 import { $ } from './dom.js';
 import { getMap } from './map.js';
 import { refreshOverlay, setTargetCodes, showTargetsOutline } from './overlay.js';
+import { openSheet } from './sheet.js';
 import { currentDataset, state } from './state.js';
+import { writeUrl } from './url_state.js';
 import { capitalise, escapeHtml, formatBound, formatCount, formatRate, honestText } from './text.js';
 
 let rows = []; // the listed targets (zoomToTarget finds their bbox)
+let lastResult = null; // the /api/targets answer listed (the outreach sheet reads its disclosure)
 
 function targetParams() {
   return { dataset: state.dataset, measure: state.measure, period: state.period,
@@ -19,10 +22,14 @@ function targetParams() {
 
 async function findTargets() {
   const list = $('targets-list');
+  // The search goes in the URL, so a shared link lists the same targets.
+  state.targets = { min: Number($('targets-min').value), max: Number($('targets-max').value), limit: Number($('targets-limit').value) };
+  writeUrl();
   $('targets-status').textContent = 'Searching…';
   try {
     const result = await requestJson('/api/targets', { params: targetParams() });
     rows = result.rows;
+    lastResult = result;
     setTargetCodes(rows.map((t) => t.code));
     list.innerHTML = renderTargets(result);
     const dataset = currentDataset();
@@ -100,7 +107,8 @@ function renderTargets(result) {
       : '';
     return `<li value="${banded ? r.band : r.rank}" class="${classes}" data-band="${banded ? r.band : ''}" data-rank="${r.rank}">` +
       `<button type="button" data-code="${escapeHtml(r.code)}">${escapeHtml(r.name)}</button>` +
-      ` <span class="target-figures">${formatCount(r.households)} households, ${targetInterval(r, percent)}</span>${whole}${tie}${rounding}${where}</li>`;
+      ` <span class="target-figures">${formatCount(r.households)} households, ${targetInterval(r, percent)}</span>${whole}${tie}${rounding}${where}` +
+      ` <button type="button" class="link-button sheet-button" data-sheet="${escapeHtml(r.code)}" aria-label="Outreach sheet for ${escapeHtml(r.name)}">Outreach sheet</button></li>`;
   }).join('');
 }
 
@@ -128,8 +136,17 @@ function zoomToTarget(code) {
 /// The finder's buttons (called by main.js once the map is ready).
 export function startTargets() {
   $('targets-find').addEventListener('click', findTargets);
+  if (state.targets) {
+    $('targets-min').value = String(state.targets.min);
+    $('targets-max').value = String(state.targets.max);
+    $('targets-limit').value = String(state.targets.limit);
+    findTargets();
+  }
   $('targets-list').addEventListener('click', (event) => {
     const button = event.target.closest('button[data-code]');
     if (button) zoomToTarget(button.dataset.code);
+    const sheetButton = event.target.closest('button[data-sheet]');
+    const row = sheetButton && rows.find((t) => t.code === sheetButton.dataset.sheet);
+    if (row) openSheet({ kind: 'target', r: row, result: lastResult });
   });
 }

@@ -45,7 +45,7 @@ export function renderPickers() {
   fillSelect($('measure'), dataset ? dataset.measures.map((m) => [m.id, m.kind === 'percent_only' ? `${m.title} (%)` : m.title]) : [], state.measure);
   fillSelect($('period'), dataset ? [...dataset.periods].reverse().map((p) => [p, periodOptionLabel(dataset, p)]) : [], state.period);
   // Change since: any other period of the dataset (the change map's diverging classes replace method and classes).
-  fillSelect($('compare'), [['', 'No change map (this period only)'],
+  fillSelect($('compare'), [['', 'None (this period only)'],
     ...(dataset ? [...dataset.periods].reverse().filter((p) => p !== state.period).map((p) => [p, formatPeriod(p)]) : [])], state.compare || '');
   $('method').disabled = Boolean(state.compare);
   $('classes').disabled = Boolean(state.compare);

@@ -106,7 +106,9 @@ export async function openSheet({ kind, r, result, bbox }) {
   if (kind === 'zone') {
     facts.push(fact('Areas', `${formatCount(r.members.length)} ${escapeHtml(levelNoun(result.level, r.members.length))}: ${r.members.map((m) => `<code>${escapeHtml(m)}</code>`).join(', ')}`, 'members'));
   } else {
-    facts.push(fact('Area', `${escapeHtml(r.name || r.code)} <code>${escapeHtml(r.code)}</code> (${escapeHtml(levelNoun(r.level || result.level, 1))})`, 'area'));
+    // Output Areas have no names: their code once, not twice.
+    const named = r.name && r.name !== r.code ? `${escapeHtml(r.name)} ` : '';
+    facts.push(fact('Area', `${named}<code>${escapeHtml(r.code)}</code> (${escapeHtml(levelNoun(r.level || result.level, 1))})`, 'area'));
   }
   facts.push(fact('Households', escapeHtml(formatCount(r.households)), 'households'));
   facts.push(fact(measure ? measure.title : 'Figure', figureHtml(r, percent), 'figure'));

@@ -70,7 +70,7 @@ async function open() {
     const scope = inView.size ? `the ${formatCount(rows.length)} ${LEVEL_SHORT[state.level] || state.level} areas drawn in the current view` : `all ${formatCount(rows.length)} areas`;
     body.innerHTML = `
       <p id="view-table-summary">${escapeHtml(`${measure ? measure.title : ''}, ${unitPhrase(state.of, measure)}, ${formatPeriod(state.period)}: ${scope}. ${label}.`)}</p>
-      <div class="view-table-scroll">
+      <div class="view-table-scroll" tabindex="0" role="region" aria-labelledby="view-table-title">
         <table id="view-table" class="view-table">
           <caption>${escapeHtml(`${measure ? measure.title : 'Figures'} by ${LEVEL_SHORT[state.level] || state.level}, ${formatPeriod(state.period)} (${label})`)}</caption>
           <thead><tr>${heads.map((h) => `<th scope="col">${escapeHtml(h)}</th>`).join('')}</tr></thead>

@@ -231,7 +231,21 @@ runBrowserTest({ label: 'browser-outreach', org: 'browser-outreach', tmpPrefix: 
     await page.waitForFunction(() => !document.getElementById('view-table-dialog').open, null, { timeout: 3000 });
     const focus = await page.evaluate(() => document.activeElement.id);
     assert(focus === 'view-table-open', `focus went to ${focus}`);
-    return `${info.rows} rows of ${info.inView} in view; ${audit}`;
+    // By keyboard: reopen it, and Enter on a row's area opens that area's panel with the focus there.
+    await page.keyboard.press('Enter');
+    await page.locator('#view-table tbody button[data-select]').nth(2).waitFor({ timeout: 10000 });
+    await idle(page);
+    const pick = page.locator('#view-table tbody button[data-select]').nth(2);
+    const code = await pick.getAttribute('data-select');
+    await pick.focus();
+    await page.keyboard.press('Enter');
+    await page.locator('#details').waitFor({ state: 'visible', timeout: 5000 });
+    await idle(page);
+    const picked = await page.evaluate(() => ({ area: window.__smallareaTest.state.area, focus: document.activeElement.id,
+      shown: document.querySelector('#details [data-field="code"]').textContent.trim() }));
+    assert(picked.area === code && picked.shown === code, `chose ${code}, selected ${picked.area}, panel shows ${picked.shown}`);
+    assert(picked.focus === 'details', `focus on ${picked.focus} after choosing an area`);
+    return `${info.rows} rows of ${info.inView} in view; chose ${code} by keyboard; ${audit}`;
   });
 
   // ------------------------------------------------------------------------------------------- targets and the sheet
@@ -246,6 +260,10 @@ runBrowserTest({ label: 'browser-outreach', org: 'browser-outreach', tmpPrefix: 
     await idle(page);
     const api = await getJson(base, `/api/targets?dataset=${published.id}&min_households=100&max_households=150&limit=5`);
     const r = api.rows[0];
+    // The patches are outlined with a dark halo under a white line (legible over every class colour).
+    const outlined = await page.evaluate(() => window.__smallareaTest.map.queryRenderedFeatures({ layers: ['targets-outline-casing', 'targets-outline-line'] }).length);
+    assert(outlined >= 2, `${outlined} target outline features rendered`);
+    await shot(page, 'targets-outline-1280x800.png');
     await page.locator('#targets-list button[data-sheet]').first().click();
     await page.locator('#sheet-title').waitFor({ timeout: 20000 });
     const info = await page.evaluate(() => ({ sheet: { ...window.__smallareaTest.sheet }, focus: document.activeElement.id,

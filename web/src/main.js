@@ -115,7 +115,7 @@ async function main() {
   installDownloads();
   bindPickers(onPickerChange);
   bindDetails();
-  bindViewTable();
+  bindViewTable((code) => select(code));
   bindSheet();
   const wanted = readUrl();
   let config = {};

@@ -13,6 +13,8 @@ import { disclosureLabel, escapeHtml, formatBound, formatCount, formatOf, format
 /// What the dialog shows (the browser tests read it through main.js's test hook).
 export const viewTable = { rows: [], inView: 0 };
 
+let selecting = false; // the dialog closes because a row's area was chosen
+
 function codesInView() {
   const map = getMap();
   if (!map || !map.getLayer('areas-fill')) return new Set();
@@ -56,7 +58,8 @@ async function open() {
     const cells = rows.map((r) => {
       const figure = r.suppressed ? 'suppressed' : r.missing ? 'no data' : percent ? formatOf('percent', r.percent)
         : `${formatCount(r.value)}${r.uncertainty ? ` ± ${formatBound(r.uncertainty)}` : ''}`;
-      const out = [`<th scope="row">${escapeHtml(r.name || r.code)}</th>`, `<td><code>${escapeHtml(r.code)}</code></td>`, `<td class="num">${escapeHtml(figure)}</td>`];
+      // The area's name opens its panel (the keyboard's way to select an area without pointing at the canvas).
+      const out = [`<th scope="row"><button type="button" class="link-button" data-select="${escapeHtml(r.code)}">${escapeHtml(r.name || r.code)}</button></th>`, `<td><code>${escapeHtml(r.code)}</code></td>`, `<td class="num">${escapeHtml(figure)}</td>`];
       if (!percent && measure.denominator) out.push(`<td class="num">${escapeHtml(formatRate(r.rate_per_100_households))}</td>`);
       out.push(`<td class="num">${escapeHtml(formatCount(r.households))}</td>`);
       if (state.compare) {
@@ -83,8 +86,20 @@ async function open() {
 }
 
 /// The button under the map and the dialog's close button (called once by main.js).
-export function bindViewTable() {
+export function bindViewTable(onSelect) {
+  $('view-table-body').addEventListener('click', (event) => {
+    const button = event.target.closest('button[data-select]');
+    if (!button) return;
+    selecting = true;
+    $('view-table-dialog').close();
+    onSelect(button.dataset.select);
+  });
   $('view-table-open').addEventListener('click', open);
   $('view-table-close').addEventListener('click', () => $('view-table-dialog').close());
-  $('view-table-dialog').addEventListener('close', () => $('view-table-open').focus());
+  // Back to the button, or to the area panel that a row's button opened.
+  $('view-table-dialog').addEventListener('close', () => {
+    if (selecting) $('details').focus();
+    else $('view-table-open').focus();
+    selecting = false;
+  });
 }

@@ -85,6 +85,33 @@ runBrowserTest({ label: 'browser-outreach', org: 'browser-outreach', tmpPrefix: 
   page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`); });
   await open(page, start);
 
+  // ------------------------------------------------------------------------------------------- keyboard
+  await check('Tab reaches the pickers before the tools, the table of the map and the tools, each with a visible focus indicator', async () => {
+    await page.evaluate(() => document.activeElement && document.activeElement.blur());
+    const seen = [];
+    for (let i = 0; i < 80; i += 1) {
+      await page.keyboard.press('Tab');
+      const f = await page.evaluate(() => {
+        const el = document.activeElement;
+        if (!el || el === document.body) return null;
+        const cs = getComputedStyle(el);
+        const outline = cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) > 0;
+        return { id: el.id || `${el.tagName.toLowerCase()}.${el.className}`, visible: outline || cs.boxShadow !== 'none' };
+      });
+      if (!f) continue;
+      if (seen.length && f.id === seen[0].id) break; // wrapped round
+      seen.push(f);
+    }
+    const order = seen.map((f) => f.id);
+    const at = (id) => order.indexOf(id);
+    for (const id of ['dataset', 'period', 'compare', 'of', 'view-table-open', 'targets-find', 'zones-build']) assert(at(id) >= 0, `Tab never reaches #${id} (${order.join(', ')})`);
+    // The order the eye reads the panel: pickers, then the legend's downloads, then the tools.
+    assert(at('dataset') < at('download-csv') && at('download-csv') < at('targets-find') && at('compare') < at('zones-build'), `focus order is not the panel's order: ${order.join(', ')}`);
+    const invisible = seen.filter((f) => !f.visible).map((f) => f.id);
+    assert(invisible.length === 0, `no visible focus on ${invisible.join(', ')}`);
+    return `${seen.length} stops: ${order.slice(0, 8).join(', ')}, ...`;
+  });
+
   // ------------------------------------------------------------------------------------------- series chart
   let clicked = null;
   await check('the area panel charts every period /api/series gives, with a table of the same figures', async () => {

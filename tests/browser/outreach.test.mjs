@@ -277,21 +277,27 @@ runBrowserTest({ label: 'browser-outreach', org: 'browser-outreach', tmpPrefix: 
 
   // ------------------------------------------------------------------------------------------- targets and the sheet
   await page.selectOption('#compare', '');
+  // No selected area (its outline is pink too): the sheet's picture must get its pink from the patch alone.
+  if (await page.locator('#details').isVisible()) await page.click('#details-close');
   await idle(page);
   await check('a target\'s outreach sheet prints on A4 with the map, households, figure ± bound, rule and names', async () => {
     await page.fill('#targets-min', '100');
     await page.fill('#targets-max', '150');
-    await page.fill('#targets-limit', '5');
+    await page.fill('#targets-limit', '20');
+    // Within Trafford, the district the sample's postcodes cover (when the server has postcodes).
+    await page.selectOption('#targets-within', 'E08000009');
     await page.click('#targets-find');
     await page.waitForFunction(() => document.querySelectorAll('#targets-list li').length > 0, null, { timeout: 20000 });
     await idle(page);
-    const api = await getJson(base, `/api/targets?dataset=${published.id}&min_households=100&max_households=150&limit=5`);
-    const r = api.rows[0];
+    const api = await getJson(base, `/api/targets?dataset=${published.id}&min_households=100&max_households=150&limit=20&within=E08000009`);
+    assert(api.rows.every((x) => x.places && x.places.lad && x.places.lad.code === 'E08000009'), 'a target outside Trafford');
+    // A row with postcodes when the server lists them (the sample's postcodes cover Trafford), else the first.
+    const r = api.rows.find((x) => Array.isArray(x.postcodes) && x.postcodes.length > 0) || api.rows[0];
     // The patches are outlined with a dark halo under a white line (legible over every class colour).
     const outlined = await page.evaluate(() => window.__smallareaTest.map.queryRenderedFeatures({ layers: ['targets-outline-casing', 'targets-outline-line'] }).length);
     assert(outlined >= 2, `${outlined} target outline features rendered`);
     await shot(page, 'targets-outline-1280x800.png');
-    await page.locator('#targets-list button[data-sheet]').first().click();
+    await page.locator(`#targets-list button[data-sheet="${r.code}"]`).click();
     await page.locator('#sheet-title').waitFor({ timeout: 20000 });
     const info = await page.evaluate(() => ({ sheet: { ...window.__smallareaTest.sheet }, focus: document.activeElement.id,
       households: document.querySelector('#sheet [data-field="households"]').textContent,
@@ -300,10 +306,27 @@ runBrowserTest({ label: 'browser-outreach', org: 'browser-outreach', tmpPrefix: 
       classification: document.querySelector('#sheet [data-field="classification"]').textContent,
       lad: (document.querySelector('#sheet [data-field="lad"]') || {}).textContent || '',
       grid: (document.querySelector('#sheet [data-field="grid-ref"]') || {}).textContent || '',
+      ward: (document.querySelector('#sheet [data-field="ward"]') || {}).textContent || '',
       postcodes: document.querySelectorAll('#sheet-postcode-list li').length,
       internal: Boolean(document.querySelector('#sheet [data-field="internal"]')),
       img: (() => { const i = document.getElementById('sheet-map'); return i ? { w: i.naturalWidth, h: i.naturalHeight, alt: i.alt } : null; })() }));
     assert(info.sheet.open && info.sheet.code === r.code, `sheet for ${info.sheet.code}, first target ${r.code}`);
+    // The picture outlines the patch in pink (#d6336c), and the map is left as it was (no focus layer, tint back).
+    const pic = await page.evaluate(() => {
+      const img = document.getElementById('sheet-map');
+      const c = document.createElement('canvas');
+      c.width = img.naturalWidth;
+      c.height = img.naturalHeight;
+      const ctx = c.getContext('2d');
+      ctx.drawImage(img, 0, 0);
+      const d = ctx.getImageData(0, 0, c.width, c.height).data;
+      let pink = 0;
+      for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i] - 214) < 12 && Math.abs(d[i + 1] - 51) < 12 && Math.abs(d[i + 2] - 108) < 12) pink += 1;
+      const map = window.__smallareaTest.map;
+      return { pink, focusLeft: Boolean(map.getLayer('sheet-focus-line')), tint: map.getLayoutProperty('targets-fill', 'visibility') || 'visible' };
+    });
+    assert(pic.pink > 100, `only ${pic.pink} pink pixels: the patch is not outlined in the picture`);
+    assert(!pic.focusLeft && pic.tint === 'visible', `map not restored: focus layer ${pic.focusLeft}, targets tint ${pic.tint}`);
     assert(info.focus === 'sheet-title', `focus on ${info.focus}`);
     assert(info.img && info.img.w > 200 && info.img.h > 200 && info.img.alt.includes(r.name), `map picture ${JSON.stringify(info.img)}`);
     assert(info.households === r.households.toLocaleString('en-GB'), `households "${info.households}", API ${r.households}`);
@@ -315,6 +338,11 @@ runBrowserTest({ label: 'browser-outreach', org: 'browser-outreach', tmpPrefix: 
     if (r.places && r.places.lad) assert(info.lad.includes(r.places.lad.name), `district "${info.lad}"`);
     if (r.grid_ref) assert(info.grid === r.grid_ref, `grid ref "${info.grid}"`);
     assert(info.postcodes === (Array.isArray(r.postcodes) ? r.postcodes.length : 0), `${info.postcodes} postcodes listed, API ${Array.isArray(r.postcodes) ? r.postcodes.length : 'none'}`);
+    if (Array.isArray(r.postcodes) && r.postcodes.length) {
+      const listed = await page.locator('#sheet-postcode-list li').allTextContents();
+      assert(JSON.stringify(listed) === JSON.stringify(r.postcodes), `sheet lists ${listed.slice(0, 3).join(', ')}..., API ${r.postcodes.slice(0, 3).join(', ')}...`);
+      if (r.ward && r.ward.name) assert(info.ward.includes(r.ward.name), `ward "${info.ward}", API ${r.ward.name}`);
+    }
     const audit = await auditAccessibility(page, 'outreach sheet');
     await page.emulateMedia({ media: 'print' });
     const printed = await page.evaluate(() => ({
@@ -328,7 +356,7 @@ runBrowserTest({ label: 'browser-outreach', org: 'browser-outreach', tmpPrefix: 
     await page.emulateMedia({ media: 'screen' });
     await page.keyboard.press('Escape');
     await page.locator('#sheet').waitFor({ state: 'hidden', timeout: 3000 });
-    return `${r.code}: ${info.figure}; map ${info.img.w}x${info.img.h}; ${info.postcodes} postcodes; ${audit}`;
+    return `${r.code}${info.ward ? ` (${info.ward})` : ''}: ${info.figure}; map ${info.img.w}x${info.img.h} (${pic.pink} outline px); ${info.postcodes} postcodes; ${audit}`;
   });
 
   await check('a zone\'s outreach sheet names its areas and households and says Internal MI for internal data', async () => {
@@ -385,15 +413,16 @@ runBrowserTest({ label: 'browser-outreach', org: 'browser-outreach', tmpPrefix: 
     const before = await page.evaluate(() => ({ href: window.location.href, zones: window.__smallareaTest.zones.result.zones.map((z) => z.members.join(',')),
       targets: [...document.querySelectorAll('#targets-list li button[data-code]')].map((b) => b.dataset.code) }));
     const hash = new URLSearchParams(new URL(before.href).hash.slice(1));
-    assert(hash.get('targets') === '100-160-4', `targets= ${hash.get('targets')}`);
+    assert(hash.get('targets') === '100-160-4' && hash.get('targets_within') === 'E08000009', `targets= ${hash.get('targets')} within ${hash.get('targets_within')}`);
     assert(hash.get('zones') === '300-700-4-rook' && hash.get('zones_within') === 'E08000003', `zones= ${hash.get('zones')} within ${hash.get('zones_within')}`);
     await open(page, before.href);
     await page.waitForFunction(() => window.__smallareaTest.zones.result && document.querySelectorAll('#targets-list li').length > 0, null, { timeout: 30000 });
     await idle(page);
     const after = await page.evaluate(() => ({ zones: window.__smallareaTest.zones.result.zones.map((z) => z.members.join(',')),
       targets: [...document.querySelectorAll('#targets-list li button[data-code]')].map((b) => b.dataset.code),
-      min: document.getElementById('zones-min').value, within: document.getElementById('zones-within').value, tmax: document.getElementById('targets-max').value }));
-    assert(after.min === '300' && after.within === 'E08000003' && after.tmax === '160', `inputs ${JSON.stringify(after)}`);
+      min: document.getElementById('zones-min').value, within: document.getElementById('zones-within').value, tmax: document.getElementById('targets-max').value,
+      twithin: document.getElementById('targets-within').value }));
+    assert(after.min === '300' && after.within === 'E08000003' && after.tmax === '160' && after.twithin === 'E08000009', `inputs ${JSON.stringify(after)}`);
     assert(JSON.stringify(after.zones) === JSON.stringify(before.zones), 'the zones differ after the reload');
     assert(JSON.stringify(after.targets) === JSON.stringify(before.targets), `targets ${after.targets.join(',')} vs ${before.targets.join(',')}`);
     await assertNoPublicDomain(page, 'outreach views');

@@ -7,7 +7,7 @@
 // Print CSS (style.css, @page A4) prints the sheet alone. Escape or Close returns to the map, where it was.
 
 import { $ } from './dom.js';
-import { getMap } from './map.js';
+import { getMap, tileTemplate } from './map.js';
 import { currentDataset, currentMeasure, state } from './state.js';
 import {
   BOUNDARY_ATTRIBUTION, disclosureLabel, escapeHtml, formatBound, formatCount, formatPeriod, formatRate, honestText, levelNoun,
@@ -18,12 +18,23 @@ export const sheet = { open: false, kind: null, code: null, image: false };
 
 let returnFocus = null;
 
-// Fits the map to bbox, waits for its tiles, captures the canvas in the frame it is drawn, and puts the view back.
-async function captureMap(bbox) {
+// Fits the map to bbox, outlines the sheet's own areas (`codes` at `level`: the patch, or the zone's members) over the
+// choropleth, waits for the tiles, captures the canvas in the frame it is drawn, and puts the map back as it was.
+const FOCUS_LAYERS = ['sheet-focus-casing', 'sheet-focus-line'];
+async function captureMap(bbox, level, codes) {
   const map = getMap();
   if (!map || !bbox) return null;
   const before = { center: map.getCenter(), zoom: map.getZoom() };
+  const fill = map.getLayer('targets-fill') ? map.getLayoutProperty('targets-fill', 'visibility') : null;
   try {
+    if (level && codes && codes.length) {
+      map.addSource('sheet-focus', { type: 'vector', tiles: [tileTemplate(level, false)], maxzoom: 16 });
+      const filter = ['in', ['get', 'code'], ['literal', codes]];
+      map.addLayer({ id: 'sheet-focus-casing', type: 'line', source: 'sheet-focus', 'source-layer': level, filter, paint: { 'line-color': '#111827', 'line-width': 8 } });
+      map.addLayer({ id: 'sheet-focus-line', type: 'line', source: 'sheet-focus', 'source-layer': level, filter, paint: { 'line-color': '#d6336c', 'line-width': 4 } });
+    }
+    // The other targets keep their outlines; their tint would hide the class colours of the patch.
+    if (fill !== null) map.setLayoutProperty('targets-fill', 'visibility', 'none');
     map.fitBounds([[bbox[0], bbox[1]], [bbox[2], bbox[3]]], { padding: 60, maxZoom: 16, duration: 0 });
     await new Promise((resolve) => {
       const timer = setTimeout(resolve, 8000); // a tile that never comes should not hold the sheet
@@ -41,6 +52,9 @@ async function captureMap(bbox) {
       map.triggerRepaint();
     });
   } finally {
+    for (const id of FOCUS_LAYERS) if (map.getLayer(id)) map.removeLayer(id);
+    if (map.getSource('sheet-focus')) map.removeSource('sheet-focus');
+    if (fill !== null) map.setLayoutProperty('targets-fill', 'visibility', fill || 'visible');
     map.jumpTo(before);
   }
 }
@@ -100,7 +114,9 @@ export async function openSheet({ kind, r, result, bbox }) {
   el.innerHTML = '<p class="muted">Preparing the sheet…</p>';
   el.hidden = false;
   document.body.classList.add('sheet-open');
-  const image = await captureMap(bbox || r.bbox);
+  const image = kind === 'zone'
+    ? await captureMap(bbox, result.level, r.members)
+    : await captureMap(r.bbox, r.level || result.level, [r.code]);
   sheet.image = Boolean(image);
   const facts = [];
   if (kind === 'zone') {
@@ -132,7 +148,7 @@ export async function openSheet({ kind, r, result, bbox }) {
         <p>${escapeHtml(`${dataset ? dataset.title : ''}: ${measure ? measure.title : ''}, ${formatPeriod(result.period || state.period)}`)}</p>
         ${internal ? '<p class="sheet-internal" data-field="internal">Internal MI: not for onward sharing.</p>' : ''}
       </header>
-      ${image ? `<img id="sheet-map" class="sheet-map" src="${image}" alt="${escapeHtml(`Map of ${title} with its outline over the mapped classes`)}">`
+      ${image ? `<img id="sheet-map" class="sheet-map" src="${image}" alt="${escapeHtml(`Map of ${title}: its outline in pink over the mapped classes, other targets outlined in white`)}">`
     : '<p class="warning">The map picture could not be made.</p>'}
       <dl class="facts sheet-facts">${facts.join('')}</dl>
       ${postcodesHtml(r)}

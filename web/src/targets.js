@@ -16,14 +16,15 @@ let rows = []; // the listed targets (zoomToTarget finds their bbox)
 let lastResult = null; // the /api/targets answer listed (the outreach sheet reads its disclosure)
 
 function targetParams() {
-  return { dataset: state.dataset, measure: state.measure, period: state.period,
+  return { dataset: state.dataset, measure: state.measure, period: state.period, within: $('targets-within').value,
     min_households: $('targets-min').value, max_households: $('targets-max').value, limit: $('targets-limit').value };
 }
 
 async function findTargets() {
   const list = $('targets-list');
   // The search goes in the URL, so a shared link lists the same targets.
-  state.targets = { min: Number($('targets-min').value), max: Number($('targets-max').value), limit: Number($('targets-limit').value) };
+  state.targets = { min: Number($('targets-min').value), max: Number($('targets-max').value), limit: Number($('targets-limit').value),
+    within: $('targets-within').value || null };
   writeUrl();
   $('targets-status').textContent = 'Searching…';
   try {
@@ -134,12 +135,21 @@ function zoomToTarget(code) {
 }
 
 /// The finder's buttons (called by main.js once the map is ready).
-export function startTargets() {
+export async function startTargets() {
   $('targets-find').addEventListener('click', findTargets);
+  // "Within": a district (GET /api/targets within=CODE), as the API allows.
+  const districts = (await requestJson('/api/areas', { params: { level: 'lad' } }).catch(() => ({ areas: [] }))).areas || [];
+  for (const a of districts) {
+    const option = document.createElement('option');
+    option.value = a.code;
+    option.textContent = `${a.name} (${a.code})`;
+    $('targets-within').append(option);
+  }
   if (state.targets) {
     $('targets-min').value = String(state.targets.min);
     $('targets-max').value = String(state.targets.max);
     $('targets-limit').value = String(state.targets.limit);
+    if (state.targets.within && districts.some((a) => a.code === state.targets.within)) $('targets-within').value = state.targets.within;
     findTargets();
   }
   $('targets-list').addEventListener('click', (event) => {

@@ -1,6 +1,6 @@
 // The view in the URL hash, so a copied link reproduces it:
 // #dataset=..&measure=..&period=..&compare=..&level=..&of=..&method=..&classes=..&map=zoom/lat/lng&area=CODE&bespoke=ID
-// &targets=MIN-MAX-LIMIT&zones=MIN-MAX-COUNT-CONTIGUITY&zones_within=CODE
+// &targets=MIN-MAX-LIMIT&targets_within=CODE&zones=MIN-MAX-COUNT-CONTIGUITY&zones_within=CODE
 // (a query string is read too, for links written by hand).
 
 import { mapView } from './map.js';
@@ -24,7 +24,7 @@ export function readUrl() {
     return nums.length === n && nums.every(Number.isFinite) ? { nums, rest: parts.slice(n) } : null;
   };
   const t = ints(wanted.targets, 3);
-  wanted.targets = t ? { min: t.nums[0], max: t.nums[1], limit: t.nums[2] } : null;
+  wanted.targets = t ? { min: t.nums[0], max: t.nums[1], limit: t.nums[2], within: wanted.targets_within || null } : null;
   const z = ints(wanted.zones, 3);
   wanted.zones = z && ['rook', 'queen'].includes(z.rest[0]) && wanted.zones_within
     ? { min: z.nums[0], max: z.nums[1], limit: z.nums[2], contiguity: z.rest[0], within: wanted.zones_within } : null;
@@ -44,6 +44,7 @@ export function writeUrl() {
   if (state.bespoke) params.set('bespoke', state.bespoke);
   // The outreach tools' last parameters, so a shared link lists the same targets or builds the same zones.
   if (state.targets) params.set('targets', [state.targets.min, state.targets.max, state.targets.limit].join('-'));
+  if (state.targets && state.targets.within) params.set('targets_within', state.targets.within);
   if (state.zones) {
     const z = state.zones;
     params.set('zones', [z.min, z.max, z.limit, z.contiguity].join('-'));

@@ -1,4 +1,5 @@
-// Build web/dist: the plain ES-module sources from src/ plus MapLibre GL JS copied from node_modules into vendor/.
+// Build web/dist: the plain ES-module sources from src/ plus MapLibre GL JS and uPlot (the area panel's series chart)
+// copied from node_modules into vendor/.
 // No bundler and no CDN: the server serves dist/ as static files and the map works offline.
 // Usage: node build.mjs [--out DIR]   (default: dist next to this file)
 import { cp, mkdir, rm, readdir, stat } from 'node:fs/promises';
@@ -27,6 +28,16 @@ async function main() {
     ['LICENSE.txt', 'maplibre-gl.LICENSE.txt'],
   ];
   for (const [from, to] of vendored) await cp(path.join(maplibreDir, from), path.join(out, 'vendor', to));
+  // uPlot ships an ES module build, imported by src/series.js as ./vendor/uPlot.esm.js.
+  let uplotDir;
+  try {
+    uplotDir = path.dirname(require.resolve('uplot/package.json'));
+  } catch {
+    throw new Error('uplot is not installed: run `npm ci` (or `npm install`) in web/ first');
+  }
+  for (const [from, to] of [['dist/uPlot.esm.js', 'uPlot.esm.js'], ['dist/uPlot.min.css', 'uPlot.min.css'], ['LICENSE', 'uPlot.LICENSE.txt']]) {
+    await cp(path.join(uplotDir, from), path.join(out, 'vendor', to));
+  }
   const files = [];
   const walk = async (dir) => {
     for (const name of await readdir(dir)) {
@@ -37,7 +48,7 @@ async function main() {
   };
   await walk(out);
   const version = require('maplibre-gl/package.json').version;
-  console.log(`web build: ${files.length} files in ${out} (maplibre-gl ${version})`);
+  console.log(`web build: ${files.length} files in ${out} (maplibre-gl ${version}, uplot ${require('uplot/package.json').version})`);
   for (const [name, size] of files.sort()) console.log(`  ${name.padEnd(32)} ${String(size).padStart(9)} bytes`);
 }
 

@@ -1,4 +1,4 @@
-// The one harness of the browser tests (map.test.mjs, bespoke.test.mjs): it ingests the bundled sample into a
+// The one harness of the browser tests (map.test.mjs, bespoke.test.mjs, outreach.test.mjs): it ingests the bundled sample into a
 // temporary store, mints a partner key, starts the real server on 127.0.0.1 (ephemeral port), launches Debian's
 // chromium through playwright-core, runs the test's checks and always stops the server and the browser, also on
 // failure or when the overall time guard fires.
@@ -10,7 +10,7 @@
 // the process exits 0 only if every check passed.
 //
 // The page under test exposes one object for the tests, window.__smallareaTest (web/src/main.js): {map, state,
-// bespoke, zones, idle()}. Code inside page.evaluate must name it itself (the function is sent to the browser).
+// bespoke, zones, series, sheet, viewTable, idle()}. Code inside page.evaluate must name it itself (the function is sent to the browser).
 //
 // One test runs per process, so the tally below is module state.
 

@@ -17,18 +17,28 @@ export function apiKey() {
   }
 }
 
-// The "not for onward sharing" label next to every download link while internal data is shown.
+// The "not for onward sharing" label once per group of download links (the element holding them: "CSV · XLSX" has
+// one label, not two), after the last of them, and only while one of them is visible and internal data is shown.
 function labelDownloads() {
   const internal = document.body.dataset.classification === 'internal';
-  for (const link of document.querySelectorAll('a[download]')) {
-    let note = link.nextElementSibling;
-    if (!note || !note.classList.contains('internal-note')) {
+  const groups = new Set([...document.querySelectorAll('a[download]')].map((link) => link.parentElement).filter(Boolean));
+  for (const note of document.querySelectorAll('.internal-note')) {
+    if (!groups.has(note.parentElement)) note.remove(); // its links are gone
+  }
+  for (const group of groups) {
+    const links = [...group.querySelectorAll(':scope > a[download]')];
+    const visible = links.filter((link) => !link.hidden);
+    let note = group.querySelector(':scope > .internal-note');
+    if (!note) {
       note = document.createElement('span');
       note.className = 'internal-note';
       note.textContent = ' Internal MI: not for onward sharing.';
-      link.after(note);
     }
-    note.hidden = !internal;
+    const last = visible[visible.length - 1] || links[links.length - 1];
+    if (last && note.previousElementSibling !== last) last.after(note);
+    // Only flip when it differs: setting it again would queue another mutation and wake the observer forever.
+    const hide = !internal || visible.length === 0 || Boolean(group.closest('[hidden]'));
+    if (note.hidden !== hide) note.hidden = hide;
   }
 }
 
@@ -70,6 +80,6 @@ export function installKeyForm() {
   buildKeyForm();
   labelDownloads();
   new MutationObserver(labelDownloads).observe(document.body, {
-    attributes: true, attributeFilter: ['data-classification'], childList: true, subtree: true,
+    attributes: true, attributeFilter: ['data-classification', 'hidden'], childList: true, subtree: true,
   });
 }

@@ -4,11 +4,12 @@
 import { requestJson } from './api.js';
 import { $ } from './dom.js';
 import { setSelectionFilter } from './map.js';
-import { LEVEL_SHORT, catalog, coarserLevel, currentDataset, currentMeasure, state } from './state.js';
-import { classIndexOf } from './style.js';
+import { CHANGE_FIELD, LEVEL_SHORT, catalog, coarserLevel, currentDataset, currentMeasure, state } from './state.js';
+import { clearSeries, loadSeries } from './series.js';
+import { CHANGE_COLOURS, NO_CHANGE_FILL, changeClassOf, classIndexOf } from './style.js';
 import {
-  capitalise, disclosureLabel, escapeHtml, formatOf, formatPeriod, honestText, householdsText, levelNoun, partialText, roundingText,
-  unitPhrase,
+  capitalise, disclosureLabel, escapeHtml, formatBound, formatOf, formatPeriod, formatRate, honestText, householdsText, levelNoun, partialText,
+  roundingText, signed, unitPhrase,
 } from './text.js';
 import { writeUrl } from './url_state.js';
 
@@ -30,6 +31,7 @@ export function clearSelection({ write }) {
   state.row = null;
   detailsToken += 1;
   setSelectionFilter();
+  clearSeries();
   $('details').hidden = true;
   if (write) writeUrl();
 }
@@ -45,12 +47,16 @@ export async function loadDetails({ scroll = false } = {}) {
   $('details-title').textContent = catalog.areaNames.get(code) || code;
   try {
     const table = await requestJson('/api/table', {
-      params: { dataset: state.dataset, measure: state.measure, period: state.period, level: state.level, within: code },
+      params: { dataset: state.dataset, measure: state.measure, period: state.period, level: state.level, within: code, compare: state.compare },
     });
     if (token !== detailsToken) return;
     const row = (table.rows || []).find((r) => r.code === code) || null;
     state.row = row;
     renderDetails(code, row, table);
+    // The series of a standard area (a dataset with more than one period): the chart and its table below the facts.
+    const dataset = currentDataset();
+    if (row && dataset && (dataset.periods || []).length > 1) loadSeries(code);
+    else clearSeries();
     if (scroll && window.innerWidth > 760) panel.scrollTop = 0;
   } catch (error) {
     if (token !== detailsToken) return;
@@ -78,8 +84,18 @@ function renderDetails(code, row, table) {
   const disclosure = table.disclosure || {};
   const mapped = state.of === 'rate' ? row.rate_per_100_households : state.of === 'percent' ? row.percent : row.value;
   const status = row.suppressed ? 'Suppressed: too few to show' : row.missing ? 'No data for this area' : null;
-  const index = status ? -1 : classIndexOf(state.breaks, mapped);
-  const swatch = index >= 0 ? `<span class="swatch" style="background:${state.colours[index]}" aria-hidden="true"></span>` : '';
+  const change = state.compare && row.change ? row.change : null;
+  const changed = change && change.comparable ? change[CHANGE_FIELD[state.of] || 'value'] : null;
+  let swatch;
+  if (state.compare) {
+    // A change map colours the change: the swatch is the change's class (or the neutral "within rounding" one).
+    const colour = !change || !change.comparable || typeof changed !== 'number' ? null
+      : change.within_rounding ? NO_CHANGE_FILL : CHANGE_COLOURS[changeClassOf(state.breaks && state.breaks.cuts, changed)];
+    swatch = colour ? `<span class="swatch" style="background:${colour}" aria-hidden="true"></span>` : '';
+  } else {
+    const index = status ? -1 : classIndexOf(state.breaks, mapped);
+    swatch = index >= 0 ? `<span class="swatch" style="background:${state.colours[index]}" aria-hidden="true"></span>` : '';
+  }
 
   const rows = [];
   const add = (label, html, field) => rows.push(`<dt>${escapeHtml(label)}</dt><dd${field ? ` data-field="${field}"` : ''}>${html}</dd>`);
@@ -107,6 +123,17 @@ function renderDetails(code, row, table) {
       }
       add('Per 100 households', `<span class="num">${rate}</span>${basis}`, 'rate');
     }
+  }
+  if (state.compare) {
+    // The change since the compared period, with its bound (the sum of both periods' rounding bounds).
+    let html = 'not compared: no figure for every cell in both periods';
+    if (change && change.comparable && typeof changed === 'number') {
+      const bound = state.of === 'rate' ? change.rate_uncertainty : change.uncertainty;
+      const boundText = typeof bound === 'number' ? ` ± ${state.of === 'rate' ? formatRate(bound) : formatBound(bound)}` : '';
+      html = `<span class="num">${escapeHtml(signed(state.of, changed))}</span><span class="muted">${escapeHtml(boundText)}</span>` +
+        (change.within_rounding ? ' <strong class="partial" data-field="no-change">no change within rounding</strong>' : '');
+    }
+    add(`Change since ${formatPeriod(state.compare)}`, html, 'change');
   }
   const households = householdsText(row, cellLevel);
   add('Households', `<span class="num">${row.households === null || row.households === undefined ? 'not known' : nf0.format(row.households)}</span>` +
@@ -143,7 +170,8 @@ function renderDetails(code, row, table) {
     <dl class="facts">${rows.join('')}</dl>
     ${roundingHtml}
     <p class="disclosure-label" data-classification="${escapeHtml(disclosure.classification || '')}">${escapeHtml(disclosureLabel(disclosure, dataset))}</p>
-    <p class="disclosure-rule">${escapeHtml(honestText(disclosure.rule || '', disclosure, dataset))}</p>`;
+    <p class="disclosure-rule">${escapeHtml(honestText(disclosure.rule || '', disclosure, dataset))}</p>
+    <section id="details-series" class="details-series" aria-labelledby="series-title"></section>`;
 }
 
 // Show the map at `level` (through the level picker, as a user would) and, when known, select the area there that
@@ -158,6 +186,13 @@ function switchLevel(level, parent) {
 /// The panel's close button and its "Show by <coarser level>" button.
 export function bindDetails() {
   $('details-close').addEventListener('click', () => clearSelection({ write: true }));
+  // Escape closes the panel from anywhere inside it (keyboard users need not find the close button).
+  $('details').addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape') return;
+    event.stopPropagation();
+    clearSelection({ write: true });
+    $('map').querySelector('canvas')?.focus();
+  });
   $('details-body').addEventListener('click', (event) => {
     const button = event.target.closest('button[data-level]');
     if (button) switchLevel(button.dataset.level, button.dataset.parent);

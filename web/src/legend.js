@@ -5,8 +5,45 @@ import { requestJson } from './api.js';
 import { $ } from './dom.js';
 import { applyClasses, showStatus } from './map.js';
 import { renderClassification } from './pickers.js';
-import { LEVELS, currentDataset, currentMeasure, state, viewKey } from './state.js';
-import { capitalise, disclosureLabel, formatCount, formatOf, formatPeriod, honestText, levelNoun, percentOf, periodCoverage, unitPhrase } from './text.js';
+import { CHANGE_FIELD, LEVELS, currentDataset, currentMeasure, state, viewKey } from './state.js';
+import { CHANGE_COLOURS, changeClassOf, changeClasses } from './style.js';
+import {
+  capitalise, disclosureLabel, formatCount, formatOf, formatPeriod, honestText, levelNoun, percentOf, periodCoverage, signed, unitPhrase,
+} from './text.js';
+
+// A change map's classes: the change of every area /api/table?compare= gives, in diverging classes (style.js).
+async function changeBreaks() {
+  const table = await requestJson('/api/table', {
+    params: { dataset: state.dataset, measure: state.measure, period: state.period, level: state.level, compare: state.compare },
+  });
+  const field = CHANGE_FIELD[state.of] || 'value';
+  const rows = table.rows || [];
+  const comparable = rows.filter((r) => r.change && r.change.comparable && typeof r.change[field] === 'number');
+  const moved = comparable.filter((r) => !r.change.within_rounding).map((r) => r.change[field]);
+  const { cuts, max } = changeClasses(moved, state.of);
+  const counts = CHANGE_COLOURS.map(() => 0);
+  for (const v of moved) counts[changeClassOf(cuts, v)] += 1;
+  return {
+    change: true,
+    compare: state.compare,
+    cuts,
+    max,
+    breaks: [],
+    classes: cuts.length ? counts.map((count, i) => ({ index: i, count })) : [],
+    within: comparable.length - moved.length,
+    comparable: comparable.length,
+    rows: rows.length,
+    rule: table.compare ? table.compare.rule : '',
+    disclosure: table.disclosure,
+  };
+}
+
+// "below −10", "−10 to below −5", ... for class i of cuts [-t2, -t1, 0, t1, t2].
+function changeRange(cuts, i) {
+  const s = (v) => signed(state.of, v);
+  return [`below ${s(cuts[0])}`, `${s(cuts[0])} to below ${s(cuts[1])}`, `${s(cuts[1])} to below 0`,
+    `above 0 to ${s(cuts[3])}`, `over ${s(cuts[3])} to ${s(cuts[4])}`, `over ${s(cuts[4])}`][i];
+}
 
 let breaksToken = 0;
 
@@ -15,7 +52,7 @@ export async function refreshBreaks() {
   const token = ++breaksToken;
   $('legend').setAttribute('aria-busy', 'true');
   try {
-    const breaks = await requestJson('/api/breaks', {
+    const breaks = state.compare ? await changeBreaks() : await requestJson('/api/breaks', {
       params: {
         dataset: state.dataset,
         measure: state.measure,
@@ -54,11 +91,18 @@ function renderLegend() {
   const measure = currentMeasure();
   const dataset = currentDataset();
   const disclosure = (b && b.disclosure) || (dataset && dataset.disclosure) || null;
-  $('legend-title').textContent = measure ? measure.title : 'Legend';
+  $('legend-title').textContent = measure ? `${b && b.change ? 'Change in ' : ''}${b && b.change ? measure.title.toLowerCase() : measure.title}` : 'Legend';
   const levelName = (LEVELS.find((l) => l.id === state.level) || { label: state.level }).label;
-  $('legend-subtitle').textContent = `${capitalise(unitPhrase(state.of, measure))}, ${formatPeriod(state.period)}, by ${levelName}`;
+  $('legend-subtitle').textContent = b && b.change
+    ? `${capitalise(unitPhrase(state.of, measure))}: ${formatPeriod(state.period)} minus ${formatPeriod(b.compare)}, by ${levelName}`
+    : `${capitalise(unitPhrase(state.of, measure))}, ${formatPeriod(state.period)}, by ${levelName}`;
+  $('legend-missing-text').textContent = b && b.change
+    ? 'Not compared (no figure for every cell in both periods)' : 'No data (or no household count for a rate)';
 
   const list = $('legend-classes');
+  if (b && b.change) {
+    renderChangeLegend(list, b);
+  } else {
   const classes = b ? b.classes : [];
   list.replaceChildren(
     ...classes.map((c, i) => {
@@ -93,6 +137,7 @@ function renderLegend() {
     li.textContent = 'No values to classify for this selection.';
     list.append(li);
   }
+  }
 
   const warning = $('legend-warning');
   warning.hidden = !(b && b.warning);
@@ -106,7 +151,8 @@ function renderLegend() {
     const by = disclosure.rounded_by === 'publisher' ? 'by the publisher' : 'by smallarea before release';
     $('legend-rounding').textContent = `Counts rounded to the nearest ${disclosure.rounding_base} ${by}` +
       (disclosure.suppression_threshold > 0 ? `; cells under ${disclosure.suppression_threshold} suppressed.` : '.');
-    $('legend-rule').textContent = honestText(disclosure.rule, disclosure, dataset);
+    $('legend-rule').textContent = honestText(disclosure.rule, disclosure, dataset) +
+      (b && b.change && b.rule ? ` Change: ${honestText(b.rule, disclosure, dataset).replace(/\.?$/, '.')}` : '');
     renderClassification(disclosure);
   }
   $('download-csv').href = tableUrl({ format: 'csv' }).toString();
@@ -114,6 +160,30 @@ function renderLegend() {
   $('download-csv').setAttribute('download', '');
   $('download-xlsx').href = tableUrl({ format: 'xlsx' }).toString();
   $('download-xlsx').setAttribute('download', `${state.dataset}_${state.measure}_${state.period}_${state.level}.xlsx`);
+}
+
+// A change map's legend: three classes of fall, three of rise, and "no change within rounding" as its own class.
+function renderChangeLegend(list, b) {
+  const item = (swatchClass, colour, text, count, attrs) => {
+    const li = document.createElement('li');
+    for (const [k, v] of Object.entries(attrs)) li.dataset[k] = v;
+    const swatch = document.createElement('span');
+    swatch.className = `swatch ${swatchClass}`;
+    if (colour) swatch.style.background = colour;
+    swatch.setAttribute('aria-hidden', 'true');
+    const label = document.createElement('span');
+    label.className = 'class-range';
+    label.textContent = text;
+    const n = document.createElement('span');
+    n.className = 'class-count';
+    n.textContent = `${formatCount(count)} ${count === 1 ? 'area' : 'areas'}`;
+    li.append(swatch, label, n);
+    return li;
+  };
+  const items = b.classes.map((c, i) => item('', CHANGE_COLOURS[i], changeRange(b.cuts, i), c.count, { classIndex: String(i) }));
+  // Between the falls and the rises: where the neutral class sits on a diverging scale.
+  items.splice(Math.min(3, items.length), 0, item('swatch-nochange', null, 'No change within rounding', b.within, { changeClass: 'within-rounding' }));
+  list.replaceChildren(...items);
 }
 
 // The legend says how much of the map has data: the period's coverage at the dataset's own level and, on a coarser

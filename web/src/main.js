@@ -26,10 +26,13 @@ import { bindPickers, renderPickers } from './pickers.js';
 import { catalog, mappedViewChanged, normalise, state } from './state.js';
 import { startTargets } from './targets.js';
 import { isOwnHash, readUrl, writeUrl } from './url_state.js';
+import { series } from './series.js';
+import { bindSheet, sheet } from './sheet.js';
+import { bindViewTable, viewTable } from './view_table.js';
 import { startZones, zones } from './zones.js';
 
 // Changing one of these redraws the areas (new tiles); the others only reclassify them.
-const REDRAWS = new Set(['dataset', 'measure', 'period', 'level']);
+const REDRAWS = new Set(['dataset', 'measure', 'period', 'level', 'compare']);
 
 // Draws the mapped dataset/measure/period/level, its classes and partial count, and tells the bespoke card.
 function redraw() {
@@ -58,7 +61,7 @@ function onPickerChange(key, value) {
 
 // A hash the user edited (or a link opened in the same tab): go to the view it names.
 function applyWanted(wanted, { moveMap }) {
-  const before = { dataset: state.dataset, measure: state.measure, period: state.period, level: state.level };
+  const before = { dataset: state.dataset, measure: state.measure, period: state.period, level: state.level, compare: state.compare };
   normalise(wanted);
   renderPickers();
   const changed = [...REDRAWS].some((k) => before[k] !== state[k]);
@@ -101,6 +104,9 @@ window.__smallareaTest = Object.freeze({
   state,
   bespoke,
   zones,
+  series,
+  sheet,
+  viewTable,
   idle,
 });
 
@@ -109,6 +115,8 @@ async function main() {
   installDownloads();
   bindPickers(onPickerChange);
   bindDetails();
+  bindViewTable((code) => select(code));
+  bindSheet();
   const wanted = readUrl();
   let config = {};
   try {
@@ -135,6 +143,8 @@ async function main() {
   normalise(wanted);
   state.area = wanted.area || null;
   state.bespoke = wanted.bespoke || null; // bespoke.js opens it once the map is ready; the hash keeps it meanwhile
+  state.targets = wanted.targets || null; // targets.js and zones.js run a shared link's search once they start
+  state.zones = wanted.zones || null;
   renderPickers();
 
   // Names of parent areas for the details panel (LADs always; LSOAs when a dataset is at OA level).

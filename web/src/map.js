@@ -5,11 +5,11 @@
 import { transformRequest } from './api.js';
 import { $ } from './dom.js';
 import maplibregl from './maplibre.js';
-import { currentDataset, catalog, state } from './state.js';
-import { fillColour, hatchImage } from './style.js';
-import { BOUNDARY_ATTRIBUTION, escapeHtml, formatOf, honestText } from './text.js';
+import { currentDataset, catalog, mappedProperty, state } from './state.js';
+import { changeFillColour, dotsImage, fillColour, hatchImage } from './style.js';
+import { BOUNDARY_ATTRIBUTION, escapeHtml, formatOf, formatPeriod, honestText, signed } from './text.js';
 
-const AREA_LAYERS = ['areas-fill', 'areas-hatch', 'areas-outline', 'areas-hover', 'areas-selected-casing', 'areas-selected'];
+const AREA_LAYERS = ['areas-fill', 'areas-hatch', 'areas-nochange', 'areas-outline', 'areas-hover', 'areas-selected-casing', 'areas-selected'];
 
 let map = null;
 let mapReady = false; // set once the style has loaded and the context layers are in
@@ -33,6 +33,7 @@ export function tileTemplate(level, withData) {
   let template = `${window.location.origin}/tiles/${encodeURIComponent(level)}/{z}/{x}/{y}.mvt`;
   if (withData) {
     const q = new URLSearchParams({ dataset: state.dataset, measure: state.measure, period: state.period });
+    if (state.compare) q.set('compare', state.compare); // change map: the tiles carry change, change_rate, ...
     template += `?${q}`;
   }
   return template;
@@ -97,6 +98,7 @@ export function createMap(initialView, bounds) {
 /// Once the style has loaded: the hatch pattern and the context layers (basemap from /api/config, district outlines).
 export function addContextLayers(config) {
   map.addImage('hatch', hatchImage(), { pixelRatio: 2 });
+  map.addImage('dots', dotsImage(), { pixelRatio: 2 });
   if (config && config.basemap_url) {
     basemapShown = true;
     let host = '';
@@ -135,7 +137,11 @@ export function bindMapEvents({ onAreaClick, onMoveEnd }) {
       if (hoveredId !== null) setHover(hoveredId, true);
     }
     const p = feature.properties;
-    const value = p.suppressed ? 'suppressed' : p.missing || p[state.of] === undefined ? 'no data' : formatOf(state.of, p[state.of]);
+    const prop = mappedProperty();
+    let value = p.suppressed ? 'suppressed' : p.missing || p[prop] === undefined ? (state.compare ? 'no comparable data' : 'no data') : formatOf(state.of, p[prop]);
+    if (state.compare && p[prop] !== undefined && !p.suppressed) {
+      value = p.no_change_within_rounding ? `no change within rounding (${signed(state.of, p[prop])})` : `${signed(state.of, p[prop])} since ${formatPeriod(state.compare)}`;
+    }
     tooltip.innerHTML = `<strong>${escapeHtml(p.name || p.code)}</strong><span>${escapeHtml(value)}</span>`;
     tooltip.hidden = false;
     const { x, y } = event.point;
@@ -191,6 +197,9 @@ export function refreshAreas() {
   const common = { source: 'areas', 'source-layer': level };
   map.addLayer({ id: 'areas-fill', type: 'fill', ...common, paint: { 'fill-color': classColours(), 'fill-opacity': basemapShown ? 0.78 : 1 } }, before);
   map.addLayer({ id: 'areas-hatch', type: 'fill', ...common, filter: ['==', ['get', 'suppressed'], true], paint: { 'fill-pattern': 'hatch' } }, before);
+  // A change map's "no change within rounding" class: neutral grey under dots, its own entry in the legend.
+  map.addLayer({ id: 'areas-nochange', type: 'fill', ...common, filter: ['==', ['get', 'no_change_within_rounding'], true],
+    layout: { visibility: state.compare ? 'visible' : 'none' }, paint: { 'fill-pattern': 'dots' } }, before);
   map.addLayer(
     {
       id: 'areas-outline',
@@ -223,7 +232,8 @@ export function refreshAreas() {
 
 // The fill expression for state.breaks; state.colours follows it (the legend and the area panel use the colours).
 function classColours() {
-  const { expression, colours } = fillColour(state.of, state.breaks);
+  const { expression, colours } = state.compare && state.breaks && state.breaks.change
+    ? changeFillColour(mappedProperty(), state.breaks) : fillColour(state.of, state.compare ? null : state.breaks);
   state.colours = colours;
   return expression;
 }

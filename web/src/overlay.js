@@ -49,6 +49,10 @@ function ensureLayers(map, level) {
   if (!map.getSource(TARGETS_SOURCE)) {
     map.addSource(TARGETS_SOURCE, { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
     map.addLayer({ id: 'targets-fill', type: 'fill', source: TARGETS_SOURCE, paint: { 'fill-color': '#f08c00', 'fill-opacity': 0.25 } });
+    // The outline of the areas to walk (patches of OAs on LSOA-only data too, which the level's lines cannot draw):
+    // a dark halo under a white line, legible over every class colour, the darkest blue and the palest yellow alike.
+    map.addLayer({ id: 'targets-outline-casing', type: 'line', source: TARGETS_SOURCE, paint: { 'line-color': '#111827', 'line-width': 5 } });
+    map.addLayer({ id: 'targets-outline-line', type: 'line', source: TARGETS_SOURCE, paint: { 'line-color': '#ffffff', 'line-width': 2 } });
   }
 }
 

@@ -17,7 +17,7 @@ const OF_LABELS = {
 };
 
 // The pickers' element ids, which are also the state fields they set.
-const PICKERS = ['dataset', 'measure', 'period', 'level', 'of', 'method', 'classes'];
+const PICKERS = ['dataset', 'measure', 'period', 'compare', 'level', 'of', 'method', 'classes'];
 
 function fillSelect(select, options, value) {
   select.replaceChildren(
@@ -44,6 +44,11 @@ export function renderPickers() {
   $('dataset').disabled = catalog.datasets.length === 0;
   fillSelect($('measure'), dataset ? dataset.measures.map((m) => [m.id, m.kind === 'percent_only' ? `${m.title} (%)` : m.title]) : [], state.measure);
   fillSelect($('period'), dataset ? [...dataset.periods].reverse().map((p) => [p, periodOptionLabel(dataset, p)]) : [], state.period);
+  // Change since: any other period of the dataset (the change map's diverging classes replace method and classes).
+  fillSelect($('compare'), [['', 'None (this period only)'],
+    ...(dataset ? [...dataset.periods].reverse().filter((p) => p !== state.period).map((p) => [p, formatPeriod(p)]) : [])], state.compare || '');
+  $('method').disabled = Boolean(state.compare);
+  $('classes').disabled = Boolean(state.compare);
   fillSelect($('of'), ofOptions(measure).map((o) => [o, OF_LABELS[o]]), state.of);
   fillSelect(
     $('level'),
@@ -124,7 +129,7 @@ export function renderClassification(disclosure) {
 /// Calls onChange(key, value) when a picker changes (key: a state field, see PICKERS). The coverage note's switch
 /// changes the period picker as a user would.
 export function bindPickers(onChange) {
-  for (const key of PICKERS) $(key).addEventListener('change', (event) => onChange(key, event.target.value));
+  for (const key of PICKERS) $(key).addEventListener('change', (event) => onChange(key, event.target.value || null));
   $('period-coverage-switch').addEventListener('click', (event) => {
     const period = event.currentTarget.dataset.period;
     if (!period) return;

@@ -25,6 +25,9 @@ export const state = {
   view: null, // {zoom, lat, lng}
   area: null, // selected area code
   bespoke: null, // the saved bespoke area shown (bespoke.js)
+  compare: null, // change map (#17): the period the mapped one is compared with, or null for a one-period map
+  targets: null, // the target finder's last search {min, max, limit}, restored from the URL (targets.js)
+  zones: null, // the zone builder's last parameters {within, min, max, limit, contiguity} (zones.js)
   // Derived.
   classification: null,
   breaks: null, // the /api/breaks answer for the view (legend.js)
@@ -49,7 +52,14 @@ export const currentMeasure = () => {
 const levelIndex = (id) => LEVELS.findIndex((l) => l.id === id);
 
 /// What the mapped table is: its figures change when any of these does.
-export const viewKey = () => [state.dataset, state.measure, state.period, state.level].join('|');
+export const viewKey = () => [state.dataset, state.measure, state.period, state.level, state.compare || ''].join('|');
+
+// In a change map the tiles carry the change as its own properties (server/routes_tiles.cpp, compare=PERIOD).
+const CHANGE_PROPERTY = { rate: 'change_rate', value: 'change', percent: 'change_percent' };
+/// The tile property the map colours: the mapped quantity, or its change since state.compare.
+export const mappedProperty = () => (state.compare ? CHANGE_PROPERTY[state.of] || 'change' : state.of);
+/// The field of an /api/table row's `change` object that goes with state.of.
+export const CHANGE_FIELD = { rate: 'rate_per_100_households', value: 'value', percent: 'percent' };
 
 export function ofOptions(measure) {
   if (!measure) return [];
@@ -86,6 +96,8 @@ export function normalise(wanted) {
   state.method = ['quantile', 'jenks', 'equal'].includes(wanted.method) ? wanted.method : 'quantile';
   const classes = Number.parseInt(wanted.classes, 10);
   state.classes = classes >= 3 && classes <= 9 ? classes : 5;
+  // A change map compares with another period of the same dataset (never the mapped period itself).
+  state.compare = periods.includes(wanted.compare) && wanted.compare !== state.period ? wanted.compare : null;
   state.classification = dataset.classification;
 }
 

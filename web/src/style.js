@@ -71,3 +71,70 @@ export function hatchImage() {
   ctx.stroke();
   return ctx.getImageData(0, 0, size, size);
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Change maps (#17): a diverging palette centred on zero, ColorBrewer RdBu (colour-blind safe), blue for a fall and
+// red for a rise, three classes each side; "no change within rounding" (the change is no larger than the two periods'
+// rounding bounds together) is its own neutral class, grey under dots, whatever its sign.
+
+export const CHANGE_COLOURS = ['#2166ac', '#67a9cf', '#d1e5f0', '#fddbc7', '#ef8a62', '#b2182b'];
+export const NO_CHANGE_FILL = '#e5e5e5';
+
+/// Diverging classes for changes `values` (of the areas whose change exceeds the rounding): three equal steps each
+/// side of zero up to the largest absolute change, whole numbers for counts and percentages, hundredths for rates.
+/// The cut points are chosen here (the server classes one period, not a difference); every change classed is one the
+/// server sent, so nothing finer than the tiles is shown.
+export function changeClasses(values, of) {
+  const max = values.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  if (max === 0) return { cuts: [], max: 0 };
+  const step = of === 'rate' ? 0.01 : 1;
+  const nice = (x) => Math.max(step, Math.ceil(x / step - 1e-9) * step);
+  const t1 = Number(nice(max / 3).toFixed(2));
+  const t2 = Number(Math.max(t1 + step, nice((2 * max) / 3)).toFixed(2));
+  return { cuts: [-t2, -t1, 0, t1, t2], max };
+}
+
+/// The class (0..5) of change v under cuts [-t2, -t1, 0, t1, t2], as the map colours it.
+export function changeClassOf(cuts, v) {
+  if (!cuts || cuts.length !== 5 || v === null || v === undefined) return -1;
+  if (v < cuts[0]) return 0;
+  if (v < cuts[1]) return 1;
+  if (v < 0) return 2;
+  if (v <= cuts[3]) return 3;
+  if (v <= cuts[4]) return 4;
+  return 5;
+}
+
+/// The fill expression of a change map on tile property `prop` with `breaks` (legend.js's change classes).
+export function changeFillColour(prop, breaks) {
+  const cuts = breaks.cuts || [];
+  const x = ['to-number', ['get', prop]];
+  const classed = cuts.length === 5
+    ? ['case', ['<', x, cuts[0]], CHANGE_COLOURS[0], ['<', x, cuts[1]], CHANGE_COLOURS[1], ['<', x, 0], CHANGE_COLOURS[2],
+      ['<=', x, cuts[3]], CHANGE_COLOURS[3], ['<=', x, cuts[4]], CHANGE_COLOURS[4], CHANGE_COLOURS[5]]
+    : NO_CHANGE_FILL;
+  const expression = [
+    'case',
+    ['==', ['get', 'suppressed'], true], SUPPRESSED_FILL,
+    ['!', ['has', prop]], MISSING_FILL,
+    ['==', ['get', 'no_change_within_rounding'], true], NO_CHANGE_FILL,
+    classed,
+  ];
+  return { expression, colours: CHANGE_COLOURS };
+}
+
+/// Grey dots (MapLibre image 'dots') for "no change within rounding", at device pixel ratio 2.
+export function dotsImage() {
+  const size = 12;
+  const canvas = document.createElement('canvas');
+  canvas.width = size;
+  canvas.height = size;
+  const ctx = canvas.getContext('2d');
+  ctx.fillStyle = '#6b7280';
+  for (const [x, y] of [[3, 3], [9, 9]]) {
+    ctx.beginPath();
+    ctx.arc(x, y, 1.3, 0, Math.PI * 2);
+    ctx.fill();
+  }
+  return ctx.getImageData(0, 0, size, size);
+}

@@ -7,22 +7,30 @@ import { requestJson } from './api.js';
 import { $ } from './dom.js';
 import { getMap } from './map.js';
 import { refreshOverlay, setTargetCodes, showTargetsOutline } from './overlay.js';
+import { openSheet } from './sheet.js';
 import { currentDataset, state } from './state.js';
+import { writeUrl } from './url_state.js';
 import { capitalise, escapeHtml, formatBound, formatCount, formatRate, honestText } from './text.js';
 
 let rows = []; // the listed targets (zoomToTarget finds their bbox)
+let lastResult = null; // the /api/targets answer listed (the outreach sheet reads its disclosure)
 
 function targetParams() {
-  return { dataset: state.dataset, measure: state.measure, period: state.period,
+  return { dataset: state.dataset, measure: state.measure, period: state.period, within: $('targets-within').value,
     min_households: $('targets-min').value, max_households: $('targets-max').value, limit: $('targets-limit').value };
 }
 
 async function findTargets() {
   const list = $('targets-list');
+  // The search goes in the URL, so a shared link lists the same targets.
+  state.targets = { min: Number($('targets-min').value), max: Number($('targets-max').value), limit: Number($('targets-limit').value),
+    within: $('targets-within').value || null };
+  writeUrl();
   $('targets-status').textContent = 'Searching…';
   try {
     const result = await requestJson('/api/targets', { params: targetParams() });
     rows = result.rows;
+    lastResult = result;
     setTargetCodes(rows.map((t) => t.code));
     list.innerHTML = renderTargets(result);
     const dataset = currentDataset();
@@ -100,7 +108,8 @@ function renderTargets(result) {
       : '';
     return `<li value="${banded ? r.band : r.rank}" class="${classes}" data-band="${banded ? r.band : ''}" data-rank="${r.rank}">` +
       `<button type="button" data-code="${escapeHtml(r.code)}">${escapeHtml(r.name)}</button>` +
-      ` <span class="target-figures">${formatCount(r.households)} households, ${targetInterval(r, percent)}</span>${whole}${tie}${rounding}${where}</li>`;
+      ` <span class="target-figures">${formatCount(r.households)} households, ${targetInterval(r, percent)}</span>${whole}${tie}${rounding}${where}` +
+      ` <button type="button" class="link-button sheet-button" data-sheet="${escapeHtml(r.code)}" aria-label="Outreach sheet for ${escapeHtml(r.name)}">Outreach sheet</button></li>`;
   }).join('');
 }
 
@@ -126,10 +135,28 @@ function zoomToTarget(code) {
 }
 
 /// The finder's buttons (called by main.js once the map is ready).
-export function startTargets() {
+export async function startTargets() {
   $('targets-find').addEventListener('click', findTargets);
+  // "Within": a district (GET /api/targets within=CODE), as the API allows.
+  const districts = (await requestJson('/api/areas', { params: { level: 'lad' } }).catch(() => ({ areas: [] }))).areas || [];
+  for (const a of districts) {
+    const option = document.createElement('option');
+    option.value = a.code;
+    option.textContent = `${a.name} (${a.code})`;
+    $('targets-within').append(option);
+  }
+  if (state.targets) {
+    $('targets-min').value = String(state.targets.min);
+    $('targets-max').value = String(state.targets.max);
+    $('targets-limit').value = String(state.targets.limit);
+    if (state.targets.within && districts.some((a) => a.code === state.targets.within)) $('targets-within').value = state.targets.within;
+    findTargets();
+  }
   $('targets-list').addEventListener('click', (event) => {
     const button = event.target.closest('button[data-code]');
     if (button) zoomToTarget(button.dataset.code);
+    const sheetButton = event.target.closest('button[data-sheet]');
+    const row = sheetButton && rows.find((t) => t.code === sheetButton.dataset.sheet);
+    if (row) openSheet({ kind: 'target', r: row, result: lastResult });
   });
 }

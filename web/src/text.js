@@ -45,6 +45,13 @@ export function formatOf(of, v) {
   return nf0.format(v);
 }
 
+/// A change as shown, with its sign: "+12", "−0.35", "+3 points" (percent), "0".
+export function signed(of, v) {
+  if (v === null || v === undefined || Number.isNaN(v)) return '–';
+  const text = of === 'percent' ? `${nf0.format(Math.abs(v))} points` : of === 'rate' ? nf2.format(Math.abs(v)) : nf0.format(Math.abs(v));
+  return `${v > 0 ? '+' : v < 0 ? '−' : ''}${text}`;
+}
+
 /// What the mapped figure counts, for the legend and the area panel ("claimants per 100 households").
 export function unitPhrase(of, measure) {
   if (of === 'rate') return `${measure ? measure.title.toLowerCase() : 'people'} per 100 households`;

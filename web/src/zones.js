@@ -10,7 +10,9 @@ import { requestJson } from './api.js';
 import { bespoke } from './bespoke.js';
 import { $ } from './dom.js';
 import { getMap, tileTemplate } from './map.js';
+import { openSheet } from './sheet.js';
 import { state } from './state.js';
+import { writeUrl } from './url_state.js';
 import { bespokeExportLinks, escapeHtml, formatBound, formatCount, formatRate, levelNoun, partialText, roundingText } from './text.js';
 
 const ZONES_SOURCE = 'zones-members';
@@ -74,7 +76,8 @@ function render(result) {
   $('zones-list').innerHTML = result.zones.map((z) => {
     const notes = [partialText(z, level), roundingText(z, null)].filter(Boolean).map((t) => ` <span class="partial">${escapeHtml(t)}</span>`).join('');
     return `<li><button type="button" data-zone="${escapeHtml(z.id)}">${escapeHtml(`Zone ${z.rank}`)}</button> ` +
-      `<span class="target-figures">${z.members.length} ${escapeHtml(levelNoun(level, z.members.length))}, ${formatCount(z.households)} households, ${zoneFigures(z, false)}</span>${notes}</li>`;
+      `<span class="target-figures">${z.members.length} ${escapeHtml(levelNoun(level, z.members.length))}, ${formatCount(z.households)} households, ${zoneFigures(z, false)}</span>${notes}` +
+      ` <button type="button" class="link-button sheet-button" data-zone-sheet="${escapeHtml(z.id)}" aria-label="Outreach sheet for zone ${z.rank}">Outreach sheet</button></li>`;
   }).join('');
   $('zones-exports').innerHTML = result.zones.length
     ? `Download the zones: ${bespokeExportLinks(result.zones.map((z) => z.id), state, true)}` : '';
@@ -83,6 +86,10 @@ function render(result) {
 
 async function build() {
   $('zones-status').textContent = 'Building zones…';
+  // The parameters go in the URL, so a shared link builds the same zones.
+  state.zones = { within: $('zones-within').value, min: Number($('zones-min').value), max: Number($('zones-max').value),
+    limit: Number($('zones-limit').value), contiguity: $('zones-contiguity').value };
+  writeUrl();
   try {
     const result = await requestJson('/api/zones', {
       method: 'POST',
@@ -108,6 +115,13 @@ async function zoomTo(id) {
   if (meta && meta.bbox) getMap().fitBounds([[meta.bbox[0], meta.bbox[1]], [meta.bbox[2], meta.bbox[3]]], { padding: 60, maxZoom: 16, duration: 0 });
 }
 
+// A zone's sheet: its box from /api/bespoke/ID (a zone is a saved bespoke area), its figures from the zones answer.
+async function openZoneSheet(zone) {
+  const meta = await requestJson(`/api/bespoke/${encodeURIComponent(zone.id)}`).catch(() => null);
+  const result = zones.result;
+  openSheet({ kind: 'zone', r: zone, result: { ...result, disclosure: result.disclosure, period: result.period || state.period }, bbox: meta && meta.bbox });
+}
+
 /// Hooks the builder into the map (called by main.js once the map is ready).
 export function startZones(map) {
   map.on('styledata', refresh);
@@ -116,7 +130,26 @@ export function startZones(map) {
   $('zones-list').addEventListener('click', (event) => {
     const button = event.target.closest('button[data-zone]');
     if (button) zoomTo(button.dataset.zone);
+    const sheetButton = event.target.closest('button[data-zone-sheet]');
+    const zone = sheetButton && zones.result && zones.result.zones.find((z) => z.id === sheetButton.dataset.zoneSheet);
+    if (zone) openZoneSheet(zone);
   });
-  fillWithin();
-  zones.started = true;
+  const restore = state.zones;
+  fillWithin().then(() => {
+    if (!restore) return;
+    $('zones-min').value = String(restore.min);
+    $('zones-max').value = String(restore.max);
+    $('zones-limit').value = String(restore.limit);
+    $('zones-contiguity').value = restore.contiguity;
+    const select = $('zones-within');
+    if (![...select.options].some((o) => o.value === restore.within)) {
+      // A bespoke area not shown (or not yet listed): offer it as the link names it.
+      const option = document.createElement('option');
+      option.value = restore.within;
+      option.textContent = restore.within;
+      select.append(option);
+    }
+    select.value = restore.within;
+    build();
+  }).finally(() => { zones.started = true; });
 }

@@ -1,6 +1,8 @@
 #include "engine/encode_csv.hpp"
 
 #include "core/error.hpp"
+#include "core/split.hpp"
+#include "engine/series.hpp"
 #include "engine/encode.hpp"
 #include "engine/encode_xlsx.hpp"
 
@@ -153,6 +155,34 @@ std::string licence_url(const std::string& licence) {
     return "";
 }
 
+std::string period_suffix(const std::string& period) {
+    std::string out = period;
+    std::replace(out.begin(), out.end(), '-', '_');
+    return out;
+}
+
+std::vector<std::string> parse_period_columns(const data::dataset_info& d, const std::string& text) {
+    if (text.empty()) return {};
+    std::vector<std::string> out;
+    if (text == "all") {
+        out = d.periods;
+    } else if (const auto slash = text.find('/'); slash != std::string::npos) {
+        out = periods_between(d, text.substr(0, slash), text.substr(slash + 1));
+    } else {
+        for (const auto& p : split_list(text, empty_items::keep)) {
+            if (std::find(d.periods.begin(), d.periods.end(), p) == d.periods.end()) {
+                throw not_found("UnknownPeriod", "dataset " + d.id + " has no period \"" + p.substr(0, 20) + "\"");
+            }
+            if (std::find(out.begin(), out.end(), p) != out.end()) {
+                throw bad_request("InvalidParameter", "periods lists " + p + " twice");
+            }
+            out.push_back(p);
+        }
+    }
+    if (out.empty()) throw bad_request("InvalidParameter", "periods=" + text.substr(0, 40) + " selects no period of dataset " + d.id);
+    return out;
+}
+
 std::vector<file_column> file_columns(const table_result& t, const row_layout& layout) {
     const bool percent = t.table.kind() == disclosure::measure_kind::percent_only;
     const auto& m = *t.query.measure;
@@ -160,6 +190,26 @@ std::vector<file_column> file_columns(const table_result& t, const row_layout& l
     for (std::size_t i = 0; i < layout.label_header.size(); ++i) {
         const auto& name = layout.label_header[i];
         out.push_back({name, name, label_type(layout, i), label_description(name)});
+    }
+    if (!layout.column_periods.empty()) {
+        // Wide: the figures of each period side by side, each exactly the one-period table's protected figure.
+        out.push_back({"classification", "Classification", "string", "published (with its licence) or Internal MI: not for onward sharing"});
+        out.push_back({"households", "Households", "integer", "Census households of the cells with a count (null when unknown)"});
+        const std::string v = value_column(t);
+        const std::string empty = " (empty: suppressed or no value; the one-period file says which)";
+        for (const auto& p : layout.column_periods) {
+            const std::string s = "_" + period_suffix(p);
+            const std::string when = period_name(p);
+            if (percent) {
+                out.push_back({v + s, m.title + " (%), " + when, "integer", "whole percent of " + m.percent_of + ", " + when + empty});
+            } else {
+                out.push_back({v + s, m.title + ", " + when, "integer", m.title + ", " + when + ": protected value" + empty});
+                out.push_back({v + "_per_100_households" + s, m.title + " per 100 households, " + when, "decimal",
+                               "rate per 100 households, " + when});
+                out.push_back({"uncertainty" + s, "Uncertainty (+/-), " + when, "decimal", "the true value lies within +/- this (rounding), " + when});
+            }
+        }
+        return out;
     }
     out.push_back({"period", "Period", "string", "period of the figures (YYYY-MM or YYYY)"});
     out.push_back({"period_name", "Period name", "string", "the period in words, e.g. September 2017"});
@@ -189,7 +239,10 @@ std::vector<file_column> file_columns(const table_result& t, const row_layout& l
 // Whether the file holds a figure whose rounding error is at least half its value: it then says so (rule 8).
 bool rounding_dominates_in(const row_layout& layout) {
     for (const auto& line : layout.rows) {
-        if (line.row->rounding_dominates()) return true;
+        if (line.row && line.row->rounding_dominates()) return true;
+        for (const auto* r : line.period_rows) {
+            if (r && r->rounding_dominates()) return true;
+        }
     }
     return false;
 }
@@ -253,6 +306,21 @@ std::string layout_csv(const table_result& t, const row_layout& layout, const fi
             } else {
                 out += two_decimals(std::get<double>(line.labels[i]));
             }
+        }
+        if (!layout.column_periods.empty()) {
+            out += (line.labels.empty() ? "" : ",") + label + "," + number(line.row ? line.row->households : std::nullopt);
+            for (const auto* r : line.period_rows) {
+                if (percent) {
+                    out += "," + (r ? number(r->percent) : std::string());
+                } else if (r) {
+                    out += "," + number(r->value) + "," + (r->rate_per_100_households ? two_decimals(*r->rate_per_100_households) : "") +
+                           "," + (r->value ? two_decimals(r->uncertainty) : "");
+                } else {
+                    out += ",,,";
+                }
+            }
+            out += "\n";
+            continue;
         }
         const auto& r = *line.row;
         const std::string period = line.period.empty() ? table_period : csv_field(line.period) + "," + csv_field(period_name(line.period));

@@ -18,7 +18,19 @@ namespace smallarea::engine {
 struct file_options {
     bool totals = false;   ///< append the total row (the sum of the rows' protected cells); a GIS would class it as an area
     bool comments = false; ///< CSV only: the older '#' metadata preamble before the header (dialect commentPrefix "#")
+    /// CSV/XLSX of a table: one column set per period, in this order (periods=all|FROM/TO|P1,P2). Empty: one period.
+    std::vector<std::string> period_columns;
 };
+
+/// The periods of `periods=` on a table file: "all", an inclusive range "FROM/TO" (YYYY-MM or YYYY bounds), or a
+/// comma list of the dataset's periods. Throws bad_request("InvalidParameter") / not_found("UnknownPeriod").
+std::vector<std::string> parse_period_columns(const data::dataset_info& d, const std::string& text);
+
+/// Whether a file's figures include one whose rounding error is at least half its value (it then says so, rule 8).
+bool rounding_dominates_in(const row_layout& layout);
+
+/// A period as it goes into a column name: 2017-09 -> 2017_09.
+std::string period_suffix(const std::string& period);
 
 /// One column of a table file: its name (CSV header), a human title, a CSVW datatype (string, integer, decimal,
 /// boolean, date) and what it holds.

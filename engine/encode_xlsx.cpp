@@ -137,6 +137,25 @@ std::string layout_xlsx(const table_result& t, const row_layout& layout) {
                 }
                 ++c;
             }
+            if (!layout.column_periods.empty()) {
+                check(worksheet_write_string(data, r, c++, classification_text.c_str(), nullptr), "a row");
+                if (line.row && line.row->households) {
+                    check(worksheet_write_number(data, r, c, static_cast<double>(*line.row->households), nullptr), "a row");
+                }
+                ++c;
+                for (const auto* p : line.period_rows) {
+                    const auto* v = p ? (percent ? &p->percent : &p->value) : nullptr;
+                    if (v && *v) check(worksheet_write_number(data, r, c, static_cast<double>(**v), nullptr), "a row");
+                    ++c;
+                    if (percent) continue;
+                    if (p && p->rate_per_100_households) check(worksheet_write_number(data, r, c, *p->rate_per_100_households, two_decimals), "a row");
+                    ++c;
+                    if (p && p->value) check(worksheet_write_number(data, r, c, p->uncertainty, nullptr), "a row");
+                    ++c;
+                }
+                ++r;
+                continue;
+            }
             const std::string& period = line.period.empty() ? t.query.period : line.period;
             const std::string period_text = line.period.empty() ? table_period_text : period_name(line.period);
             check(worksheet_write_string(data, r, c++, period.c_str(), nullptr), "a row");
@@ -194,17 +213,14 @@ std::string layout_xlsx(const table_result& t, const row_layout& layout) {
             {"Totals", "sum of rounded cells (never a separately rounded raw total)"},
             {"Suppression threshold", std::to_string(d.policy.suppression_threshold)},
             {"Uncertainty", uncertainty_note(t)},
-            {"Rows", !layout.first_period.empty() ? "one row per period of one area"
+            {"Rows", !layout.column_periods.empty() ? "one row per area, one column set per period (each the figure of that "
+                                                      "period's table)" + std::string(layout_has_total(t, layout) ? ", then the total row" : "")
+                     : !layout.first_period.empty() ? "one row per period of one area"
                      : layout_has_total(t, layout) ? "one row per area, then the total row (the sum of the rows' rounded cells)"
                                                    : "one row per area (no total row; ask totals=true)"},
             {"Generated", utc_now_text(utc_precision::date) + " by smallarea"},
         });
-        for (const auto& line : layout.rows) {
-            if (line.row->rounding_dominates()) {
-                lines.emplace_back("Note", rounding_suggestion);
-                break;
-            }
-        }
+        if (rounding_dominates_in(layout)) lines.emplace_back("Note", rounding_suggestion);
         worksheet_set_column(about, 0, 0, 22, bold);
         worksheet_set_column(about, 1, 1, 100, wrap);
         for (std::size_t i = 0; i < lines.size(); ++i) {

@@ -171,14 +171,67 @@ const std::string& check_export_format(const std::string& format) {
     throw unsupported_format("UnsupportedFormat", "format must be csv, xlsx, geojson or gpkg");
 }
 
+namespace {
+
+std::string table_file_stem(const snapshot& s, const table_query& q, const std::string& periods) {
+    return q.dataset->id + "_" + q.measure->id + "_" + periods + "_" + q.level + (q.within ? "_" + s.areas()[*q.within].code : "");
+}
+
+/// periods=: one row per area, one column set per period, each period's figures exactly its own protected table's
+/// (the same cells a one-period request gives), so the wide file tells nothing the single periods do not.
+export_file export_period_columns(const snapshot& s, data::database& db, const table_query& q, const std::string& format,
+                                  std::size_t max_rows, const file_options& options) {
+    if (format != "csv" && format != "xlsx") {
+        throw bad_request("InvalidParameter", "periods= (one column per period) is for CSV and XLSX files; GIS files have "
+                                              "one period per layer (OGC API: the all-periods collection)");
+    }
+    std::vector<table_result> tables;
+    tables.reserve(options.period_columns.size());
+    for (const auto& p : options.period_columns) {
+        auto qp = q;
+        qp.period = p;
+        tables.push_back(s.table(db, qp));
+    }
+    const auto& last = tables.back();
+    check_size(last.table.rows().size(), max_rows);
+    std::vector<std::vector<std::int32_t>> row_of(tables.size());
+    for (std::size_t k = 0; k < tables.size(); ++k) row_of[k] = rows_by_area(tables[k], s.areas().size());
+    auto layout = table_layout(last, s, options.totals);
+    layout.column_periods = options.period_columns;
+    layout.first_period = options.period_columns.front();
+    layout.last_period = options.period_columns.back();
+    for (auto& line : layout.rows) {
+        const bool total = line.row == &last.table.total();
+        const auto i = static_cast<std::size_t>(line.row - last.table.rows().data());
+        for (std::size_t k = 0; k < tables.size(); ++k) {
+            if (total) {
+                line.period_rows.push_back(&tables[k].table.total());
+                continue;
+            }
+            const auto row = row_of[k][last.row_areas[i]];
+            line.period_rows.push_back(row >= 0 ? &tables[k].table.rows()[static_cast<std::size_t>(row)] : nullptr);
+        }
+    }
+    const std::string stem = table_file_stem(s, q, layout.first_period + "_to_" + layout.last_period);
+    export_file out;
+    out.filename = safe_name(stem) + "_" + utc_now_text(utc_precision::date) + "." + format;
+    out.bytes = format == "csv" ? layout_csv(last, layout, options) : layout_xlsx(last, layout);
+    out.content_type = content_type_of(format);
+    if (format == "csv") out.csv_metadata = csv_metadata(last, layout, options, out.filename);
+    out.features = last.table.rows().size();
+    return out;
+}
+
+} // namespace
+
 export_file export_table(const snapshot& s, data::database& db, const table_query& q, const std::string& format,
                          std::size_t max_rows, const file_options& options) {
     check_export_format(format);
     const auto& d = *q.dataset;
+    if (!options.period_columns.empty()) return export_period_columns(s, db, q, format, max_rows, options);
     const auto result = s.table(db, q);
     check_size(result.table.rows().size(), max_rows);
-    const std::string stem = d.id + "_" + q.measure->id + "_" + q.period + "_" + q.level +
-                             (q.within ? "_" + s.areas()[*q.within].code : "");
+    const std::string stem = table_file_stem(s, q, q.period);
     const std::string filename = safe_name(stem) + "_" + utc_now_text(utc_precision::date) + "." + format;
     if (format == "csv" || format == "xlsx") {
         export_file out;
@@ -546,7 +599,10 @@ export_file export_targets(data::database& db, const snapshot& s, const table_re
 
 export_file export_any(const snapshot& s, data::database& db, const export_request& r) {
     check_export_format(r.format);
-    if (r.level == "bespoke") return export_bespoke(s, db, r);
+    if (r.level == "bespoke") {
+        if (!r.periods.empty()) throw bad_request("InvalidParameter", "periods= is for standard areas; a bespoke area's periods: /api/series?area=bespoke:ID");
+        return export_bespoke(s, db, r);
+    }
     if (!r.ids.empty()) throw bad_request("InvalidParameter", "ids names bespoke areas: give level=bespoke");
     if (r.dataset.empty()) {
         if (!r.measure.empty() || !r.period.empty()) throw bad_request("MissingParameter", "measure and period need a dataset");
@@ -554,7 +610,9 @@ export_file export_any(const snapshot& s, data::database& db, const export_reque
     }
     auto q = s.make_query(r.dataset, r.measure, r.period, r.level, r.vintage, r.within);
     q.bespoke_reader = r.bespoke;
-    return export_table(s, db, q, r.format, r.max_rows, r.options);
+    auto options = r.options;
+    options.period_columns = parse_period_columns(*q.dataset, r.periods);
+    return export_table(s, db, q, r.format, r.max_rows, options);
 }
 
 namespace {

@@ -29,6 +29,7 @@ struct export_request {
     /// context::bespoke_reader, the CLI data::bespoke_reader::store_holder().
     data::bespoke_reader bespoke;
     file_options options; ///< csv/xlsx: total row, '#' preamble
+    std::string periods;  ///< csv/xlsx of a dataset: one column set per period ("all", "FROM/TO", "P1,P2"); empty: one
 };
 
 struct export_file {

@@ -29,6 +29,9 @@ struct layout_row {
     /// a row (or the total) of the table the layout is used with, or of the table of this row's `period` (a series)
     const disclosure::protected_row* row = nullptr;
     std::string period = {}; ///< the period of this row when rows span periods (a series); empty: the table's
+    /// One column set per period (row_layout::column_periods): this area's row of each period's table (nullptr:
+    /// no row that period). `row` is then the last period's, for what is said once per row.
+    std::vector<const disclosure::protected_row*> period_rows = {};
 };
 
 struct row_layout {
@@ -38,6 +41,8 @@ struct row_layout {
     std::vector<std::pair<std::string, std::string>> notes; ///< further About lines / CSV metadata (selection, ranking)
     /// When rows span periods (a series): the first and last period. Empty: every row is the table's period.
     std::string first_period, last_period;
+    /// One column set per period, in this order (a wide table on request: periods=all). Empty: one period.
+    std::vector<std::string> column_periods;
 };
 
 /// The period(s) a layout's rows are for, in words for titles ("September 2017", "September 2017 to October

@@ -103,13 +103,18 @@ void register_api_routes(httplib::Server& http, context& ctx) {
         res.set_header("X-Smallarea-Classification", disclosure::to_string(q.dataset->policy.classification));
         if (format != "json") {
             // Files (server/export.cpp): the workbook, the CSV, or the CSV's CSVW sidecar; dated names, options
-            // totals= and preamble=.
-            const auto options = parse_file_options(param(req, "totals"), param(req, "preamble"));
+            // totals=, preamble= and periods= (one column set per period).
+            auto options = parse_file_options(param(req, "totals"), param(req, "preamble"));
+            options.period_columns = parse_period_columns(*q.dataset, param(req, "periods"));
             const auto file = export_table(*s, ctx.connection(), q, format == "xlsx" ? "xlsx" : "csv",
                                            ctx.config().max_export_rows, options);
             send_table_file(res, file, format == "csvw", url_with_format(req, req.path, "csv"),
                             url_with_format(req, req.path, "csvw"));
             return;
+        }
+        if (!param(req, "periods").empty()) {
+            throw bad_request("InvalidParameter", "periods= (one column per period) is for format=csv or xlsx; in JSON, "
+                                                  "/api/series gives an area's periods");
         }
         const auto result = s->table(ctx.connection(), q);
         auto doc = table_json(result, *s);

@@ -27,6 +27,7 @@ void register_export_routes(httplib::Server& http, context& ctx) {
             r.format = sidecar ? "csv" : std::string(req.matches[1]);
             r.max_rows = ctx.config().max_export_rows;
             r.options = parse_file_options(param(req, "totals"), param(req, "preamble"));
+            r.periods = param(req, "periods");
             if (bespoke) {
                 if (!r.level.empty() && r.level != "bespoke") {
                     throw bad_request("InvalidParameter", "/api/export/bespoke exports bespoke areas: leave out level");

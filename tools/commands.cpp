@@ -83,6 +83,7 @@ int run_export(const arguments& a) { // the same export as /api/export and /api/
     r.ids = a.get("ids");
     r.format = a.require("format");
     r.options = smallarea::engine::parse_file_options(a.get("totals"), a.get("preamble"));
+    r.periods = a.get("periods");
     if (const auto band = a.get("targets"); !band.empty()) { // --targets MIN-MAX: households band of /api/targets
         const auto dash = band.find('-');
         if (dash == std::string::npos) throw usage_error("--targets takes MIN-MAX households, e.g. 100-150");

@@ -16,7 +16,7 @@ const char* const usage_text = R"(usage:
                   [--threads N] [--basemap URL] [--rate-limit 50/s] [--burst 200]
                   [--max-bespoke-members 20000] [--max-export-rows 250000]   (--rate-limit 0 disables)
   smallarea export --db STORE.sqlite [--dataset ID] [--measure M] [--period P] [--level L] [--within CODE]
-                   [--vintage Y] --format csv|xlsx|geojson|gpkg --out FILE [--totals true] [--preamble comments]
+                   [--vintage Y] --format csv|xlsx|geojson|gpkg --out FILE [--totals true] [--preamble comments] [--periods all]
                    (a CSV gets its CSV on the Web sidecar FILE-metadata.json)
   smallarea export --db STORE.sqlite --level bespoke --ids ID,ID [--dataset ID ...] --format ... --out FILE
   smallarea export --db STORE.sqlite --targets MIN-MAX [--limit 20] --dataset ID [--measure M] [--period P]
@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
         if (command == "inspect") return run_inspect(parse(argc, argv, 2, {"db"}));
         if (command == "export") {
             return run_export(parse(argc, argv, 2, {"db", "dataset", "measure", "period", "level", "within", "vintage", "format", "out",
-                                                  "ids", "targets", "limit", "totals", "preamble"}));
+                                                  "ids", "targets", "limit", "totals", "preamble", "periods"}));
         }
         if (command == "serve") {
             return run_serve(parse(argc, argv, 2, {"db", "host", "port", "web", "cache-mb", "threads", "basemap",

@@ -497,6 +497,52 @@ TEST_CASE("series - every period of an area, each the row /api/table gives for t
     CHECK(error_code("/api/series?dataset=claimant_count&area=E01005061&format=geojson", 406) == "UnsupportedFormat");
 }
 
+TEST_CASE("periods - one column set per period in CSV and XLSX, each cell the one-period table's figure; refusals") {
+    for (const std::string base : {"/api/table?dataset=claimant_count&level=lsoa", "/api/table?dataset=synthetic_work_programme&measure=referrals&level=oa&within=E08000009",
+                                   "/api/table?dataset=synthetic_work_programme&measure=job_outcomes_group_a&level=lad"}) {
+        CAPTURE(base);
+        const auto csv = get(base + "&format=csv&periods=all");
+        REQUIRE(csv->status == 200);
+        const auto t = check_csvw(csv->body, get_json(base + "&format=csvw&periods=all"));
+        CHECK(get_json(base + "&format=csvw&periods=all")["dc:temporal"] == "2017-09/2017-10");
+        const bool percent = base.find("job_outcomes") != std::string::npos;
+        const std::string v = percent ? "job_outcomes_group_a_percent" : base.find("referrals") != std::string::npos ? "referrals" : "claimants";
+        for (const std::string period : {"2017-09", "2017-10"}) {
+            const std::string suffix = period == "2017-09" ? "_2017_09" : "_2017_10";
+            const auto one = get_json(base + "&period=" + period);
+            std::map<std::string, json> by_code;
+            for (const auto& r : one["rows"]) by_code[r["code"].get<std::string>()] = r;
+            REQUIRE(t.rows.size() == by_code.size());
+            std::size_t with_value = 0;
+            for (std::size_t i = 0; i < t.rows.size(); ++i) {
+                const auto& row = by_code.at(t.at(i, "code"));
+                const auto& cell = t.at(i, v + suffix);
+                const auto& figure = percent ? row["percent"] : row["value"];
+                CHECK(cell == (figure.is_null() ? std::string() : std::to_string(figure.get<long long>())));
+                if (!cell.empty()) ++with_value;
+                if (!percent) CHECK(t.column("uncertainty" + suffix) >= 0);
+            }
+            CHECK(with_value > 0);
+        }
+        if (!percent) {
+            CHECK_THROWS(t.column("period")); // the wide file has no period column: the periods are in the names
+        }
+    }
+    const auto xlsx = get("/api/table?dataset=claimant_count&level=lad&format=xlsx&periods=2017-09,2017-10&totals=true");
+    REQUIRE(xlsx->status == 200);
+    CHECK(xlsx->body.rfind("PK", 0) == 0);
+    const auto range = get("/api/table?dataset=claimant_count&level=lad&format=csv&periods=2017/2017");
+    REQUIRE(range->status == 200);
+    CHECK(range->body.rfind("code,name,level,classification,households,claimants_2017_09,claimants_per_100_households_2017_09,"
+                            "uncertainty_2017_09,claimants_2017_10,", 0) == 0);
+    CHECK(range->get_header_value("Content-Disposition").find("2017-09_to_2017-10") != std::string::npos);
+    CHECK(error_code("/api/table?dataset=claimant_count&periods=all", 400) == "InvalidParameter"); // JSON: /api/series
+    CHECK(error_code("/api/table?dataset=claimant_count&format=csv&periods=2016-01", 404) == "UnknownPeriod");
+    CHECK(error_code("/api/table?dataset=claimant_count&format=csv&periods=2017-09,2017-09", 400) == "InvalidParameter");
+    CHECK(error_code("/api/table?dataset=claimant_count&format=csv&periods=2020/2021", 400) == "InvalidParameter");
+    CHECK(error_code("/api/export/areas.geojson?dataset=claimant_count&periods=all", 400) == "InvalidParameter");
+}
+
 TEST_CASE("change - compare=PERIOD on tables and tiles: the difference of the two tables' rows; refusals") {
     const auto doc = get_json("/api/table?dataset=claimant_count&period=2017-10&compare=2017-09");
     const auto before = get_json("/api/table?dataset=claimant_count&period=2017-09");

@@ -368,3 +368,38 @@ TEST_CASE("point in polygon - a postcode outside every OA is counted and named, 
     auto db = data::open_store(db_path, false);
     CHECK(stored_oa_of_postcode(db) == std::map<std::string, std::string>{{"M15 4AB", "E00031366"}});
 }
+
+TEST_CASE("real data - Trafford's postcodes in the 2021 OAs (as ONS assigns them), neighbourhoods keyed by their 2021 MSOA") {
+    temp_dir dir;
+    const auto oa21 = shared_data + "/boundaries/local/2021/oa21_bgc_trafford_E08000009.geojson";
+    const auto manifest = dir.file("m.json");
+    const auto lookup = shared_data + "/lookups/oa21_lsoa21_msoa21_lad21_ew.csv.gz";
+    write_text(manifest, "{\"boundaries\": [{\"path\": \"" + oa21 + "\", \"level\": \"oa\", \"vintage\": 2021}], "
+                         "\"lookups\": [{\"path\": \"" + lookup + "\", \"vintage\": 2021}], "
+                         "\"postcodes\": [{\"path\": \"" + trafford_postcodes + "\", \"vintage\": 2021}]}");
+    const auto db_path = dir.file("store.db");
+    const auto summary = data::ingest_manifest(manifest, db_path);
+    // The file is Trafford's, the boundaries Trafford's 738 OAs: a generalised edge may leave a few outside.
+    CHECK(summary.postcodes + summary.postcodes_outside == 11264);
+    CHECK(summary.postcodes > 11000);
+    auto db = data::open_store(db_path, false);
+    CHECK(scalar(db, "SELECT count(*) FROM areas WHERE level = 'oa' AND vintage = 2021 AND geom IS NOT NULL") == 738);
+    // The extract's msoa_code is of 2021, so in a 2021 store a neighbourhood is keyed by it.
+    CHECK(scalar(db, "SELECT count(*) FROM place_names WHERE kind = 'neighbourhood' AND code NOT LIKE 'E02%'") == 0);
+    CHECK(scalar(db, "SELECT count(*) FROM place_names WHERE kind = 'neighbourhood' AND vintage = 2021") == 28);
+    // The LSOA the file names (2021) holds the OA the point fell in for nearly every postcode: an independent
+    // check of the assignment against ONS's own postcode-to-LSOA link (generalised boundaries differ at the edges).
+    const auto source = read_csv(trafford_postcodes);
+    std::map<std::string, std::string> lsoa_of;
+    for (std::size_t i = 0; i < source.rows.size(); ++i) lsoa_of[source.at(i, "postcode")] = source.at(i, "lsoa_code");
+    data::statement q(db, "SELECT p.postcode, l.code FROM postcodes p JOIN area_ancestors aa ON aa.area_id = p.area_id "
+                          "JOIN areas l ON l.id = aa.ancestor_id AND l.level = 'lsoa'");
+    std::size_t same = 0, compared = 0;
+    while (q.step()) {
+        ++compared;
+        if (lsoa_of.at(q.text(0)) == q.text(1)) ++same;
+    }
+    MESSAGE(same << " of " << compared << " postcodes placed in the LSOA the ONS directory gives them");
+    CHECK(compared == static_cast<std::size_t>(summary.postcodes));
+    CHECK(static_cast<double>(same) >= 0.99 * static_cast<double>(compared));
+}

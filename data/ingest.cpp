@@ -53,6 +53,7 @@ ingest_summary ingest_manifest(const std::string& manifest_path, const std::stri
     ingest::link_through_parents(ctx);
     for (const auto& d : m.denominators) ingest::ingest_denominators(ctx, d);
     for (const auto& d : m.derived) ingest::derive_boundaries(ctx, d);
+    for (const auto& p : m.postcodes) ingest::ingest_postcodes(ctx, p);
     const std::int64_t release = data_release(db) + 1;
     ctx.release = release;
     ctx.ingested_at = utc_now_text(utc_precision::seconds); // "2026-12-02T09:16:48Z", as every release so far

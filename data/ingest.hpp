@@ -18,6 +18,9 @@ struct ingest_summary {
     std::int64_t denominator_rows = 0;
     std::int64_t observation_rows = 0;  ///< dataset cells stored
     std::int64_t skipped_rows = 0;      ///< rows left out on purpose (see notes)
+    std::int64_t postcodes = 0;             ///< postcodes stored (live and terminated)
+    std::int64_t postcodes_terminated = 0;  ///< of which terminated (doterm set)
+    std::int64_t postcodes_outside = 0;     ///< rows outside every OA of the store (not stored; see notes)
     std::int64_t release = 0;           ///< the store's data release after this ingest
     std::vector<std::string> datasets;  ///< ids ingested, "id (release N)"
     std::vector<std::string> notes;     ///< things the user should know (e.g. areas with no household count)

@@ -384,8 +384,9 @@ struct inspector {
             if (parse_ons_column(c, lv, y, is_name) && !is_name) ++ons_codes;
         }
         if (pcds >= 0 && (column_of(header, {"oa21", "lsoa21", "oa11", "lsoa11", "oslaua"}) >= 0)) {
-            say(file, "ONS Postcode Directory (postcode, OA/LSOA/district columns): smallarea does not ingest postcodes; "
-                      "its areas come from the boundaries and lookups");
+            say(file, "ONS Postcode Directory (postcode, OA/LSOA/district columns): not a dataset; ingest it with a manifest "
+                      "section \"postcodes\": [{\"path\": \"" + user_path + "\", \"vintage\": 2011 or 2021, \"layout\": \"onspd\"}] "
+                      "(README \"Ingest manifest\")");
             return;
         }
         if (geography_code >= 0 && obs_value >= 0) return nomis_api(read_path, file, member, user_path, header, head, h);

@@ -181,6 +181,42 @@ CREATE TABLE IF NOT EXISTS dataset_periods (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 7 (issue #14): postcodes (data/ingest/postcodes.cpp), each assigned to one Output Area: by the ONS
+// Postcode Directory's own OA column ('lookup') or, for files without one, by the OA boundary that contains its
+// centroid ('point_in_polygon', as ONS assigns them). Terminated postcodes are kept (live = 0) because old
+// letters and case files still carry them. Ward and neighbourhood (MSOA) names come with the postcode file.
+// place_names holds the wards and neighbourhoods those files name, with a box and a label point, for
+// /api/search and /api/labels (engine/places.cpp); both tables are rewritten by each postcodes ingest.
+const char* const schema_v7_postcodes = R"sql(
+CREATE TABLE IF NOT EXISTS postcodes (
+    postcode TEXT PRIMARY KEY,
+    area_id INTEGER NOT NULL REFERENCES areas (id),
+    lat REAL,
+    lon REAL,
+    live INTEGER NOT NULL DEFAULT 1 CHECK (live IN (0, 1)),
+    introduced TEXT,
+    terminated TEXT,
+    ward_code TEXT,
+    ward_name TEXT,
+    msoa_name TEXT,
+    assigned_by TEXT NOT NULL CHECK (assigned_by IN ('lookup', 'point_in_polygon'))
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS postcodes_area ON postcodes (area_id);
+-- /api/labels asks for the postcodes in a small box: a range on lat, then lon checked per row.
+CREATE INDEX IF NOT EXISTS postcodes_lat ON postcodes (lat);
+CREATE TABLE IF NOT EXISTS place_names (
+    kind TEXT NOT NULL CHECK (kind IN ('ward', 'neighbourhood')),
+    code TEXT NOT NULL,
+    name TEXT NOT NULL,
+    vintage INTEGER NOT NULL,
+    min_lon REAL NOT NULL, min_lat REAL NOT NULL, max_lon REAL NOT NULL, max_lat REAL NOT NULL,
+    lon REAL NOT NULL,
+    lat REAL NOT NULL,
+    postcodes INTEGER NOT NULL,
+    PRIMARY KEY (kind, code, vintage)
+) WITHOUT ROWID;
+)sql";
+
 /// True when table has column (a version step that adds one is then already done: a store whose version number
 /// was set back by hand, as the migration tests do, must still migrate).
 bool has_column(database& db, const char* table, const char* column) {
@@ -198,6 +234,7 @@ void migrate(database& db, int from) {
     if (from < 3) db.exec(schema_v3);
     if (from < 4 && !has_column(db, "observations", "suppressed")) db.exec(schema_v4);
     if (from < 6) db.exec(schema_v6_revisions);
+    if (from < 7) db.exec(schema_v7_postcodes);
     db.exec("PRAGMA user_version = " + std::to_string(schema_version));
 }
 

@@ -14,7 +14,7 @@
 namespace smallarea::data {
 
 /// Schema version this build reads and writes (PRAGMA user_version).
-constexpr int schema_version = 6;
+constexpr int schema_version = 7;
 
 /// Opens an existing store for reading/serving. Throws store_error when it is missing, not a smallarea store,
 /// locked, from a newer schema version, or from an older one (run `smallarea ingest` to migrate it).

@@ -6,6 +6,7 @@
 #include "core/error.hpp"
 #include "core/utc.hpp"
 #include "data/ogc_queries.hpp"
+#include "data/postcodes.hpp"
 #include "geo/vector_writer.hpp"
 #include "geo/geometry_ops.hpp"
 #include "geo/grid_ref.hpp"
@@ -19,6 +20,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <map>
+#include <unordered_map>
 #include <fstream>
 #include <sstream>
 #include <stdlib.h>
@@ -496,6 +499,78 @@ std::string level_acronym(std::string level) {
     return level;
 }
 
+namespace {
+
+/// The most frequent non-empty value (ties: the first in sorted order), or empty.
+std::string most_common(const std::map<std::string, std::int64_t>& counts) {
+    std::string best;
+    std::int64_t n = 0;
+    for (const auto& [value, count] : counts) {
+        if (!value.empty() && count > n) {
+            best = value;
+            n = count;
+        }
+    }
+    return best;
+}
+
+/// Fills each place's postcodes (data::load_postcodes_of) from its OA, or from every OA inside it for a coarser area.
+void add_target_postcodes(data::database& db, const snapshot& s, std::vector<target_place>& places) {
+    if (places.empty() || data::count_postcodes(db) == 0) return;
+    // A coarser area's OAs: one pass over the snapshot's OAs for all rows (a district's list has many LSOAs).
+    std::unordered_map<std::int64_t, std::vector<std::int64_t>> members;
+    for (const auto& p : places) {
+        const auto& a = s.areas()[p.area];
+        if (a.level != "oa") members[a.id];
+    }
+    if (!members.empty()) {
+        for (const auto& o : s.areas()) {
+            if (o.level != "oa") continue;
+            for (const auto ancestor : o.ancestors) {
+                if (const auto it = members.find(ancestor); it != members.end()) it->second.push_back(o.id);
+            }
+        }
+    }
+    std::vector<std::vector<std::int64_t>> oas(places.size());
+    std::vector<std::int64_t> ids;
+    for (std::size_t k = 0; k < places.size(); ++k) {
+        const auto& a = s.areas()[places[k].area];
+        oas[k] = a.level == "oa" ? std::vector<std::int64_t>{a.id} : members[a.id];
+        ids.insert(ids.end(), oas[k].begin(), oas[k].end());
+    }
+    const auto postcodes = data::load_postcodes_of(db, ids);
+    for (std::size_t k = 0; k < places.size(); ++k) {
+        auto& p = places[k];
+        const bool coarser = s.areas()[p.area].level != "oa";
+        std::vector<std::string> live;
+        std::map<std::string, std::int64_t> wards, hoods;
+        std::map<std::string, std::string> ward_names;
+        for (const auto id : oas[k]) {
+            const auto it = postcodes.find(id);
+            if (it == postcodes.end()) continue;
+            for (const auto& pc : it->second) {
+                if (!pc.live) continue;
+                live.push_back(pc.postcode);
+                ++wards[pc.ward_code];
+                ward_names.emplace(pc.ward_code, pc.ward_name);
+                ++hoods[pc.msoa_name];
+            }
+        }
+        std::sort(live.begin(), live.end());
+        p.postcodes_live = static_cast<std::int64_t>(live.size());
+        if (coarser && live.size() > target_postcodes_cap) {
+            live.resize(target_postcodes_cap);
+            p.postcodes_truncated = true;
+        }
+        p.postcodes = std::move(live);
+        p.ward_code = most_common(wards);
+        p.ward_name = p.ward_code.empty() ? std::string() : ward_names[p.ward_code];
+        p.neighbourhood = most_common(hoods);
+    }
+}
+
+} // namespace
+
 std::vector<target_place> target_places(data::database& db, const snapshot& s, const table_result& t, const target_selection& sel,
                                         std::vector<std::string>* outline_wkbs) {
     std::vector<target_place> out;
@@ -524,6 +599,7 @@ std::vector<target_place> target_places(data::database& db, const snapshot& s, c
         }
         if (outline_wkbs) outline_wkbs->push_back(g->second);
     }
+    add_target_postcodes(db, s, out);
     return out;
 }
 
@@ -552,7 +628,9 @@ export_file export_targets(data::database& db, const snapshot& s, const table_re
         layout.label_header.push_back(level + "_code");
         layout.label_header.push_back(level + "_name");
     }
+    layout.label_header.insert(layout.label_header.end(), {"neighbourhood", "ward_code", "ward_name"});
     layout.label_header.insert(layout.label_header.end(), {"lat", "lon", "easting", "northing", "grid_ref"});
+    layout.label_header.insert(layout.label_header.end(), {"postcodes_live", "postcodes", "postcodes_truncated"});
     auto degrees = [](const std::optional<double>& v) -> layout_label {
         return v ? layout_label{degrees_label{*v}} : layout_label{std::string()};
     };
@@ -575,7 +653,11 @@ export_file export_targets(data::database& db, const snapshot& s, const table_re
             line.labels.emplace_back(place ? s.areas()[*place].code : std::string());
             line.labels.emplace_back(place ? s.areas()[*place].name : std::string());
         }
+        line.labels.insert(line.labels.end(), {p.neighbourhood, p.ward_code, p.ward_name});
         line.labels.insert(line.labels.end(), {degrees(p.lat), degrees(p.lon), metres(p.easting), metres(p.northing), p.grid_ref});
+        std::string joined; // one cell, separated by spaces as a postcode list is written on a leaflet run sheet
+        for (const auto& pc : p.postcodes) joined += (joined.empty() ? "" : " ") + pc;
+        line.labels.insert(line.labels.end(), {p.postcodes_live, joined, std::string(p.postcodes_truncated ? "true" : "false")});
         layout.rows.push_back(std::move(line));
     }
     layout.geography = d.level + " " + std::to_string(d.vintage) + (sel.within.empty() ? "" : " within " + sel.within);

@@ -139,7 +139,18 @@ struct target_place {
     std::optional<double> easting, northing;
     std::string grid_ref; ///< 8 figures (10 m), e.g. "SJ 8051 9738"; empty without a point
     std::optional<geo::bounds4> bbox;
+    /// The live postcodes of `area` (of its OAs when it is coarser than an OA), sorted. For a row coarser than an
+    /// OA the list is capped at target_postcodes_cap (postcodes_truncated) and postcodes_live is the full count.
+    std::int64_t postcodes_live = 0;
+    std::vector<std::string> postcodes;
+    bool postcodes_truncated = false;
+    /// The ward and the neighbourhood (MSOA, House of Commons Library name) most of the area's live postcodes are
+    /// in, as the postcode file names them; empty when the store has no postcodes there.
+    std::string ward_code, ward_name, neighbourhood;
 };
+/// How many postcodes a target row coarser than an OA lists (its count is complete): ~650 households of an LSOA
+/// have ~40 postcodes, an MSOA ~200, which no one walks from one cell.
+constexpr std::size_t target_postcodes_cap = 50;
 /// One per picked row of sel, and (outline_wkbs) the boundaries of the areas to walk, for their outline.
 std::vector<target_place> target_places(data::database& db, const snapshot& s, const table_result& t, const target_selection& sel,
                                         std::vector<std::string>* outline_wkbs = nullptr);

@@ -51,6 +51,12 @@ json targets_json(data::database& db, const snapshot& s, const table_result& t, 
             }
         }
         row["places"] = std::move(in);
+        // Names people use for the place, and the postcodes to walk (live only; a coarser row's list is capped).
+        row["neighbourhood"] = p.neighbourhood.empty() ? json(nullptr) : json(p.neighbourhood);
+        row["ward"] = p.ward_code.empty() ? json(nullptr) : json{{"code", p.ward_code}, {"name", p.ward_name}};
+        row["postcodes_live"] = p.postcodes_live;
+        row["postcodes"] = p.postcodes;
+        row["postcodes_truncated"] = p.postcodes_truncated;
         if (percent) {
             row["percent"] = *r.percent; // ranked by percent; no "rate" field, which means per 100 households
             row["percent_low"] = sel.low[k];

@@ -58,6 +58,7 @@ void app::impl::routes() {
     register_ogc_routes(http, ctx);
     register_export_routes(http, ctx);
     register_bespoke_routes(http, ctx);
+    register_places_routes(http, ctx);
     if (!config.web_root.empty()) {
         // cpp-httplib's mount point refuses paths that climb out of the folder ("..", encoded or not).
         http.set_mount_point("/", config.web_root);

@@ -95,5 +95,6 @@ void register_tile_routes(httplib::Server& http, context& ctx);
 void register_ogc_routes(httplib::Server& http, context& ctx);    // routes_ogc.cpp: /ogc (OGC API Features)
 void register_export_routes(httplib::Server& http, context& ctx); // routes_export.cpp: /api/export/...
 void register_bespoke_routes(httplib::Server& http, context& ctx);
+void register_places_routes(httplib::Server& http, context& ctx);  // routes_places.cpp: /api/search, /api/labels
 
 } // namespace smallarea::server

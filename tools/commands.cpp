@@ -57,6 +57,10 @@ int run_ingest(const arguments& a) {
               << "  denominator rows:    " << summary.denominator_rows << '\n'
               << "  dataset cells:       " << summary.observation_rows << '\n'
               << "  skipped rows:        " << summary.skipped_rows << '\n';
+    if (summary.postcodes > 0 || summary.postcodes_outside > 0) {
+        std::cout << "  postcodes:           " << summary.postcodes << " (" << summary.postcodes_terminated
+                  << " terminated; " << summary.postcodes_outside << " outside the store's OAs, not stored)\n";
+    }
     for (const auto& d : summary.datasets) std::cout << "  dataset " << d << '\n';
     for (const auto& n : summary.notes) std::cout << "  note: " << n << '\n';
     return 0;

@@ -49,6 +49,11 @@ public:
     // Set by ingest_manifest just before the datasets are read: the release they become and their ingested_at.
     std::int64_t release = 0;
     std::string ingested_at;
+    // Postcodes across the manifest's postcode files (data/ingest/postcodes.cpp): where each stored postcode was
+    // read ("file line N"), so one given twice is refused naming both; and the vintages whose postcodes and place
+    // names this ingest already replaced (the first file of a vintage clears the old ones, later files add).
+    std::unordered_map<std::string, std::string> postcodes_seen;
+    std::vector<int> postcode_vintages_replaced;
 
 private:
     struct area_key {

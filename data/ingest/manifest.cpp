@@ -182,7 +182,7 @@ manifest read_manifest(const std::string& path) {
     for (const auto& [key, value] : root.items()) {
         (void)value;
         if (key != "boundaries" && key != "lookups" && key != "denominators" && key != "datasets" && key != "derive" &&
-            key != "comment") {
+            key != "postcodes" && key != "comment") {
             throw ingest_error(path, 0, "unknown manifest section \"" + key + "\"");
         }
     }
@@ -401,7 +401,28 @@ manifest read_manifest(const std::string& path) {
         }
         m.datasets.push_back(std::move(s));
     }
-    if (m.boundaries.empty() && m.derived.empty() && m.lookups.empty() && m.denominators.empty() && m.datasets.empty()) {
+    i = 0;
+    for (const auto& p : array_of(root, "postcodes", path)) {
+        const std::string where = "postcodes[" + std::to_string(i++) + "]";
+        check_keys(p, {"path", "vintage", "layout", "columns"}, path, where);
+        postcode_source s;
+        s.path = resolve(base, get_string(p, "path", path, where));
+        s.vintage = static_cast<int>(get_int(p, "vintage", path, where, true, 0));
+        // Postcodes go to Output Areas, and ONS publishes OAs for the 2011 and 2021 censuses only.
+        if (s.vintage != 2011 && s.vintage != 2021) manifest_error(path, where, "\"vintage\" must be 2011 or 2021");
+        s.layout = get_string(p, "layout", path, where, false, "auto");
+        if (s.layout != "auto" && s.layout != "onspd") manifest_error(path, where, "\"layout\" must be \"onspd\" or \"auto\"");
+        s.columns = string_map(p, "columns", path, where);
+        for (const auto& [key, column] : s.columns) {
+            static const std::set<std::string> known{"postcode", "lat", "lon", "oa", "introduced", "terminated",
+                                                     "ward_code", "ward_name", "msoa_name"};
+            if (!known.count(key)) manifest_error(path, where, "unknown column role \"" + key + "\" in \"columns\"");
+            if (trim(column).empty()) manifest_error(path, where, "\"columns." + key + "\" is empty");
+        }
+        m.postcodes.push_back(std::move(s));
+    }
+    if (m.boundaries.empty() && m.derived.empty() && m.lookups.empty() && m.denominators.empty() && m.datasets.empty() &&
+        m.postcodes.empty()) {
         throw ingest_error(path, 0, "manifest names nothing to ingest");
     }
     return m;

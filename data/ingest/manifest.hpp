@@ -73,6 +73,16 @@ struct dataset_source {
     bool skip_unknown_measures = false;
 };
 
+/// A postcode file (README "Ingest manifest", `postcodes`): the ONS Postcode Directory as downloaded, or the
+/// layout of a publisher's extract (postcode, ward, MSOA name, lon, lat). Columns are detected case-insensitively;
+/// `columns` overrides any of: postcode, lat, lon, oa, introduced, terminated, ward_code, ward_name, msoa_name.
+struct postcode_source {
+    std::string path;
+    int vintage = 0;              ///< the census year of the OAs postcodes are assigned to (2011 | 2021)
+    std::string layout = "auto";  ///< onspd (needs the directory's doterm column) | auto
+    std::map<std::string, std::string> columns;
+};
+
 /// Boundaries made by dissolving finer ones through the lookups (e.g. LAD outlines from LSOAs), for areas that
 /// have no boundary of their own.
 struct derived_boundary {
@@ -88,6 +98,7 @@ struct manifest {
     std::vector<lookup_source> lookups;
     std::vector<denominator_source> denominators;
     std::vector<dataset_source> datasets;
+    std::vector<postcode_source> postcodes;
 };
 
 /// Reads and checks the manifest at path (JSON, paths resolved against its folder). Throws ingest_error naming

@@ -1,13 +1,13 @@
 #pragma once
 // The readers: one per source kind of the manifest, each in its own file in data/ingest/ (boundaries.cpp,
-// lookups.cpp, denominators.cpp, derived.cpp, datasets.cpp). ingest_manifest runs them in this order, all in one
-// transaction: boundaries, lookups, denominators, derived boundaries, datasets.
+// lookups.cpp, denominators.cpp, derived.cpp, postcodes.cpp, datasets.cpp). ingest_manifest runs them in this order, all in one
+// transaction: boundaries, lookups, denominators, derived boundaries, postcodes, datasets.
 //
 // Plain functions of one shape, `void ingest_KIND(ingest_context&, const KIND_source&)`, not a source_reader class
 // with a virtual read(): a reader keeps nothing between calls (what lasts across sources, the area cache and the
 // tallies, is the context), and every kind takes its own manifest struct, so a class per kind would only store
-// that struct in an object and need a factory to pick it. Adding a source kind (the ONS Postcode Directory
-// next) is: its struct and manifest section (manifest.*), one declaration here, one new file with its reader,
+// that struct in an object and need a factory to pick it. Adding a source kind (as postcodes.cpp was for
+// the ONS Postcode Directory) is: its struct and manifest section (manifest.*), one declaration here, one new file with its reader,
 // and one loop in ingest_manifest. A new publisher layout of an existing kind stays inside that kind's file.
 //
 // Every reader throws ingest_error naming the file and the line or feature; a throw leaves the store untouched
@@ -37,5 +37,10 @@ void derive_boundaries(ingest_context& ctx, const derived_boundary& derived);
 /// A dataset (long, wide or periods-as-columns files of NOMIS, Stat-Xplore, ONS), replacing its previous release
 /// atomically, stamped with ctx.release and ctx.ingested_at (data/ingest/datasets.cpp).
 void ingest_dataset(ingest_context& ctx, const dataset_source& source);
+
+/// A postcode file (ONSPD or a publisher's extract): every postcode inside the store's Output Areas of the source's
+/// vintage, by the file's OA column or by point in polygon of its centroid; the wards and neighbourhoods it names
+/// become place names (data/ingest/postcodes.cpp). Runs after the boundaries and lookups.
+void ingest_postcodes(ingest_context& ctx, const postcode_source& source);
 
 } // namespace smallarea::data::ingest

@@ -401,8 +401,8 @@ TEST_CASE("targets - OAs in the household band ranked by protected rate, ties by
     CHECK(csv->status == 200);
     // Header on line 1; the figures named for the measure, after the period and classification of every row.
     CHECK(csv->body.rfind("rank,band,tied_with_next,code,name,level,area_households,rate_low,rate_high,lsoa_code,lsoa_name,lad_code,lad_name,"
-                          "lat,lon,easting,northing,grid_ref,period,period_name,classification,"
-                          "households,referrals,referrals_per_100_households", 0) == 0);
+                          "neighbourhood,ward_code,ward_name,lat,lon,easting,northing,grid_ref,postcodes_live,postcodes,postcodes_truncated,"
+                          "period,period_name,classification,households,referrals,referrals_per_100_households", 0) == 0);
     CHECK(csv->body.find("\n1,1," + std::string(t["rows"][0]["tied_with_next"].get<bool>() ? "true" : "false") + "," +
                          t["rows"][0]["code"].get<std::string>() + ",") != std::string::npos);
 
@@ -515,13 +515,18 @@ TEST_CASE("targets - LSOA-only data gives the Output Areas to walk, each carryin
     const auto csv = get_file(q + "&limit=3&format=csv");
     REQUIRE(csv->status == 200);
     CHECK(csv->body.rfind("rank,band,tied_with_next,code,name,level,area_households,figure_for,figure_area_code,figure_area_name,rate_low,rate_high,"
-                          "lsoa_code,lsoa_name,lad_code,lad_name,lat,lon,easting,northing,grid_ref,period,", 0) == 0);
+                          "lsoa_code,lsoa_name,lad_code,lad_name,neighbourhood,ward_code,ward_name,lat,lon,easting,northing,grid_ref,"
+                          "postcodes_live,postcodes,postcodes_truncated,period,", 0) == 0);
     const auto first = t["rows"][0];
     CHECK(csv->body.find("\n1," + std::to_string(first["band"].get<long>()) + ",") != std::string::npos);
     CHECK(csv->body.find("," + first["code"].get<std::string>() + "," + first["code"].get<std::string>() + ",oa," +
                          std::to_string(first["households"].get<long>()) + ",value for the whole LSOA," +
                          first["figure_for"]["code"].get<std::string>() + ",") != std::string::npos);
-    CHECK(csv->body.find("," + first["grid_ref"].get<std::string>() + ",2017-10,") != std::string::npos);
+    // The patch's postcodes follow its grid reference, as the JSON row lists them (one cell, spaces between).
+    std::string postcodes;
+    for (const auto& pc : first["postcodes"]) postcodes += (postcodes.empty() ? "" : " ") + pc.get<std::string>();
+    CHECK(csv->body.find("," + first["grid_ref"].get<std::string>() + "," + std::to_string(first["postcodes_live"].get<long>()) + "," +
+                         postcodes + ",false,2017-10,") != std::string::npos);
     const auto xlsx = get_file(q + "&limit=3&format=xlsx");
     CHECK(xlsx->status == 200);
 }

@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -191,6 +192,23 @@ void ensure_key() {
 // ---------------------------------------------------------------------------------------------------------------
 // The check
 
+/// Live postcodes per area code (an OA's own, a coarser area's over its OAs), read from the test store's SQLite
+/// file, not through the server.
+std::int64_t live_postcodes_in(const std::string& code) {
+    static const std::map<std::string, std::int64_t> counts = [] {
+        std::map<std::string, std::int64_t> out;
+        auto db = smallarea::data::open_store(srv().db_path(), false);
+        smallarea::data::statement s(db, "SELECT a.code, count(*) FROM postcodes p JOIN areas a ON a.id = p.area_id "
+                                         "WHERE p.live = 1 GROUP BY a.code "
+                                         "UNION ALL SELECT c.code, count(*) FROM postcodes p JOIN area_ancestors aa ON aa.area_id = p.area_id "
+                                         "JOIN areas c ON c.id = aa.ancestor_id WHERE p.live = 1 GROUP BY c.code");
+        while (s.step()) out[s.text(0)] += s.int64(1);
+        return out;
+    }();
+    const auto it = counts.find(code);
+    return it == counts.end() ? 0 : it->second;
+}
+
 struct coverage {
     std::map<std::string, int> requests; // endpoint kind -> requests checked
     std::int64_t objects = 0;            // area objects compared with the reference
@@ -248,6 +266,11 @@ void check_area_object(const json& o, const std::string& code, const std::string
             const auto ref = o["grid_ref"].get<std::string>();
             REQUIRE(ref.size() == 12);
             CHECK(std::stol(ref.substr(key == "easting" ? 3 : 8, 4)) == static_cast<long>(std::fmod(*n, 100000.0) / 10));
+            continue;
+        }
+        if (key == "postcodes_live") {
+            // A count of places, not of people (issue #14): the live postcodes the store holds in the row's area.
+            CHECK(*n == static_cast<double>(live_postcodes_in(code)));
             continue;
         }
         if (key == "lat" || key == "lon") {
@@ -1299,6 +1322,36 @@ std::string upper(std::string s) {
 }
 
 } // namespace
+
+TEST_CASE("leak - places (search, labels) answer names and points only, no figure of any dataset") {
+    // These routes need no key, so they must carry nothing but places: no value, household, rate or percent field
+    // at any depth, with or without the key that reads internal MI.
+    std::function<void(const json&, const std::string&)> no_figures = [&](const json& j, const std::string& where) {
+        if (j.is_object()) {
+            for (const auto& [k, v] : j.items()) {
+                for (const char* figure : {"value", "households", "rate", "percent", "uncertainty", "referrals", "claimants"}) {
+                    CHECK_MESSAGE(k.find(figure) == std::string::npos, where << " has a field " << k);
+                }
+                no_figures(v, where);
+            }
+        } else if (j.is_array()) {
+            for (const auto& v : j) no_figures(v, where);
+        }
+    };
+    std::size_t results = 0;
+    for (const char* path : {"/api/search?q=M15%204AB", "/api/search?q=M16&limit=50", "/api/search?q=trafford&limit=50",
+                             "/api/search?q=E00030966", "/api/search?q=old%20trafford",
+                             "/api/labels?bbox=-2.27,53.45,-2.25,53.47", "/api/labels?bbox=-2.5,53.3,-2.0,53.6",
+                             "/api/labels?bbox=-2.27,53.45,-2.25,53.47&kinds=oa,lsoa,msoa,lad,ward,neighbourhood,postcode"}) {
+        const auto r = fetch(path);
+        REQUIRE_MESSAGE(r->status == 200, path << ": " << r->body);
+        const auto body = json::parse(r->body);
+        no_figures(body, path);
+        results += body.contains("results") ? body["results"].size() : body["labels"].size();
+        cov().requests["places"]++;
+    }
+    CHECK(results > 100); // the probes found places, so "no figure" was checked on real answers
+}
 
 // Reads the probes of every test case above it, so it is meaningful only when the whole file runs (as ctest does).
 TEST_CASE("leak - every route the server registers was probed and answered 2xx") {

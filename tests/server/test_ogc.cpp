@@ -813,7 +813,7 @@ TEST_CASE("exports - targets as XLSX and CSV: the ranked rows of /api/targets wi
     CHECK(contains(meta["dc:description"].get<std::string>(), "Internal management information"));
     CHECK(contains(meta["dc:description"].get<std::string>(), "10"));
     CHECK(c->body.rfind("rank,band,tied_with_next,code,name,level,area_households,rate_low,rate_high,lsoa_code,lsoa_name,lad_code,lad_name,"
-                        "lat,lon,easting,northing,grid_ref,period,", 0) == 0);
+                        "neighbourhood,ward_code,ward_name,lat,lon,easting,northing,grid_ref,postcodes_live,postcodes,postcodes_truncated,period,", 0) == 0);
     CHECK(contains(c->body, "\n1,1,"));
     CHECK(contains(c->body, "," + t["rows"][0]["code"].get<std::string>() + ","));
     CHECK(std::regex_search(c->get_header_value("Content-Disposition"),

@@ -72,6 +72,17 @@ std::vector<ogc_collection> ogc_collections(const snapshot& s, bool has_bespoke,
                               "filterable by datetime instants and intervals and by period=: for time filters such as "
                               "QGIS's temporal controller. " + disclosure_and_source(d);
             out.push_back(std::move(all));
+            if (d.periods.size() >= 2) {
+                ogc_collection change = base;
+                change.id = base.id + ".change";
+                change.title = base.title + ", change since the period before";
+                change.change = true;
+                change.description = "The latest period's figures (or period=) with the change since the period before "
+                                     "(or compare=): the difference of the two periods' protected figures, its rounding "
+                                     "bound (the sum of both) and no_change_within_rounding; areas not covered in full in "
+                                     "both periods are not comparable. " + disclosure_and_source(d);
+                out.push_back(std::move(change));
+            }
             for (const auto& p : d.periods) { // for clients that pick a collection and cannot pass period=
                 ogc_collection one = base;
                 one.id = base.id + "." + p;

@@ -37,6 +37,9 @@ struct ogc_collection {
     /// "{dataset}.{measure}.all-periods": one feature per area and period (feature id "{code}_{period}"), so a
     /// client's time filter (datetime intervals, QGIS's temporal controller on period_start) sees every month.
     bool all_periods = false;
+    /// "{dataset}.{measure}.change": one feature per area with the period's figures (latest, or period=) and the
+    /// change since `compare=` (default: the period before), as compare=PERIOD on tables and tiles.
+    bool change = false;
 };
 
 /// Every collection of the snapshot: one per level/vintage with boundaries, one per servable measure of each

@@ -5,6 +5,7 @@
 #include "core/utc.hpp"
 #include "data/ogc_queries.hpp"
 #include "engine/bespoke.hpp"
+#include "engine/change.hpp"
 #include "engine/encode.hpp"
 #include "engine/encode_csv.hpp"
 
@@ -250,11 +251,24 @@ item_selection select_items(const snapshot& s, const ogc_collection& c, const og
                 }
             }
             if (!sel.empty_period) sel.query = query_for(chosen);
+            if (c.change && sel.query) {
+                std::string then = r.compare;
+                if (then.empty()) {
+                    const auto it = std::find(d.periods.begin(), d.periods.end(), sel.query->period);
+                    if (it == d.periods.begin()) {
+                        sel.empty_period = true; // the first period has nothing before it
+                    } else {
+                        then = *(it - 1);
+                    }
+                }
+                if (!then.empty()) sel.compare = compare_query(s, *sel.query, then);
+            }
         }
     } else if (!period.empty() || (!datetime.empty() && c.type != ogc_collection::kind::bespoke)) {
         // Boundaries have no time: a datetime filter matches all of them (OGC: no temporal property = no filter).
         if (!period.empty()) throw bad_request("InvalidParameter", "period applies to dataset collections only");
     }
+    if (!r.compare.empty() && !c.change) throw bad_request("InvalidParameter", "compare applies to the .change collections only");
     return sel;
 }
 
@@ -357,6 +371,42 @@ feature_page bespoke_features(const snapshot& s, data::database& db, const ogc_c
     return page;
 }
 
+namespace {
+
+/// The change of one area in a change collection, under the names tiles use for compare=PERIOD (change or
+/// change_percent, change_rate, change_uncertainty, no_change_within_rounding) plus compare_period and
+/// comparable; from the two periods' protected rows only (engine/change).
+struct change_properties {
+    std::shared_ptr<const table_result> then;
+    std::vector<std::int32_t> then_rows;
+    change_properties(const snapshot& s, const table_source& tables, const item_selection& sel) {
+        if (!sel.compare) return;
+        then = tables(*sel.compare);
+        then_rows = rows_by_area(*then, s.areas().size());
+    }
+    void add(nlohmann::ordered_json& props, const table_result* now, std::size_t area, long row) const {
+        if (!then || !now) return;
+        const bool percent = now->table.kind() == disclosure::measure_kind::percent_only;
+        change_row c;
+        const auto then_row = then_rows[area];
+        if (row >= 0 && then_row >= 0) {
+            c = compare_rows(now->table.rows()[static_cast<std::size_t>(row)], then->table.rows()[static_cast<std::size_t>(then_row)], percent);
+        }
+        props["compare_period"] = then->query.period;
+        props["comparable"] = c.comparable;
+        if (percent) {
+            props["change_percent"] = c.percent ? nlohmann::ordered_json(*c.percent) : nlohmann::ordered_json(nullptr);
+        } else {
+            props["change"] = c.value ? nlohmann::ordered_json(*c.value) : nlohmann::ordered_json(nullptr);
+            props["change_rate"] = c.rate_per_100_households ? nlohmann::ordered_json(*c.rate_per_100_households) : nlohmann::ordered_json(nullptr);
+        }
+        props["change_uncertainty"] = c.comparable ? nlohmann::ordered_json(c.uncertainty) : nlohmann::ordered_json(nullptr);
+        props["no_change_within_rounding"] = c.comparable && c.within_rounding;
+    }
+};
+
+} // namespace
+
 feature_page area_features(const snapshot& s, data::database& db, const table_source& tables, const ogc_collection& c,
                            const item_selection& sel) {
     feature_page page;
@@ -393,6 +443,7 @@ feature_page area_features(const snapshot& s, data::database& db, const table_so
     std::shared_ptr<const table_result> table;
     if (sel.query) table = tables(*sel.query);
     feature_schema schema(s, c.level, table.get());
+    const change_properties changes(s, tables, sel);
     std::vector<std::int64_t> ids;
     for (std::size_t i = first; i < areas.size() && ids.size() < limit; ++i) ids.push_back(s.areas()[areas[i]].id);
     const auto geometries = data::load_geometry_map(db, ids);
@@ -402,7 +453,9 @@ feature_page area_features(const snapshot& s, data::database& db, const table_so
         const auto g = geometries.find(s.areas()[area].id);
         const long row = table ? schema.row_of_area()[area] : -1;
         if (page.returned) page.features += ',';
-        append_feature(page.features, s.areas()[area].code, g == geometries.end() ? no_geometry : g->second, schema.properties(area, row));
+        auto props = schema.properties(area, row);
+        changes.add(props, table.get(), area, row);
+        append_feature(page.features, s.areas()[area].code, g == geometries.end() ? no_geometry : g->second, props);
     }
     return page;
 }
@@ -435,9 +488,11 @@ std::pair<std::string, std::optional<table_query>> area_feature(const snapshot& 
     std::shared_ptr<const table_result> table;
     if (query) table = tables(*query);
     feature_schema schema(s, c.level, table.get());
+    const long row = table ? schema.row_of_area()[*area] : -1;
+    auto props = schema.properties(*area, row);
+    change_properties(s, tables, sel).add(props, table.get(), *area, row);
     std::string body;
-    append_feature(body, feature_id, data::load_geometry(db, s.areas()[*area].id),
-                   schema.properties(*area, table ? schema.row_of_area()[*area] : -1));
+    append_feature(body, feature_id, data::load_geometry(db, s.areas()[*area].id), props);
     return {std::move(body), query};
 }
 

@@ -37,6 +37,7 @@ struct ogc_item_request {
     std::string within; ///< an ancestor area code
     std::string period;
     std::string datetime;
+    std::string compare; ///< change collections: the period to compare with (default: the one before)
 };
 
 /// An items request checked against the snapshot and the collection.
@@ -49,6 +50,7 @@ struct item_selection {
     std::optional<table_query> query; ///< dataset collections (all-periods: the latest chosen, for the headers)
     std::vector<table_query> queries; ///< all-periods collections: one per chosen period, ascending
     bool empty_period = false;        ///< datetime matched no period: no features
+    std::optional<table_query> compare; ///< change collections: the period compared with
 };
 
 /// bbox=minlon,minlat,maxlon,maxlat (or 6 numbers with heights), CRS84 degrees. Throws bad_request("InvalidParameter").

@@ -92,6 +92,7 @@ ogc_item_request parse_item_request(const httplib::Request& req, bool paging) {
     }
     r.period = param(req, "period");
     r.datetime = param(req, "datetime");
+    r.compare = param(req, "compare");
     return r;
 }
 

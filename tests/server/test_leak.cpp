@@ -273,6 +273,48 @@ void check_area_object(const json& o, const std::string& code, const std::string
             CHECK(*n == static_cast<double>(live_postcodes_in(code)));
             continue;
         }
+        if (key == "change" || key == "change_rate" || key == "change_uncertainty" || key == "change_percent") {
+            // Change since compare_period (the OGC .change collections): the difference of the two periods'
+            // protected figures, never of raw ones, and a bound that is a sum of rounding bounds.
+            REQUIRE_MESSAGE((o.contains("compare_period") && o["compare_period"].is_string()), "a change without the period it is from");
+            const std::string then = o["compare_period"];
+            REQUIRE(then != p);
+            if (key == "change_uncertainty") {
+                // counts: a sum of half-bases; percentages: two whole-percent roundings, 0.5 points each
+                if (percent_measure) {
+                    CHECK(*n == 1.0);
+                } else {
+                    CHECK(std::fmod(*n, base / 2.0) == 0.0);
+                }
+                continue;
+            }
+            if (aggregate_row) {
+                if (key == "change") CHECK(std::fmod(*n, static_cast<double>(base)) == 0.0);
+                continue;
+            }
+            if (key == "change_percent") {
+                REQUIRE(percent_measure);
+                auto whole_percent = [&](const std::string& period) {
+                    const std::int64_t whole = r.raw.at(percent_base_id).at(period).at(code);
+                    const std::int64_t part = r.raw.at(m).at(period).at(code);
+                    return (200 * part + whole) / (2 * whole);
+                };
+                CHECK(*n == static_cast<double>(whole_percent(p) - whole_percent(then)));
+                continue;
+            }
+            CHECK_MESSAGE(!percent_measure, "a volume change \"" << key << "\" on a percentage-only measure");
+            const std::int64_t rounded_then = r.rounded.at(m).at(then).at(code);
+            if (key == "change") {
+                CHECK(*n == static_cast<double>(rounded - rounded_then));
+                CHECK(std::fmod(*n, static_cast<double>(base)) == 0.0);
+                ++cov().volumes;
+            } else {
+                const double h = static_cast<double>(r.households.at(code));
+                auto rate = [&](std::int64_t v) { return std::round(static_cast<double>(v) * 100.0 / h * 100.0) / 100.0; };
+                CHECK(std::abs(*n - (rate(rounded) - rate(rounded_then))) < 0.0051);
+            }
+            continue;
+        }
         if (key == "lat" || key == "lon") {
             // A position in degrees (files; JSON has it as "point"), not a volume: inside Great Britain.
             CHECK(*n >= (key == "lat" ? 49.0 : -9.0));

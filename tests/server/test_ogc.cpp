@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <regex>
 #include <set>
+#include <tuple>
 
 using namespace test_fixture;
 
@@ -1007,6 +1008,50 @@ TEST_CASE("ogc - time: every item has period and period_start; per-period and al
     const auto landing = fetch_json("/ogc");
     CHECK(contains(landing["description"].get<std::string>(), "?period="));
     CHECK(contains(landing["description"].get<std::string>(), "all-periods"));
+}
+
+TEST_CASE("ogc - change collections: each feature's change is compare=PERIOD's on /api/table, for counts and percentages") {
+    for (const auto& [collection, table, key] :
+         std::vector<std::tuple<std::string, std::string, bool>>{
+             {"claimant_count.claimants.change", "dataset=claimant_count", false},
+             {internal_id + ".referrals.change", "dataset=" + internal_id + "&measure=referrals", true},
+             {internal_id + ".job_outcomes_group_a.change", "dataset=" + internal_id + "&measure=job_outcomes_group_a", true}}) {
+        CAPTURE(collection);
+        const bool percent = collection.find("job_outcomes") != std::string::npos;
+        const auto doc = fetch_json("/api/table?" + table + "&period=2017-10&compare=2017-09", key);
+        std::map<std::string, json> change_of;
+        for (const auto& r : doc["rows"]) change_of[r["code"].get<std::string>()] = r["change"];
+        const auto items = fetch_json("/ogc/collections/" + collection + "/items?limit=10000", key);
+        REQUIRE(items["features"].size() == change_of.size());
+        std::size_t comparable = 0;
+        for (const auto& f : items["features"]) {
+            const auto& p = f["properties"];
+            const auto& c = change_of.at(p["code"].get<std::string>());
+            CHECK(p["period"] == "2017-10");
+            CHECK(p["compare_period"] == "2017-09");
+            CHECK(p["comparable"] == c["comparable"]);
+            if (!c["comparable"].get<bool>()) continue;
+            ++comparable;
+            if (percent) {
+                CHECK(p["change_percent"] == c["percent"]);
+                CHECK_FALSE(p.contains("change"));
+            } else {
+                CHECK(p["change"] == c["value"]);
+                CHECK(p["change_rate"] == c["rate_per_100_households"]);
+            }
+            CHECK(p["change_uncertainty"].get<double>() == doctest::Approx(c["uncertainty"].get<double>()));
+            CHECK(p["no_change_within_rounding"] == c["within_rounding"]);
+        }
+        CHECK(comparable > 0);
+    }
+    // compare= names the other period; the first period has nothing before it; compare elsewhere is refused.
+    const auto same = fetch_json("/ogc/collections/claimant_count.claimants.change/items?limit=1&period=2017-10&compare=2017-09");
+    CHECK(same["features"][0]["properties"]["compare_period"] == "2017-09");
+    CHECK(fetch_json("/ogc/collections/claimant_count.claimants.change/items?limit=1&period=2017-09")["numberMatched"] == 0);
+    CHECK(fetch_error("/ogc/collections/claimant_count.claimants.change/items?compare=2017-10", 400) == "InvalidParameter");
+    CHECK(fetch_error("/ogc/collections/claimant_count.claimants.change/items?compare=2016-01", 404) == "UnknownPeriod");
+    CHECK(fetch_error("/ogc/collections/claimant_count.claimants/items?compare=2017-09", 400) == "InvalidParameter");
+    CHECK(fetch(std::string("/ogc/collections/") + internal_id + ".referrals.change/items")->status == 404); // without a key
 }
 
 TEST_CASE("ogc - GDAL's OAPIF driver reads period_start as a date and filters the all-periods collection by period") {

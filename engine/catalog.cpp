@@ -38,6 +38,11 @@ void snapshot::load(data::database& db, bool build_tiles) {
         m_by_code.emplace(m_areas[i].code, i);
         m_level_vintages.emplace(m_areas[i].level, m_areas[i].vintage);
     }
+    for (const auto& a : m_areas) {
+        for (const auto id : a.ancestors) {
+            if (const auto it = m_by_id.find(id); it != m_by_id.end()) m_parent_levels.emplace(a.level, m_areas[it->second].level);
+        }
+    }
     m_datasets = data::load_datasets(db);
     // Observations are held in memory with the snapshot (16 bytes a cell) rather than read per request, so a
     // response is computed from the same release as the snapshot that names it: readers never see half a release.

@@ -109,6 +109,10 @@ public:
 
     /// Areas of level/vintage, inside `within` (itself or any ancestor) when given, ordered by code.
     std::vector<std::size_t> areas_of(const std::string& level, int vintage, std::optional<std::size_t> within) const;
+    /// Whether any area of `level` lies in an area of `parent_level` (an OA in a ward: a best-fit lookup was given).
+    bool has_parent_level(const std::string& level, const std::string& parent_level) const {
+        return m_parent_levels.count({level, parent_level}) != 0;
+    }
     /// The ancestor of an area at a coarser level, if the lookups know it.
     std::optional<std::size_t> ancestor_at(std::size_t area, const std::string& level) const;
     /// The areas of dataset d's level and vintage covered by `members` (each at d's level, or coarser: then its
@@ -137,6 +141,7 @@ private:
     std::unordered_map<std::int64_t, std::size_t> m_by_id;
     std::unordered_multimap<std::string, std::size_t> m_by_code;
     std::set<std::pair<std::string, int>> m_level_vintages; ///< (level, vintage) of every area, for refusals
+    std::set<std::pair<std::string, std::string>> m_parent_levels; ///< (level, ancestor level) some area has
     std::vector<data::dataset_info> m_datasets;
     std::map<std::string, std::vector<period_coverage>> m_coverage;
     std::map<layer_key, tile_layer> m_layers;

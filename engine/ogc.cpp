@@ -209,8 +209,9 @@ feature_schema::feature_schema(const snapshot& s, const std::string& level, cons
     m_fields = {{"code", field_type::string}, {"name", field_type::string}, {"level", field_type::string},
                 {"vintage", field_type::integer}, {"households", field_type::integer}};
     for (const auto& l : data::known_levels()) {
-        // The chain's levels always (a stable schema for GIS layers); a best-fit level (wards) where the store has it.
-        if (l != level && data::nests_in(level, l) && (!data::is_best_fit_level(l) || s.latest_vintage(l) > 0)) {
+        // The chain's levels always (a stable schema for GIS layers); a best-fit level (wards) where a lookup puts
+        // this level's areas in it.
+        if (l != level && data::nests_in(level, l) && (!data::is_best_fit_level(l) || s.has_parent_level(level, l))) {
             m_parent_levels.push_back(l);
             m_fields.push_back({l + "_code", field_type::string});
         }

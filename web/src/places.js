@@ -266,9 +266,13 @@ function renderLabels() {
   layer.replaceChildren();
   // Coarser places first: they win a place over the postcodes around them.
   const order = { lad: 0, ward: 1, neighbourhood: 2, postcode: 3 };
-  labelEls = [...places.labels].sort((a, b) => order[a.kind] - order[b.kind]).map((label) => {
+  // The chosen place's own label comes first, set above its marker (placeLabels), emphasised.
+  const chosen = places.chosen && places.chosen.kind === 'postcode' ? places.chosen.code : null;
+  const rank = (l) => (l.kind === 'postcode' && l.code === chosen ? -1 : order[l.kind]);
+  labelEls = [...places.labels].sort((a, b) => rank(a) - rank(b)).map((label) => {
     const el = document.createElement('span');
-    el.className = `map-label map-label-${label.kind}`;
+    el.className = `map-label map-label-${label.kind}${rank(label) < 0 ? ' map-label-chosen' : ''}`;
+    if (rank(label) < 0) el.dataset.chosen = 'true';
     el.dataset.kind = label.kind;
     el.dataset.code = label.code;
     el.textContent = label.name;
@@ -289,17 +293,34 @@ function placeLabels() {
   const width = map.getContainer().clientWidth;
   const height = map.getContainer().clientHeight;
   const taken = new Set();
+  const occupy = (x0, y0, w, h) => {
+    for (let cx = Math.floor(x0 / LABEL_CELL); cx <= Math.floor((x0 + w) / LABEL_CELL); cx += 1) {
+      for (let cy = Math.floor(y0 / LABEL_CELL); cy <= Math.floor((y0 + h) / LABEL_CELL); cy += 1) taken.add(cx * 100003 + cy);
+    }
+  };
+  // The map's controls (zoom buttons, scale, attribution, the table button) stay readable: no label under them.
+  const origin = map.getContainer().getBoundingClientRect();
+  for (const el of map.getContainer().parentElement.querySelectorAll('.maplibregl-ctrl, .map-table-button')) {
+    const r = el.getBoundingClientRect();
+    if (r.width > 0) occupy(r.left - origin.left, r.top - origin.top, r.width, r.height);
+  }
+  // The chosen place's marker too (places.js draws it at its point, 9 px across).
+  if (places.chosen && places.chosen.kind === 'postcode') {
+    const m = map.project(places.chosen.point);
+    occupy(m.x - 9, m.y - 9, 18, 18);
+  }
   for (const item of labelEls) {
     const p = map.project(item.label.point);
+    const chosen = item.el.dataset.chosen === 'true';
     const x0 = p.x - item.w / 2;
-    const y0 = p.y - item.h / 2;
+    const y0 = chosen ? p.y - item.h - 11 : p.y - item.h / 2; // the chosen label sits above its marker
     let show = x0 >= 0 && y0 >= 0 && x0 + item.w <= width && y0 + item.h <= height;
     const cells = [];
     if (show) {
       for (let cx = Math.floor(x0 / LABEL_CELL); cx <= Math.floor((x0 + item.w) / LABEL_CELL) && show; cx += 1) {
         for (let cy = Math.floor(y0 / LABEL_CELL); cy <= Math.floor((y0 + item.h) / LABEL_CELL); cy += 1) {
           const key = cx * 100003 + cy;
-          if (taken.has(key)) {
+          if (taken.has(key) && !chosen) { // the chosen place's label is always drawn (it is first, after the controls)
             show = false;
             break;
           }

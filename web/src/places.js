@@ -107,7 +107,11 @@ async function search(query) {
   try {
     const answer = await requestJson('/api/search', { params: { q: query, limit: 10 } });
     if (token !== searchToken) return; // a later keystroke's answer wins
-    results = answer.results || [];
+    // A ward with a boundary comes twice (the area, and the place named by the postcode file): keep the area, whose
+    // box is its boundary's and whose outline the map can draw.
+    const all = answer.results || [];
+    const areaWards = new Set(all.filter((r) => r.kind === 'area' && r.level === 'ward').map((r) => r.code));
+    results = all.filter((r) => !(r.kind === 'ward' && areaWards.has(r.code)));
   } catch (error) {
     if (token !== searchToken) return;
     results = [];

@@ -34,6 +34,7 @@ LAST_2001_LSOA = "E01032482"  # 2001 English LSOAs are E01000001..E01032482; hig
 
 OA_GEOJSON = "boundaries/oa11_manchester_trafford.geojson"
 LSOA_GEOJSON = "boundaries/lsoa11_manchester_trafford.geojson"
+WARD_GEOJSON = "boundaries/wards_manchester_trafford.geojson"
 LOOKUP_CSV = "lookups/oa11_lsoa11_lad11_manchester_trafford.csv"
 CLAIMANT_CSV = "counts/claimant_count_lsoa11_manchester_trafford_{period}.csv"
 HH_LSOA_CSV = "counts/households_lsoa11_census2011.csv"
@@ -46,6 +47,7 @@ MI_CSV = "counts/synthetic_mi_work_programme_oa11.csv"
 
 SRC_OA = "boundaries/local/oa11_by_lad/{lad}.geojson"
 SRC_LSOA = "boundaries/local/lsoa11_by_lad/{lad}.geojson"
+SRC_WARDS = "boundaries/local/2021/wards23_bgc_greater_manchester_9lads.geojson"
 SRC_LOOKUP = "lookups/oa11_lsoa11_lad11_selected_lads.csv"
 SRC_CLAIMANT = "counts/local/claimant_count_lsoa11_greater_manchester_9lads_{period}.csv"
 SRC_HH_LSOA = "counts/national/census2011_households_lsoa11_ew.csv.gz"
@@ -183,6 +185,34 @@ def build_boundaries(shared, src_pattern, code_field, keep_props):
     return crs, ordered, per_lad, stats
 
 
+def build_wards(shared):
+    """The sample districts' ONS wards (one file for all of Greater Manchester: keep the two districts only),
+    so that the map can draw ward outlines and labels; properties area_code, area_name and the district."""
+    stats = {"dup_vertices_dropped": 0, "degenerate_rings": 0}
+    with open(os.path.join(shared, SRC_WARDS), encoding="utf-8") as f:
+        doc = json.load(f)
+    check(doc.get("type") == "FeatureCollection", "%s: not a FeatureCollection" % SRC_WARDS)
+    crs = doc.get("crs")
+    check(crs is not None and "CRS84" in json.dumps(crs), "%s: crs is not CRS84: %r" % (SRC_WARDS, crs))
+    feats = {}
+    per_lad = {lad: 0 for lad in LAD_NAMES}
+    keep = ["area_code", "area_name", "local_authority_area_code"]
+    for feat in doc["features"]:
+        props = feat["properties"]
+        lad = props["local_authority_area_code"]
+        if lad not in LAD_NAMES:
+            continue
+        code = props["area_code"]
+        check(code.startswith("E05"), "ward code %r is not an E05 code" % code)
+        check(code not in feats, "duplicate ward %s" % code)
+        check(feat.get("geometry"), "ward %s has no geometry" % code)
+        per_lad[lad] += 1
+        feats[code] = {"type": "Feature", "properties": {k: props[k] for k in keep},
+                       "geometry": round_geometry(feat["geometry"], stats)}
+    check(all(per_lad.values()), "a sample district has no wards in %s: %r" % (SRC_WARDS, per_lad))
+    return crs, [feats[c] for c in sorted(feats)], per_lad, stats
+
+
 # ----------------------------------------------------------------------------------------------- synthetic MI
 
 def binomial(rng, n, p):
@@ -277,6 +307,9 @@ def manifest():
             {"path": OA_GEOJSON, "level": "oa", "vintage": 2011, "code_field": "OA11CD"},
             {"path": LSOA_GEOJSON, "level": "lsoa", "vintage": 2011, "code_field": "LSOA11CD",
              "name_field": "LSOA11NM"},
+            # Boundaries only (no lookup): the map's ward outlines; 2021 is the vintage of ONS's ward names.
+            {"path": WARD_GEOJSON, "level": "ward", "vintage": 2021, "code_field": "area_code",
+             "name_field": "area_name"},
         ],
         "lookups": [
             {"path": LOOKUP_CSV, "vintage": 2011,
@@ -429,6 +462,19 @@ def sources_md(w, st, claimants):
     add("- %s." % meta(LSOA_GEOJSON))
     add("")
 
+    add("### `%s`" % WARD_GEOJSON)
+    add("- Origin: `%s` (shared/data)." % SRC_WARDS)
+    add("- Publisher: ONS, Wards (May 2023) Boundaries UK, generalised clipped (BGC); level `ward`, vintage 2021")
+    add("  in the manifest. Contains OS data \u00a9 Crown copyright and database right. Licence OGL v3.")
+    add("- Changes: only wards whose `local_authority_area_code` is E08000003 or E08000009; properties kept:")
+    add("  `area_code`, `area_name`, `local_authority_area_code`; features sorted by code; coordinates rounded")
+    add("  to %d decimals, %d duplicate vertices dropped after rounding; one feature per line."
+        % (COORD_DECIMALS, st["ward_geom"]["dup_vertices_dropped"]))
+    add("- Features: %d (Manchester %d, Trafford %d)."
+        % (st["n_ward"], st["ward_per_lad"]["E08000003"], st["ward_per_lad"]["E08000009"]))
+    add("- %s." % meta(WARD_GEOJSON))
+    add("")
+
     add("### `%s`" % LOOKUP_CSV)
     add("- Origin: `lookups/oa11_lsoa11_lad11_selected_lads.csv` (shared/data; derived from martinjc/UK-GeoJSON")
     add("  `oa_by_lsoa`). Publisher ONS (2011 OA / LSOA / LAD hierarchy). Vintage 2011. Licence OGL v3.")
@@ -572,6 +618,10 @@ def main(argv=None):
             f["properties"]["OA11CD"], f["properties"]["LAD11CD"]))
     w.write(OA_GEOJSON, feature_collection_text(oa_crs, oa_feats))
     w.write(LSOA_GEOJSON, feature_collection_text(lsoa_crs, lsoa_feats))
+    ward_crs, ward_feats, st["ward_per_lad"], st["ward_geom"] = build_wards(shared)
+    check(not st["ward_geom"]["degenerate_rings"], "rounding produced degenerate ward rings")
+    w.write(WARD_GEOJSON, feature_collection_text(ward_crs, ward_feats))
+    st["n_ward"] = len(ward_feats)
     oa_codes = [f["properties"]["OA11CD"] for f in oa_feats]
     oa_lad = {f["properties"]["OA11CD"]: f["properties"]["LAD11CD"] for f in oa_feats}
     lsoa_names = {f["properties"]["LSOA11CD"]: f["properties"]["LSOA11NM"] for f in lsoa_feats}

@@ -226,6 +226,7 @@ TEST_CASE("sample - the bundled sample ingests with the counts its files imply")
 
     const auto oa_codes = geojson_codes(sample_dir + "/boundaries/oa11_manchester_trafford.geojson", "OA11CD");
     const auto lsoa_codes = geojson_codes(sample_dir + "/boundaries/lsoa11_manchester_trafford.geojson", "LSOA11CD");
+    const auto ward_codes = geojson_codes(sample_dir + "/boundaries/wards_manchester_trafford.geojson", "area_code");
     const auto lookup = read_csv(sample_dir + "/lookups/oa11_lsoa11_lad11_manchester_trafford.csv");
     const auto hh_lsoa = read_csv(sample_dir + "/counts/households_lsoa11_census2011.csv");
     const auto hh_oa = read_csv(sample_dir + "/counts/households_oa11_census2021_unchanged_codes.csv");
@@ -247,7 +248,8 @@ TEST_CASE("sample - the bundled sample ingests with the counts its files imply")
     std::set<std::string> lookup_lads;
     for (std::size_t i = 0; i < lookup.rows.size(); ++i) lookup_lads.insert(lookup.at(i, "lad11cd"));
     CHECK(lookup_lads.size() == 2);
-    CHECK(summary.features == static_cast<std::int64_t>(oa_codes.size() + lsoa_codes.size()));
+    CHECK(ward_codes.size() == 53); // the two districts' ONS wards (32 Manchester, 21 Trafford)
+    CHECK(summary.features == static_cast<std::int64_t>(oa_codes.size() + lsoa_codes.size() + ward_codes.size()));
     CHECK(summary.derived_boundaries == static_cast<std::int64_t>(lookup_lads.size()));
     CHECK(summary.lookup_rows == static_cast<std::int64_t>(lookup.rows.size()));
     CHECK(summary.denominator_rows == static_cast<std::int64_t>(hh_lsoa.rows.size() + hh_oa.rows.size()));

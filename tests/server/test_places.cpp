@@ -244,7 +244,13 @@ TEST_CASE("places - a store without postcodes lists none: answers come only from
     };
     CHECK(c("/api/search?q=M15%204AB")["results"].empty());
     CHECK(c("/api/search?q=M15")["results"].empty());
-    CHECK(c("/api/search?q=gorse")["results"].empty());
+    // Its ward boundaries are still found, as areas; no ward or neighbourhood named by a postcode file is.
+    const auto gorse = c("/api/search?q=gorse")["results"];
+    REQUIRE(gorse.size() == 1);
+    CHECK(gorse[0]["kind"] == "area");
+    CHECK(gorse[0]["level"] == "ward");
+    CHECK(gorse[0]["code"] == "E05015247");
+    CHECK(!gorse[0].contains("postcodes"));
     const auto labels = c("/api/labels?bbox=-2.275,53.455,-2.255,53.47");
     for (const auto& l : labels["labels"]) CHECK(l["kind"] != "postcode");
     CHECK(c("/api/search?q=E08000009")["results"].size() == 1); // its own areas are found

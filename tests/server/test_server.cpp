@@ -292,9 +292,9 @@ TEST_CASE("errors - unknown dataset, area, period and level are 404 with a JSON 
     CHECK(error_code("/api/areas?level=lsoa&within=E08999999", 404) == "UnknownArea");
     CHECK(error_code("/api/table?dataset=claimant_count&period=2099-01", 404) == "UnknownPeriod");
     CHECK(error_code("/api/table?dataset=claimant_count&measure=no_such_measure", 404) == "UnknownMeasure");
-    CHECK(error_code("/tiles/ward/12/2013/1316.mvt", 404) == "UnknownLevel");
-    CHECK(error_code("/tiles/ward.json", 404) == "UnknownLevel");
+    // The sample has ward boundaries (outlines for the map) but none at MSOA level.
     CHECK(error_code("/tiles/msoa/12/2013/1316.mvt", 404) == "UnknownLevel"); // a level with no boundaries here
+    CHECK(error_code("/tiles/msoa.json", 404) == "UnknownLevel");
     SUBCASE("an unknown level in a table query is a 404 too") {
         error_code("/api/table?dataset=claimant_count&level=ward", 404);
     }

@@ -12,6 +12,7 @@
 //   map.js        the map and its area layers             style.js          palette and fill expression
 //   legend.js     classes from /api/breaks, coverage      details.js        the selected area's panel
 //   bespoke.js, targets.js, zones.js, overlay.js: the outreach tools; text.js: the words the page says.
+//   places.js     place search, its highlight, offline labels, the ward overlay
 
 import { installDownloads, requestJson, requestsInFlight } from './api.js';
 import { installKeyForm } from './auth.js';
@@ -26,6 +27,7 @@ import { bindPickers, renderPickers } from './pickers.js';
 import { catalog, mappedViewChanged, normalise, state } from './state.js';
 import { startTargets } from './targets.js';
 import { isOwnHash, readUrl, writeUrl } from './url_state.js';
+import { bindSearch, places, startPlaces } from './places.js';
 import { series } from './series.js';
 import { bindSheet, sheet } from './sheet.js';
 import { bindViewTable, viewTable } from './view_table.js';
@@ -107,6 +109,7 @@ window.__smallareaTest = Object.freeze({
   series,
   sheet,
   viewTable,
+  places,
   idle,
 });
 
@@ -117,6 +120,7 @@ async function main() {
   bindDetails();
   bindViewTable((code) => select(code));
   bindSheet();
+  bindSearch();
   const wanted = readUrl();
   let config = {};
   try {
@@ -166,6 +170,7 @@ async function main() {
   const map = createMap(wanted.view, bounds);
   map.on('load', () => {
     addContextLayers(config);
+    startPlaces(map);
     bindMapEvents({ onAreaClick: (code) => select(code, { scroll: true }), onMoveEnd: () => writeUrl() });
     redraw();
     if (state.area) {

@@ -220,10 +220,12 @@ json labels_json(data::database& db, const snapshot& s, const label_box& box, co
         }
         if (rows.size() > label_cap) truncated.push_back("postcode");
     }
+    std::set<std::string> named; // codes labelled from the place names, so a ward with a boundary is listed once
     {
         std::map<std::string, std::size_t> per_kind;
         for (const auto& p : data::load_place_names(db)) {
             if (!kinds.count(p.kind) || !inside(p.lon, p.lat)) continue;
+            named.insert(p.code);
             if (++per_kind[p.kind] > label_cap) {
                 if (per_kind[p.kind] == label_cap + 1) truncated.push_back(p.kind);
                 continue;
@@ -231,7 +233,9 @@ json labels_json(data::database& db, const snapshot& s, const label_box& box, co
             labels.push_back(json{{"kind", p.kind}, {"code", p.code}, {"name", p.name}, {"point", point_json(p.lon, p.lat)}});
         }
     }
-    for (const auto& level : {"lad", "msoa", "lsoa", "oa"}) {
+    // Areas with a boundary, labelled at a point on their surface: wards the postcode file does not name (a store's
+    // ward boundaries reach beyond its postcodes) and the census levels.
+    for (const auto& level : {"lad", "ward", "msoa", "lsoa", "oa"}) {
         if (!kinds.count(level)) continue;
         const auto ids = data::area_ids_in_box(db, level, box.west, box.south, box.east, box.north, label_cap + 1);
         if (ids.size() > label_cap) truncated.push_back(level);
@@ -243,6 +247,7 @@ json labels_json(data::database& db, const snapshot& s, const label_box& box, co
             const auto [lon, lat] = geo::point_on_surface(reinterpret_cast<const unsigned char*>(g->second.data()), g->second.size());
             if (!inside(lon, lat)) continue; // its box meets the view but its label point is elsewhere
             const auto& area = s.areas()[*a];
+            if (named.count(area.code)) continue;
             labels.push_back(json{{"kind", level}, {"code", area.code}, {"name", area.name.empty() ? area.code : area.name},
                                   {"point", point_json(lon, lat)}});
         }

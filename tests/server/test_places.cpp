@@ -176,6 +176,14 @@ TEST_CASE("labels - postcodes in a small box are exactly the file's live postcod
     CHECK(kinds.count("postcode") == 0);
     CHECK(kinds.count("ward") == 1);
     CHECK(kinds.count("lad") == 1);
+    // Every ward with a boundary is labelled once, also Manchester's, which the Trafford postcode file does not name.
+    std::map<std::string, int> ward_labels;
+    for (const auto& l : wide["labels"]) {
+        if (l["kind"] == "ward") ++ward_labels[l["code"].get<std::string>()];
+    }
+    CHECK(ward_labels.count("E05011350")); // Ancoats & Beswick, Manchester
+    CHECK(ward_labels.size() == 53);       // the sample's wards: Manchester 32, Trafford 21
+    for (const auto& [code, times] : ward_labels) CHECK_MESSAGE(times == 1, code << " labelled " << times << " times");
     // Area codes on demand.
     const auto oas = get_json("/api/labels?bbox=-2.275,53.455,-2.255,53.47&kinds=oa");
     REQUIRE(oas["labels"].size() > 5);

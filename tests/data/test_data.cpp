@@ -34,11 +34,6 @@ const std::string sample_dir = source_dir + "/data/sample";
 
 std::string fixture(const std::string& name) { return fixtures + "/" + name; }
 
-std::int64_t scalar(data::database& db, const std::string& sql) {
-    data::statement s(db, sql);
-    return s.step() ? s.int64(0) : -1;
-}
-
 std::uint64_t checksum_of(data::database& db, const std::string& sql) {
     data::statement s(db, sql);
     std::uint64_t h = fnv1a("");

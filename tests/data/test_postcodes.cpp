@@ -34,11 +34,6 @@ const std::string fixtures = source_dir + "/tests/fixtures/postcodes";
 const std::string trafford_postcodes = shared_data + "/postcodes/trafford_postcodes_onspd_2025-02.csv";
 const std::string sample_oas = sample_dir + "/boundaries/oa11_manchester_trafford.geojson";
 
-std::int64_t scalar(data::database& db, const std::string& sql) {
-    data::statement s(db, sql);
-    return s.step() ? s.int64(0) : -1;
-}
-
 /// A manifest in dir with the sample's OA and LSOA boundaries and lookup, plus `extra` sections (JSON text).
 std::string manifest_with(const temp_dir& dir, const std::string& extra, const std::string& name = "manifest.json") {
     const std::string text = "{\"boundaries\": [{\"path\": \"" + sample_oas + "\", \"level\": \"oa\", \"vintage\": 2011, \"code_field\": \"OA11CD\"}],"

@@ -3,6 +3,7 @@
 // a CSV loader (on the product's own strict reader, so what a test compares against is read the same way).
 
 #include "data/csv_reader.hpp"
+#include "data/sqlite.hpp"
 
 #include <cstdint>
 #include <cstdlib>
@@ -94,6 +95,12 @@ inline csv_table read_csv(const std::string& path) {
     std::vector<std::string> fields;
     while (reader.next(fields)) t.rows.push_back(fields);
     return t;
+}
+
+/// The first column of the first row of a query (-1 when it has no row): counts and checks on a store.
+inline std::int64_t scalar(smallarea::data::database& db, const std::string& sql) {
+    smallarea::data::statement s(db, sql);
+    return s.step() ? s.int64(0) : -1;
 }
 
 /// FNV-1a, for checksums of store contents.

@@ -20,6 +20,7 @@
 #include "../data/test_support.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 #include <limits>
@@ -36,20 +37,22 @@ const std::string sample_manifest = std::string(SMALLAREA_SOURCE_DIR) + "/data/s
 const std::string internal_id = "synthetic_work_programme"; // OA 2011, periods 2017-09 and 2017-10
 const std::string published_id = "claimant_count";          // LSOA 2011
 
-struct sample_store {
+/// A store ingested once into a temporary folder from the manifest `manifest_in` names (it may write one there),
+/// opened for reading with its snapshot.
+struct ingested_store {
     temp_dir dir;
     std::string path = dir.file("store.db");
     std::unique_ptr<data::database> db;
     std::unique_ptr<engine::snapshot> snap;
-    sample_store() {
-        data::ingest_manifest(sample_manifest, path);
+    explicit ingested_store(const std::function<std::string(const temp_dir&)>& manifest_in) {
+        data::ingest_manifest(manifest_in(dir), path);
         db = std::make_unique<data::database>(data::open_store(path, false));
         snap = std::make_unique<engine::snapshot>(*db, false);
     }
 };
 
-sample_store& sample() {
-    static sample_store s;
+ingested_store& sample() {
+    static ingested_store s([](const temp_dir&) { return sample_manifest; });
     return s;
 }
 
@@ -299,12 +302,8 @@ namespace {
 
 const std::string shared = SMALLAREA_SHARED_DATA;
 
-struct ward_store {
-    temp_dir dir;
-    std::string path = dir.file("wards.db");
-    std::unique_ptr<data::database> db;
-    std::unique_ptr<engine::snapshot> snap;
-    ward_store() {
+ingested_store& wards() {
+    static ingested_store s([](const temp_dir& dir) {
         const std::string manifest = dir.file("manifest.json");
         test_support::write_text(manifest, R"({
   "lookups": [
@@ -328,14 +327,8 @@ struct ward_store {
     "disclosure": {"rounding_base": 20, "rounded_by": "smallarea"}
   }]
 })");
-        data::ingest_manifest(manifest, path);
-        db = std::make_unique<data::database>(data::open_store(path, false));
-        snap = std::make_unique<engine::snapshot>(*db, false);
-    }
-};
-
-ward_store& wards() {
-    static ward_store s;
+        return manifest;
+    });
     return s;
 }
 

@@ -125,8 +125,8 @@ int snapshot::latest_vintage(const std::string& level) const {
         if (key.level == level) best = std::max(best, key.vintage);
     }
     if (best == 0) {
-        for (const auto& a : m_areas) {
-            if (a.level == level) best = std::max(best, a.vintage);
+        for (const auto& [l, vintage] : m_level_vintages) {
+            if (l == level) best = std::max(best, vintage);
         }
     }
     return best;
@@ -247,10 +247,7 @@ std::vector<std::size_t> snapshot::cells_covering(const std::vector<std::size_t>
             throw bad_request("LevelTooFine", "dataset " + d.id + " is published at " + d.level + " level; " + a.level +
                                                   " areas are never apportioned from it");
         }
-        if (!data::nests_in(d.level, a.level)) {
-            throw bad_request("NotNested", "dataset " + d.id + " is published at " + d.level + " level; " + d.level +
-                                               " areas do not fit in " + a.level + " areas, so they are never summed into them");
-        }
+        refuse_unnested_level(d, a.level);
         ids[a.id] = true;
     }
     std::vector<std::size_t> out;
@@ -265,12 +262,16 @@ std::vector<std::size_t> snapshot::cells_covering(const std::vector<std::size_t>
     return out;
 }
 
-void refuse_unnested(const data::dataset_info& d, const std::string& level, const data::measure_info& m) {
+void refuse_unnested_level(const data::dataset_info& d, const std::string& level) {
     if (!data::nests_in(d.level, level)) {
         throw bad_request("NotNested", "dataset " + d.id + " is published at " + d.level + " level; " + d.level +
                                            " areas do not fit in " + level + " areas (ward figures are best-fit sums of "
-                                           "whole LSOAs or OAs), so it has no " + level + " table");
+                                           "whole LSOAs or OAs), so they are never summed into them");
     }
+}
+
+void refuse_unnested(const data::dataset_info& d, const std::string& level, const data::measure_info& m) {
+    refuse_unnested_level(d, level);
     if (data::is_best_fit_level(level) && level != d.level && m.kind == data::measure_kind::percent_only) {
         throw disclosure_refused("PercentageOnly",
                                  "measure " + m.id + " is a percentage-only measure: it is served on the exact hierarchy "

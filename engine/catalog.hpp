@@ -76,6 +76,8 @@ struct table_result {
 /// Throws bad_request("NotNested") when d's areas do not sum into `level` (MSOA data by ward), and
 /// disclosure_refused("PercentageOnly") for a percentage-only measure on a best-fit level (wards) other than d's own.
 void refuse_unnested(const data::dataset_info& d, const std::string& level, const data::measure_info& m);
+/// Only the first: bad_request("NotNested") when d's areas do not sum into `level`.
+void refuse_unnested_level(const data::dataset_info& d, const std::string& level);
 
 /// Throws disclosure_refused("PercentageOnly") when q asks for a percentage-only measure over user-defined areas
 /// (level=bespoke groups, within=bespoke:ID): percentages are served on standard geographies only (README rule 3).

@@ -142,6 +142,7 @@ std::string best_fit_note(const table_query& q) {
 
 nlohmann::json table_json(const table_result& t, const snapshot& s) {
     const auto& d = *t.query.dataset;
+    const std::string fit = best_fit_note(t.query); // a ward table from finer data: every figure says best fit
     const bool percent = t.table.kind() == disclosure::measure_kind::percent_only;
     json rows = json::array();
     for (std::size_t i = 0; i < t.table.rows().size(); ++i) {
@@ -149,7 +150,7 @@ nlohmann::json table_json(const table_result& t, const snapshot& s) {
         const auto& area = s.areas()[t.row_areas[i]];
         row["name"] = area.name;
         row["level"] = area.level;
-        if (data::is_best_fit_level(t.query.level) && t.query.level != d.level) row["best_fit"] = true;
+        if (!fit.empty()) row["best_fit"] = true;
         json parents = json::object();
         for (const auto id : area.ancestors) {
             if (const auto p = s.find_area_by_id(id)) parents[s.areas()[*p].level] = s.areas()[*p].code;
@@ -167,8 +168,8 @@ nlohmann::json table_json(const table_result& t, const snapshot& s) {
              {"vintage", t.query.vintage},
              {"classification", disclosure::to_string(d.policy.classification)},
              {"disclosure", disclosure_json(d)},
-             {"best_fit", !best_fit_note(t.query).empty()},
-             {"best_fit_note", best_fit_note(t.query).empty() ? json(nullptr) : json(best_fit_note(t.query))},
+             {"best_fit", !fit.empty()},
+             {"best_fit_note", fit.empty() ? json(nullptr) : json(fit)},
              {"rows", std::move(rows)},
              {"total", row_json(t.table.total(), percent)},
              {"coverage", json{{"cells", t.table.total().cells}, {"cells_with_value", t.table.total().cells_with_value}}},

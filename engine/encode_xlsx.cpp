@@ -75,10 +75,11 @@ row_layout table_layout(const table_result& t, const snapshot& s, bool totals) {
         for (std::size_t k = 0; k < parent_levels.size(); ++k) labels.emplace_back(std::string());
         layout.rows.push_back({std::move(labels), &t.table.total()});
     }
+    const std::string fit = best_fit_note(t.query);
     layout.geography = t.query.level + " " + std::to_string(t.query.vintage) +
-                       (best_fit_note(t.query).empty() ? "" : " (best fit of " + t.query.dataset->level + "s)") +
+                       (fit.empty() ? "" : " (best fit of " + t.query.dataset->level + "s)") +
                        (t.query.within ? " within " + s.areas()[*t.query.within].code + " " + s.areas()[*t.query.within].name : "");
-    if (const auto note = best_fit_note(t.query); !note.empty()) layout.notes.emplace_back("best fit", note);
+    if (!fit.empty()) layout.notes.emplace_back("best fit", fit);
     return layout;
 }
 

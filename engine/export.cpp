@@ -166,6 +166,17 @@ void check_size(std::size_t rows, std::size_t max_rows) {
 
 std::vector<std::string> split_ids(const std::string& text) { return split_list(text, empty_items::keep); }
 
+export_file layout_file(const table_result& t, const row_layout& layout, const file_options& options, const std::string& format,
+                        const std::string& filename, std::size_t features) {
+    export_file out;
+    out.bytes = format == "csv" ? layout_csv(t, layout, options) : layout_xlsx(t, layout);
+    out.content_type = content_type_of(format);
+    out.filename = filename;
+    if (format == "csv") out.csv_metadata = csv_metadata(t, layout, options, filename);
+    out.features = features;
+    return out;
+}
+
 const std::string& check_export_format(const std::string& format) {
     static const std::vector<std::string> formats{"csv", "xlsx", "geojson", "gpkg"};
     for (const auto& f : formats) {
@@ -204,25 +215,19 @@ export_file export_period_columns(const snapshot& s, data::database& db, const t
     layout.first_period = options.period_columns.front();
     layout.last_period = options.period_columns.back();
     for (auto& line : layout.rows) {
-        const bool total = line.row == &last.table.total();
-        const auto i = static_cast<std::size_t>(line.row - last.table.rows().data());
+        if (line.row == &last.table.total()) {
+            for (const auto& t : tables) line.period_rows.push_back(&t.table.total());
+            continue;
+        }
+        const auto area = last.row_areas[static_cast<std::size_t>(line.row - last.table.rows().data())];
         for (std::size_t k = 0; k < tables.size(); ++k) {
-            if (total) {
-                line.period_rows.push_back(&tables[k].table.total());
-                continue;
-            }
-            const auto row = row_of[k][last.row_areas[i]];
+            const auto row = row_of[k][area];
             line.period_rows.push_back(row >= 0 ? &tables[k].table.rows()[static_cast<std::size_t>(row)] : nullptr);
         }
     }
     const std::string stem = table_file_stem(s, q, layout.first_period + "_to_" + layout.last_period);
-    export_file out;
-    out.filename = safe_name(stem) + "_" + utc_now_text(utc_precision::date) + "." + format;
-    out.bytes = format == "csv" ? layout_csv(last, layout, options) : layout_xlsx(last, layout);
-    out.content_type = content_type_of(format);
-    if (format == "csv") out.csv_metadata = csv_metadata(last, layout, options, out.filename);
-    out.features = last.table.rows().size();
-    return out;
+    return layout_file(last, layout, options, format, safe_name(stem) + "_" + utc_now_text(utc_precision::date) + "." + format,
+                       last.table.rows().size());
 }
 
 } // namespace
@@ -230,21 +235,13 @@ export_file export_period_columns(const snapshot& s, data::database& db, const t
 export_file export_table(const snapshot& s, data::database& db, const table_query& q, const std::string& format,
                          std::size_t max_rows, const file_options& options) {
     check_export_format(format);
-    const auto& d = *q.dataset;
     if (!options.period_columns.empty()) return export_period_columns(s, db, q, format, max_rows, options);
     const auto result = s.table(db, q);
     check_size(result.table.rows().size(), max_rows);
     const std::string stem = table_file_stem(s, q, q.period);
     const std::string filename = safe_name(stem) + "_" + utc_now_text(utc_precision::date) + "." + format;
     if (format == "csv" || format == "xlsx") {
-        export_file out;
-        const auto layout = table_layout(result, s, options.totals);
-        out.bytes = format == "csv" ? layout_csv(result, layout, options) : layout_xlsx(result, layout);
-        out.content_type = content_type_of(format);
-        out.filename = filename;
-        if (format == "csv") out.csv_metadata = csv_metadata(result, layout, options, filename);
-        out.features = result.table.rows().size();
-        return out;
+        return layout_file(result, table_layout(result, s, options.totals), options, format, filename, result.table.rows().size());
     }
     feature_schema schema(s, q.level, &result);
     std::vector<std::pair<std::size_t, long>> features;
@@ -353,13 +350,7 @@ export_file export_bespoke(const snapshot& s, data::database& db, const export_r
         }
         layout.geography = "bespoke areas (code = bespoke area id) of " + d.level + " " + std::to_string(d.vintage) +
                            " cells: each row is the sum of its members' protected cells";
-        export_file out;
-        out.bytes = format == "csv" ? layout_csv(result, layout, r.options) : layout_xlsx(result, layout);
-        out.content_type = content_type_of(format);
-        out.filename = filename;
-        if (format == "csv") out.csv_metadata = csv_metadata(result, layout, r.options, filename);
-        out.features = items.size();
-        return out;
+        return layout_file(result, layout, r.options, format, filename, items.size());
     }
     bespoke_schema schema(s, &result);
     std::vector<plain_feature> features;
@@ -668,15 +659,10 @@ export_file export_targets(data::database& db, const snapshot& s, const table_re
     if (!sel.note.empty()) layout.notes.emplace_back("Note", sel.note);
     layout.notes.emplace_back("Bands", std::to_string(sel.bands) + " distinct band(s) among " + std::to_string(sel.picked.size()) + " areas" +
                                            (sel.ties_note.empty() ? "" : ": " + sel.ties_note));
-    export_file out;
-    out.bytes = format == "csv" ? layout_csv(t, layout, options) : layout_xlsx(t, layout);
-    out.content_type = content_type_of(format);
-    out.filename = safe_name("targets_" + d.id + "_" + t.query.measure->id + "_" + t.query.period + "_" + d.level +
-                             (sel.within.empty() ? "" : "_" + sel.within)) +
-                   "_" + utc_now_text(utc_precision::date) + "." + format;
-    if (format == "csv") out.csv_metadata = csv_metadata(t, layout, options, out.filename);
-    out.features = sel.picked.size();
-    return out;
+    const std::string filename = safe_name("targets_" + d.id + "_" + t.query.measure->id + "_" + t.query.period + "_" + d.level +
+                                           (sel.within.empty() ? "" : "_" + sel.within)) +
+                                 "_" + utc_now_text(utc_precision::date) + "." + format;
+    return layout_file(t, layout, options, format, filename, sel.picked.size());
 }
 
 export_file export_any(const snapshot& s, data::database& db, const export_request& r) {

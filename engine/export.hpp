@@ -49,6 +49,10 @@ std::string safe_name(const std::string& text);
 /// The media type of an export format (csv, xlsx, geojson, gpkg).
 const char* content_type_of(const std::string& format);
 
+/// A table file of a layout (format "csv", with its CSVW sidecar, or "xlsx") named `filename`, `features` rows.
+export_file layout_file(const table_result& t, const row_layout& layout, const file_options& options, const std::string& format,
+                        const std::string& filename, std::size_t features);
+
 /// "csv", "xlsx", "geojson", "gpkg"; throws unsupported_format("UnsupportedFormat") otherwise.
 const std::string& check_export_format(const std::string& format);
 

@@ -141,14 +141,9 @@ export_file export_series(const series_result& r, const std::string& format, con
     for (const auto& p : r.points) {
         layout.rows.push_back(layout_row{{r.code, r.name, r.level}, p.row ? p.row : &none, p.period});
     }
-    export_file out;
-    out.bytes = format == "csv" ? layout_csv(last, layout, options) : layout_xlsx(last, layout);
-    out.content_type = content_type_of(format);
-    out.filename = safe_name("series_" + r.dataset->id + "_" + r.measure->id + "_" + r.code + "_" + layout.first_period + "_" +
-                             layout.last_period) + "_" + utc_now_text(utc_precision::date) + "." + format;
-    if (format == "csv") out.csv_metadata = csv_metadata(last, layout, options, out.filename);
-    out.features = layout.rows.size();
-    return out;
+    const std::string filename = safe_name("series_" + r.dataset->id + "_" + r.measure->id + "_" + r.code + "_" + layout.first_period +
+                                           "_" + layout.last_period) + "_" + utc_now_text(utc_precision::date) + "." + format;
+    return layout_file(last, layout, options, format, filename, layout.rows.size());
 }
 
 } // namespace smallarea::engine

@@ -54,22 +54,29 @@ export function classIndexOf(breaks, v) {
   return breaks.breaks.length - 1;
 }
 
-/// A seamless 8 px diagonal hatch at device pixel ratio 2 (MapLibre image 'hatch'), drawn on a canvas.
-export function hatchImage() {
-  const size = 16;
+/// The pixels of a size x size pattern tile (a MapLibre fill-pattern image) drawn by draw(ctx) on a canvas.
+function patternImage(size, draw) {
   const canvas = document.createElement('canvas');
   canvas.width = size;
   canvas.height = size;
   const ctx = canvas.getContext('2d');
-  ctx.strokeStyle = '#a3acb8';
-  ctx.lineWidth = 1.6;
-  ctx.beginPath();
-  for (const offset of [-size, 0, size]) {
-    ctx.moveTo(offset, size);
-    ctx.lineTo(offset + size, 0);
-  }
-  ctx.stroke();
+  draw(ctx);
   return ctx.getImageData(0, 0, size, size);
+}
+
+/// A seamless 8 px diagonal hatch at device pixel ratio 2 (MapLibre image 'hatch'), drawn on a canvas.
+export function hatchImage() {
+  const size = 16;
+  return patternImage(size, (ctx) => {
+    ctx.strokeStyle = '#a3acb8';
+    ctx.lineWidth = 1.6;
+    ctx.beginPath();
+    for (const offset of [-size, 0, size]) {
+      ctx.moveTo(offset, size);
+      ctx.lineTo(offset + size, 0);
+    }
+    ctx.stroke();
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -125,16 +132,12 @@ export function changeFillColour(prop, breaks) {
 
 /// Grey dots (MapLibre image 'dots') for "no change within rounding", at device pixel ratio 2.
 export function dotsImage() {
-  const size = 12;
-  const canvas = document.createElement('canvas');
-  canvas.width = size;
-  canvas.height = size;
-  const ctx = canvas.getContext('2d');
-  ctx.fillStyle = '#6b7280';
-  for (const [x, y] of [[3, 3], [9, 9]]) {
-    ctx.beginPath();
-    ctx.arc(x, y, 1.3, 0, Math.PI * 2);
-    ctx.fill();
-  }
-  return ctx.getImageData(0, 0, size, size);
+  return patternImage(12, (ctx) => {
+    ctx.fillStyle = '#6b7280';
+    for (const [x, y] of [[3, 3], [9, 9]]) {
+      ctx.beginPath();
+      ctx.arc(x, y, 1.3, 0, Math.PI * 2);
+      ctx.fill();
+    }
+  });
 }

@@ -50,7 +50,8 @@ ingest_summary ingest_manifest(const std::string& manifest_path, const std::stri
     ingest::ingest_context ctx(db, progress);
     for (const auto& b : m.boundaries) ingest::ingest_boundaries(ctx, b);
     for (const auto& l : m.lookups) ingest::ingest_lookup(ctx, l);
-    ingest::link_through_parents(ctx);
+    // Only lookups add links, and every ingest closes the ones it adds: a datasets-only release skips the pass.
+    if (!m.lookups.empty()) ingest::link_through_parents(ctx);
     for (const auto& d : m.denominators) ingest::ingest_denominators(ctx, d);
     for (const auto& d : m.derived) ingest::derive_boundaries(ctx, d);
     for (const auto& p : m.postcodes) ingest::ingest_postcodes(ctx, p);

@@ -310,7 +310,7 @@ void check_area_object(const json& o, const std::string& code, const std::string
                 ++cov().volumes;
             } else {
                 const double h = static_cast<double>(r.households.at(code));
-                auto rate = [&](std::int64_t v) { return std::round(static_cast<double>(v) * 100.0 / h * 100.0) / 100.0; };
+                auto rate = [&](std::int64_t figure) { return std::round(static_cast<double>(figure) * 100.0 / h * 100.0) / 100.0; };
                 CHECK(std::abs(*n - (rate(rounded) - rate(rounded_then))) < 0.0051);
             }
             continue;

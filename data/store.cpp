@@ -432,13 +432,13 @@ const measure_info* dataset_info::find_measure(const std::string& measure_id) co
     return nullptr;
 }
 
-namespace {
-
-measure_kind parse_measure_kind(const std::string& text) {
+measure_kind parse_measure_kind(const std::string& text) noexcept {
     if (text == "percent_only") return measure_kind::percent_only;
     if (text == "percent_base") return measure_kind::percent_base;
     return measure_kind::count;
 }
+
+namespace {
 
 std::vector<std::string> split_commas(const std::string& text) { return split_list(text, empty_items::drop); }
 

@@ -64,6 +64,8 @@ std::string load_geometry(database& db, std::int64_t area_id);
 
 enum class measure_kind { count, percent_only, percent_base };
 const char* to_string(measure_kind k) noexcept;
+/// The kind stored as text; anything unknown reads as a count (the strictest: rounded per the policy).
+measure_kind parse_measure_kind(const std::string& text) noexcept;
 
 struct measure_info {
     std::string id;

@@ -120,6 +120,14 @@ std::vector<std::size_t> all_rows(std::size_t n) {
 
 } // namespace
 
+std::optional<std::int64_t> protect_count_cell(std::int64_t raw, const policy& p) {
+    if (raw < 0) throw error("NegativeCount", "negative raw count");
+    const std::int64_t value = protect_count(raw, p);
+    // Compared on the protected value, so being suppressed says nothing finer than the rounding does.
+    if (p.suppression_threshold > 0 && value < p.suppression_threshold) return std::nullopt;
+    return value;
+}
+
 protected_table protect(const raw_table& raw, const policy& p) {
     validate(p);
     protected_table out;
@@ -141,11 +149,11 @@ protected_table protect(const raw_table& raw, const policy& p) {
         } else if (!r.value) {
             row.missing = true;
         } else {
-            const std::int64_t value = protect_count(*r.value, p);
-            if (p.suppression_threshold > 0 && value < p.suppression_threshold) {
-                // Compared on the protected value, so being suppressed says nothing finer than the rounding does.
+            const auto served = protect_count_cell(*r.value, p);
+            if (!served) {
                 row.suppressed = true;
             } else {
+                const std::int64_t value = *served;
                 row.value = value;
                 row.uncertainty = cell_uncertainty(p);
                 row.cells_with_value = 1;

@@ -109,6 +109,11 @@ private:
 /// refuses them at ingest, so this is a programmer error surfacing).
 protected_table protect(const raw_table& raw, const disclosure::policy& p);
 
+/// The served form of one count cell under the policy: the protected value (rounded, or as published), or
+/// nullopt when the small-cell rule hides it. protect() serves every count cell through this; ingest digests
+/// it to tell whether a period was revised, so the "revised" flag never changes where no served figure does.
+std::optional<std::int64_t> protect_count_cell(std::int64_t raw, const policy& p);
+
 /// Combines rows of a protected table into named aggregates (coarser standard areas, bespoke areas): each
 /// aggregate's value is the sum of its members' protected values (never a re-rounded raw sum) and its uncertainty
 /// the sum of theirs; households and the rate follow rule 8 (see protected_row). members are row indices into

@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "data/csv_reader.hpp"
 #include "data/disclosure/policy.hpp"
+#include "data/disclosure/table.hpp"
 #include "data/ingest.hpp"
 #include "data/ingest/values.hpp"
 #include "data/store.hpp"
@@ -180,26 +181,65 @@ namespace {
 
 /// FNV-1a over one cell, folded into its period's digest in (measure, period, area) order: the order of the
 /// cells map and of the observations primary key, so the stored release and the new one digest alike.
-void fold(std::uint64_t& h, const std::string& measure, std::int64_t area_id, const std::optional<std::int64_t>& value, bool suppressed) {
-    const std::string text = measure + '\x1f' + std::to_string(area_id) + '\x1f' + (value ? std::to_string(*value) : "-") +
-                             (suppressed ? "s" : "") + '\x1e';
+void fold(std::uint64_t& h, const std::string& measure, std::int64_t area_id, const std::string& served) {
+    const std::string text = measure + '\x1f' + std::to_string(area_id) + '\x1f' + served + '\x1e';
     for (const unsigned char c : text) {
         h ^= c;
         h *= 1099511628211ULL;
     }
 }
 
-/// The revision state of each period of the new release: a period whose cells (any measure, area, value or
-/// suppression mark) differ from the stored release's is revised; an unchanged one keeps its releases; a new one
-/// starts at this release. Stores ingested before revisions were kept date their periods from the old release.
-std::map<std::string, period_revision> period_revisions(ingest_context& ctx, const std::string& dataset_id,
+/// What a cell contributes to its period's revision digest: what the server can show of it. A count is
+/// digested as served (rounded, or hidden by the small-cell rule), so a raw change that rounding hides never
+/// marks a period revised: the flag must not tell anyone that an internal cell moved within its rounding band.
+/// Percentage-only measures and their bases are digested raw, because every percentage over several cells is
+/// the ratio of their raw sums and so can move while each cell's whole percent stays; what that says is safe
+/// for the same reason the percentages are (rule 3): "changed" is the same answer for every common multiple k
+/// of the figures, so it narrows no volume.
+std::string served_form(const std::optional<std::int64_t>& value, bool suppressed, measure_kind kind,
+                        const disclosure::policy& policy) {
+    if (!value) return suppressed ? "s" : "-";
+    if (kind != measure_kind::count) return std::to_string(*value);
+    const auto served = disclosure::protect_count_cell(*value, policy);
+    return served ? std::to_string(*served) : "x";
+}
+
+/// The revision state of each period of the new release: a period in which anything served differs from the
+/// stored release (any measure, area, protected value or suppression mark; see served_form) is revised; an
+/// unchanged one keeps its releases; a new one starts at this release. Stores ingested before revisions were
+/// kept date their periods from the old release. Each release is digested under its own policy and measure
+/// kinds, so re-rounding a dataset to another base is a revision of every period it changes.
+std::map<std::string, period_revision> period_revisions(ingest_context& ctx, const dataset_source& source,
                                                         const std::map<cell_key, cell_value>& cells) {
+    const std::string& dataset_id = source.id;
     constexpr std::uint64_t offset = 14695981039346656037ULL;
+    std::map<std::string, measure_kind> kinds;
+    for (const auto& m : source.measures) kinds[m.info.id] = m.info.kind;
     std::map<std::string, std::uint64_t> fresh;
     for (const auto& [key, cell] : cells) {
         auto [it, added] = fresh.emplace(key.period, offset);
         (void)added;
-        fold(it->second, key.measure, key.area_id, cell.value, cell.suppressed);
+        fold(it->second, key.measure, key.area_id, served_form(cell.value, cell.suppressed, kinds[key.measure], source.policy));
+    }
+    disclosure::policy old_policy = source.policy;
+    {
+        statement s(ctx.db(), "SELECT rounding_base, rounded_by, suppression_threshold, percent_min_denominator FROM datasets "
+                              "WHERE id = ?");
+        s.bind(1, dataset_id);
+        if (s.step()) {
+            old_policy.rounding_base = s.int64(0);
+            disclosure::parse_rounded_by(s.text(1), old_policy.rounded_by);
+            old_policy.suppression_threshold = s.int64(2);
+            old_policy.percent_min_denominator = s.int64(3);
+        }
+    }
+    std::map<std::string, measure_kind> old_kinds;
+    {
+        statement s(ctx.db(), "SELECT id, kind FROM measures WHERE dataset_id = ?");
+        s.bind(1, dataset_id);
+        while (s.step()) {
+            old_kinds[s.text(0)] = parse_measure_kind(s.text(1));
+        }
     }
     std::map<std::string, std::uint64_t> stored;
     {
@@ -209,7 +249,8 @@ std::map<std::string, period_revision> period_revisions(ingest_context& ctx, con
         while (s.step()) {
             auto [it, added] = stored.emplace(s.text(1), offset);
             (void)added;
-            fold(it->second, s.text(0), s.int64(2), s.is_null(3) ? std::nullopt : std::optional<std::int64_t>(s.int64(3)), s.int64(4) != 0);
+            const auto value = s.is_null(3) ? std::nullopt : std::optional<std::int64_t>(s.int64(3));
+            fold(it->second, s.text(0), s.int64(2), served_form(value, s.int64(4) != 0, old_kinds[s.text(0)], old_policy));
         }
     }
     std::int64_t old_release = 0;
@@ -500,7 +541,7 @@ void ingest_dataset(ingest_context& ctx, const dataset_source& source) {
         }
     }
 
-    const auto revisions = period_revisions(ctx, source.id, cells);
+    const auto revisions = period_revisions(ctx, source, cells);
 
     // Replace atomically: the old release disappears in the same transaction that brings the new one.
     for (const char* sql : {"DELETE FROM observations WHERE dataset_id = ?", "DELETE FROM measures WHERE dataset_id = ?",

@@ -1385,6 +1385,80 @@ TEST_CASE("revisions - a re-published period whose figures changed is marked rev
     }
 }
 
+TEST_CASE("revisions of internal MI - a raw change that rounding hides is no revision; the flag follows served figures") {
+    // The "revised" flag is served to everyone who may see the dataset; if it followed raw cells, a revision
+    // with unchanged rounded figures would tell a partner that an internal count moved inside its rounding band.
+    temp_dir dir;
+    const std::string db_path = sample_store_in(dir);
+    const auto ingest = [&](const std::string& rows, int rounding_base) {
+        const std::string csv = dir.file("mi_" + std::to_string(fnv1a(rows)) + ".csv");
+        write_text(csv, "oa11cd,period,measure,value\n" + rows);
+        const std::string manifest = dir.file("mi.json");
+        write_text(manifest, R"({"datasets": [{"id": "mi", "title": "t", "publisher": "p", "licence": "internal", "attribution": "a",
+          "classification": "internal", "level": "oa", "vintage": 2011,
+          "disclosure": {"rounding_base": )" + std::to_string(rounding_base) + R"(, "suppression_threshold": 20},
+          "files": [{"path": ")" + csv + R"(", "layout": "long",
+                     "columns": {"period": "period", "area": "oa11cd", "measure": "measure", "value": "value"}}],
+          "measures": [{"id": "referrals", "kind": "count"},
+                       {"id": "outcome_a", "kind": "percent_only", "percent_of": "outcomes"},
+                       {"id": "outcome_b", "kind": "percent_only", "percent_of": "outcomes"},
+                       {"id": "outcomes", "kind": "percent_base", "sum_of": ["outcome_a", "outcome_b"]}]}]})");
+        return data::ingest_manifest(manifest, db_path);
+    };
+    const auto revision_of = [&](const std::string& period) {
+        auto db = data::open_store(db_path, false);
+        for (const auto& d : data::load_datasets(db)) {
+            if (d.id == "mi") return d.revisions.at(period).revision;
+        }
+        FAIL("dataset mi not in the store");
+        return std::int64_t{-1};
+    };
+    // E00026358 rounds 31 -> 40 and 5 -> 0 (hidden: below 20); outcomes give a percentage of 3 in 10.
+    const std::string base = "E00026358,2024-08,referrals,31\nE00026359,2024-08,referrals,5\n"
+                             "E00026358,2024-08,outcome_a,3\nE00026358,2024-08,outcome_b,7\n"
+                             "E00026358,2024-09,referrals,31\n";
+    ingest(base, 20);
+    REQUIRE(revision_of("2024-08") == 0);
+
+    SUBCASE("31 -> 39 (both served as 40) and 5 -> 9 (both hidden) revise nothing") {
+        const auto second = ingest("E00026358,2024-08,referrals,39\nE00026359,2024-08,referrals,9\n"
+                                   "E00026358,2024-08,outcome_a,3\nE00026358,2024-08,outcome_b,7\n"
+                                   "E00026358,2024-09,referrals,30\n",
+                                   20);
+        CHECK(revision_of("2024-08") == 0);
+        CHECK(revision_of("2024-09") == 0);
+        CHECK_FALSE(has_note(second, "revised"));
+    }
+    SUBCASE("31 -> 50 (served 40 -> 60) is a revision of that period only") {
+        ingest("E00026358,2024-08,referrals,50\nE00026359,2024-08,referrals,5\n"
+               "E00026358,2024-08,outcome_a,3\nE00026358,2024-08,outcome_b,7\n"
+               "E00026358,2024-09,referrals,31\n",
+               20);
+        CHECK(revision_of("2024-08") == 1);
+        CHECK(revision_of("2024-09") == 0);
+    }
+    SUBCASE("a hidden cell that becomes served (9 -> 10 rounds to 20) is a revision") {
+        ingest("E00026358,2024-08,referrals,31\nE00026359,2024-08,referrals,10\n"
+               "E00026358,2024-08,outcome_a,3\nE00026358,2024-08,outcome_b,7\n"
+               "E00026358,2024-09,referrals,31\n",
+               20);
+        CHECK(revision_of("2024-08") == 1);
+    }
+    SUBCASE("the same raw cells re-rounded to another base are revised where the served figure moves") {
+        ingest(base, 10); // 31 -> 30 (was 40); September 31 -> 30 too
+        CHECK(revision_of("2024-08") == 1);
+        CHECK(revision_of("2024-09") == 1);
+    }
+    SUBCASE("percentage-only figures are compared raw: 3 and 7 -> 6 and 14 moves no cell's percentage but would move a "
+            "percentage over several cells, and 'changed' holds for every common multiple of the figures") {
+        ingest("E00026358,2024-08,referrals,31\nE00026359,2024-08,referrals,5\n"
+               "E00026358,2024-08,outcome_a,6\nE00026358,2024-08,outcome_b,14\n"
+               "E00026358,2024-09,referrals,31\n",
+               20);
+        CHECK(revision_of("2024-08") == 1);
+    }
+}
+
 TEST_CASE("hostile files - a CSV renamed .xlsx and a truncated zip are refused by name, the store untouched") {
     temp_dir dir;
     const std::string db_path = sample_store_in(dir);

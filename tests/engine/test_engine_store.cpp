@@ -305,6 +305,8 @@ const std::string shared = SMALLAREA_SHARED_DATA;
 ingested_store& wards() {
     static ingested_store s([](const temp_dir& dir) {
         const std::string manifest = dir.file("manifest.json");
+        const std::string msoa_csv = dir.file("msoa_counts.csv"); // City of London 001 and Barking and Dagenham 001
+        test_support::write_text(msoa_csv, "msoa21cd,people\nE02000001,120\nE02000002,340\n");
         test_support::write_text(manifest, R"({
   "lookups": [
     {"path": ")" + shared + R"(/lookups/oa21_lsoa21_msoa21_lad21_ew.csv.gz", "vintage": 2021},
@@ -325,6 +327,11 @@ ingested_store& wards() {
                  {"id": "share_2", "kind": "percent_only", "percent_of": "deprivation_base", "column": "hh_deprived_2_dims"},
                  {"id": "deprivation_base", "kind": "percent_base", "sum_of": ["share_0", "share_2"]}],
     "disclosure": {"rounding_base": 20, "rounded_by": "smallarea"}
+  }, {
+    "id": "msoa_counts", "title": "People by MSOA", "publisher": "p", "licence": "OGL v3", "attribution": "a",
+    "classification": "published", "level": "msoa", "vintage": 2021,
+    "files": [{"path": ")" + msoa_csv + R"(", "layout": "wide", "period": "2024-01"}],
+    "measures": [{"id": "people", "kind": "count"}]
   }]
 })");
         return manifest;
@@ -433,7 +440,16 @@ TEST_CASE("wards - MSOAs do not fit in wards, and percentage-only measures are n
         CHECK(e.code() == "PercentageOnly");
     }
     CHECK_NOTHROW((void)w.snap->make_query("deprivation", "share_2", "", "lad", "", ""));
-    // A dataset published by MSOA has no ward table (its MSOAs straddle wards): the nesting rule, on any store.
+    // A dataset published by MSOA has no ward table (its MSOAs straddle wards): refused through the query itself,
+    // on a store that has wards, while its district table is served.
+    try {
+        (void)w.snap->make_query("msoa_counts", "people", "", "ward", "", "");
+        FAIL("an MSOA dataset was summed into wards");
+    } catch (const smallarea::bad_request& e) {
+        CHECK(e.code() == "NotNested");
+    }
+    const auto by_lad = w.snap->table(*w.db, w.snap->make_query("msoa_counts", "people", "", "lad", "", ""));
+    CHECK(by_lad.table.total().value == 460);
     CHECK_FALSE(data::nests_in("msoa", "ward"));
     CHECK(data::nests_in("lsoa", "ward"));
     CHECK(data::nests_in("oa", "ward"));

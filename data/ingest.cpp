@@ -52,6 +52,7 @@ ingest_summary ingest_manifest(const std::string& manifest_path, const std::stri
     for (const auto& l : m.lookups) ingest::ingest_lookup(ctx, l);
     // Only lookups add links, and every ingest closes the ones it adds: a datasets-only release skips the pass.
     if (!m.lookups.empty()) ingest::link_through_parents(ctx);
+    for (const auto& c : m.crosswalks) ingest::ingest_crosswalk(ctx, c);
     for (const auto& d : m.denominators) ingest::ingest_denominators(ctx, d);
     for (const auto& d : m.derived) ingest::derive_boundaries(ctx, d);
     for (const auto& p : m.postcodes) ingest::ingest_postcodes(ctx, p);

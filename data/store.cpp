@@ -217,6 +217,22 @@ CREATE TABLE IF NOT EXISTS place_names (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 8 (issue #17): boundary crosswalks, e.g. ONS's LSOA 2011 -> LSOA 2021 lookup. One row per (old area,
+// new area) pair with the publisher's change code (U unchanged, S split, M merged, X irregular). Whether a new
+// area is an exact sum of old ones is read from the pairs themselves, not the code: an old area with one new
+// area is wholly inside it. Rewritten per (level, from, to) by each crosswalk ingest.
+const char* const schema_v8_crosswalks = R"sql(
+CREATE TABLE IF NOT EXISTS crosswalks (
+    level TEXT NOT NULL,
+    from_vintage INTEGER NOT NULL,
+    to_vintage INTEGER NOT NULL,
+    from_area INTEGER NOT NULL REFERENCES areas (id),
+    to_area INTEGER NOT NULL REFERENCES areas (id),
+    change TEXT NOT NULL CHECK (change IN ('U', 'S', 'M', 'X')),
+    PRIMARY KEY (level, from_vintage, to_vintage, from_area, to_area)
+) WITHOUT ROWID;
+)sql";
+
 /// True when table has column (a version step that adds one is then already done: a store whose version number
 /// was set back by hand, as the migration tests do, must still migrate).
 bool has_column(database& db, const char* table, const char* column) {
@@ -235,6 +251,7 @@ void migrate(database& db, int from) {
     if (from < 4 && !has_column(db, "observations", "suppressed")) db.exec(schema_v4);
     if (from < 6) db.exec(schema_v6_revisions);
     if (from < 7) db.exec(schema_v7_postcodes);
+    if (from < 8) db.exec(schema_v8_crosswalks);
     db.exec("PRAGMA user_version = " + std::to_string(schema_version));
 }
 
@@ -520,6 +537,22 @@ std::vector<observation> load_observations(database& db, const std::string& data
 std::int64_t data_release(database& db) {
     statement s(db, "SELECT value FROM meta WHERE key = 'release'");
     return s.step() ? std::stoll(s.text(0)) : 0;
+}
+
+std::vector<crosswalk_info> load_crosswalks(database& db) {
+    std::vector<crosswalk_info> out;
+    statement s(db, "SELECT level, from_vintage, to_vintage, from_area, to_area, change FROM crosswalks "
+                    "ORDER BY level, from_vintage, to_vintage, from_area, to_area");
+    while (s.step()) {
+        const int from = static_cast<int>(s.int64(1));
+        const int to = static_cast<int>(s.int64(2));
+        if (out.empty() || out.back().level != s.text(0) || out.back().from_vintage != from || out.back().to_vintage != to) {
+            out.push_back(crosswalk_info{s.text(0), from, to, {}});
+        }
+        const std::string change = s.text(5);
+        out.back().links.push_back(crosswalk_link{s.int64(3), s.int64(4), change.empty() ? 'U' : change[0]});
+    }
+    return out;
 }
 
 } // namespace smallarea::data

@@ -14,7 +14,7 @@
 namespace smallarea::data {
 
 /// Schema version this build reads and writes (PRAGMA user_version).
-constexpr int schema_version = 7;
+constexpr int schema_version = 8;
 
 /// Opens an existing store for reading/serving. Throws store_error when it is missing, not a smallarea store,
 /// locked, from a newer schema version, or from an older one (run `smallarea ingest` to migrate it).
@@ -116,6 +116,24 @@ struct observation {
 /// Raw observations of one measure and period, by area id. Raw: callers must pass them through disclosure.
 std::vector<observation> load_observations(database& db, const std::string& dataset_id, const std::string& measure_id,
                                            const std::string& period);
+
+/// One pair of a boundary crosswalk (store table `crosswalks`): an area of the old vintage and an area of the new
+/// one it shares ground with, and the publisher's change code: 'U' unchanged, 'S' split, 'M' merged, 'X' irregular.
+struct crosswalk_link {
+    std::int64_t from_area = 0;
+    std::int64_t to_area = 0;
+    char change = 'U';
+};
+
+struct crosswalk_info {
+    std::string level;
+    int from_vintage = 0;
+    int to_vintage = 0;
+    std::vector<crosswalk_link> links; ///< ordered by (from_area, to_area)
+};
+
+/// Every crosswalk in the store (empty for stores without one).
+std::vector<crosswalk_info> load_crosswalks(database& db);
 
 /// The store-wide data release: the largest dataset release (0 when none). Part of every cache key.
 std::int64_t data_release(database& db);

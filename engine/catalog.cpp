@@ -4,6 +4,7 @@
 #include "core/error.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <unordered_set>
 
 namespace smallarea::engine {
@@ -69,6 +70,41 @@ void snapshot::load(data::database& db, bool build_tiles) {
             list.push_back({p, areas, static_cast<std::int64_t>(with_value.size())});
         }
     }
+    for (const auto& c : data::load_crosswalks(db)) {
+        // Shares of each old area among its new pieces, by the pieces' Census households (equal when any lacks one).
+        std::unordered_map<std::int64_t, std::vector<std::size_t>> pieces;
+        for (const auto& l : c.links) {
+            if (m_by_id.count(l.from_area) && m_by_id.count(l.to_area)) pieces[l.from_area].push_back(m_by_id.at(l.to_area));
+        }
+        auto& map = m_crosswalks[{c.level, c.from_vintage, c.to_vintage}];
+        const auto rank = [](char change) { return change == 'X' ? 3 : change == 'S' ? 2 : change == 'M' ? 1 : 0; };
+        for (const auto& l : c.links) {
+            const auto from = m_by_id.find(l.from_area);
+            const auto to = m_by_id.find(l.to_area);
+            if (from == m_by_id.end() || to == m_by_id.end()) continue;
+            const auto& split = pieces.at(l.from_area);
+            double share = 1;
+            if (split.size() > 1) {
+                std::int64_t total = 0;
+                bool counted = true;
+                for (const auto piece : split) {
+                    const auto h = m_areas[piece].denominators.find("households");
+                    if (h == m_areas[piece].denominators.end()) counted = false;
+                    else total += h->second;
+                }
+                if (counted && total > 0) {
+                    share = static_cast<double>(m_areas[to->second].denominators.at("households")) / static_cast<double>(total);
+                } else {
+                    share = 1.0 / static_cast<double>(split.size());
+                }
+                // A piece with no households still has a share below 1: it is never taken for the whole old area.
+                share = std::min(share, 1.0 - 1e-9);
+            }
+            auto& target = map.targets[to->second];
+            target.parts.emplace_back(from->second, share);
+            if (rank(l.change) > rank(target.change)) target.change = l.change;
+        }
+    }
     if (!build_tiles) return;
     std::map<layer_key, bool> levels;
     for (const auto& a : m_areas) {
@@ -100,6 +136,11 @@ const data::dataset_info& snapshot::dataset(const std::string& id) const {
         if (d.id == id) return d;
     }
     throw not_found("UnknownDataset", "no dataset \"" + id + "\"");
+}
+
+const crosswalk_map* snapshot::crosswalk(const std::string& level, int from, int to) const {
+    const auto it = m_crosswalks.find({level, from, to});
+    return it == m_crosswalks.end() ? nullptr : &it->second;
 }
 
 std::optional<std::size_t> snapshot::find_area(const std::string& code, int vintage_preference) const {
@@ -208,7 +249,21 @@ table_query snapshot::make_query(const std::string& dataset_id, const std::strin
     }
     q.vintage = d.vintage;
     if (!vintage.empty() && vintage != std::to_string(d.vintage)) {
-        throw bad_request("InvalidVintage", "dataset " + d.id + " is on " + std::to_string(d.vintage) + " geography");
+        int other = 0;
+        const bool number = vintage.size() == 4 && std::all_of(vintage.begin(), vintage.end(), [](unsigned char c) { return std::isdigit(c); });
+        if (number) other = std::stoi(vintage);
+        if (!number || !crosswalk(d.level, d.vintage, other)) {
+            throw bad_request("InvalidVintage", "dataset " + d.id + " is on " + std::to_string(d.vintage) + " geography" +
+                                                    (number ? " and this store has no " + d.level + " crosswalk from " +
+                                                                  std::to_string(d.vintage) + " to " + vintage + " (manifest \"crosswalks\")"
+                                                            : ""));
+        }
+        if (q.measure->kind == data::measure_kind::percent_only) {
+            throw disclosure_refused("PercentageOnly", "measure " + q.measure->id + " is a percentage-only measure: it is "
+                                     "served on its own boundary vintage only; new areas cut across the old ones, so their "
+                                     "percentages next to the others would act like overlapping user-defined areas");
+        }
+        q.vintage = other;
     }
     q.level = level.empty() ? d.level : level;
     const int rank = data::level_rank(require_level(q.level));
@@ -217,18 +272,22 @@ table_query snapshot::make_query(const std::string& dataset_id, const std::strin
                                               " level; it is never apportioned down to " + q.level);
     }
     refuse_unnested(d, q.level, *q.measure);
-    if (q.level != d.level && !m_level_vintages.count({q.level, d.vintage})) {
+    if (q.level != d.level && !m_level_vintages.count({q.level, q.vintage})) {
         // A known level the store has no areas of on this vintage (wards without a ward lookup): an empty table
         // would read as "no data here", so say what is missing.
-        throw not_found("UnknownLevel", "this store has no " + q.level + " areas on " + std::to_string(d.vintage) +
-                                            " geography (a " + q.level + " lookup for " + std::to_string(d.vintage) + " areas is needed)");
+        throw not_found("UnknownLevel", "this store has no " + q.level + " areas on " + std::to_string(q.vintage) +
+                                            " geography (a " + q.level + " lookup for " + std::to_string(q.vintage) + " areas is needed)");
     }
     if (within.rfind("bespoke:", 0) == 0) {
+        if (q.crosswalked()) {
+            throw bad_request("InvalidVintage", "bespoke areas are made of areas of their dataset's own vintage (" +
+                                                    std::to_string(d.vintage) + "); leave out vintage");
+        }
         q.within_bespoke = within.substr(8);
         if (q.within_bespoke.empty()) throw bad_request("InvalidParameter", "within=bespoke: needs a bespoke area id");
         refuse_percentages_on_user_areas(q); // before any route does work on it (targets, zones)
     } else if (!within.empty()) {
-        q.within = find_area(within, d.vintage);
+        q.within = find_area(within, q.vintage);
         if (!q.within) throw not_found("UnknownArea", "no area \"" + within + "\"");
     }
     return q;
@@ -290,26 +349,8 @@ void refuse_percentages_on_user_areas(const table_query& q) {
                              "percentages");
 }
 
-table_result snapshot::table(data::database& db, const table_query& q) const {
+disclosure::raw_table snapshot::raw_cells(const table_query& q, const std::vector<std::size_t>& cells) const {
     const auto& d = *q.dataset;
-    refuse_percentages_on_user_areas(q);
-    std::vector<std::size_t> cells;
-    if (!q.groups.empty()) {
-        std::vector<std::size_t> all;
-        for (const auto& g : q.groups) all.insert(all.end(), g.second.begin(), g.second.end());
-        cells = cells_covering(all, d);
-    } else if (!q.within_bespoke.empty()) {
-        // Through the one resolver with the query's reader: a private area of another organisation is unknown here.
-        const auto b = data::load_bespoke(db, q.within_bespoke, false, q.bespoke_reader);
-        if (!b) throw not_found("UnknownBespoke", "no bespoke area \"" + q.within_bespoke.substr(0, 40) + "\"");
-        std::vector<std::size_t> members;
-        for (const auto id : b->members) {
-            if (const auto i = find_area_by_id(id)) members.push_back(*i);
-        }
-        cells = cells_covering(members, d);
-    } else {
-        cells = areas_of(d.level, d.vintage, q.within);
-    }
     std::unordered_map<std::int64_t, std::optional<std::int64_t>> values;
     std::unordered_set<std::int64_t> publisher_suppressed;
     for (const auto& o : observations(d.id, q.measure->id, q.period)) {
@@ -339,6 +380,37 @@ table_result snapshot::table(data::database& db, const table_query& q) const {
         }
         raw.rows.push_back(std::move(row));
     }
+    return raw;
+}
+
+table_result snapshot::table(data::database& db, const table_query& q) const {
+    const auto& d = *q.dataset;
+    refuse_percentages_on_user_areas(q);
+    if (q.crosswalked()) {
+        if (!q.groups.empty() || !q.within_bespoke.empty()) {
+            throw bad_request("InvalidVintage", "bespoke areas are made of areas of their dataset's own vintage (" +
+                                                    std::to_string(d.vintage) + ")");
+        }
+        return crosswalked_table(q);
+    }
+    std::vector<std::size_t> cells;
+    if (!q.groups.empty()) {
+        std::vector<std::size_t> all;
+        for (const auto& g : q.groups) all.insert(all.end(), g.second.begin(), g.second.end());
+        cells = cells_covering(all, d);
+    } else if (!q.within_bespoke.empty()) {
+        // Through the one resolver with the query's reader: a private area of another organisation is unknown here.
+        const auto b = data::load_bespoke(db, q.within_bespoke, false, q.bespoke_reader);
+        if (!b) throw not_found("UnknownBespoke", "no bespoke area \"" + q.within_bespoke.substr(0, 40) + "\"");
+        std::vector<std::size_t> members;
+        for (const auto id : b->members) {
+            if (const auto i = find_area_by_id(id)) members.push_back(*i);
+        }
+        cells = cells_covering(members, d);
+    } else {
+        cells = areas_of(d.level, d.vintage, q.within);
+    }
+    const auto raw = raw_cells(q, cells);
     auto protected_cells = disclosure::protect(raw, d.policy);
 
     if (!q.groups.empty()) {
@@ -351,15 +423,18 @@ table_result snapshot::table(data::database& db, const table_query& q) const {
             for (const auto c : cells_covering(members, d)) indices.push_back(row_of.at(c));
             rows.emplace_back(code, std::move(indices));
         }
-        return table_result{q, disclosure::aggregate(rows, protected_cells, raw), {}, {}};
+        return table_result{q, disclosure::aggregate(rows, protected_cells, raw), {}, {}, {}};
     }
-    if (q.level == d.level) {
-        return table_result{q, std::move(protected_cells), cells, {}};
-    }
-    // A coarser level: each row is the sum of its members' protected cells (rule 2), never a raw sum.
+    table_result cells_table{q, std::move(protected_cells), cells, {}, {}};
+    if (q.level == d.level) return cells_table;
+    return to_coarser_level(q, std::move(cells_table), &raw);
+}
+
+table_result snapshot::to_coarser_level(const table_query& q, table_result t, const disclosure::raw_table* raw) const {
+    // Each row is the sum of its members' protected cells (rule 2), never a raw sum.
     std::map<std::size_t, std::vector<std::size_t>> members;
-    for (std::size_t i = 0; i < cells.size(); ++i) {
-        if (const auto parent = ancestor_at(cells[i], q.level)) members[*parent].push_back(i);
+    for (std::size_t i = 0; i < t.row_areas.size(); ++i) {
+        if (const auto parent = ancestor_at(t.row_areas[i], q.level)) members[*parent].push_back(i);
     }
     std::vector<std::pair<std::string, std::vector<std::size_t>>> groups;
     std::vector<std::size_t> parents;
@@ -379,8 +454,48 @@ table_result snapshot::table(data::database& db, const table_query& q) const {
     }
     // Households are the sum over the covered cells with a count (rule 8), not the coarser area's own Census
     // figure: a rate must use the households of the same cells as its value.
-    auto aggregated = disclosure::aggregate(sorted_groups, protected_cells, raw);
-    return table_result{q, std::move(aggregated), sorted_parents, {}};
+    auto aggregated = raw ? disclosure::aggregate(sorted_groups, t.table, *raw) : disclosure::aggregate_counts(sorted_groups, t.table);
+    return table_result{q, std::move(aggregated), sorted_parents, {}, {}};
+}
+
+table_result snapshot::crosswalked_table(const table_query& q) const {
+    const auto& d = *q.dataset;
+    const crosswalk_map* map = crosswalk(d.level, d.vintage, q.vintage);
+    if (!map) throw bad_request("InvalidVintage", "no crosswalk for dataset " + d.id);
+    // The new vintage's areas inside `within` (or all), and the old cells they are made of.
+    const auto targets = areas_of(d.level, q.vintage, q.within);
+    std::vector<std::size_t> cells;
+    std::unordered_map<std::size_t, std::size_t> cell_row;
+    for (const auto t : targets) {
+        const auto it = map->targets.find(t);
+        if (it == map->targets.end()) continue;
+        for (const auto& [old_area, share] : it->second.parts) {
+            (void)share;
+            if (cell_row.emplace(old_area, cells.size()).second) cells.push_back(old_area);
+        }
+    }
+    const auto raw = raw_cells(q, cells);
+    const auto protected_cells = disclosure::protect(raw, d.policy);
+    std::vector<disclosure::crosswalk_area> areas;
+    std::vector<char> changes;
+    areas.reserve(targets.size());
+    for (const auto t : targets) {
+        disclosure::crosswalk_area area;
+        area.code = m_areas[t].code;
+        area.name = m_areas[t].name;
+        const std::string denominator = q.measure->denominator.empty() ? "households" : q.measure->denominator;
+        if (const auto h = m_areas[t].denominators.find(denominator); h != m_areas[t].denominators.end()) area.households = h->second;
+        char change = 0;
+        if (const auto it = map->targets.find(t); it != map->targets.end()) {
+            for (const auto& [old_area, share] : it->second.parts) area.parts.push_back({cell_row.at(old_area), share});
+            change = it->second.change;
+        }
+        areas.push_back(std::move(area));
+        changes.push_back(change);
+    }
+    table_result moved{q, disclosure::crosswalk(areas, protected_cells), targets, {}, std::move(changes)};
+    if (q.level == d.level) return moved;
+    return to_coarser_level(q, std::move(moved), nullptr);
 }
 
 std::vector<std::int32_t> rows_by_area(const table_result& t, std::size_t num_areas) {

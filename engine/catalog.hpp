@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -37,13 +38,29 @@ struct tile_layer {
 /// whichever route asks. Whether this store has boundaries for it is snapshot::layer's question.
 const std::string& require_level(const std::string& level);
 
+/// A boundary crosswalk as the snapshot holds it: each area of the new vintage (index into snapshot::areas) with
+/// the old-vintage areas it is made of and the share of each (1 = the whole old area; a split area's pieces share
+/// it by Census households of the new areas, or equally when a piece has no count), and the publisher's change
+/// code of the area ('U', 'M', 'S', 'X'; the most irregular of its pairs).
+struct crosswalk_target {
+    std::vector<std::pair<std::size_t, double>> parts;
+    char change = 'U';
+};
+struct crosswalk_map {
+    std::unordered_map<std::size_t, crosswalk_target> targets;
+};
+
 /// What a table request names, after validation.
 struct table_query {
     const data::dataset_info* dataset = nullptr;
     const data::measure_info* measure = nullptr;
     std::string period;
     std::string level;      ///< the level rows are at (the dataset's or a coarser one)
+    /// The boundary vintage rows are on: the dataset's, or another one a crosswalk reaches (vintage=2021 on a 2011
+    /// dataset; see crosswalked()).
     int vintage = 0;
+    /// The table is moved from the dataset's vintage to `vintage` through a crosswalk.
+    bool crosswalked() const noexcept { return dataset && vintage != dataset->vintage; }
     std::optional<std::size_t> within; ///< index into snapshot::areas
     /// within=bespoke:ID: the bespoke area's id; table() loads its members from the store and keeps only the
     /// dataset-level cells they cover.
@@ -71,6 +88,9 @@ struct table_result {
     /// The inverse of row_areas (-1: the area has no row). Filled only for tables cached by
     /// context::table_values, so a tile looks its features up without rebuilding a per-area map per request.
     std::vector<std::int32_t> row_of_area;
+    /// Crosswalked tables at the dataset's level: each row's change code ('U', 'M', 'S', 'X'; 0 when the area is in
+    /// no pair of the crosswalk). Empty otherwise.
+    std::vector<char> row_change;
 };
 
 /// Throws bad_request("NotNested") when d's areas do not sum into `level` (MSOA data by ward), and
@@ -122,6 +142,9 @@ public:
     /// throws bad_request("LevelTooFine"); another vintage throws bad_request("InvalidVintage").
     std::vector<std::size_t> cells_covering(const std::vector<std::size_t>& members, const data::dataset_info& d) const;
 
+    /// The crosswalk of a level between two vintages; nullptr when the store has none.
+    const crosswalk_map* crosswalk(const std::string& level, int from, int to) const;
+
     /// Builds the raw table for a query from the store and protects it (and aggregates it to a coarser level).
     /// The raw values never leave this function.
     table_result table(data::database& db, const table_query& q) const;
@@ -136,6 +159,12 @@ private:
     /// reads them, and it returns protected values.
     const std::vector<data::observation>& observations(const std::string& dataset_id, const std::string& measure_id,
                                                        const std::string& period) const;
+    /// The raw cells of q's dataset, measure and period for these areas (at the dataset's level and vintage).
+    disclosure::raw_table raw_cells(const table_query& q, const std::vector<std::size_t>& cells) const;
+    /// table() for a crosswalked query: protected cells on the old vintage, moved by disclosure::crosswalk.
+    table_result crosswalked_table(const table_query& q) const;
+    /// Rows of `t` (at the dataset's level) summed into q.level through the areas' ancestors.
+    table_result to_coarser_level(const table_query& q, table_result t, const disclosure::raw_table* raw) const;
 
     std::int64_t m_release = 0;
     std::unordered_map<std::string, std::vector<data::observation>> m_observations;
@@ -147,6 +176,7 @@ private:
     std::vector<data::dataset_info> m_datasets;
     std::map<std::string, std::vector<period_coverage>> m_coverage;
     std::map<layer_key, tile_layer> m_layers;
+    std::map<std::tuple<std::string, int, int>, crosswalk_map> m_crosswalks; ///< (level, from, to)
 };
 
 } // namespace smallarea::engine

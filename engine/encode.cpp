@@ -140,6 +140,19 @@ std::string best_fit_note(const table_query& q) {
            "made on the " + q.level + "'s own boundary";
 }
 
+std::string crosswalk_note(const table_query& q) {
+    if (!q.crosswalked()) return {};
+    const auto& d = *q.dataset;
+    const std::string from = std::to_string(d.vintage), to = std::to_string(q.vintage);
+    const bool apportioned = disclosure::may_apportion(d.policy);
+    return "moved from " + d.level + " " + from + " to " + d.level + " " + to + " areas through the ONS crosswalk: an "
+           "unchanged (U) or merged (M) area is the exact sum of the protected figures of its " + from + " areas; a piece of "
+           "a split (S) or irregular (X) area " +
+           (apportioned ? "is estimated from its " + from + " area's figure by Census households (estimated: true), with an "
+                          "uncertainty covering any split"
+                        : "would need apportioning, which internal MI never gets, so it has no value (not_apportioned: true)");
+}
+
 nlohmann::json table_json(const table_result& t, const snapshot& s) {
     const auto& d = *t.query.dataset;
     const std::string fit = best_fit_note(t.query); // a ward table from finer data: every figure says best fit
@@ -151,6 +164,12 @@ nlohmann::json table_json(const table_result& t, const snapshot& s) {
         row["name"] = area.name;
         row["level"] = area.level;
         if (!fit.empty()) row["best_fit"] = true;
+        if (t.query.crosswalked()) {
+            const auto& r = t.table.rows()[i];
+            row["estimated"] = r.estimated;
+            row["not_apportioned"] = r.not_apportioned;
+            if (i < t.row_change.size()) row["change"] = t.row_change[i] ? json(std::string(1, t.row_change[i])) : json(nullptr);
+        }
         json parents = json::object();
         for (const auto id : area.ancestors) {
             if (const auto p = s.find_area_by_id(id)) parents[s.areas()[*p].level] = s.areas()[*p].code;
@@ -170,6 +189,9 @@ nlohmann::json table_json(const table_result& t, const snapshot& s) {
              {"disclosure", disclosure_json(d)},
              {"best_fit", !fit.empty()},
              {"best_fit_note", fit.empty() ? json(nullptr) : json(fit)},
+             {"crosswalk", t.query.crosswalked() ? json{{"from_vintage", d.vintage}, {"to_vintage", t.query.vintage},
+                                                        {"note", crosswalk_note(t.query)}}
+                                                  : json(nullptr)},
              {"rows", std::move(rows)},
              {"total", row_json(t.table.total(), percent)},
              {"coverage", json{{"cells", t.table.total().cells}, {"cells_with_value", t.table.total().cells_with_value}}},

@@ -27,6 +27,8 @@ nlohmann::json dataset_json(const data::dataset_info& d, const snapshot* s = nul
 
 /// For a table summed into a best-fit level (wards) from the dataset's finer level: how its figures were made ("" for
 /// the exact hierarchy), so every ward figure says it is a best fit.
+/// What a table moved to another boundary vintage says about its figures (empty when q is on its own vintage).
+std::string crosswalk_note(const table_query& q);
 std::string best_fit_note(const table_query& q);
 
 /// Whether any row's rounding error is at least half its value (files then carry rounding_suggestion).

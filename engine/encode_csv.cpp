@@ -75,6 +75,9 @@ std::string label_description(const std::string& name) {
     if (name.size() > 5 && name.compare(name.size() - 5, 5, "_code") == 0) {
         return "code of the " + name.substr(0, name.size() - 5) + " containing the area (ONS lookup)";
     }
+    if (name == "change") return "how the area changed between boundary vintages (ONS change code: U unchanged, M merged, S split, X irregular)";
+    if (name == "estimated") return "the figure is estimated: a share of a split or irregular older area, apportioned by Census households";
+    if (name == "not_apportioned") return "no figure: the area would need apportioning, which internal MI never gets";
     if (name == "rank") return "position in the ranking (1 = highest)";
     if (name == "band") return "rows sharing a band are within the rounding error of each other";
     if (name == "members") return "number of member areas";

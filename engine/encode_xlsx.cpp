@@ -60,6 +60,16 @@ row_layout table_layout(const table_result& t, const snapshot& s, bool totals) {
             layout.label_header.push_back(level + "_code");
         }
     }
+    // A table moved to another boundary vintage says, per row, how its area changed and whether its figure is an
+    // estimate or withheld (README "Boundary vintages").
+    const bool moved = t.query.crosswalked();
+    const bool change_column = moved && !t.row_change.empty();
+    if (change_column) layout.label_header.push_back("change");
+    if (moved) {
+        layout.label_header.push_back("estimated");
+        layout.label_header.push_back("not_apportioned");
+    }
+    const auto flag = [](bool b) { return layout_label(std::string(b ? "true" : "false")); };
     for (std::size_t i = 0; i < t.table.rows().size(); ++i) {
         const auto& area = s.areas()[t.row_areas[i]];
         const auto& row = t.table.rows()[i];
@@ -68,11 +78,21 @@ row_layout table_layout(const table_result& t, const snapshot& s, bool totals) {
             const auto parent = s.ancestor_at(t.row_areas[i], level);
             labels.emplace_back(parent ? s.areas()[*parent].code : std::string());
         }
+        if (change_column) labels.emplace_back(t.row_change[i] ? std::string(1, t.row_change[i]) : std::string());
+        if (moved) {
+            labels.push_back(flag(row.estimated));
+            labels.push_back(flag(row.not_apportioned));
+        }
         layout.rows.push_back({std::move(labels), &row});
     }
     if (totals) {
         std::vector<layout_label> labels{t.table.total().code, std::string("Total"), t.query.level};
         for (std::size_t k = 0; k < parent_levels.size(); ++k) labels.emplace_back(std::string());
+        if (change_column) labels.emplace_back(std::string());
+        if (moved) {
+            labels.push_back(flag(t.table.total().estimated));
+            labels.push_back(flag(t.table.total().not_apportioned));
+        }
         layout.rows.push_back({std::move(labels), &t.table.total()});
     }
     const std::string fit = best_fit_note(t.query);
@@ -80,6 +100,10 @@ row_layout table_layout(const table_result& t, const snapshot& s, bool totals) {
                        (fit.empty() ? "" : " (best fit of " + t.query.dataset->level + "s)") +
                        (t.query.within ? " within " + s.areas()[*t.query.within].code + " " + s.areas()[*t.query.within].name : "");
     if (!fit.empty()) layout.notes.emplace_back("best fit", fit);
+    if (moved) {
+        layout.geography += " (moved from " + t.query.dataset->level + " " + std::to_string(t.query.dataset->vintage) + ")";
+        layout.notes.emplace_back("boundary vintage", crosswalk_note(t.query));
+    }
     return layout;
 }
 

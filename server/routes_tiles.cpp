@@ -109,6 +109,8 @@ void handle_tile(context& ctx, const httplib::Request& req, httplib::Response& r
                 // Flags only when set: most cells are neither, and absent reads as false in MapLibre filters.
                 if (row.suppressed) out.add("suppressed", true);
                 if (row.missing) out.add("missing", true);
+                if (row.estimated) out.add("estimated", true);
+                if (row.not_apportioned) out.add("not_apportioned", true);
                 if (!then) return;
                 const auto then_index = then->row_of_area[area_index];
                 if (then_index < 0) return;
@@ -177,6 +179,11 @@ void handle_tilejson(context& ctx, const httplib::Request& req, httplib::Respons
         // Tiles carry the flags only when true (a smaller tile; absent = false), and TileJSON says so.
         fields["suppressed"] = "Boolean, present only when true (absent = false)";
         fields["missing"] = "Boolean, present only when true (absent = false)";
+        if (q.crosswalked()) {
+            query_string += "&vintage=" + std::to_string(q.vintage);
+            fields["estimated"] = "Boolean, present only when true: apportioned from a split or irregular older area";
+            fields["not_apportioned"] = "Boolean, present only when true: internal MI that would need apportioning (no value)";
+        }
         if (const auto c = param(req, "compare"); !c.empty()) {
             const auto then = compare_query(*s, q, c);
             query_string += "&compare=" + then.period;

@@ -3,6 +3,9 @@
 #include "data/disclosure/rounding.hpp"
 #include "core/error.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 namespace smallarea::disclosure {
 
 namespace {
@@ -63,6 +66,7 @@ protected_row combine(const std::string& code, const std::string& name, const st
     std::int64_t numerator = 0;
     std::int64_t denominator = 0;
     bool any_suppressed = false;
+    bool any_not_apportioned = false;
     for (std::size_t index : members) {
         if (index >= cells.size()) {
             throw error("AggregateMismatch", "aggregate member index out of range");
@@ -80,7 +84,9 @@ protected_row combine(const std::string& code, const std::string& name, const st
             row.cells_with_value += cell.cells_with_value;
             continue;
         }
+        any_not_apportioned = any_not_apportioned || cell.not_apportioned;
         if (!cell.value) continue;
+        row.estimated = row.estimated || cell.estimated;
         add_to(row.value, *cell.value); // the sum of protected cells, never re-rounded
         row.uncertainty += cell.uncertainty;
         row.cells_with_value += cell.cells_with_value;
@@ -103,11 +109,18 @@ protected_row combine(const std::string& code, const std::string& name, const st
     if (!row.value) {
         // Hidden rather than "no data" when what it covers is suppressed: unknown is never 0 either way.
         if (any_suppressed) row.suppressed = true;
+        else if (any_not_apportioned) row.not_apportioned = true;
         else row.missing = true;
         return row;
     }
     set_rate(row);
     return row;
+}
+
+/// For combine() over tables of counts that have no raw table (it reads raw rows for percentages only).
+const raw_table& no_raw_counts() {
+    static const raw_table none{measure_kind::count, {}};
+    return none;
 }
 
 std::vector<std::size_t> all_rows(std::size_t n) {
@@ -184,6 +197,99 @@ protected_table aggregate(const std::vector<std::pair<std::string, std::vector<s
         shown.insert(shown.end(), members.begin(), members.end());
     }
     out.m_total = combine("total", "Total", shown, cells.rows(), raw, out.m_policy);
+    return out;
+}
+
+protected_table aggregate_counts(const std::vector<std::pair<std::string, std::vector<std::size_t>>>& groups,
+                                 const protected_table& cells) {
+    if (cells.kind() != measure_kind::count) throw error("AggregateMismatch", "aggregate_counts() takes counts only");
+    protected_table out;
+    out.m_kind = cells.kind();
+    out.m_policy = cells.policy();
+    std::vector<std::size_t> shown;
+    for (const auto& [code, members] : groups) {
+        out.m_rows.push_back(combine(code, code, members, cells.rows(), no_raw_counts(), out.m_policy));
+        shown.insert(shown.end(), members.begin(), members.end());
+    }
+    out.m_total = combine("total", "Total", shown, cells.rows(), no_raw_counts(), out.m_policy);
+    return out;
+}
+
+bool crosswalk_area::exact() const noexcept {
+    for (const auto& p : parts) {
+        if (p.share < 1) return false;
+    }
+    return true;
+}
+
+bool may_apportion(const policy& p) noexcept {
+    return p.classification == classification::published && p.rounded_by == rounded_by::publisher;
+}
+
+protected_table crosswalk(const std::vector<crosswalk_area>& areas, const protected_table& cells) {
+    if (cells.kind() != measure_kind::count) {
+        throw error("PercentageOnly", "percentage-only measures are never moved across boundary vintages");
+    }
+    protected_table out;
+    out.m_kind = cells.kind();
+    out.m_policy = cells.policy();
+    const bool apportion = may_apportion(cells.policy());
+    for (const auto& area : areas) {
+        std::vector<std::size_t> members;
+        for (const auto& part : area.parts) {
+            if (part.cell >= cells.rows().size()) throw error("AggregateMismatch", "crosswalk part index out of range");
+            members.push_back(part.cell);
+        }
+        protected_row row;
+        if (area.exact()) {
+            row = combine(area.code, area.name, members, cells.rows(), no_raw_counts(), out.m_policy);
+        } else {
+            row.code = area.code;
+            row.name = area.name;
+            row.cells = static_cast<std::int64_t>(area.parts.size());
+            if (!apportion) {
+                row.not_apportioned = true;
+            } else {
+                double estimate = 0;
+                bool any_suppressed = false;
+                for (const auto& part : area.parts) {
+                    const protected_row& cell = cells.rows()[part.cell];
+                    any_suppressed = any_suppressed || cell.suppressed;
+                    if (!cell.value) continue;
+                    const double v = static_cast<double>(*cell.value);
+                    estimate += part.share * v;
+                    // The true share lies anywhere from none to all of the old cell (and its rounding): the bound
+                    // must cover both ends around the estimate.
+                    row.uncertainty += part.share < 1 ? std::max(part.share * v, (1 - part.share) * v + cell.uncertainty)
+                                                      : cell.uncertainty;
+                    row.cells_with_value += 1;
+                }
+                if (row.cells_with_value > 0) {
+                    row.value = static_cast<std::int64_t>(std::llround(estimate));
+                    row.estimated = true;
+                } else if (any_suppressed) {
+                    row.suppressed = true;
+                } else {
+                    row.missing = true;
+                }
+            }
+        }
+        // The new area's own households: its rate is per 100 of them, and only when every part has a value.
+        row.households = area.households;
+        row.cells_with_households = area.households ? row.cells : 0;
+        row.rate_value.reset();
+        row.rate_households.reset();
+        row.rate_per_100_households.reset();
+        if (row.value && row.complete() && area.households && *area.households > 0) {
+            row.rate_value = row.value;
+            row.rate_households = area.households;
+            set_rate(row);
+        }
+        out.m_rows.push_back(std::move(row));
+    }
+    std::vector<std::size_t> all(out.m_rows.size());
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+    out.m_total = combine("total", "Total", all, out.m_rows, no_raw_counts(), out.m_policy);
     return out;
 }
 

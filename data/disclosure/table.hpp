@@ -60,6 +60,11 @@ struct protected_row {
     bool suppressed = false;
     /// true when the source had no figure for this area (not the same as zero or suppressed).
     bool missing = false;
+    /// Moved to another boundary vintage by apportioning a split or irregular old area by households (published
+    /// data only): an estimate, its uncertainty widened to the whole range the apportioned share could take.
+    bool estimated = false;
+    /// On another boundary vintage, the figure would need apportioning, which internal MI never gets: no value.
+    bool not_apportioned = false;
     /// Half-width of the interval the true value lies in, given the rounding (rule 1): cells with a value x
     /// base/2. 0 for unrounded data. count measures only.
     double uncertainty = 0;
@@ -80,6 +85,22 @@ struct protected_row {
     }
 };
 
+/// One old-vintage cell's part in an area of the new vintage: `share` of its figure (1 = the whole cell).
+struct crosswalk_part {
+    std::size_t cell = 0; ///< row index into the old-vintage protected table
+    double share = 1;
+};
+
+/// An area of the new vintage and the old cells it is made of.
+struct crosswalk_area {
+    std::string code;
+    std::string name;
+    std::optional<std::int64_t> households; ///< the new area's own count: its rate's base
+    std::vector<crosswalk_part> parts;
+    /// Every part is a whole old cell lying wholly inside this area (unchanged or merged): an exact sum.
+    bool exact() const noexcept;
+};
+
 class protected_table {
 public:
     measure_kind kind() const noexcept { return m_kind; }
@@ -92,6 +113,9 @@ public:
 
 private:
     friend protected_table protect(const raw_table&, const disclosure::policy&);
+    friend protected_table aggregate_counts(const std::vector<std::pair<std::string, std::vector<std::size_t>>>&,
+                                            const protected_table&);
+    friend protected_table crosswalk(const std::vector<crosswalk_area>&, const protected_table&);
     friend protected_table aggregate(const std::vector<std::pair<std::string, std::vector<std::size_t>>>&,
                                      const protected_table&, const raw_table&);
     protected_table() = default;
@@ -128,5 +152,23 @@ std::optional<std::int64_t> protect_count_cell(std::int64_t raw, const policy& p
 /// one common factor (snapshot::table refuses them).
 protected_table aggregate(const std::vector<std::pair<std::string, std::vector<std::size_t>>>& groups,
                           const protected_table& cells, const raw_table& raw);
+
+/// aggregate() for a table of counts that has no raw table behind it (one already moved by crosswalk()): the
+/// same sums of protected fields. Throws smallarea::error for a percentage-only table.
+protected_table aggregate_counts(const std::vector<std::pair<std::string, std::vector<std::size_t>>>& groups,
+                                 const protected_table& cells);
+
+/// Moves a protected count table to another boundary vintage. An exact area (unchanged, merged) is the sum of its
+/// cells' protected values, like any aggregate (rule 2). An area that needs a share of a split or irregular old
+/// cell is estimated, `share x` the protected value rounded to a whole count, flagged `estimated`, with an
+/// uncertainty that covers every split of the old cell (the share could be anything from none to all of it) on
+/// top of its rounding; only for data whose policy allows it (published, not rounded by smallarea). For internal
+/// MI such an area has no value and says `not_apportioned`: a share of a rounded cell estimated from households is
+/// still an unrounded-looking figure, and next to the exact areas it would invite differencing. Rates are per 100
+/// of the new area's households. Throws smallarea::error for a percentage-only table (never moved).
+protected_table crosswalk(const std::vector<crosswalk_area>& areas, const protected_table& cells);
+
+/// Whether a policy lets figures be apportioned across boundary vintages (published data as published).
+bool may_apportion(const policy& p) noexcept;
 
 } // namespace smallarea::disclosure

@@ -182,7 +182,7 @@ manifest read_manifest(const std::string& path) {
     for (const auto& [key, value] : root.items()) {
         (void)value;
         if (key != "boundaries" && key != "lookups" && key != "denominators" && key != "datasets" && key != "derive" &&
-            key != "postcodes" && key != "comment") {
+            key != "postcodes" && key != "crosswalks" && key != "comment") {
             throw ingest_error(path, 0, "unknown manifest section \"" + key + "\"");
         }
     }
@@ -421,8 +421,32 @@ manifest read_manifest(const std::string& path) {
         }
         m.postcodes.push_back(std::move(s));
     }
+    i = 0;
+    for (const auto& c : array_of(root, "crosswalks", path)) {
+        const std::string where = "crosswalks[" + std::to_string(i++) + "]";
+        check_keys(c, {"path", "level", "from", "to", "columns"}, path, where);
+        crosswalk_source s;
+        s.path = resolve(base, get_string(c, "path", path, where));
+        s.level = get_string(c, "level", path, where);
+        check_level(s.level, path, where);
+        // Re-issued levels (districts, wards) keep their codes' meaning across years; their lookups are not crosswalks.
+        if (is_reissued_level(s.level)) manifest_error(path, where, "crosswalks are for census levels (oa, lsoa, msoa), not " + s.level);
+        s.from = static_cast<int>(get_int(c, "from", path, where, true, 0));
+        check_vintage(s.from, path, where);
+        s.to = static_cast<int>(get_int(c, "to", path, where, true, 0));
+        check_vintage(s.to, path, where);
+        if (s.from == s.to) manifest_error(path, where, "\"from\" and \"to\" must be different vintages");
+        s.columns = string_map(c, "columns", path, where);
+        for (const auto& [key, column] : s.columns) {
+            if (key != "from" && key != "to" && key != "change") {
+                manifest_error(path, where, "unknown column role \"" + key + "\" in \"columns\" (from, to, change)");
+            }
+            if (trim(column).empty()) manifest_error(path, where, "\"columns." + key + "\" is empty");
+        }
+        m.crosswalks.push_back(std::move(s));
+    }
     if (m.boundaries.empty() && m.derived.empty() && m.lookups.empty() && m.denominators.empty() && m.datasets.empty() &&
-        m.postcodes.empty()) {
+        m.postcodes.empty() && m.crosswalks.empty()) {
         throw ingest_error(path, 0, "manifest names nothing to ingest");
     }
     return m;

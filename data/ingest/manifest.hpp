@@ -83,6 +83,17 @@ struct postcode_source {
     std::map<std::string, std::string> columns;
 };
 
+/// A boundary crosswalk (README "Boundary vintages"): ONS's lookup between two vintages of one level, e.g.
+/// LSOA 2011 -> LSOA 2021 (lsoa11cd, lsoa21cd, chgind). Columns are detected from ONS names for the two years;
+/// `columns` overrides any of: from, to, change.
+struct crosswalk_source {
+    std::string path;
+    std::string level;
+    int from = 0;
+    int to = 0;
+    std::map<std::string, std::string> columns;
+};
+
 /// Boundaries made by dissolving finer ones through the lookups (e.g. LAD outlines from LSOAs), for areas that
 /// have no boundary of their own.
 struct derived_boundary {
@@ -99,6 +110,7 @@ struct manifest {
     std::vector<denominator_source> denominators;
     std::vector<dataset_source> datasets;
     std::vector<postcode_source> postcodes;
+    std::vector<crosswalk_source> crosswalks;
 };
 
 /// Reads and checks the manifest at path (JSON, paths resolved against its folder). Throws ingest_error naming

@@ -28,6 +28,10 @@ void ingest_lookup(ingest_context& ctx, const lookup_source& source);
 /// sums into any coarser one through the same cells.
 void link_through_parents(ingest_context& ctx);
 
+/// A boundary crosswalk between two vintages of one level (data/ingest/crosswalks.cpp). Runs after the
+/// boundaries and lookups: it keeps the pairs of the store's old areas.
+void ingest_crosswalk(ingest_context& ctx, const crosswalk_source& source);
+
 /// Denominators (household and resident counts) per area (data/ingest/denominators.cpp).
 void ingest_denominators(ingest_context& ctx, const denominator_source& source);
 

@@ -456,3 +456,146 @@ TEST_CASE("wards - MSOAs do not fit in wards, and percentage-only measures are n
     CHECK(data::nests_in("ward", "lad"));
     CHECK_FALSE(data::nests_in("ward", "msoa"));
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Boundary vintages: a 2011 LSOA dataset moved to 2021 LSOAs through ONS's national LSOA 2011 -> 2021 lookup, on
+// real rows of each change code: Hartlepool 009A unchanged (U), Manchester 032D + 032E merged into 032F (M),
+// Manchester 017A split into 017G and 017I (S), and the irregular St Albans / Welwyn Hatfield group (X: St Albans
+// 015C and part of Welwyn Hatfield 014C make St Albans 021C; the rest of 014C is Welwyn Hatfield 017C). Shares of
+// a split area follow Census 2021 households of the new areas (the national TS046 file).
+
+namespace {
+
+ingested_store& vintages() {
+    static ingested_store s([](const temp_dir& dir) {
+        const std::map<std::string, std::int64_t> figures{{"E01011949", 40}, {"E01005282", 25}, {"E01005283", 35},
+                                                          {"E01005108", 100}, {"E01023964", 60}, {"E01023679", 30}};
+        std::string lookup = "lsoa11cd,lad11cd\n", counts = "lsoa11cd,people\n";
+        for (const auto& [code, value] : figures) {
+            lookup += code + ",E08000003\n"; // one district: its code is not what is tested
+            counts += code + "," + std::to_string(value) + "\n";
+        }
+        test_support::write_text(dir.file("lookup.csv"), lookup);
+        test_support::write_text(dir.file("counts.csv"), counts);
+        // Households of the 2021 areas the crosswalk reaches, from the national Census 2021 file.
+        const std::set<std::string> reached{"E01011949", "E01034128", "E01034111", "E01034113", "E01035581", "E01035608"};
+        const auto census = test_support::read_csv(shared + "/counts/national/census2021_lsoa21_households_population_ew.csv.gz");
+        std::string households = "lsoa21cd,households\n";
+        for (const auto& row : census.rows) {
+            if (reached.count(row[0])) households += row[0] + "," + row[6] + "\n";
+        }
+        test_support::write_text(dir.file("households21.csv"), households);
+        const std::string manifest = dir.file("manifest.json");
+        const auto dataset = [&](const std::string& id, const std::string& classification) {
+            return R"({"id": ")" + id + R"(", "title": "People", "publisher": "p", "licence": "l", "attribution": "a",
+              "classification": ")" + classification + R"(", "level": "lsoa", "vintage": 2011,
+              "files": [{"path": ")" + dir.file("counts.csv") + R"(", "layout": "wide", "period": "2019"}],
+              "measures": [{"id": "people", "kind": "count"},
+                           {"id": "share", "kind": "percent_only", "percent_of": "people", "column": "people"}]})";
+        };
+        test_support::write_text(manifest, R"({
+  "lookups": [{"path": ")" + dir.file("lookup.csv") + R"(", "vintage": 2011, "columns": {"lsoa": "lsoa11cd", "lad": "lad11cd"}}],
+  "crosswalks": [{"path": ")" + shared + R"(/lookups/lsoa11_lsoa21_lad22_ew.csv.gz", "level": "lsoa", "from": 2011, "to": 2021}],
+  "denominators": [{"path": ")" + dir.file("households21.csv") + R"(", "level": "lsoa", "vintage": 2021,
+                    "code_column": "lsoa21cd", "measures": {"households": "households"}}],
+  "datasets": [)" + dataset("published", "published") + ", " + dataset("internal", "internal") + R"(]
+})");
+        return manifest;
+    });
+    return s;
+}
+
+struct moved_row {
+    std::optional<std::int64_t> value;
+    double uncertainty = 0;
+    bool estimated = false, not_apportioned = false;
+    char change = 0;
+};
+
+std::map<std::string, moved_row> moved(const std::string& dataset) {
+    auto& v = vintages();
+    const auto t = v.snap->table(*v.db, v.snap->make_query(dataset, "people", "", "lsoa", "2021", ""));
+    std::map<std::string, moved_row> out;
+    for (std::size_t i = 0; i < t.table.rows().size(); ++i) {
+        const auto& r = t.table.rows()[i];
+        out[r.code] = moved_row{r.value, r.uncertainty, r.estimated, r.not_apportioned, t.row_change.at(i)};
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("boundary vintages - published 2011 figures on 2021 LSOAs: U and M exact sums, S and X apportioned by households and flagged") {
+    const auto rows = moved("published");
+    REQUIRE(rows.size() == 6);
+    CHECK(rows.at("E01011949").value == 40);
+    CHECK(rows.at("E01011949").change == 'U');
+    CHECK_FALSE(rows.at("E01011949").estimated);
+    CHECK(rows.at("E01011949").uncertainty == 0);
+    CHECK(rows.at("E01034128").value == 60); // 25 + 35
+    CHECK(rows.at("E01034128").change == 'M');
+    CHECK_FALSE(rows.at("E01034128").estimated);
+    // 017A's 100 shared 555 : 565 households: 49.6 and 50.4, each anywhere from 0 to 100 in truth.
+    for (const char* piece : {"E01034111", "E01034113"}) {
+        CHECK(rows.at(piece).value == 50);
+        CHECK(rows.at(piece).change == 'S');
+        CHECK(rows.at(piece).estimated);
+        CHECK(rows.at(piece).uncertainty >= 50);
+        CHECK(rows.at(piece).uncertainty <= 51);
+    }
+    // 014C's 60 shared 629 : 616 between 021C and 017C; 021C also holds all of 015C's 30.
+    CHECK(rows.at("E01035581").value == 60); // 30 + 30.3
+    CHECK(rows.at("E01035581").change == 'X');
+    CHECK(rows.at("E01035581").estimated);
+    CHECK(rows.at("E01035608").value == 30); // 29.7
+    CHECK(rows.at("E01035608").estimated);
+    CHECK(rows.at("E01035608").change == 'X');
+}
+
+TEST_CASE("boundary vintages - internal MI is never apportioned: split and irregular areas have no figure, exact ones are sums of rounded cells") {
+    const auto rows = moved("internal");
+    CHECK(rows.at("E01011949").value == 40);
+    CHECK(rows.at("E01034128").value == 60); // round(25) 20 + round(35) 40, never round(60) of the raw sum
+    CHECK(rows.at("E01034128").uncertainty == 20); // two cells, each +/-10
+    for (const char* piece : {"E01034111", "E01034113", "E01035581", "E01035608"}) {
+        CAPTURE(piece);
+        CHECK_FALSE(rows.at(piece).value.has_value());
+        CHECK(rows.at(piece).not_apportioned);
+        CHECK_FALSE(rows.at(piece).estimated);
+    }
+    auto& v = vintages();
+    const auto t = v.snap->table(*v.db, v.snap->make_query("internal", "people", "", "lsoa", "2021", ""));
+    CHECK(t.table.total().value == 100); // the rows shown: 40 + 60
+    const auto j = engine::table_json(t, *v.snap);
+    CHECK(j["crosswalk"]["to_vintage"] == 2021);
+    CHECK(j["crosswalk"]["note"].get<std::string>().find("never") != std::string::npos);
+}
+
+TEST_CASE("boundary vintages - refusals: percentages, bespoke areas, and vintages with no crosswalk") {
+    auto& v = vintages();
+    try {
+        (void)v.snap->make_query("published", "share", "", "lsoa", "2021", "");
+        FAIL("a percentage-only measure was moved across vintages");
+    } catch (const smallarea::disclosure_refused& e) {
+        CHECK(e.code() == "PercentageOnly");
+    }
+    for (const char* vintage : {"2031", "20x1", "1"}) {
+        try {
+            (void)v.snap->make_query("published", "people", "", "lsoa", vintage, "");
+            FAIL("vintage " << vintage << " accepted");
+        } catch (const smallarea::bad_request& e) {
+            CHECK(e.code() == "InvalidVintage");
+        }
+    }
+    try {
+        (void)v.snap->make_query("published", "people", "", "lsoa", "2021", "bespoke:abc");
+        FAIL("a bespoke area on a moved vintage was accepted");
+    } catch (const smallarea::bad_request& e) {
+        CHECK(e.code() == "InvalidVintage");
+    }
+    // On its own vintage nothing changes: six 2011 rows, no flags.
+    const auto own = v.snap->table(*v.db, v.snap->make_query("published", "people", "", "lsoa", "", ""));
+    CHECK(own.table.rows().size() == 6);
+    CHECK(own.row_change.empty());
+    CHECK(own.table.total().value == 290);
+}

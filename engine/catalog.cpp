@@ -498,6 +498,12 @@ table_result snapshot::crosswalked_table(const table_query& q) const {
     return to_coarser_level(q, std::move(moved), nullptr);
 }
 
+void refuse_crosswalked(const table_query& q, const char* what) {
+    if (!q.crosswalked()) return;
+    throw bad_request("InvalidVintage", std::string(what) + " are found on the dataset's own " + q.dataset->level + " " +
+                                            std::to_string(q.dataset->vintage) + " areas; leave out vintage");
+}
+
 std::vector<std::int32_t> rows_by_area(const table_result& t, std::size_t num_areas) {
     std::vector<std::int32_t> rows(num_areas, -1);
     for (std::size_t i = 0; i < t.row_areas.size(); ++i) rows[t.row_areas[i]] = static_cast<std::int32_t>(i);

@@ -103,6 +103,10 @@ void refuse_unnested_level(const data::dataset_info& d, const std::string& level
 /// (level=bespoke groups, within=bespoke:ID): percentages are served on standard geographies only (README rule 3).
 void refuse_percentages_on_user_areas(const table_query& q);
 
+/// Throws bad_request("InvalidVintage") for a table moved to another boundary vintage: targets and zones rank and
+/// join the dataset's own areas (their households, postcodes and OAs), never estimated or withheld pieces.
+void refuse_crosswalked(const table_query& q, const char* what);
+
 /// The inverse of t.row_areas over num_areas areas (-1: the area has no row).
 std::vector<std::int32_t> rows_by_area(const table_result& t, std::size_t num_areas);
 

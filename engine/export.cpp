@@ -436,6 +436,7 @@ target_selection rank_targets(const table_result& t, long lo, long hi, long limi
 
 target_selection select_targets(const snapshot& s, const table_result& t, long lo, long hi, long limit, const std::string& within) {
     const auto& d = *t.query.dataset;
+    refuse_crosswalked(t.query, "targets");
     if (data::level_rank(d.level) <= data::level_rank("oa")) return rank_targets(t, lo, hi, limit, within);
     check_household_band(lo, hi);
     // The OAs under each row's area, through the lookups (one pass over the areas, not one per row).

@@ -86,6 +86,7 @@ json targets_json(data::database& db, const snapshot& s, const table_result& t, 
 
 zone_plan plan_zones(data::database& db, const snapshot& s, const table_result& t, const zone_params& p, std::size_t max_areas) {
     const auto& d = *t.query.dataset;
+    refuse_crosswalked(t.query, "zones");
     if (t.table.kind() == disclosure::measure_kind::percent_only) {
         throw disclosure_refused("PercentageOnly", "measure " + t.query.measure->id + " is served only as percentages; "
                                                    "zones are built from counts");

@@ -593,6 +593,14 @@ TEST_CASE("boundary vintages - refusals: percentages, bespoke areas, and vintage
     } catch (const smallarea::bad_request& e) {
         CHECK(e.code() == "InvalidVintage");
     }
+    // Targets rank the dataset's own areas (their OAs and postcodes), never estimated pieces.
+    const auto moved_table = v.snap->table(*v.db, v.snap->make_query("published", "people", "", "lsoa", "2021", ""));
+    try {
+        (void)engine::select_targets(*v.snap, moved_table, 100, 150, 10, "");
+        FAIL("targets were ranked on a moved vintage");
+    } catch (const smallarea::bad_request& e) {
+        CHECK(e.code() == "InvalidVintage");
+    }
     // On its own vintage nothing changes: six 2011 rows, no flags.
     const auto own = v.snap->table(*v.db, v.snap->make_query("published", "people", "", "lsoa", "", ""));
     CHECK(own.table.rows().size() == 6);

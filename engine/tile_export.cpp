@@ -22,14 +22,10 @@ const geo::tile_options boundary_options{4096, 64, 4.5};
 
 std::uint32_t parse_zoom(const std::string& text, const char* what, std::uint32_t fallback) {
     if (text.empty()) return fallback;
-    std::size_t used = 0;
-    long v = -1;
-    try {
-        v = std::stol(text, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used != text.size() || v < 0 || v > static_cast<long>(geo::max_zoom)) {
+    // Digits only (std::stol would take " 3" and "+3"), at most two of them.
+    const bool digits = text.size() <= 2 && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    const long v = digits ? std::stol(text) : -1;
+    if (v < 0 || v > static_cast<long>(geo::max_zoom)) {
         throw bad_request("InvalidZoom", std::string(what) + " must be a whole number from 0 to " + std::to_string(geo::max_zoom) +
                                              ", got \"" + text.substr(0, 20) + "\"");
     }
@@ -86,7 +82,7 @@ void render_batch(const std::vector<ranked_tile>& tiles, std::size_t first, std:
 const geo::tile_options& boundary_tile_options() noexcept { return boundary_options; }
 
 std::uint64_t stable_feature_id(std::string_view code) noexcept {
-    std::uint64_t h = 1469598103934665603ULL;
+    std::uint64_t h = 14695981039346656037ULL;
     for (const unsigned char c : code) {
         h ^= c;
         h *= 1099511628211ULL;

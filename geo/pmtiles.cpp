@@ -37,7 +37,7 @@ void put_le(std::string& out, std::uint64_t v, int bytes) {
 std::int32_t e7(double degrees) { return static_cast<std::int32_t>(std::llround(degrees * 10000000.0)); }
 
 std::uint64_t fnv1a(std::string_view data) {
-    std::uint64_t h = 1469598103934665603ULL;
+    std::uint64_t h = 14695981039346656037ULL;
     for (const unsigned char c : data) {
         h ^= c;
         h *= 1099511628211ULL;

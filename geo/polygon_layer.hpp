@@ -130,6 +130,12 @@ std::string render_mvt(const polygon_layer& layer, std::string_view layer_name, 
                        const std::function<void(std::uint32_t index, feature_properties& out)>& properties,
                        const tile_options& options = {});
 
+/// Whether any feature's bounds reach tile t or its buffer (the boxes render_mvt asks the index for). A false
+/// answer means render_mvt(t) is empty and so is every tile below t, which is how a pyramid walk prunes; a true
+/// answer can still render empty (a box that reaches the tile around a shape that does not, or rings under the
+/// zoom's tolerance). Precondition: layer.build() was called. Throws std::invalid_argument when !valid_tile(t).
+bool tile_has_features(const polygon_layer& layer, const tile_id& t, const tile_options& options = {});
+
 /// Indices of features whose geometry intersects bbox (EPSG:4326 degrees; boundary contact counts), ascending,
 /// for OGC API bbox filters. The test is exact on the stored (projected) polygons, not just on their bounds.
 /// Precondition: layer.build() was called. Does not throw except std::bad_alloc.

@@ -63,6 +63,31 @@ void feature_properties::add_bool(std::string_view key, bool value) {
 }
 // ------------------------------------------------------------------------------------------------- render_mvt
 
+namespace {
+
+// The tile plus its buffer in world units: what render_mvt asks the index for, and what tile_has_features tests.
+bbox buffered_tile_world(const tile_id& t, const tile_options& options) {
+    const double scale = static_cast<double>(1U << t.z) * options.extent;
+    const double ox = t.x * static_cast<double>(options.extent);
+    const double oy = t.y * static_cast<double>(options.extent);
+    const double lo = -static_cast<double>(options.buffer);
+    const double hi = static_cast<double>(options.extent) + options.buffer;
+    return bbox{(lo + ox) / scale, (lo + oy) / scale, (hi + ox) / scale, (hi + oy) / scale};
+}
+
+} // namespace
+
+bool tile_has_features(const polygon_layer& layer, const tile_id& t, const tile_options& options) {
+    if (!valid_tile(t)) {
+        throw std::invalid_argument("tile_has_features: invalid tile " + std::to_string(t.z) + "/" + std::to_string(t.x) +
+                                    "/" + std::to_string(t.y));
+    }
+    assert(layer.built());
+    bool any = false;
+    layer.index().visit(buffered_tile_world(t, options), [&](std::uint32_t) { any = true; });
+    return any;
+}
+
 // Clipping and simplification are hand-written on the projected doubles instead of calling GEOS: a GEOS
 // intersection per polygon per tile allocates geometries and coordinate sequences for every feature, which costs
 // more than the whole of this pipeline, and tile clipping only ever needs an axis-aligned box (Sutherland-Hodgman
@@ -88,8 +113,7 @@ std::string render_mvt(const polygon_layer& layer, std::string_view layer_name, 
     const double clip_max = extent + options.buffer;
     const double tol = options.tolerance / scale; // world units
     const double sq_tol = options.tolerance > 0 ? tol * tol : 0.0;
-    const bbox query{(clip_min + ox) / scale, (clip_min + oy) / scale, (clip_max + ox) / scale,
-                     (clip_max + oy) / scale};
+    const bbox query = buffered_tile_world(t, options);
 
     std::vector<std::uint32_t> candidates;
     layer.index().visit(query, [&](std::uint32_t i) { candidates.push_back(i); });

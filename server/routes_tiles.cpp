@@ -2,6 +2,7 @@
 #include "core/split.hpp"
 #include "geo/tile.hpp"
 #include "engine/change.hpp"
+#include "engine/tile_export.hpp"
 #include "server/context.hpp"
 #include "server/http_util.hpp"
 
@@ -13,9 +14,8 @@ using nlohmann::json;
 
 namespace {
 
-// 4.5 extent units (about half a pixel of a 512-px tile) keeps the mean tile no larger than geojson-vt's at its
-// default tolerance although our features carry ids (measured with geo/bench/bench_tiles.cpp).
-const geo::tile_options tile_rendering{4096, 64, 4.5};
+// The same extent, buffer and simplification as `smallarea tiles export` (engine/tile_export.hpp, which says why).
+const geo::tile_options& tile_rendering = engine::boundary_tile_options();
 
 // Properties a client may ask for with ?fields=a,b (as tile servers let a style pick its columns), so a style
 // that only needs the value does not pay for the rest. Default: all.

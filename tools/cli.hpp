@@ -38,6 +38,7 @@ int number(const std::string& text, const char* what);
 int run_ingest(const arguments& a);
 int run_inspect(const arguments& a);
 int run_export(const arguments& a);
+int run_tiles_export(const arguments& a);
 int run_serve(const arguments& a); // tools/serve.cpp
 int run_keys(int argc, char** argv); // tools/keys.cpp
 

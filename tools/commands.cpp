@@ -5,6 +5,7 @@
 #include "data/ingest.hpp"
 #include "data/inspect.hpp"
 #include "engine/export.hpp"
+#include "engine/tile_export.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -102,6 +103,27 @@ int run_export(const arguments& a) { // the same export as /api/export and /api/
     if (a.options.count("limit")) throw usage_error("--limit goes with --targets");
     const auto out = smallarea::engine::export_to_path(a.require("db"), r, a.require("out"));
     std::cout << "wrote " << out.features << " rows to " << a.require("out") << " (suggested name " << out.filename << ")\n";
+    return 0;
+}
+
+int run_tiles_export(const arguments& a) { // engine/tile_export.hpp: boundaries only, never a dataset value
+    if (!a.positional.empty()) throw usage_error("tiles export takes no positional arguments");
+    const int threads = number(a.get("threads", "0"), "--threads");
+    if (threads < 0 || threads > 256) throw usage_error("--threads must be 0 (one per core) to 256");
+    const auto started = std::chrono::steady_clock::now();
+    const auto out = a.require("out");
+    const auto sum = smallarea::engine::export_pmtiles_to_path(
+        a.require("db"), a.require("level"), a.get("vintage"), a.get("minzoom"), a.get("maxzoom"), out,
+        static_cast<unsigned>(threads), [&](const std::string& line) {
+            const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;
+            char stamp[16];
+            std::snprintf(stamp, sizeof stamp, "[%6.1fs] ", elapsed.count());
+            std::cerr << stamp << line << '\n';
+        });
+    std::cout << "wrote " << out << ": " << sum.level << " " << sum.vintage << ", " << sum.features << " features, zooms "
+              << sum.zooms.min << "-" << sum.zooms.max << ", " << sum.archive.addressed_tiles << " tiles ("
+              << sum.archive.tile_contents << " distinct), " << sum.archive.file_bytes << " bytes ("
+              << sum.archive.leaf_directories << " leaf directories)\n";
     return 0;
 }
 

@@ -21,6 +21,8 @@ const char* const usage_text = R"(usage:
   smallarea export --db STORE.sqlite --level bespoke --ids ID,ID [--dataset ID ...] --format ... --out FILE
   smallarea export --db STORE.sqlite --targets MIN-MAX [--limit 20] --dataset ID [--measure M] [--period P]
                    [--within CODE|bespoke:ID] --format csv|xlsx --out FILE   (the target finder's top N)
+  smallarea tiles export --db STORE.sqlite --level L [--vintage Y] --out FILE.pmtiles [--minzoom 0] [--maxzoom 14]
+                   [--threads N]   (boundaries only, code and name: a PMTiles v3 archive for any static server)
   smallarea keys org-add|org-update|org-list|issue|revoke|suspend|resume|suspend-all|resume-all|audit --db STORE ...
   smallarea --version
 exit codes: 0 ok, 1 bad input or unusable store, 2 usage, 3 internal error
@@ -47,6 +49,10 @@ int main(int argc, char** argv) {
         if (command == "export") {
             return run_export(parse(argc, argv, 2, {"db", "dataset", "measure", "period", "level", "within", "vintage", "format", "out",
                                                   "ids", "targets", "limit", "totals", "preamble", "periods"}));
+        }
+        if (command == "tiles") {
+            if (argc < 3 || std::string(argv[2]) != "export") throw usage_error("tiles takes the subcommand export");
+            return run_tiles_export(parse(argc, argv, 3, {"db", "level", "vintage", "out", "minzoom", "maxzoom", "threads"}));
         }
         if (command == "serve") {
             return run_serve(parse(argc, argv, 2, {"db", "host", "port", "web", "cache-mb", "threads", "basemap",

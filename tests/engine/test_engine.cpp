@@ -19,6 +19,7 @@
 #include "engine/ogc_api.hpp"
 #include "engine/styles.hpp"
 #include "engine/tile_cache.hpp"
+#include "engine/tile_export.hpp"
 
 #include "engine_tables.hpp"
 
@@ -673,4 +674,32 @@ TEST_CASE("change - the difference of protected figures with the sum of both bou
     CHECK(*points.percent == 1);
     CHECK(points.within_rounding);
     CHECK_FALSE(points.value);
+}
+
+TEST_CASE("tile export - stable feature ids are FNV-1a 64 of the code, low 53 bits (values computed outside C++)") {
+    // Python: h = 0xcbf29ce484222325; for b in code: h = ((h ^ b) * 0x100000001b3) % 2**64; h % 2**53
+    CHECK(smallarea::engine::stable_feature_id("E00026944") == 1608806330753339ULL);
+    CHECK(smallarea::engine::stable_feature_id("") == (14695981039346656037ULL & ((1ULL << 53) - 1)));
+    CHECK(smallarea::engine::stable_feature_id("E01005061") != smallarea::engine::stable_feature_id("E01005062"));
+    CHECK(smallarea::engine::stable_feature_id("E00026944") < (1ULL << 53)); // exact as a JavaScript number
+}
+
+TEST_CASE("tile export - zoom ranges: defaults 0 and 14, 0..16, min <= max, else 400 InvalidZoom") {
+    const auto d = smallarea::engine::parse_zoom_range("", "");
+    CHECK(d.min == 0);
+    CHECK(d.max == 14);
+    CHECK(smallarea::engine::parse_zoom_range("15", "").max == 15); // the default max follows a higher min
+    CHECK(smallarea::engine::parse_zoom_range("16", "16").min == 16);
+    CHECK(smallarea::engine::parse_zoom_range("3", "3").max == 3);
+    for (const auto& [lo, hi] : std::vector<std::pair<std::string, std::string>>{
+             {"", "17"}, {"-1", ""}, {"x", ""}, {"", "1.5"}, {"", " 3"}, {"4", "3"}, {"99999999999999999999", ""}}) {
+        CAPTURE(lo);
+        CAPTURE(hi);
+        try {
+            smallarea::engine::parse_zoom_range(lo, hi);
+            FAIL("accepted");
+        } catch (const smallarea::bad_request& e) {
+            CHECK(e.code() == "InvalidZoom");
+        }
+    }
 }

@@ -67,14 +67,46 @@ void add_changes(json& doc, const table_result& now, const table_result& then) {
         rows[i]["change"] = change_json(c, then.query.period, percent);
     }
     doc["total"]["change"] = change_json(compare_rows(now.table.total(), then.table.total(), percent), then.query.period, percent);
+    const bool other_dataset = then.query.dataset != now.query.dataset;
+    if (other_dataset) {
+        for (auto& row : rows) row["change"]["dataset"] = then.query.dataset->id;
+        doc["total"]["change"]["dataset"] = then.query.dataset->id;
+    }
     doc["compare"] = json{{"period", then.query.period},
+                          {"dataset", then.query.dataset->id},
+                          {"measure", then.query.measure->id},
+                          {"vintage_moved", then.query.crosswalked()},
                           {"rule", "change = this period's protected figure minus the compared period's, never of raw "
                                    "figures; uncertainty = the sum of both periods' rounding bounds; within_rounding: the "
                                    "change is no larger than that, so the true figures may not have changed; only areas "
                                    "with a figure for every cell in both periods are compared"}};
 }
 
-table_query compare_query(const snapshot& s, const table_query& q, const std::string& period) {
+table_query compare_query(const snapshot& s, const table_query& q, const std::string& period, const std::string& dataset_id,
+                          const std::string& measure_id) {
+    if (!dataset_id.empty() && dataset_id != q.dataset->id) {
+        const auto& other = s.dataset(dataset_id);
+        std::string measure = measure_id;
+        if (measure.empty() && other.find_measure(q.measure->id)) measure = q.measure->id;
+        auto then = s.make_query(other.id, measure, period, q.level, std::to_string(q.vintage), "");
+        if (then.measure->kind != q.measure->kind) {
+            throw bad_request("InvalidParameter", "compare_dataset: measure " + then.measure->id + " is " +
+                                                      data::to_string(then.measure->kind) + ", " + q.measure->id + " is " +
+                                                      data::to_string(q.measure->kind) + "; only like is compared with like");
+        }
+        if (other.policy.classification != q.dataset->policy.classification) {
+            throw bad_request("InvalidParameter", "compare_dataset: " + other.id + " is " +
+                                                      disclosure::to_string(other.policy.classification) + " and " + q.dataset->id +
+                                                      " is " + disclosure::to_string(q.dataset->policy.classification) +
+                                                      "; a change between them would be labelled as neither");
+        }
+        then.within = q.within;
+        then.within_bespoke = q.within_bespoke;
+        then.bespoke_reader = q.bespoke_reader;
+        then.groups = q.groups;
+        return then;
+    }
+    if (!measure_id.empty()) throw bad_request("InvalidParameter", "compare_measure needs compare_dataset");
     if (period == q.period) throw bad_request("InvalidParameter", "compare names the period itself (" + period + ")");
     auto then = s.make_query(q.dataset->id, q.measure->id, period, q.level, std::to_string(q.vintage), "");
     then.within = q.within;

@@ -36,7 +36,15 @@ nlohmann::json change_json(const change_row& c, const std::string& then_period, 
 
 /// The query of the period to compare with: q at `period` (same dataset, measure, level, vintage, within).
 /// Throws as make_query (404 UnknownPeriod) and bad_request("InvalidParameter") when it is q's own period.
-table_query compare_query(const snapshot& s, const table_query& q, const std::string& period);
+///
+/// With `dataset_id` (compare_dataset=): that dataset's `measure_id` (default: q's measure id when it has one, else
+/// its first) at `period` (default: its latest), on q's level and vintage (moved there through a crosswalk when it
+/// is on another vintage: IoD 2019 on 2011 LSOAs against IoD 2025 on 2021 ones). Refused with
+/// bad_request("InvalidParameter") when the measures are of different kinds (a count against a percentage) or the
+/// datasets of different classifications (a change of internal against published figures would be labelled as
+/// neither). The caller must authorize the compared dataset as it does q's.
+table_query compare_query(const snapshot& s, const table_query& q, const std::string& period,
+                          const std::string& dataset_id = "", const std::string& measure_id = "");
 
 /// Adds to a /api/table document of `now` (table_json) the change since `then`: "change" on each row (the same
 /// area's row of `then`; not comparable when it has none) and on the total, and a top-level "compare" block.

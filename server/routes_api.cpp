@@ -118,8 +118,13 @@ void register_api_routes(httplib::Server& http, context& ctx) {
         }
         const auto result = s->table(ctx.connection(), q);
         auto doc = table_json(result, *s);
-        if (const auto compare = param(req, "compare"); !compare.empty()) {
-            add_changes(doc, result, s->table(ctx.connection(), compare_query(*s, q, compare)));
+        const auto compare = param(req, "compare");
+        const auto compare_dataset = param(req, "compare_dataset");
+        if (!compare.empty() || !compare_dataset.empty() || !param(req, "compare_measure").empty()) {
+            auto then = compare_query(*s, q, compare, compare_dataset, param(req, "compare_measure"));
+            ctx.authorize(req, *then.dataset); // the compared figures are served too
+            then.bespoke_reader = q.bespoke_reader;
+            add_changes(doc, result, s->table(ctx.connection(), then));
         }
         send_json(res, doc);
     }));

@@ -60,10 +60,11 @@ void handle_tile(context& ctx, const httplib::Request& req, httplib::Response& r
     if (query) key += "|" + query->dataset->id + "|" + query->measure->id + "|" + query->period;
     // compare=PERIOD: the change since that period as extra properties (engine/change.hpp).
     std::optional<table_query> compare;
-    if (const auto c = param(req, "compare"); !c.empty()) {
+    if (const auto c = param(req, "compare"), cd = param(req, "compare_dataset"); !c.empty() || !cd.empty()) {
         if (!query) throw bad_request("InvalidParameter", "compare needs a dataset");
-        compare = compare_query(*s, *query, c);
-        key += "|c" + compare->period;
+        compare = compare_query(*s, *query, c, cd, param(req, "compare_measure"));
+        ctx.authorize(req, *compare->dataset);
+        key += "|c" + compare->dataset->id + "|" + compare->measure->id + "|" + compare->period;
     }
 
     auto tile = ctx.tiles().get(key);
@@ -184,9 +185,11 @@ void handle_tilejson(context& ctx, const httplib::Request& req, httplib::Respons
             fields["estimated"] = "Boolean, present only when true: apportioned from a split or irregular older area";
             fields["not_apportioned"] = "Boolean, present only when true: internal MI that would need apportioning (no value)";
         }
-        if (const auto c = param(req, "compare"); !c.empty()) {
-            const auto then = compare_query(*s, q, c);
+        if (const auto c = param(req, "compare"), cd = param(req, "compare_dataset"); !c.empty() || !cd.empty()) {
+            const auto then = compare_query(*s, q, c, cd, param(req, "compare_measure"));
+            ctx.authorize(req, *then.dataset);
             query_string += "&compare=" + then.period;
+            if (then.dataset != q.dataset) query_string += "&compare_dataset=" + then.dataset->id + "&compare_measure=" + then.measure->id;
             fields[q.measure->kind == data::measure_kind::percent_only ? "change_percent" : "change"] =
                 "Number: this period's protected figure minus " + then.period + "'s (present only where both cover every cell)";
             if (q.measure->kind != data::measure_kind::percent_only) fields["change_rate"] = "Number: change per 100 households";

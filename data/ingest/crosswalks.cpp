@@ -12,10 +12,13 @@
 
 #include <cctype>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
 #include <tuple>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -79,9 +82,10 @@ crosswalk_columns find_columns(const csv_reader& csv, const crosswalk_source& so
 void ingest_crosswalk(ingest_context& ctx, const crosswalk_source& source) {
     csv_reader csv(source.path);
     const auto c = find_columns(csv, source);
-    // Read first, keep after: a national lookup on a local store keeps the pairs of the store's old areas and every
-    // pair of the new areas they reach (an X area's other sources across a district line included, so a new
-    // area is never taken for an exact sum when part of it came from outside).
+    // Read first, keep after: a national lookup on a local store keeps every pair of each group of old and new
+    // areas that share ground (a connected part of the lookup) in which the store has any area, old or new. So an
+    // irregular area whose other part lies across a district line is never taken for an exact sum, and a split
+    // area's pieces are all there to share it by their households.
     struct row {
         std::string from, to, from_name, to_name;
         char change;
@@ -106,14 +110,28 @@ void ingest_crosswalk(ingest_context& ctx, const crosswalk_source& source) {
         }
         rows.push_back(std::move(r));
     }
-    std::set<std::string> reached;
+    // Union-find over the areas ("o:" old, "n:" new codes): the groups are a few areas each.
+    std::unordered_map<std::string, std::string> parent;
+    std::function<std::string(const std::string&)> root = [&](const std::string& k) -> std::string {
+        auto it = parent.find(k);
+        if (it == parent.end()) return parent[k] = k;
+        if (it->second == k) return k;
+        return it->second = root(it->second);
+    };
     for (const auto& r : rows) {
-        if (ctx.find_area(source.from, source.level, r.from)) reached.insert(r.to);
+        const auto a = root("o:" + r.from), b = root("n:" + r.to);
+        if (a != b) parent[a] = b;
+    }
+    std::unordered_set<std::string> kept_groups;
+    for (const auto& r : rows) {
+        if (ctx.find_area(source.from, source.level, r.from) || ctx.find_area(source.to, source.level, r.to)) {
+            kept_groups.insert(root("o:" + r.from));
+        }
     }
     std::vector<std::tuple<std::int64_t, std::int64_t, char>> pairs;
     std::int64_t left_out = 0;
     for (const auto& r : rows) {
-        if (!reached.count(r.to)) {
+        if (!kept_groups.count(root("o:" + r.from))) {
             ++left_out;
             continue;
         }
@@ -123,12 +141,12 @@ void ingest_crosswalk(ingest_context& ctx, const crosswalk_source& source) {
     }
     if (left_out > 0) {
         ctx.summary.notes.push_back(source.path + ": " + std::to_string(left_out) + " crosswalk pairs of " + source.level +
-                                    " " + std::to_string(source.from) + " areas outside the store left out");
+                                    " " + std::to_string(source.from) + " and " + std::to_string(source.to) + " areas outside the store left out");
     }
     if (rows.empty()) throw ingest_error(source.path, 0, "the crosswalk has no rows");
     if (pairs.empty()) {
-        throw ingest_error(source.path, 0, "no " + source.level + " " + std::to_string(source.from) +
-                                               " area of the crosswalk is in the store (ingest its boundaries or lookup first)");
+        throw ingest_error(source.path, 0, "no " + source.level + " area of the crosswalk (" + std::to_string(source.from) +
+                                               " or " + std::to_string(source.to) + ") is in the store (ingest boundaries or a lookup first)");
     }
     {
         statement s(ctx.db(), "DELETE FROM crosswalks WHERE level = ? AND from_vintage = ? AND to_vintage = ?");

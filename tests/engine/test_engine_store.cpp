@@ -11,6 +11,7 @@
 #include "data/ingest.hpp"
 #include "data/store.hpp"
 #include "engine/catalog.hpp"
+#include "engine/change.hpp"
 #include "engine/encode.hpp"
 #include "engine/encode_csv.hpp"
 #include "engine/encode_xlsx.hpp"
@@ -312,6 +313,7 @@ ingested_store& wards() {
     {"path": ")" + shared + R"(/lookups/oa21_lsoa21_msoa21_lad21_ew.csv.gz", "vintage": 2021},
     {"path": ")" + shared + R"(/lookups/lsoa21_ward24_lad24_ew.csv.gz", "vintage": 2021}
   ],
+  "crosswalks": [{"path": ")" + shared + R"(/lookups/lsoa11_lsoa21_lad22_ew.csv.gz", "level": "lsoa", "from": 2011, "to": 2021}],
   "denominators": [
     {"path": ")" + shared + R"(/counts/national/census2021_lsoa21_households_population_ew.csv.gz", "level": "lsoa",
      "vintage": 2021, "code_column": "lsoa21cd", "measures": {"households": "households_ts046"}, "source": "Census 2021 TS046"}
@@ -332,6 +334,16 @@ ingested_store& wards() {
     "classification": "published", "level": "msoa", "vintage": 2021,
     "files": [{"path": ")" + msoa_csv + R"(", "layout": "wide", "period": "2024-01"}],
     "measures": [{"id": "people", "kind": "count"}]
+  }, {
+    "id": "iod2019", "title": "English Indices of Deprivation 2019", "publisher": "MHCLG", "licence": "OGL v3",
+    "attribution": "MHCLG", "classification": "published", "level": "lsoa", "vintage": 2011,
+    "files": [{"path": ")" + shared + R"(/counts/national/iod2019_lsoa11_england.csv.gz", "layout": "wide", "period": "2019"}],
+    "measures": [{"id": "income_deprived", "kind": "count", "column": "income_domain_numerator"}]
+  }, {
+    "id": "iod2025", "title": "English Indices of Deprivation 2025", "publisher": "MHCLG", "licence": "OGL v3",
+    "attribution": "MHCLG", "classification": "published", "level": "lsoa", "vintage": 2021,
+    "files": [{"path": ")" + shared + R"(/counts/national/iod2025_lsoa21_england.csv.gz", "layout": "wide", "period": "2025"}],
+    "measures": [{"id": "income_deprived", "kind": "count", "column": "income_domain_numerator"}]
   }]
 })");
         return manifest;
@@ -606,4 +618,75 @@ TEST_CASE("boundary vintages - refusals: percentages, bespoke areas, and vintage
     CHECK(own.table.rows().size() == 6);
     CHECK(own.row_change.empty());
     CHECK(own.table.total().value == 290);
+}
+
+TEST_CASE("boundary vintages - IoD 2019 (LSOA 2011) against IoD 2025 (LSOA 2021) on 2021 LSOAs, through the national crosswalk") {
+    auto& w = wards();
+    const auto& s = *w.snap;
+    // The national crosswalk on a 2021 store keeps every pair (each group touches a 2021 LSOA) and brings the
+    // 2011 LSOAs with it; IoD 2019 (England) lands on them.
+    const auto now_q = s.make_query("iod2025", "income_deprived", "", "lsoa", "", "");
+    const auto then_q = engine::compare_query(s, now_q, "", "iod2019");
+    CHECK(then_q.dataset->id == "iod2019");
+    CHECK(then_q.crosswalked());
+    CHECK(then_q.vintage == 2021);
+    const auto now = s.table(*w.db, now_q);
+    const auto then = s.table(*w.db, then_q);
+    auto doc = engine::table_json(now, s);
+    engine::add_changes(doc, now, then);
+    CHECK(doc["compare"]["dataset"] == "iod2019");
+    CHECK(doc["compare"]["vintage_moved"] == true);
+
+    // Independent figures from the files: 2019 by LSOA 2011, 2025 by LSOA 2021, and the ONS change code.
+    std::map<std::string, std::int64_t> iod2019, iod2025;
+    for (const auto& [path, into] : {std::pair<std::string, std::map<std::string, std::int64_t>*>{"iod2019_lsoa11_england", &iod2019},
+                                     {"iod2025_lsoa21_england", &iod2025}}) {
+        const auto t = test_support::read_csv(shared + "/counts/national/" + path + ".csv.gz");
+        for (const auto& row : t.rows) {
+            if (!row[1].empty()) (*into)[row[0]] = std::stoll(row[1]);
+        }
+    }
+    std::map<std::string, std::vector<std::string>> sources; // 2021 code -> 2011 codes
+    std::map<std::string, int> pieces;                       // 2011 code -> number of 2021 areas
+    const auto crosswalk = test_support::read_csv(shared + "/lookups/lsoa11_lsoa21_lad22_ew.csv.gz");
+    for (const auto& row : crosswalk.rows) {
+        sources[row[4]].push_back(row[1]);
+        ++pieces[row[1]];
+    }
+    std::map<char, int> checked;
+    for (std::size_t i = 0; i < now.table.rows().size(); ++i) {
+        const auto& code = now.table.rows()[i].code;
+        const auto& change = doc["rows"][i]["change"];
+        if (!iod2025.count(code) || !sources.count(code)) continue;
+        bool exact = true, all_known = true;
+        std::int64_t old_sum = 0;
+        for (const auto& old : sources[code]) {
+            exact = exact && pieces[old] == 1;
+            all_known = all_known && iod2019.count(old);
+            old_sum += iod2019.count(old) ? iod2019[old] : 0;
+        }
+        if (!all_known) continue;
+        const char kind = exact ? (sources[code].size() == 1 ? 'U' : 'M') : 'S';
+        if (checked[kind] >= 200) continue; // enough of each kind
+        CAPTURE(code);
+        REQUIRE(change["comparable"] == true);
+        if (exact) {
+            // Unchanged and merged areas: the exact difference of published figures.
+            CHECK(change["value"].get<std::int64_t>() == iod2025[code] - old_sum);
+            CHECK(change["uncertainty"].get<double>() == 0);
+        } else {
+            CHECK(then.table.rows()[i].estimated);
+            CHECK(change["uncertainty"].get<double>() > 0);
+        }
+        ++checked[kind];
+    }
+    MESSAGE("compared: U " << checked['U'] << ", M " << checked['M'] << ", S/X " << checked['S']);
+    CHECK(checked['U'] == 200);
+    CHECK(checked['M'] >= 50);
+    CHECK(checked['S'] >= 50);
+
+    SUBCASE("refusals: unlike measures, unlike classifications") {
+        CHECK_THROWS_AS((void)engine::compare_query(s, now_q, "", "deprivation", "deprived_1"), smallarea::bad_request);
+        CHECK_THROWS_AS((void)engine::compare_query(s, now_q, "", "", "income_deprived"), smallarea::bad_request);
+    }
 }

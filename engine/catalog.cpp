@@ -173,6 +173,30 @@ int snapshot::latest_vintage(const std::string& level) const {
     return best;
 }
 
+int snapshot::default_vintage(const std::string& level) const {
+    std::set<int> candidates;
+    for (const auto& [key, layer] : m_layers) {
+        (void)layer;
+        if (key.level == level) candidates.insert(key.vintage);
+    }
+    if (candidates.empty()) {
+        for (const auto& [l, vintage] : m_level_vintages) {
+            if (l == level) candidates.insert(vintage);
+        }
+    }
+    int best = 0;
+    std::size_t best_datasets = 0;
+    for (const int v : candidates) { // ascending: a later vintage with as many datasets wins
+        const auto n = static_cast<std::size_t>(
+            std::count_if(m_datasets.begin(), m_datasets.end(), [v](const data::dataset_info& d) { return d.vintage == v; }));
+        if (best == 0 || n >= best_datasets) {
+            best = v;
+            best_datasets = n;
+        }
+    }
+    return best;
+}
+
 const std::string& require_level(const std::string& level) {
     if (data::level_rank(level) >= 0) return level;
     std::string known;

@@ -130,6 +130,12 @@ public:
     std::optional<std::size_t> find_area_by_id(std::int64_t id) const;
     /// The newest vintage of a level that has any area (0 when none).
     int latest_vintage(const std::string& level) const;
+    /// The vintage a request means when it names a level but no vintage (boundary tiles, bespoke members, area
+    /// lists): of the vintages the level has boundaries on (else any areas on), the one most datasets are on, the
+    /// newest on a tie. Area codes that did not change keep their code in the next census (an unchanged LSOA is
+    /// E01005061 in 2011 and 2021), so "the newest" would silently move a 2011 store's users onto 2021 areas the
+    /// moment 2021 boundaries are added.
+    int default_vintage(const std::string& level) const;
     /// Throws not_found when the level/vintage has no boundaries.
     const tile_layer& layer(const std::string& level, int vintage) const;
 

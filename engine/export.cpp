@@ -264,7 +264,7 @@ export_file export_areas(const snapshot& s, data::database& db, const std::strin
     require_level(level);
     int vintage = 0;
     if (vintage_text.empty()) {
-        vintage = s.latest_vintage(level);
+        vintage = s.default_vintage(level);
     } else {
         try {
             std::size_t used = 0;

@@ -104,7 +104,7 @@ pmtiles_summary write_pmtiles(const snapshot& s, const std::string& level, const
                               geo::pmtiles::writer& out, unsigned threads, const std::function<void(const std::string&)>& progress) {
     require_level(level);
     int vintage = parse_vintage(vintage_text);
-    if (vintage == 0) vintage = s.latest_vintage(level);
+    if (vintage == 0) vintage = s.default_vintage(level);
     const tile_layer& layer = s.layer(level, vintage); // not_found("UnknownLevel") when the store has none
     if (threads == 0) threads = std::max(1U, std::thread::hardware_concurrency());
     const auto& areas = s.areas();

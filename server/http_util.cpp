@@ -62,7 +62,7 @@ long parse_integer(const std::string& text, const char* what, long lo, long hi, 
 
 int vintage_param(const httplib::Request& req, const engine::snapshot& s, const std::string& level) {
     const auto v = param(req, "vintage");
-    return v.empty() ? s.latest_vintage(level) : static_cast<int>(parse_integer(v, "vintage", 1971, 2100));
+    return v.empty() ? s.default_vintage(level) : static_cast<int>(parse_integer(v, "vintage", 1971, 2100));
 }
 
 engine::household_band band_param(const httplib::Request& req) {

@@ -61,7 +61,7 @@ std::vector<std::size_t> members_from_body(context& ctx, const snapshot& s, cons
     const std::string level = string_field(body, "level");
     if (level.empty()) throw bad_request("MissingParameter", "level is required (oa, lsoa, msoa or lad)");
     require_level(level);
-    const int vintage = static_cast<int>(integer_field(body, "vintage", s.latest_vintage(level), 1971, 2100));
+    const int vintage = static_cast<int>(integer_field(body, "vintage", s.default_vintage(level), 1971, 2100));
     const bool has_codes = body.contains("codes") && !body["codes"].is_null();
     const bool has_polygon = body.contains("polygon") && !body["polygon"].is_null();
     if (has_codes == has_polygon) {

@@ -224,6 +224,7 @@ void handle_catalog(context& ctx, const httplib::Request& req, httplib::Response
         layers.push_back(json{{"level", key.level},
                               {"vintage", key.vintage},
                               {"latest", s->latest_vintage(key.level) == key.vintage},
+                              {"default", s->default_vintage(key.level) == key.vintage}, // what a request without vintage gets
                               {"tilejson", base_url(req) + "/tiles/" + key.level + ".json?vintage=" + std::to_string(key.vintage)},
                               {"bounds", json::array({b.min_x, b.min_y, b.max_x, b.max_y})}});
     }

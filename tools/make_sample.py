@@ -44,6 +44,12 @@ POSTCODES_CSV = "postcodes/trafford_postcodes_2025-02.csv.gz"
 # The columns the postcode reader uses (the rest, e.g. 2021 LSOA codes and names, are of another vintage).
 POSTCODE_COLUMNS = ["postcode", "ward_code", "ward_name", "msoa_hcl_name", "lon", "lat"]
 MI_CSV = "counts/synthetic_mi_work_programme_oa11.csv"
+# 2021 geography: the sample districts' 2021 LSOAs, ONS's LSOA 2011 -> 2021 crosswalk and LSOA 2021 -> ward
+# best-fit lookup, and Census 2021 households, so 2011 datasets can be shown on 2021 LSOAs and on wards.
+LSOA21_GEOJSON = "boundaries/lsoa21_manchester_trafford.geojson"
+CROSSWALK_CSV = "lookups/lsoa11_lsoa21_manchester_trafford.csv"
+WARD_LOOKUP_CSV = "lookups/lsoa21_ward24_manchester_trafford.csv"
+HH_LSOA21_CSV = "counts/households_lsoa21_census2021.csv"
 
 SRC_OA = "boundaries/local/oa11_by_lad/{lad}.geojson"
 SRC_LSOA = "boundaries/local/lsoa11_by_lad/{lad}.geojson"
@@ -52,6 +58,10 @@ SRC_LOOKUP = "lookups/oa11_lsoa11_lad11_selected_lads.csv"
 SRC_CLAIMANT = "counts/local/claimant_count_lsoa11_greater_manchester_9lads_{period}.csv"
 SRC_HH_LSOA = "counts/national/census2011_households_lsoa11_ew.csv.gz"
 SRC_HH_OA = "counts/national/census2021_oa21_households_population_ew.csv.gz"
+SRC_LSOA21 = "boundaries/local/2021/lsoa21_bgc_greater_manchester_9lads.geojson"
+SRC_CROSSWALK = "lookups/lsoa11_lsoa21_lad22_ew.csv.gz"
+SRC_WARD_LOOKUP = "lookups/lsoa21_ward24_lad24_ew.csv.gz"
+SRC_HH_LSOA21 = "counts/national/census2021_lsoa21_households_population_ew.csv.gz"
 
 ATTRIBUTION = ("Contains public sector information licensed under the Open Government Licence v3.0. "
                "Source: Office for National Statistics / DWP (via Nomis). "
@@ -310,12 +320,17 @@ def manifest():
             # Boundaries only (no lookup): the map's ward outlines; 2021 is the vintage of ONS's ward names.
             {"path": WARD_GEOJSON, "level": "ward", "vintage": 2021, "code_field": "area_code",
              "name_field": "area_name"},
+            {"path": LSOA21_GEOJSON, "level": "lsoa", "vintage": 2021, "code_field": "area_code",
+             "name_field": "area_name"},
         ],
         "lookups": [
             {"path": LOOKUP_CSV, "vintage": 2011,
              "columns": {"oa": "oa11cd", "lsoa": "lsoa11cd", "lsoa_name": "lsoa11nm", "lad": "lad11cd",
                          "lad_name": "lad11nm"}},
+            # 2021 LSOAs into the wards (best fit) and districts: ward maps of data moved to 2021 LSOAs.
+            {"path": WARD_LOOKUP_CSV, "vintage": 2021},
         ],
+        "crosswalks": [{"path": CROSSWALK_CSV, "level": "lsoa", "from": 2011, "to": 2021}],
         "derive": [{"level": "lad", "vintage": 2011, "from": "lsoa"}],
         # No OA column in the file: each postcode goes to the 2011 OA whose boundary holds its centroid.
         "postcodes": [{"path": POSTCODES_CSV, "vintage": 2011, "layout": "auto"}],
@@ -326,6 +341,8 @@ def manifest():
             {"path": HH_OA_CSV, "level": "oa", "vintage": 2011, "code_column": "oa11cd",
              "measures": {"households": "households", "residents": "usual_residents"},
              "source": "ONS Census 2021 TS046/TS001 on OA codes unchanged since 2011"},
+            {"path": HH_LSOA21_CSV, "level": "lsoa", "vintage": 2021, "code_column": "lsoa21cd",
+             "measures": {"households": "households"}, "source": "ONS Census 2021 TS046, households"},
         ],
         "datasets": [
             {"id": "claimant_count",
@@ -473,6 +490,36 @@ def sources_md(w, st, claimants):
     add("- Features: %d (Manchester %d, Trafford %d)."
         % (st["n_ward"], st["ward_per_lad"]["E08000003"], st["ward_per_lad"]["E08000009"]))
     add("- %s." % meta(WARD_GEOJSON))
+    add("")
+
+    add("### `%s`" % LSOA21_GEOJSON)
+    add("- Origin: `%s` (shared/data)." % SRC_LSOA21)
+    add("- Publisher: ONS, LSOA (December 2021) Boundaries EW, generalised clipped (BGC). Vintage 2021.")
+    add("  Contains OS data \u00a9 Crown copyright and database right. Licence OGL v3.")
+    add("- Changes: only the LSOAs the 2024 ward lookup puts in E08000003 or E08000009; properties kept:")
+    add("  `area_code`, `area_name`; features sorted by code; coordinates rounded to %d decimals, %d duplicate"
+        % (COORD_DECIMALS, st["lsoa21_geom"]["dup_vertices_dropped"]))
+    add("  vertices dropped after rounding.")
+    add("- Features: %d. %s." % (st["n_lsoa21"], meta(LSOA21_GEOJSON)))
+    add("")
+    add("### `%s`" % CROSSWALK_CSV)
+    add("- Origin: `%s` (shared/data): ONS LSOA (2011) to LSOA (2021) to LAD (2022) lookup. Licence OGL v3." % SRC_CROSSWALK)
+    add("- Changes: rows whose 2011 LSOA or 2021 LSOA is in the sample, sorted; columns")
+    add("  `lsoa11cd,lsoa11nm,chgind,lsoa21cd,lsoa21nm`. Change codes: U %d, M %d, S %d, X %d."
+        % tuple(st["crosswalk_codes"][k] for k in "UMSX"))
+    add("- %s." % meta(CROSSWALK_CSV))
+    add("")
+    add("### `%s`" % WARD_LOOKUP_CSV)
+    add("- Origin: `%s` (shared/data): ONS LSOA (2021) to electoral ward (2024) to LAD (2024) best-fit lookup."
+        % SRC_WARD_LOOKUP)
+    add("  Licence OGL v3. The wards are those of the ward boundary file (checked).")
+    add("- Changes: rows of LAD24CD E08000003 and E08000009, sorted by `lsoa21cd`. Rows: %d. %s."
+        % (st["n_ward_lookup"], meta(WARD_LOOKUP_CSV)))
+    add("")
+    add("### `%s`" % HH_LSOA21_CSV)
+    add("- Origin: `%s` (shared/data), column `households_ts046` (Census 2021 TS046). Licence OGL v3."
+        % SRC_HH_LSOA21)
+    add("- Changes: the sample's 2021 LSOAs only; columns `lsoa21cd,households`. %s." % meta(HH_LSOA21_CSV))
     add("")
 
     add("### `%s`" % LOOKUP_CSV)
@@ -726,9 +773,46 @@ def main(argv=None):
     w.write(POSTCODES_CSV, pc_buf.getvalue())
     st["n_postcodes"] = len(pc_rows)
 
+    # 7c: 2021 geography. The districts' 2021 LSOAs are those the 2024 ward lookup puts in them.
+    ward_lookup = [r for r in read_csv(os.path.join(shared, SRC_WARD_LOOKUP)) if r["lad24cd"] in LAD_NAMES]
+    ward_lookup.sort(key=lambda r: r["lsoa21cd"])
+    lsoa21_set = {r["lsoa21cd"] for r in ward_lookup}
+    check(len(lsoa21_set) == len(ward_lookup), "duplicate lsoa21cd in %s" % SRC_WARD_LOOKUP)
+    check({r["wd24cd"] for r in ward_lookup} == {f["properties"]["area_code"] for f in ward_feats},
+          "the 2024 ward lookup's wards differ from the ward boundaries")
+    w.write(WARD_LOOKUP_CSV, csv_text(["lsoa21cd", "lsoa21nm", "wd24cd", "wd24nm", "lad24cd", "lad24nm"],
+                                      [[r[c] for c in ("lsoa21cd", "lsoa21nm", "wd24cd", "wd24nm", "lad24cd", "lad24nm")]
+                                       for r in ward_lookup]))
+    st["n_ward_lookup"] = len(ward_lookup)
+    with open(os.path.join(shared, SRC_LSOA21), encoding="utf-8") as f:
+        doc = json.load(f)
+    check("CRS84" in json.dumps(doc.get("crs")), "%s: crs is not CRS84" % SRC_LSOA21)
+    st["lsoa21_geom"] = {"dup_vertices_dropped": 0, "degenerate_rings": 0}
+    lsoa21_feats = sorted(({"type": "Feature", "properties": {k: fe["properties"][k] for k in ("area_code", "area_name")},
+                            "geometry": round_geometry(fe["geometry"], st["lsoa21_geom"])}
+                           for fe in doc["features"] if fe["properties"]["area_code"] in lsoa21_set),
+                          key=lambda fe: fe["properties"]["area_code"])
+    check({fe["properties"]["area_code"] for fe in lsoa21_feats} == lsoa21_set, "2021 LSOA boundaries missing")
+    check(not st["lsoa21_geom"]["degenerate_rings"], "rounding produced degenerate 2021 LSOA rings")
+    w.write(LSOA21_GEOJSON, feature_collection_text(doc["crs"], lsoa21_feats))
+    st["n_lsoa21"] = len(lsoa21_feats)
+    crosswalk = [r for r in read_csv(os.path.join(shared, SRC_CROSSWALK))
+                 if r["lsoa11cd"] in lsoa_set or r["lsoa21cd"] in lsoa21_set]
+    check({r["lsoa11cd"] for r in crosswalk} == lsoa_set, "the crosswalk misses sample 2011 LSOAs")
+    check({r["lsoa21cd"] for r in crosswalk} == lsoa21_set, "the crosswalk reaches 2021 LSOAs outside the sample")
+    crosswalk.sort(key=lambda r: (r["lsoa11cd"], r["lsoa21cd"]))
+    w.write(CROSSWALK_CSV, csv_text(["lsoa11cd", "lsoa11nm", "chgind", "lsoa21cd", "lsoa21nm"],
+                                    [[r[c] for c in ("lsoa11cd", "lsoa11nm", "chgind", "lsoa21cd", "lsoa21nm")]
+                                     for r in crosswalk]))
+    st["crosswalk_codes"] = {k: sum(1 for r in crosswalk if r["chgind"] == k) for k in "UMSX"}
+    hh21 = {r["lsoa21cd"]: int(r["households_ts046"]) for r in read_csv(os.path.join(shared, SRC_HH_LSOA21))
+            if r["lsoa21cd"] in lsoa21_set}
+    check(set(hh21) == lsoa21_set, "Census 2021 households miss 2021 LSOAs")
+    w.write(HH_LSOA21_CSV, csv_text(["lsoa21cd", "households"], [[c, hh21[c]] for c in sorted(hh21)]))
+
     # 8: manifest
     m = manifest()
-    for section in ("boundaries", "lookups", "denominators", "postcodes"):
+    for section in ("boundaries", "lookups", "denominators", "postcodes", "crosswalks"):
         for entry in m[section]:
             check(entry["path"] in w.written, "manifest path not written: %s" % entry["path"])
     for ds in m["datasets"]:

@@ -222,8 +222,11 @@ TEST_CASE("sample - the bundled sample ingests with the counts its files imply")
     const auto oa_codes = geojson_codes(sample_dir + "/boundaries/oa11_manchester_trafford.geojson", "OA11CD");
     const auto lsoa_codes = geojson_codes(sample_dir + "/boundaries/lsoa11_manchester_trafford.geojson", "LSOA11CD");
     const auto ward_codes = geojson_codes(sample_dir + "/boundaries/wards_manchester_trafford.geojson", "area_code");
+    const auto lsoa21_codes = geojson_codes(sample_dir + "/boundaries/lsoa21_manchester_trafford.geojson", "area_code");
     const auto lookup = read_csv(sample_dir + "/lookups/oa11_lsoa11_lad11_manchester_trafford.csv");
+    const auto ward_lookup = read_csv(sample_dir + "/lookups/lsoa21_ward24_manchester_trafford.csv");
     const auto hh_lsoa = read_csv(sample_dir + "/counts/households_lsoa11_census2011.csv");
+    const auto hh_lsoa21 = read_csv(sample_dir + "/counts/households_lsoa21_census2021.csv");
     const auto hh_oa = read_csv(sample_dir + "/counts/households_oa11_census2021_unchanged_codes.csv");
     const auto cc09 = read_csv(sample_dir + "/counts/claimant_count_lsoa11_manchester_trafford_2017-09.csv");
     const auto cc10 = read_csv(sample_dir + "/counts/claimant_count_lsoa11_manchester_trafford_2017-10.csv");
@@ -244,10 +247,14 @@ TEST_CASE("sample - the bundled sample ingests with the counts its files imply")
     for (std::size_t i = 0; i < lookup.rows.size(); ++i) lookup_lads.insert(lookup.at(i, "lad11cd"));
     CHECK(lookup_lads.size() == 2);
     CHECK(ward_codes.size() == 53); // the two districts' ONS wards (32 Manchester, 21 Trafford)
-    CHECK(summary.features == static_cast<std::int64_t>(oa_codes.size() + lsoa_codes.size() + ward_codes.size()));
+    // 2021 geography: the districts' 2021 LSOAs (the 2024 ward lookup's), their Census 2021 households.
+    CHECK(lsoa21_codes.size() == 434);
+    CHECK(ward_lookup.rows.size() == lsoa21_codes.size());
+    CHECK(summary.features == static_cast<std::int64_t>(oa_codes.size() + lsoa_codes.size() + ward_codes.size() + lsoa21_codes.size()));
     CHECK(summary.derived_boundaries == static_cast<std::int64_t>(lookup_lads.size()));
-    CHECK(summary.lookup_rows == static_cast<std::int64_t>(lookup.rows.size()));
-    CHECK(summary.denominator_rows == static_cast<std::int64_t>(hh_lsoa.rows.size() + hh_oa.rows.size()));
+    CHECK(summary.lookup_rows == static_cast<std::int64_t>(lookup.rows.size() + ward_lookup.rows.size()));
+    CHECK(summary.denominator_rows ==
+          static_cast<std::int64_t>(hh_lsoa.rows.size() + hh_oa.rows.size() + hh_lsoa21.rows.size()));
     CHECK(summary.observation_rows ==
           static_cast<std::int64_t>(cc09.rows.size() + cc10.rows.size() + mi.rows.size() + outcome_cells.size()));
     CHECK(summary.observation_rows == 32456);
@@ -336,7 +343,8 @@ TEST_CASE("sample - re-ingest bumps the release and replaces each dataset atomic
         CHECK(scalar(db, "SELECT count(*) FROM observations") == cells_before);
         CHECK(std::to_string(checksum_of(db, "SELECT dataset_id || measure_id || period || area_id || "
                                              "ifnull(value, 'n') FROM observations ORDER BY 1")) == observations_before);
-        CHECK(scalar(db, "SELECT count(*) FROM areas WHERE level = 'lsoa'") == 420);
+        CHECK(scalar(db, "SELECT count(*) FROM areas WHERE level = 'lsoa' AND vintage = 2011") == 420);
+        CHECK(scalar(db, "SELECT count(*) FROM areas WHERE level = 'lsoa' AND vintage = 2021") == 434);
         for (const auto& d : data::load_datasets(db)) CHECK(d.release == 2);
     }
     SUBCASE("a manifest with one month fewer replaces the dataset, leaving the other dataset alone") {
@@ -389,8 +397,8 @@ TEST_CASE("bad input - CSV rows are refused with the file and line, the store un
         const auto manifest = tiny_manifest(dir, {{"counts_lsoa21_tiny.csv", fixture(csv)}});
         check_refused(manifest, db_path, csv, line, "line", what);
     };
-    SUBCASE("an unknown area code: a 2011 LSOA code in a 2021 dataset") {
-        refuse("counts_unknown_area.csv", 3, "E01005061");
+    SUBCASE("an unknown area code: a 2011 LSOA code in a 2021 dataset (Manchester 017A, split in 2021)") {
+        refuse("counts_unknown_area.csv", 3, "E01005108");
     }
     SUBCASE("a duplicate (area, measure, period), even when the dates are written differently") {
         refuse("counts_duplicate.csv", 4, "duplicate");

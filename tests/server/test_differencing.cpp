@@ -114,7 +114,7 @@ std::string write_manifest(const temp_dir& dir, const std::string& mi_csv) {
             }
         }
     };
-    for (const char* section : {"boundaries", "lookups", "denominators", "datasets", "postcodes"}) {
+    for (const char* section : {"boundaries", "lookups", "denominators", "datasets", "postcodes", "crosswalks"}) {
         if (manifest.contains(section)) absolute(manifest[section]);
     }
     for (auto& d : manifest["datasets"]) {

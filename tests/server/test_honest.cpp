@@ -129,7 +129,7 @@ TEST_CASE("honest - a total row never counts districts that have no row (a looku
     }
     write_text(dir.file("lookup.csv"), text);
     auto manifest = json::parse(read_text(sample_manifest));
-    for (const char* section : {"boundaries", "denominators", "postcodes"}) {
+    for (const char* section : {"boundaries", "lookups", "denominators", "postcodes", "crosswalks"}) {
         for (auto& e : manifest[section]) e["path"] = sample_dir + "/" + e["path"].get<std::string>();
     }
     manifest["lookups"][0]["path"] = dir.file("lookup.csv");

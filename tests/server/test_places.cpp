@@ -240,7 +240,7 @@ TEST_CASE("places - a store without postcodes lists none: answers come only from
     auto manifest = json::parse(read_text(sample_manifest));
     manifest.erase("postcodes");
     manifest.erase("datasets");
-    for (const char* section : {"boundaries", "lookups", "denominators"}) {
+    for (const char* section : {"boundaries", "lookups", "denominators", "crosswalks"}) {
         for (auto& e : manifest[section]) e["path"] = sample_dir + "/" + e["path"].get<std::string>();
     }
     write_text(dir.file("m.json"), manifest.dump());

@@ -261,7 +261,7 @@ check(lh.minZoom === 8 && lh.maxZoom === 12 && lm.vector_layers[0].id === 'lsoa'
   const reordered = JSON.parse(readFileSync(args.sample, 'utf8'));
   const base = path.dirname(path.resolve(args.sample));
   const absolute = (p) => path.resolve(base, p);
-  for (const key of ['boundaries', 'lookups', 'denominators', 'postcodes']) {
+  for (const key of ['boundaries', 'lookups', 'denominators', 'postcodes', 'crosswalks']) {
     for (const item of reordered[key] ?? []) if (item.path) item.path = absolute(item.path);
   }
   for (const d of reordered.datasets ?? []) for (const f of d.files ?? []) if (f.path) f.path = absolute(f.path);

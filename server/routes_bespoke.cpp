@@ -89,7 +89,10 @@ table_result cells_within(context& ctx, const snapshot& s, const httplib::Reques
     // Resolved before anything else about it, so a hidden dataset answers as an unknown one (the zone builder
     // takes it from the body, where the access gate does not look).
     if (!dataset.empty()) ctx.dataset(req, s, dataset);
-    auto q = s.make_query(dataset, measure, period, "", "", within);
+    // vintage= is read so that a request for another vintage is refused (targets rank the dataset's own areas),
+    // never silently answered on the dataset's.
+    auto q = s.make_query(dataset, measure, period, "", param(req, "vintage"), within);
+    refuse_crosswalked(q, "targets and zones");
     ctx.authorize(req, *q.dataset);
     q.bespoke_reader = ctx.bespoke_reader(req);
     // within=bespoke:ID from a body: the one resolver, as the gate does for query parameters.

@@ -569,3 +569,88 @@ TEST_CASE("change - compare=PERIOD on tables and tiles: the difference of the tw
     CHECK(error_code("/api/table?dataset=claimant_count&period=2017-10&compare=2016-01", 404) == "UnknownPeriod");
     CHECK(error_code("/tiles/lsoa/12/2013/1316.mvt?compare=2017-09", 400) == "InvalidParameter");
 }
+
+TEST_CASE("vintage - 2011 claimant counts on the sample's 2021 LSOAs and wards through the crosswalk; internal MI and refusals") {
+    // Independent expectations from the sample's files: the crosswalk, the 2011 figures and 2021 households.
+    const auto crosswalk = read_csv(sample_dir + "/lookups/lsoa11_lsoa21_manchester_trafford.csv");
+    std::map<std::string, std::vector<std::string>> sources;
+    std::map<std::string, int> pieces;
+    std::map<std::string, std::string> code_of;
+    for (std::size_t i = 0; i < crosswalk.rows.size(); ++i) {
+        sources[crosswalk.at(i, "lsoa21cd")].push_back(crosswalk.at(i, "lsoa11cd"));
+        ++pieces[crosswalk.at(i, "lsoa11cd")];
+        code_of[crosswalk.at(i, "lsoa21cd")] = crosswalk.at(i, "chgind");
+    }
+    const auto own = get_json("/api/table?dataset=claimant_count&period=2017-09");
+    std::map<std::string, std::int64_t> value_2011;
+    for (const auto& row : own["rows"]) value_2011[row["code"]] = row["value"].get<std::int64_t>();
+
+    const auto doc = get_json("/api/table?dataset=claimant_count&period=2017-09&vintage=2021");
+    CHECK(doc["vintage"] == 2021);
+    CHECK(doc["crosswalk"]["from_vintage"] == 2011);
+    REQUIRE(doc["rows"].size() == sources.size());
+    int exact = 0, estimated = 0;
+    std::int64_t total = 0;
+    for (const auto& row : doc["rows"]) {
+        const std::string code = row["code"];
+        CAPTURE(code);
+        CHECK(row["change"] == code_of.at(code));
+        bool whole = true;
+        std::int64_t sum = 0;
+        for (const auto& old : sources.at(code)) {
+            whole = whole && pieces[old] == 1;
+            sum += value_2011.at(old);
+        }
+        CHECK(row["estimated"] == !whole);
+        CHECK(row["not_apportioned"] == false);
+        if (whole) {
+            CHECK(row["value"] == sum);
+            ++exact;
+        } else {
+            CHECK(row["value"].get<std::int64_t>() <= sum);
+            CHECK(row["uncertainty"].get<double>() > 0);
+            ++estimated;
+        }
+        total += row["value"].get<std::int64_t>();
+    }
+    CHECK(exact > 380);
+    CHECK(estimated >= 30);
+    CHECK(doc["total"]["value"] == total);
+
+    SUBCASE("wards of 2021: sums of the moved LSOAs, best fit and estimated where a piece is") {
+        const auto wards = get_json("/api/table?dataset=claimant_count&period=2017-09&vintage=2021&level=ward");
+        CHECK(wards["rows"].size() == 53);
+        CHECK(wards["best_fit"] == true);
+        CHECK(wards["total"]["value"] == total);
+        CHECK(std::any_of(wards["rows"].begin(), wards["rows"].end(), [](const json& r) { return r["estimated"] == true; }));
+        CHECK(error_code("/api/table?dataset=claimant_count&period=2017-09&level=ward", 404) == "UnknownLevel");
+    }
+    SUBCASE("CSV: change, estimated and not_apportioned columns and the note") {
+        const auto r = get("/api/table?dataset=claimant_count&period=2017-09&vintage=2021&format=csv&preamble=comments");
+        REQUIRE(r->status == 200);
+        CHECK(contains(r->body, ",change,estimated,not_apportioned,"));
+        CHECK(contains(r->body, "moved from lsoa 2011"));
+    }
+    SUBCASE("tiles and TileJSON on 2021 LSOAs") {
+        const auto tilejson = get_json("/tiles/lsoa.json?dataset=claimant_count&period=2017-09&vintage=2021");
+        CHECK(tilejson["vector_layers"][0]["fields"].contains("estimated"));
+        CHECK(contains(tilejson["tiles"][0].get<std::string>(), "vintage=2021"));
+        const auto tile = get(manchester_tile() + "?dataset=claimant_count&period=2017-09&vintage=2021", {{"Accept-Encoding", "identity"}});
+        REQUIRE(tile->status == 200);
+        CHECK(contains(tile->body, "E0103")); // 2021-new LSOA codes (E01033xxx-E01035xxx) are drawn
+    }
+    SUBCASE("internal MI at OA has no OA crosswalk; percentages and mixed compares are refused") {
+        CHECK(error_code("/api/table?dataset=synthetic_work_programme&measure=referrals&vintage=2021", 400) == "InvalidVintage");
+        CHECK(error_code("/api/table?dataset=claimant_count&vintage=2031", 400) == "InvalidVintage");
+        CHECK(error_code("/api/table?dataset=claimant_count&compare_dataset=synthetic_work_programme&compare_measure=referrals", 400) ==
+              "InvalidParameter");
+        CHECK(error_code("/api/targets?dataset=claimant_count&vintage=2021", 400) == "InvalidVintage");
+    }
+    SUBCASE("a request without vintage stays on the data's vintage (2011): unchanged codes exist in both") {
+        const auto tiles = get_json("/tiles/catalog");
+        for (const auto& l : tiles["layers"]) {
+            if (l["level"] == "lsoa") CHECK(l["default"] == (l["vintage"] == 2011));
+        }
+        CHECK(get_json("/api/areas?level=lsoa")["areas"].size() == 420);
+    }
+}

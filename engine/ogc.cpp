@@ -91,6 +91,24 @@ std::vector<ogc_collection> ogc_collections(const snapshot& s, bool has_bespoke,
                 one.description = "The figures of " + period_name(p) + " only. " + disclosure_and_source(d);
                 out.push_back(std::move(one));
             }
+            // On another boundary vintage a crosswalk reaches (counts only: percentages stay on their own vintage).
+            if (m.kind != data::measure_kind::count) continue;
+            for (const auto& [key, layer] : s.layers()) {
+                (void)layer;
+                if (key.level != d.level || key.vintage == d.vintage || !s.crosswalk(d.level, d.vintage, key.vintage)) continue;
+                ogc_collection moved = base;
+                moved.id = base.id + ".v" + std::to_string(key.vintage);
+                moved.vintage = key.vintage;
+                moved.title = base.title + ", on " + d.level + " " + std::to_string(key.vintage) + " areas";
+                moved.description = "The latest period (or period=/datetime=) moved from " + d.level + " " +
+                                    std::to_string(d.vintage) + " to " + std::to_string(key.vintage) + " areas through the "
+                                    "ONS crosswalk: unchanged and merged areas exact sums of protected figures, split and "
+                                    "irregular pieces " + (disclosure::may_apportion(d.policy)
+                                                               ? std::string("estimated by Census households (estimated)")
+                                                               : std::string("withheld (not_apportioned): internal MI is never apportioned")) +
+                                    "; change says how each area changed. " + disclosure_and_source(d);
+                out.push_back(std::move(moved));
+            }
         }
     }
     if (has_bespoke) {
@@ -245,6 +263,13 @@ feature_schema::feature_schema(const snapshot& s, const std::string& level, cons
     }
     m_percent = table->table.kind() == disclosure::measure_kind::percent_only;
     append_value_fields(m_fields, m_percent);
+    m_moved = table->query.crosswalked();
+    m_change_codes = m_moved && !table->row_change.empty();
+    if (m_change_codes) m_fields.push_back({"change", field_type::string});
+    if (m_moved) {
+        m_fields.push_back({"estimated", field_type::boolean});
+        m_fields.push_back({"not_apportioned", field_type::boolean});
+    }
     // A table cached by context::table_values carries the map already; build it only for one-off tables.
     if (table->row_of_area.empty()) m_own_rows = rows_by_area(*table, s.areas().size());
 }
@@ -284,6 +309,15 @@ std::vector<geo::field_value> feature_schema::values(std::size_t area, long row)
         return v;
     }
     append_row_values(v, *m_table, r, m_percent);
+    if (m_change_codes) {
+        const char c = r ? m_table->row_change.at(static_cast<std::size_t>(row)) : 0;
+        if (c) v.emplace_back(std::string(1, c));
+        else v.emplace_back(std::monostate{});
+    }
+    if (m_moved) {
+        v.emplace_back(r ? r->estimated : false);
+        v.emplace_back(r ? r->not_apportioned : false);
+    }
     return v;
 }
 

@@ -71,6 +71,10 @@ private:
     const snapshot& m_s;
     const table_result* m_table;
     bool m_percent = false;
+    /// The table is on another boundary vintage than its dataset's: features say per row how their area changed
+    /// (change) and whether the figure is estimated or withheld (README "Boundary vintages").
+    bool m_moved = false;
+    bool m_change_codes = false;
     std::vector<std::string> m_parent_levels;
     std::vector<geo::vector_field> m_fields;
     std::vector<std::int32_t> m_own_rows; ///< only when the table does not carry row_of_area

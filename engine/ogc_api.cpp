@@ -222,7 +222,9 @@ item_selection select_items(const snapshot& s, const ogc_collection& c, const og
     if (c.dataset) {
         if (!period.empty() && !datetime.empty()) throw bad_request("InvalidParameter", "give period or datetime, not both");
         const auto& d = *c.dataset;
-        auto query_for = [&](const std::string& p) { return s.make_query(d.id, c.measure->id, p, "", "", ""); };
+        // A ".v2021" collection is the dataset moved to that vintage through a crosswalk.
+        const std::string vintage = c.vintage != d.vintage ? std::to_string(c.vintage) : std::string();
+        auto query_for = [&](const std::string& p) { return s.make_query(d.id, c.measure->id, p, "", vintage, ""); };
         if (!period.empty()) query_for(period); // an unknown period is 404 UnknownPeriod on every dataset collection
         if (c.all_periods) {
             std::vector<std::string> chosen = d.periods;

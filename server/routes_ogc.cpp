@@ -165,7 +165,9 @@ void handle_style(context& ctx, const httplib::Request& req, httplib::Response& 
     const std::string f = param(req, "f").empty() ? std::string("qml") : param(req, "f");
     if (f != "qml" && f != "sld" && f != "mapbox") throw unsupported_format("UnsupportedFormat", "f must be qml, sld or mapbox");
     const auto sel = select_items(*s, c, parse_item_request(req, false));
-    const auto q = sel.query ? *sel.query : s->make_query(c.dataset->id, c.measure->id, "", "", "", "");
+    const auto q = sel.query ? *sel.query
+                             : s->make_query(c.dataset->id, c.measure->id, "", "",
+                                             c.vintage != c.dataset->vintage ? std::to_string(c.vintage) : std::string(), "");
     const auto classes = table_style(*ctx.table_values(*s, q));
     send_classification(res, q);
     if (f == "qml") {

@@ -1263,3 +1263,52 @@ TEST_CASE("qgis - the CSV, the all-periods collection and the QML style load in 
     const std::string log = srv().file("qgis.log");
     CHECK_MESSAGE(run("QT_QPA_PLATFORM=offscreen python3 '" + script + "'", log) == 0, read_text(log));
 }
+
+TEST_CASE("ogc - a dataset moved to 2021 LSOAs: a .v2021 collection and the GeoPackage export, read by GDAL, carry /api/table?vintage=2021") {
+    const auto table = fetch_json("/api/table?dataset=claimant_count&vintage=2021");
+    std::map<std::string, json> rows;
+    for (const auto& r : table["rows"]) rows[r["code"]] = r;
+    REQUIRE(rows.size() == 434);
+    const auto check_layer = [&](OGRLayer* layer) {
+        REQUIRE(layer);
+        CHECK(static_cast<std::size_t>(layer->GetFeatureCount(TRUE)) == rows.size());
+        std::size_t estimated = 0;
+        for (auto& f : *layer) {
+            const auto& row = rows.at(f->GetFieldAsString("code"));
+            if (row["value"].is_null()) {
+                CHECK_FALSE(f->IsFieldSetAndNotNull(f->GetFieldIndex("value"))); // October lacks some 2011 LSOAs
+            } else {
+                CHECK(f->GetFieldAsInteger64("value") == row["value"].get<std::int64_t>());
+            }
+            CHECK(std::string(f->GetFieldAsString("change")) == row["change"].get<std::string>());
+            CHECK((f->GetFieldAsInteger("estimated") != 0) == row["estimated"].get<bool>());
+            CHECK(f->GetFieldAsInteger("not_apportioned") == 0);
+            CHECK(f->GetFieldAsInteger("vintage") == 2021);
+            REQUIRE(f->GetGeometryRef());
+            estimated += row["estimated"].get<bool>() ? 1 : 0;
+        }
+        std::size_t expected = 0;
+        for (const auto& [code, row] : rows) expected += row["estimated"].get<bool>() ? 1 : 0;
+        CHECK(estimated == expected);
+        CHECK(expected > 0);
+    };
+    const std::string out = srv().file("claimants_v2021.gpkg");
+    REQUIRE(run("ogr2ogr -f GPKG '" + out + "' 'OAPIF:" + srv().root() + "' claimant_count.claimants.v2021") == 0);
+    auto ds = open_vector(out);
+    REQUIRE(ds);
+    check_layer(ds->GetLayer(0));
+
+    const auto r = fetch("/api/export/areas.gpkg?dataset=claimant_count&vintage=2021");
+    REQUIRE(r->status == 200);
+    const std::string path = srv().file("areas_v2021.gpkg");
+    write_file(path, r->body);
+    auto exported = open_vector(path);
+    REQUIRE(exported);
+    check_layer(exported->GetLayer(0));
+    // Internal MI has no collection on another vintage (no OA crosswalk), percentages never have one.
+    const auto collections = fetch_json("/ogc/collections");
+    for (const auto& c : collections["collections"]) {
+        const std::string id = c["id"];
+        if (id.find(".v2021") != std::string::npos) CHECK(id.rfind("claimant_count.", 0) == 0);
+    }
+}

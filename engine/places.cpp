@@ -70,6 +70,36 @@ json place_json(const data::place_name& p) {
 
 } // namespace
 
+std::vector<std::size_t> spread_over_box(const std::vector<data::postcode_row>& rows, const label_box& box, std::size_t cap) {
+    std::vector<std::size_t> picked;
+    if (rows.size() <= cap) {
+        for (std::size_t i = 0; i < rows.size(); ++i) picked.push_back(i);
+        return picked;
+    }
+    // Rounds over a grid of about cap cells: each round takes the next postcode (in code order) of every cell that
+    // has one left, so dense and sparse parts of the box both get labels, and the choice is the same every time.
+    const auto side = static_cast<std::size_t>(std::max(1.0, std::floor(std::sqrt(static_cast<double>(cap)))));
+    const double w = std::max(box.east - box.west, 1e-12), h = std::max(box.north - box.south, 1e-12);
+    std::vector<std::vector<std::size_t>> cells(side * side);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const auto col = std::min(side - 1, static_cast<std::size_t>((*rows[i].lon - box.west) / w * static_cast<double>(side)));
+        const auto row = std::min(side - 1, static_cast<std::size_t>((*rows[i].lat - box.south) / h * static_cast<double>(side)));
+        cells[row * side + col].push_back(i); // rows come in code order, so each cell's list is too
+    }
+    for (std::size_t round = 0; picked.size() < cap; ++round) {
+        bool any = false;
+        for (const auto& cell : cells) {
+            if (round >= cell.size()) continue;
+            any = true;
+            picked.push_back(cell[round]);
+            if (picked.size() == cap) break;
+        }
+        if (!any) break;
+    }
+    std::sort(picked.begin(), picked.end()); // code order in the answer
+    return picked;
+}
+
 json search_places(data::database& db, const snapshot& s, const std::string& raw_q, long limit) {
     const std::string q = data::text::trim(raw_q);
     if (q.empty()) throw bad_request("MissingParameter", "q is required: a postcode, area code or place name");
@@ -213,8 +243,11 @@ json labels_json(data::database& db, const snapshot& s, const label_box& box, co
         return lon >= box.west && lon <= box.east && lat >= box.south && lat <= box.north;
     };
     if (kinds.count("postcode")) {
-        const auto rows = data::postcodes_in_box(db, box.west, box.south, box.east, box.north, label_cap + 1);
-        for (std::size_t i = 0; i < rows.size() && i < label_cap; ++i) {
+        // Every live postcode in the box (an 8 km box in a city centre holds a few thousand), then at most label_cap
+        // spread over the box: the first in code order would all be M15... and none WA15..., leaving half the view
+        // without street-level orientation.
+        const auto rows = data::postcodes_in_box(db, box.west, box.south, box.east, box.north, postcode_box_rows);
+        for (const auto i : spread_over_box(rows, box, label_cap)) {
             labels.push_back(json{{"kind", "postcode"}, {"code", rows[i].postcode}, {"name", rows[i].postcode},
                                   {"point", point_json(*rows[i].lon, *rows[i].lat)}});
         }

@@ -4,12 +4,14 @@
 // never a statistic, so they need no key and go through no disclosure rule; bespoke areas (which may be private)
 // are never listed.
 
+#include "data/postcodes.hpp"
 #include "engine/catalog.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <set>
 #include <string>
+#include <vector>
 
 namespace smallarea::engine {
 
@@ -43,5 +45,12 @@ constexpr double postcode_label_max_km = 8.0;
 nlohmann::json labels_json(data::database& db, const snapshot& s, const label_box& box, const std::string& kinds);
 
 constexpr std::size_t label_cap = 1000;
+/// Postcodes read for one label box before spreading (an 8 km box holds at most a few tens of thousands).
+constexpr std::size_t postcode_box_rows = 200000;
+
+/// At most `cap` of `rows` (postcodes with a point, in code order, inside `box`), spread over the box: rounds over a
+/// grid of about `cap` cells, each taking the next postcode of every cell that has one left; indices ascending.
+/// All of them when there are no more than cap.
+std::vector<std::size_t> spread_over_box(const std::vector<data::postcode_row>& rows, const label_box& box, std::size_t cap);
 
 } // namespace smallarea::engine

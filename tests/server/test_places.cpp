@@ -7,6 +7,7 @@
 
 #include "data/postcodes.hpp"
 
+#include "engine/places.hpp"
 #include "server_fixture.hpp"
 
 #include <algorithm>
@@ -149,6 +150,44 @@ TEST_CASE("search - area codes of any level, and names of districts, LSOAs, ward
     for (const auto& r : named["results"]) hood = hood || (r["kind"] == "neighbourhood" && r["name"] == "Old Trafford");
     CHECK(hood);
     CHECK(get_json("/api/search?q=nowhere%20at%20all")["results"].empty());
+}
+
+TEST_CASE("labels - a box with more postcodes than the cap gets labels spread over all of it, not the first codes") {
+    const double w = -2.40, s = 53.39, e = -2.29, n = 53.455; // about 7.3 km across central Trafford
+    const auto j = get_json("/api/labels?bbox=-2.40,53.39,-2.29,53.455&kinds=postcode");
+    std::vector<std::pair<double, double>> all, labelled; // every file postcode in the box / the labels
+    std::vector<std::string> codes;
+    for (const auto& [pc, f] : sample_postcodes()) {
+        if (f.lon >= w && f.lon <= e && f.lat >= s && f.lat <= n) {
+            all.emplace_back(f.lon, f.lat);
+            codes.push_back(pc);
+        }
+    }
+    REQUIRE(all.size() > 1500);
+    for (const auto& l : j["labels"]) labelled.emplace_back(l["point"][0].get<double>(), l["point"][1].get<double>());
+    CHECK(labelled.size() == smallarea::engine::label_cap);
+    CHECK(j["truncated"] == json::array({"postcode"}));
+    // A 4 x 4 grid over the box: every cell that holds 20 or more postcodes has labels.
+    const auto cell = [&](double lon, double lat) {
+        const int c = std::min(3, static_cast<int>((lon - w) / (e - w) * 4)), r = std::min(3, static_cast<int>((lat - s) / (n - s) * 4));
+        return r * 4 + c;
+    };
+    std::map<int, int> postcodes_in, labels_in, first_codes_in;
+    for (const auto& [lon, lat] : all) ++postcodes_in[cell(lon, lat)];
+    for (const auto& [lon, lat] : labelled) ++labels_in[cell(lon, lat)];
+    for (std::size_t i = 0; i < smallarea::engine::label_cap && i < codes.size(); ++i) { // what the first codes would have given
+        const auto& f = sample_postcodes().at(codes[i]);
+        ++first_codes_in[cell(f.lon, f.lat)];
+    }
+    int dense = 0, missed_by_first_codes = 0;
+    for (const auto& [c, count] : postcodes_in) {
+        if (count < 20) continue;
+        ++dense;
+        CHECK_MESSAGE(labels_in[c] > 0, "cell " << c << " with " << count << " postcodes has no label");
+        if (first_codes_in[c] == 0) ++missed_by_first_codes;
+    }
+    CHECK(dense >= 8);
+    CHECK(missed_by_first_codes > 0); // the test box is one where code order would leave parts unlabelled
 }
 
 TEST_CASE("labels - postcodes in a small box are exactly the file's live postcodes there; wide boxes leave them out") {

@@ -89,6 +89,7 @@ struct store_index {
     std::map<std::string, std::vector<std::pair<std::string, int>>> by_code; // code -> (level, vintage)
     std::map<std::string, std::vector<std::pair<std::string, int>>> by_name; // lower name -> (level, vintage)
     std::set<std::string> dataset_ids; // a written id must not replace a dataset already in the store
+    std::set<int> oa_vintages;         // which census's OAs postcodes can go to
 
     void load(const std::string& db_path) {
         database db = open_store(db_path, false);
@@ -96,6 +97,7 @@ struct store_index {
         while (s.step()) {
             const std::pair<std::string, int> where{s.text(0), static_cast<int>(s.int64(1))};
             by_code[s.text(2)].push_back(where);
+            if (where.first == "oa") oa_vintages.insert(where.second);
             if (!s.text(3).empty()) by_name[lower(s.text(3))].push_back(where);
         }
         statement d(db, "SELECT id FROM datasets");
@@ -215,7 +217,8 @@ bool has_thousands(const std::string& v) {
 struct inspector {
     store_index store;
     std::vector<std::string> findings;
-    json boundaries = json::array(), lookups = json::array(), datasets = json::array();
+    json boundaries = json::array(), lookups = json::array(), datasets = json::array(), postcodes = json::array(),
+         crosswalks = json::array();
     std::set<std::string> ids;
     std::string m_sheet; // the sheet being inspected when the file is an .xlsx workbook
 
@@ -383,11 +386,10 @@ struct inspector {
             bool is_name = false;
             if (parse_ons_column(c, lv, y, is_name) && !is_name) ++ons_codes;
         }
-        if (pcds >= 0 && (column_of(header, {"oa21", "lsoa21", "oa11", "lsoa11", "oslaua"}) >= 0)) {
-            say(file, "ONS Postcode Directory (postcode, OA/LSOA/district columns): not a dataset; ingest it with a manifest "
-                      "section \"postcodes\": [{\"path\": \"" + user_path + "\", \"vintage\": 2011 or 2021, \"layout\": \"onspd\"}] "
-                      "(README \"Ingest manifest\")");
-            return;
+        // The directory as downloaded (OA/LSOA/district columns) or an extract with a postcode and its centroid.
+        const bool centroid = column_of(header, {"lat"}) >= 0 && column_of(header, {"long", "lon"}) >= 0;
+        if (pcds >= 0 && (centroid || column_of(header, {"oa21", "lsoa21", "oa11", "lsoa11", "oslaua"}) >= 0)) {
+            return postcode_directory(user_path, file, header);
         }
         if (geography_code >= 0 && obs_value >= 0) return nomis_api(read_path, file, member, user_path, header, head, h);
         if (mnemonic >= 0 && contains_ci(title_text, "nomis")) {
@@ -763,7 +765,52 @@ struct inspector {
                                          f, ms, "Stat-Xplore export; " + why));
     }
 
+    /// The ONS Postcode Directory (or an extract with an OA column): a "postcodes" entry. The OAs are those of the
+    /// file's OA column; with both oa11 and oa21 the store's OA vintage decides (else 2021).
+    void postcode_directory(const std::string& user_path, const std::string& file, const std::vector<std::string>& header) {
+        const bool oa21 = column_of(header, {"oa21", "oa21cd"}) >= 0;
+        const bool oa11 = column_of(header, {"oa11", "oa11cd"}) >= 0;
+        int vintage = oa21 ? 2021 : 2011;
+        std::string why = oa21 ? "its oa21 column" : "its oa11 column";
+        if (!oa21 && !oa11) {
+            // Placed by point in polygon: on the store's OAs when it has one census's, else the latest census's.
+            vintage = store.present && store.oa_vintages.size() == 1 ? *store.oa_vintages.begin() : 2021;
+            why = std::string(store.present && store.oa_vintages.size() == 1 ? "the store's OAs" : "the latest census (no store given)") +
+                  "; no OA column, so each postcode goes to the OA holding its centroid (point in polygon)";
+        }
+        if (oa21 && oa11 && store.present && store.oa_vintages.count(2011) && !store.oa_vintages.count(2021)) {
+            vintage = 2011;
+            why = "its oa11 column (the store's OAs are 2011 ones)";
+        }
+        const bool directory = column_of(header, {"doterm"}) >= 0;
+        say(file, "postcodes (ONS Postcode Directory layout or an extract with centroids): a \"postcodes\" entry, vintage " +
+                      std::to_string(vintage) + " from " + why + (directory ? "; terminated postcodes (doterm) kept and marked" : ""));
+        postcodes.push_back(json{{"path", user_path}, {"vintage", vintage}, {"layout", directory ? "onspd" : "auto"},
+                                 {"comment", "vintage " + std::to_string(vintage) + " from " + why}});
+    }
+
     void ons_lookup(const std::string& read_path, const std::string& file, const std::vector<std::string>& header) {
+        // A boundary change lookup (LSOA11CD, LSOA21CD, CHGIND): a crosswalk between the two vintages, not a hierarchy.
+        {
+            std::map<std::string, std::set<int>> years_of_level;
+            for (const auto& c : header) {
+                std::string lv;
+                int y = 0;
+                bool is_name = false;
+                if (parse_ons_column(c, lv, y, is_name) && !is_name && !is_reissued_level(lv)) years_of_level[lv].insert(y);
+            }
+            const bool change_column = column_of(header, {"chgind", "chnge"}) >= 0;
+            for (const auto& [level, years] : years_of_level) {
+                if (years.size() != 2 || !change_column) continue;
+                const int from = 2000 + *years.begin(), to = 2000 + *years.rbegin();
+                say(file, "ONS boundary change lookup (" + level + " " + std::to_string(from) + " -> " + std::to_string(to) +
+                              ", change codes): a \"crosswalks\" entry, so " + std::to_string(from) + " datasets answer on " +
+                              std::to_string(to) + " areas with vintage=" + std::to_string(to));
+                crosswalks.push_back(json{{"path", file}, {"level", level}, {"from", from}, {"to", to},
+                                          {"comment", "change codes U/M exact, S/X apportioned for published data only"}});
+                return;
+            }
+        }
         std::map<int, std::string> census_years;
         std::string detected;
         for (const auto& c : header) {
@@ -802,6 +849,8 @@ inspect_report inspect_files(const std::vector<std::string>& paths, const std::s
     manifest["comment"] = "written by smallarea inspect; check the choices in each \"comment\" and \"_note\"";
     if (!in.boundaries.empty()) manifest["boundaries"] = in.boundaries;
     if (!in.lookups.empty()) manifest["lookups"] = in.lookups;
+    if (!in.crosswalks.empty()) manifest["crosswalks"] = in.crosswalks;
+    if (!in.postcodes.empty()) manifest["postcodes"] = in.postcodes;
     if (!in.datasets.empty()) manifest["datasets"] = in.datasets;
     inspect_report report;
     report.findings = std::move(in.findings);

@@ -3,6 +3,7 @@
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include "data/csv_reader.hpp"
 #include "core/error.hpp"
@@ -1233,6 +1234,32 @@ TEST_CASE("inspect - each publisher's download becomes a manifest that ingests a
         auto db = data::open_store(db_path, false);
         CHECK(observations_by_code(db, id, "residence_type_total_measures_value", "2021") ==
               std::map<std::string, std::int64_t>{{"E00030771", 344}, {"E00030772", 305}, {"E00030773", 264}, {"E00030774", 285}});
+    }
+    SUBCASE("ONS boundary change lookup and the Trafford postcode extract: crosswalks and postcodes entries that ingest") {
+        const std::string db_path = dir.file("store.db");
+        write_text(dir.file("base.json"), R"({"boundaries": [{"path": ")" + sample_dir + R"(/boundaries/oa11_manchester_trafford.geojson",
+          "level": "oa", "vintage": 2011, "code_field": "OA11CD"}, {"path": ")" + sample_dir +
+                                              R"(/boundaries/lsoa11_manchester_trafford.geojson", "level": "lsoa", "vintage": 2011,
+          "code_field": "LSOA11CD"}]})");
+        data::ingest_manifest(dir.file("base.json"), db_path);
+        report = data::inspect_files({shared_data + "/lookups/lsoa11_lsoa21_lad22_ew.csv.gz",
+                                      shared_data + "/postcodes/trafford_postcodes_onspd_2025-02.csv"}, db_path);
+        const auto found = all_findings(report);
+        INFO(found);
+        CHECK(contains(found, "ONS boundary change lookup (lsoa 2011 -> 2021"));
+        CHECK(contains(found, "a \"postcodes\" entry, vintage 2011 from the store's OAs"));
+        const auto m = nlohmann::json::parse(report.manifest);
+        CHECK(m["crosswalks"][0]["level"] == "lsoa");
+        CHECK(m["crosswalks"][0]["from"] == 2011);
+        CHECK(m["crosswalks"][0]["to"] == 2021);
+        CHECK_FALSE(m.contains("lookups")); // a change lookup is not a hierarchy
+        CHECK(m["postcodes"][0]["vintage"] == 2011);
+        const std::string manifest = dir.file("inspected.json");
+        write_text(manifest, report.manifest);
+        const auto summary = data::ingest_manifest(manifest, db_path);
+        CHECK(summary.postcodes + summary.postcodes_outside == 11264);
+        auto db = data::open_store(db_path, false);
+        CHECK(scalar(db, "SELECT count(DISTINCT from_area) FROM crosswalks") == 420); // the store's 2011 LSOAs
     }
     SUBCASE("ONS lookup with LAD22CD and boundaries: both entries ingest") {
         const std::string lookup = dir.file("LSOA21_LAD22_EW_LU.csv");

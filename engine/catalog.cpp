@@ -2,6 +2,7 @@
 
 #include "data/bespoke_store.hpp"
 #include "core/error.hpp"
+#include "data/text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -35,6 +36,7 @@ void snapshot::load(data::database& db, bool build_tiles) {
     m_areas = data::load_areas(db);
     for (std::size_t i = 0; i < m_areas.size(); ++i) {
         if (m_areas[i].name.empty()) m_areas[i].name = m_areas[i].code; // OAs have no names, only codes
+        m_lower_names.push_back(data::text::lower(m_areas[i].name));
         m_by_id.emplace(m_areas[i].id, i);
         m_by_code.emplace(m_areas[i].code, i);
         m_level_vintages.emplace(m_areas[i].level, m_areas[i].vintage);

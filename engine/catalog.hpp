@@ -117,6 +117,9 @@ public:
 
     std::int64_t release() const noexcept { return m_release; }
     const std::vector<data::area>& areas() const noexcept { return m_areas; }
+    /// Each area's name in lower case (same order as areas()), once per snapshot: /api/search matches names
+    /// case-insensitively, and lower-casing every name of a national store on each request cost more than the rest.
+    const std::vector<std::string>& lower_names() const noexcept { return m_lower_names; }
     const std::vector<data::dataset_info>& datasets() const noexcept { return m_datasets; }
     const std::map<layer_key, tile_layer>& layers() const noexcept { return m_layers; }
 
@@ -179,6 +182,7 @@ private:
     std::int64_t m_release = 0;
     std::unordered_map<std::string, std::vector<data::observation>> m_observations;
     std::vector<data::area> m_areas;
+    std::vector<std::string> m_lower_names;
     std::unordered_map<std::int64_t, std::size_t> m_by_id;
     std::unordered_multimap<std::string, std::size_t> m_by_code;
     std::set<std::pair<std::string, int>> m_level_vintages; ///< (level, vintage) of every area, for refusals

@@ -119,10 +119,13 @@ json search_places(data::database& db, const snapshot& s, const std::string& raw
             if (p.postcode == *pc) push(postcode_json(s, p));
         }
     }
-    // 2. An area code (E00026365, e01005061, E08000009): the newest vintage first.
+    // 2. An area code (E00026365, e01005061, E08000009): on the vintage a map of its level shows by default (an
+    // unchanged LSOA has the same code in 2011 and 2021).
     std::string upper = q;
     for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    if (const auto a = s.find_area(upper, 9999)) {
+    auto a = s.find_area(upper, 9999);
+    if (a) a = s.find_area(upper, s.default_vintage(s.areas()[*a].level));
+    if (a) {
         json found = json::array();
         add_areas(db, s, {*a}, found);
         for (auto& r : found) push(std::move(r));
@@ -139,10 +142,9 @@ json search_places(data::database& db, const snapshot& s, const std::string& raw
     if (room() && q.size() >= 2) {
         const std::string needle = data::text::lower(q);
         std::vector<std::pair<int, std::size_t>> areas; // (0 prefix | 1 contains, index)
-        for (std::size_t i = 0; i < s.areas().size(); ++i) {
-            const auto& a = s.areas()[i];
-            if (a.name.empty()) continue;
-            const auto pos = data::text::lower(a.name).find(needle);
+        const auto& names = s.lower_names();
+        for (std::size_t i = 0; i < names.size(); ++i) {
+            const auto pos = names[i].find(needle);
             if (pos != std::string::npos) areas.emplace_back(pos == 0 ? 0 : 1, i);
         }
         std::vector<std::pair<int, data::place_name>> places;

@@ -107,6 +107,21 @@ TEST_CASE("search - a partial postcode lists that district's postcodes in order,
     }
 }
 
+TEST_CASE("search - a code both vintages share answers on the data's vintage; a 2021-only code on 2021") {
+    const auto unchanged = get_json("/api/search?q=E01005061")["results"];
+    REQUIRE(unchanged.size() >= 1);
+    CHECK(unchanged[0]["code"] == "E01005061");
+    CHECK(unchanged[0]["vintage"] == 2011); // the sample's datasets are on 2011 areas
+    const auto split = get_json("/api/search?q=E01034111")["results"]; // Manchester 017G, a piece of 017A
+    REQUIRE(split.size() >= 1);
+    CHECK(split[0]["vintage"] == 2021);
+    // A name both vintages give one area is listed once.
+    const auto named = get_json("/api/search?q=Trafford%20001A&limit=50")["results"];
+    int times = 0;
+    for (const auto& r : named) times += r["code"] == "E01006109" ? 1 : 0;
+    CHECK(times == 1);
+}
+
 TEST_CASE("search - area codes of any level, and names of districts, LSOAs, wards and neighbourhoods") {
     const auto oa = get_json("/api/search?q=e00031366")["results"];
     REQUIRE(oa.size() >= 1);

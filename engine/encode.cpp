@@ -96,6 +96,16 @@ nlohmann::json dataset_json(const data::dataset_info& d, const snapshot* s) {
         }
         out["coverage"] = std::move(coverage);
         out["latest_complete_period"] = latest_complete;
+        // The boundary vintages its count measures can be shown on: its own, and each one a crosswalk reaches
+        // (vintage=; percentage-only measures stay on its own).
+        json vintages = json::array({d.vintage});
+        for (const auto& [key, layer] : s->layers()) {
+            (void)layer;
+            if (key.level == d.level && key.vintage != d.vintage && s->crosswalk(d.level, d.vintage, key.vintage)) {
+                vintages.push_back(key.vintage);
+            }
+        }
+        out["vintages"] = std::move(vintages);
     }
     return out;
 }

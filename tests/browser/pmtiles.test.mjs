@@ -92,7 +92,7 @@ runBrowserTest({ label: 'browser-pmtiles', org: 'browser-pmtiles', tmpPrefix: 's
       assert(want.every((v, i) => Math.abs(v - f.rgb[i]) <= 1), `${f.id}: fill ${f.rgb} for class ${f.state.class}, palette ${s.colours[f.state.class]}`);
       classed += 1;
     }
-    const distinct = new Set(features.map((f) => f.state.class));
+    const distinct = new Set(features.map((f) => f.state.class).filter((c) => c >= 0));
     assert(classed > 50 && distinct.size >= 3, `${classed} classed features in ${distinct.size} classes`);
     return `${features.length} features, ${classed} coloured by their class, ${distinct.size} classes`;
   });
@@ -135,6 +135,31 @@ runBrowserTest({ label: 'browser-pmtiles', org: 'browser-pmtiles', tmpPrefix: 's
     assert(/\d/.test(text) && !/no data/.test(text), `tooltip "${text}"`);
     await page.mouse.move(5, 5);
     return text;
+  });
+
+  await check('new classes (7, Jenks) re-class the areas from /api/values without reloading the shapes', async () => {
+    const archiveBefore = requests.filter((r) => r.path === '/boundaries/lsoa.pmtiles').length;
+    await page.selectOption('#classes', '7');
+    await page.selectOption('#method', 'jenks');
+    await idle(page);
+    await page.waitForFunction(() => {
+      const st = window.__smallareaTest.state;
+      return st.values && st.values.breaks.length === 7 && st.breaks && st.breaks.breaks.length === 7;
+    }, null, { timeout: 20000 });
+    const s = await page.evaluate(() => ({ ...window.__smallareaTest.state, breaks: null, row: null, values: null }));
+    const q = new URLSearchParams({ dataset: s.dataset, measure: s.measure, period: s.period, level: s.level, method: 'jenks', classes: 7, of: s.of });
+    const values = await getJson(base, `/api/values?${q}`);
+    const classOf = new Map(values.codes.map((c, i) => [c, values.class[i]]));
+    const states = await page.evaluate(() => {
+      const map = window.__smallareaTest.map;
+      return map.queryRenderedFeatures({ layers: ['areas-fill'] }).map((f) => [f.id, map.getFeatureState({ source: 'areas', sourceLayer: 'lsoa', id: f.id }).class]);
+    });
+    const wrong = states.filter(([id, c]) => classOf.get(id) !== c);
+    assert(states.length > 50 && wrong.length === 0, `${wrong.length} of ${states.length} features with another class: ${JSON.stringify(wrong.slice(0, 3))}`);
+    const classes = new Set(states.map(([, c]) => c).filter((c) => c >= 0));
+    assert(classes.size >= 5, `only ${classes.size} classes among rendered features`);
+    const archiveAfter = requests.filter((r) => r.path === '/boundaries/lsoa.pmtiles').length;
+    return `${states.length} features in ${classes.size} of 7 classes; ${archiveAfter - archiveBefore} more archive requests`;
   });
 
   await check('accessibility: the archive map has no serious or critical WCAG 2.2 AA violation (axe-core)', async () =>

@@ -21,6 +21,8 @@ let basemapShown = false;
 let hoveredId = null;
 let archiveMode = false; // the area layers read an archive and feature-state (refreshAreas)
 let valuesToken = 0;
+let valuesKey = ''; // the view and classing the last /api/values request was for
+const classingKey = () => [state.dataset, state.measure, state.period, state.level, state.classes, state.method, state.of].join('|');
 
 /// Whether the mapped areas come from a PMTiles archive with figures as feature-state.
 export const usesArchive = () => archiveMode;
@@ -262,6 +264,7 @@ export async function loadValues() {
   if (!archiveMode) return;
   const token = ++valuesToken;
   const view = { level: state.level };
+  valuesKey = classingKey();
   const values = await requestJson('/api/values', {
     params: { dataset: state.dataset, measure: state.measure, period: state.period, level: state.level,
       classes: state.classes, method: state.method, of: state.of },
@@ -298,7 +301,8 @@ export function applyClasses() {
   const expression = classColours();
   if (map && map.getLayer('areas-fill')) map.setPaintProperty('areas-fill', 'fill-color', expression);
   // The classes are /api/values' own: new breaks (classes, method, quantity) need its classes of them.
-  if (archiveMode && state.values && state.values.breaks.join() !== ((state.breaks && state.breaks.breaks) || []).join()) loadValues();
+  // (also when the classing changed while a request for the old one was in flight: the last call wins).
+  if (archiveMode && valuesKey !== classingKey()) loadValues();
 }
 
 /// Outlines the selected area (state.area), or none.

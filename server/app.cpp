@@ -38,6 +38,11 @@ void app::impl::routes() {
             res.set_header("Access-Control-Max-Age", "600");
             return httplib::Server::HandlerResponse::Handled;
         }
+        // Byte ranges are for the boundary archives (/boundaries/, for the pmtiles protocol). Every other answer is
+        // sent whole, as RFC 9110 14.2 lets a server ignore Range: cpp-httplib 0.11 would otherwise cut a JSON
+        // document or an MVT into an unusable fragment (206) or refuse it (416). The request is the server's own
+        // object, alive until the response is written, so clearing its parsed ranges here is safe.
+        if (!req.ranges.empty() && req.path.rfind("/boundaries/", 0) != 0) const_cast<httplib::Request&>(req).ranges.clear();
         try {
             ctx.begin_request(req);
         } catch (...) {
@@ -68,6 +73,9 @@ void app::impl::routes() {
             write_error(res, 404, "NotFound", "no such resource: " + req.path.substr(0, 200));
         } else if (res.status == 413) {
             write_error(res, 413, "TooLarge", "request body is larger than " + std::to_string(config.max_body_bytes) + " bytes");
+        } else if (res.status == 416 && res.body.empty()) {
+            // cpp-httplib refuses a malformed Range header itself, before any route.
+            write_error(res, 416, "RangeNotSatisfiable", "malformed Range header");
         } else if (res.status == 414) {
             write_error(res, 414, "UriTooLong", "the request line is too long");
         } else if (res.status >= 400 && res.body.empty()) {

@@ -20,6 +20,9 @@ struct server_config {
     bool value_cache = true;
     int threads = 0;                      ///< worker threads; 0: 32
     std::string basemap_url;              ///< optional raster basemap URL template for the map
+    /// --boundaries-pmtiles: "LEVEL=PATH[,...]" or a folder of `smallarea tiles export` archives, served at
+    /// /boundaries/LEVEL.pmtiles with Range requests (server/boundaries.hpp); empty: none.
+    std::string boundaries_pmtiles;
     std::size_t max_body_bytes = 1u << 20;
     /// Token bucket per client address and per API key: `rate_limit_per_second` refill, `rate_limit_burst`
     /// capacity; 0 disables. A map opening fetches dozens of tiles at once, hence the burst.

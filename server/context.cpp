@@ -13,6 +13,16 @@ namespace smallarea::server {
 
 context::context(server_config c) : m_config(std::move(c)), m_tiles(m_config.tile_cache_bytes) {
     m_current = std::make_shared<const snapshot>(connection());
+    // Checked before serving: a typo or a stale archive fails at start with the file named, not on a map later.
+    m_archives = load_boundary_archives(m_config.boundaries_pmtiles);
+    for (const auto& a : m_archives) {
+        bool found = false;
+        for (const auto& [key, layer] : m_current->layers()) found = found || (key.level == a.level && key.vintage == a.vintage);
+        if (!found) {
+            throw error("InvalidArchive", a.path + ": the store has no " + a.level + " " + std::to_string(a.vintage) +
+                                              " boundaries (export the archive from this store)");
+        }
+    }
     m_access = std::make_unique<access_control>(
         [this]() -> data::database& { return connection(); },
         [this](const std::function<void(data::database&)>& f) { with_writer(f); }, m_config.rate_limit_per_second,

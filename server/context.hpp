@@ -5,6 +5,7 @@
 
 #include "data/bespoke_store.hpp"
 #include "server/app.hpp"
+#include "server/boundaries.hpp"
 #include "engine/catalog.hpp"
 #include "engine/tile_cache.hpp"
 
@@ -34,6 +35,15 @@ public:
 
     const server_config& config() const noexcept { return m_config; }
     tile_cache& tiles() noexcept { return m_tiles; }
+    /// The boundary archives of --boundaries-pmtiles, checked at start (server/boundaries.hpp).
+    const std::vector<boundary_archive>& archives() const noexcept { return m_archives; }
+    /// The archive of a level and vintage, or null.
+    const boundary_archive* archive(const std::string& level, int vintage) const noexcept {
+        for (const auto& a : m_archives) {
+            if (a.level == level && a.vintage == vintage) return &a;
+        }
+        return nullptr;
+    }
 
     /// One read-only connection per thread (cpp-httplib's pool): SQLite handles are not shared across threads.
     data::database& connection();
@@ -77,6 +87,7 @@ private:
     data::database& writer(); // call with m_writer_mutex held
 
     server_config m_config;
+    std::vector<boundary_archive> m_archives;
     std::mutex m_writer_mutex;
     std::unique_ptr<data::database> m_writer;
     tile_cache m_tiles;

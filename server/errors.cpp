@@ -33,6 +33,9 @@ void write_error(httplib::Response& res, std::exception_ptr failure) {
         write_error(res, 413, e.code(), e.what());
     } catch (const disclosure_refused& e) {
         write_error(res, 422, e.code(), e.what());
+    } catch (const range_not_satisfiable& e) {
+        res.set_header("Content-Range", "bytes */" + std::to_string(e.size()));
+        write_error(res, 416, e.code(), e.what());
     } catch (const rate_limited& e) {
         res.set_header("Retry-After", std::to_string(e.retry_after_seconds()));
         write_error(res, 429, e.code(), e.what());

@@ -7,6 +7,7 @@
 #include "engine/encode.hpp"
 #include "engine/export.hpp"
 #include "engine/series.hpp"
+#include "engine/values.hpp"
 #include "server/http_util.hpp"
 
 #include <algorithm>
@@ -44,6 +45,38 @@ void serve_series(context& ctx, const httplib::Request& req, httplib::Response& 
         return;
     }
     send_json(res, series_json(series));
+}
+
+/// GET /api/values?dataset&measure&period&level[&vintage][&classes&method&of]: the compact values document
+/// (engine/values.hpp) a map joins to boundaries from a static archive.
+void serve_values(context& ctx, const httplib::Request& req, httplib::Response& res) {
+    const auto s = ctx.snap();
+    if (!param(req, "within").empty()) throw bad_request("InvalidParameter", "/api/values covers every area of the level (no within=)");
+    if (!param(req, "compare").empty()) throw bad_request("InvalidParameter", "/api/values has no compare= (a change map reads /tiles)");
+    const auto q = s->make_query(param(req, "dataset"), param(req, "measure"), param(req, "period"), param(req, "level"),
+                                 param(req, "vintage"), "");
+    ctx.authorize(req, *q.dataset); // before the ETag/304, so a refused caller learns nothing from it
+    values_classes how;
+    how.method = parse_break_method(param(req, "method"));
+    const auto classes_text = param(req, "classes");
+    how.classes = classes_text.empty() ? 5 : static_cast<int>(parse_integer(classes_text, "classes", 3, 9));
+    how.of = class_quantity(*q.measure, param(req, "of"));
+    // The document is a function of the release and the resolved query (defaults filled in), so the ETag is too
+    // and a 304 costs no table: a new ingest (release) changes every ETag. "v1": the document's layout.
+    const std::string key = "values-v1|" + std::to_string(s->release()) + "|" + q.dataset->id + "|" + q.measure->id + "|" + q.period +
+                            "|" + q.level + "|" + std::to_string(q.vintage) + "|" + how.of + "|" + std::to_string(how.classes) + "|" +
+                            std::to_string(static_cast<int>(how.method));
+    const std::string etag = "\"r" + std::to_string(s->release()) + "-" + hex(fnv1a(key)) + "\"";
+    res.set_header("X-Smallarea-Classification", disclosure::to_string(q.dataset->policy.classification));
+    res.set_header("ETag", etag);
+    // As tiles: shared caches may keep published figures for 5 minutes; context::end_request makes internal MI
+    // "private, no-cache" (no proxy or CDN keeps it, the browser revalidates with the ETag).
+    res.set_header("Cache-Control", "public, max-age=300");
+    if (etag_matches(req, etag)) {
+        res.status = 304;
+        return;
+    }
+    send_json(res, values_json(*ctx.table_values(*s, q), how, s->release()));
 }
 
 } // namespace
@@ -139,6 +172,7 @@ void register_api_routes(httplib::Server& http, context& ctx) {
         const auto of = class_quantity(*q.measure, param(req, "of"));
         send_json(res, classes_json(*ctx.table_values(*s, q), of, classes, method));
     }));
+    http.Get("/api/values", wrap([&ctx](const httplib::Request& req, httplib::Response& res) { serve_values(ctx, req, res); }));
     http.Get("/api/series", wrap([&ctx](const httplib::Request& req, httplib::Response& res) { serve_series(ctx, req, res); }));
     http.Get("/api/config", wrap([&ctx](const httplib::Request&, httplib::Response& res) {
         send_json(res, json{{"basemap_url", ctx.config().basemap_url.empty() ? json(nullptr) : json(ctx.config().basemap_url)}});

@@ -7,6 +7,8 @@
 #include "server/http_util.hpp"
 
 #include <cmath>
+#include <cstdio>
+#include <memory>
 
 namespace smallarea::server {
 
@@ -227,8 +229,60 @@ void handle_catalog(context& ctx, const httplib::Request& req, httplib::Response
                               {"default", s->default_vintage(key.level) == key.vintage}, // what a request without vintage gets
                               {"tilejson", base_url(req) + "/tiles/" + key.level + ".json?vintage=" + std::to_string(key.vintage)},
                               {"bounds", json::array({b.min_x, b.min_y, b.max_x, b.max_y})}});
+        // A static archive of the same shapes (--boundaries-pmtiles): the map then reads geometry from it and the
+        // figures from /api/values.
+        if (const auto* a = ctx.archive(key.level, key.vintage)) layers.back()["pmtiles"] = base_url(req) + "/boundaries/" + a->level + ".pmtiles";
     }
     send_json(res, json{{"release", s->release()}, {"layers", std::move(layers)}});
+}
+
+// GET /boundaries/LEVEL.pmtiles: the archive as a static file with byte ranges (RFC 9110 14), which is all the
+// pmtiles protocol asks of a server. Served by a content provider reading the file on demand: an archive may be
+// hundreds of MB and a map reads a few KiB of it per tile, so it is never loaded whole (cpp-httplib's mount point
+// would read the whole file for every request). Public: boundaries carry no dataset value.
+void handle_archive(context& ctx, const httplib::Request& req, httplib::Response& res) {
+    const std::string level = req.matches[1];
+    const boundary_archive* a = nullptr;
+    for (const auto& candidate : ctx.archives()) {
+        if (candidate.level == level) a = &candidate;
+    }
+    if (!a) throw not_found("UnknownArchive", "no boundary archive of level \"" + level.substr(0, 20) + "\" (see /tiles/catalog)");
+    res.set_header("ETag", a->etag);
+    res.set_header("Cache-Control", "public, max-age=86400");
+    res.set_header("Accept-Ranges", "bytes");
+    if (etag_matches(req, a->etag)) {
+        res.status = 304;
+        return;
+    }
+    const auto size = static_cast<long long>(a->size);
+    // cpp-httplib has parsed the header (416 itself when it is malformed) but 0.11 (Debian's) neither refuses a
+    // range past the end nor cuts one that runs past it: it would send fewer bytes than its Content-Length and
+    // drop the connection. So ranges are checked and cut here, in the request it reads them from (the handler's
+    // request is the server's own object, alive until the response is written).
+    auto& ranges = const_cast<httplib::Request&>(req).ranges;
+    for (auto& [first, last] : ranges) {
+        // Past the end, a zero-length suffix or an inverted range cannot be satisfied (RFC 9110 15.5.17).
+        const bool unsatisfiable = (first >= 0 && first >= size) || (first < 0 && last == 0) || (first >= 0 && last >= 0 && last < first);
+        if (unsatisfiable) {
+            ranges.clear(); // else cpp-httplib would cut the JSON error body by the same range
+            throw range_not_satisfiable(a->size);
+        }
+        if (first < 0 && last > size) last = size;           // a suffix longer than the file is the whole file
+        if (first >= 0 && (last < 0 || last >= size)) last = size - 1; // cut at the end (RFC 9110 14.1.2)
+    }
+    std::shared_ptr<std::FILE> file(std::fopen(a->path.c_str(), "rb"), [](std::FILE* f) { if (f) std::fclose(f); });
+    if (!file) throw error("ArchiveUnavailable", "the " + level + " boundary archive cannot be read");
+    // cpp-httplib computes Content-Range and 206 from req.ranges and the length given here, and asks the provider
+    // for each range's bytes.
+    res.set_content_provider(static_cast<std::size_t>(a->size), "application/vnd.pmtiles",
+                             [file](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+                                 char buffer[65536];
+                                 const std::size_t n = std::min(length, sizeof buffer);
+                                 if (std::fseek(file.get(), static_cast<long>(offset), SEEK_SET) != 0) return false;
+                                 const std::size_t got = std::fread(buffer, 1, n, file.get());
+                                 if (got == 0) return false;
+                                 return sink.write(buffer, got);
+                             });
 }
 
 } // namespace
@@ -238,6 +292,8 @@ void register_tile_routes(httplib::Server& http, context& ctx) {
              wrap([&ctx](const httplib::Request& req, httplib::Response& res) { handle_catalog(ctx, req, res); }));
     http.Get(R"(/tiles/([^/]+)/([^/]+)/([^/]+)/([^/]+)\.mvt)",
              wrap([&ctx](const httplib::Request& req, httplib::Response& res) { handle_tile(ctx, req, res); }));
+    http.Get(R"(/boundaries/([^/]+)\.pmtiles)",
+             wrap([&ctx](const httplib::Request& req, httplib::Response& res) { handle_archive(ctx, req, res); }));
     http.Get(R"(/tiles/([^/]+)\.json)",
              wrap([&ctx](const httplib::Request& req, httplib::Response& res) { handle_tilejson(ctx, req, res); }));
 }

@@ -15,6 +15,7 @@ const char* const usage_text = R"(usage:
   smallarea serve --db STORE.sqlite [--host 127.0.0.1] [--port 8080] [--web DIR] [--cache-mb 256]
                   [--threads N] [--basemap URL] [--rate-limit 50/s] [--burst 200]
                   [--max-bespoke-members 20000] [--max-export-rows 250000]   (--rate-limit 0 disables)
+                  [--boundaries-pmtiles LEVEL=FILE.pmtiles[,LEVEL=FILE...]|DIR]   (archives of tiles export)
   smallarea export --db STORE.sqlite [--dataset ID] [--measure M] [--period P] [--level L] [--within CODE]
                    [--vintage Y] --format csv|xlsx|geojson|gpkg --out FILE [--totals true] [--preamble comments] [--periods all]
                    (a CSV gets its CSV on the Web sidecar FILE-metadata.json)
@@ -56,7 +57,8 @@ int main(int argc, char** argv) {
         }
         if (command == "serve") {
             return run_serve(parse(argc, argv, 2, {"db", "host", "port", "web", "cache-mb", "threads", "basemap",
-                                                  "rate-limit", "burst", "max-bespoke-members", "max-export-rows"}));
+                                                  "rate-limit", "burst", "max-bespoke-members", "max-export-rows",
+                                                  "boundaries-pmtiles"}));
         }
         throw usage_error("unknown command " + command);
     } catch (const usage_error& e) {

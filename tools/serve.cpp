@@ -23,6 +23,7 @@ int run_serve(const arguments& a) {
     config.value_cache = config.tile_cache_bytes > 0; // --cache-mb 0: nothing cached, every answer computed afresh
     config.threads = number(a.get("threads", "0"), "--threads");
     config.basemap_url = a.get("basemap", "");
+    config.boundaries_pmtiles = a.get("boundaries-pmtiles", "");
     if (auto rate = a.get("rate-limit"); !rate.empty()) { // "N/s" or "N" requests per second per address and per key
         if (rate.size() > 2 && rate.compare(rate.size() - 2, 2, "/s") == 0) rate.resize(rate.size() - 2);
         config.rate_limit_per_second = number(rate, "--rate-limit");

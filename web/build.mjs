@@ -1,5 +1,5 @@
-// Build web/dist: the plain ES-module sources from src/ plus MapLibre GL JS and uPlot (the area panel's series chart)
-// copied from node_modules into vendor/.
+// Build web/dist: the plain ES-module sources from src/ plus MapLibre GL JS, uPlot (the area panel's series chart) and
+// the pmtiles protocol copied from node_modules into vendor/.
 // No bundler and no CDN: the server serves dist/ as static files and the map works offline.
 // Usage: node build.mjs [--out DIR]   (default: dist next to this file)
 import { cp, mkdir, rm, readdir, stat } from 'node:fs/promises';
@@ -38,6 +38,18 @@ async function main() {
   for (const [from, to] of [['dist/uPlot.esm.js', 'uPlot.esm.js'], ['dist/uPlot.min.css', 'uPlot.min.css'], ['LICENSE', 'uPlot.LICENSE.txt']]) {
     await cp(path.join(uplotDir, from), path.join(out, 'vendor', to));
   }
+  // The pmtiles protocol (boundaries from a PMTiles archive, map.js): its self-contained IIFE build (fflate inside)
+  // defines window.pmtiles, loaded like MapLibre with a classic <script>, so no bundler is needed (BSD-3-Clause;
+  // its package.json says so; the package ships no licence file to copy).
+  let pmtilesDir;
+  try {
+    pmtilesDir = path.dirname(require.resolve('pmtiles/package.json'));
+  } catch {
+    throw new Error('pmtiles is not installed: run `npm ci` (or `npm install`) in web/ first');
+  }
+  for (const [from, to] of [['dist/pmtiles.js', 'pmtiles.js']]) {
+    await cp(path.join(pmtilesDir, from), path.join(out, 'vendor', to));
+  }
   const files = [];
   const walk = async (dir) => {
     for (const name of await readdir(dir)) {
@@ -48,7 +60,7 @@ async function main() {
   };
   await walk(out);
   const version = require('maplibre-gl/package.json').version;
-  console.log(`web build: ${files.length} files in ${out} (maplibre-gl ${version}, uplot ${require('uplot/package.json').version})`);
+  console.log(`web build: ${files.length} files in ${out} (maplibre-gl ${version}, uplot ${require('uplot/package.json').version}, pmtiles ${require('pmtiles/package.json').version})`);
   for (const [name, size] of files.sort()) console.log(`  ${name.padEnd(32)} ${String(size).padStart(9)} bytes`);
 }
 

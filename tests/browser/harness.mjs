@@ -101,9 +101,9 @@ function run(cmd, argv, { timeoutMs = 60000 } = {}) {
   });
 }
 
-function startServer(args, store) {
+function startServer(args, store, extra = []) {
   return new Promise((resolve, reject) => {
-    const child = spawn(args.server, ['serve', '--db', store, '--host', '127.0.0.1', '--port', '0', '--web', args.web], {
+    const child = spawn(args.server, ['serve', '--db', store, '--host', '127.0.0.1', '--port', '0', '--web', args.web, ...extra], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.add(child);
@@ -215,8 +215,10 @@ export async function auditAccessibility(page, where) {
 /// Runs a browser test: `body({ args, base, browser, partnerKey, shot })` holds its checks. `base` is the server's
 /// URL, `browser` the launched chromium, `partnerKey` a key of an organisation the sample's internal dataset is
 /// shared with, and `shot(target, file, options)` saves a page's or a locator's screenshot under --out.
-/// `label` starts the summary line; `resultFile`, if given, gets the summary in --out too.
-export async function runBrowserTest({ label: name, org, tmpPrefix, resultFile = null }, body) {
+/// `label` starts the summary line; `resultFile`, if given, gets the summary in --out too. `archives` lists levels
+/// whose boundaries the server serves from a PMTiles archive (`smallarea tiles export` of the test store, then
+/// `serve --boundaries-pmtiles`).
+export async function runBrowserTest({ label: name, org, tmpPrefix, resultFile = null, archives = [] }, body) {
   label = name;
   const args = parseArgs(process.argv.slice(2));
   const playwright = requireFromWeb(args.web, 'playwright-core');
@@ -247,7 +249,13 @@ export async function runBrowserTest({ label: name, org, tmpPrefix, resultFile =
       '--representative-contact', 'browser@example.org']);
     partnerKey = (/sak_[0-9a-f]{48}/.exec(await run(args.server, ['keys', 'issue', '--db', store, '--org', org])) || [''])[0];
     assert(partnerKey, '`smallarea keys issue` printed no key');
-    server = await startServer(args, store);
+    const archiveSpec = [];
+    for (const level of archives) {
+      const file = path.join(tmp, `${level}.pmtiles`);
+      await run(args.server, ['tiles', 'export', '--db', store, '--level', level, '--out', file, '--maxzoom', '13'], { timeoutMs: 120000 });
+      archiveSpec.push(`${level}=${file}`);
+    }
+    server = await startServer(args, store, archiveSpec.length ? ['--boundaries-pmtiles', archiveSpec.join(',')] : []);
     const base = server.base;
     console.log(`# server at ${base}, store ${store}`);
     browser = await playwright.chromium.launch({

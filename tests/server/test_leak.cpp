@@ -19,6 +19,8 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include "server_fixture.hpp"
 
+#include "engine/tile_export.hpp"
+
 #include <protozero/pbf_reader.hpp>
 
 #include <algorithm>
@@ -121,9 +123,16 @@ httplib::Headers auth_headers() {
 }
 
 /// Its own test server (not the shared one): the sample in a temporary store, with the rate limit off, since the
-/// test sends a few thousand requests from one address.
+/// test sends a few thousand requests from one address; and an LSOA boundary archive exported from that store
+/// (--boundaries-pmtiles), so /boundaries is probed too.
 test_server& srv() {
-    static test_server s(sample_manifest, [](smallarea::server::server_config& config) { config.rate_limit_per_second = 0; });
+    static test_server s(
+        sample_manifest,
+        [](smallarea::server::server_config& config) {
+            config.rate_limit_per_second = 0;
+            config.boundaries_pmtiles = "lsoa=" + config.db_path + ".lsoa.pmtiles";
+        },
+        [](const std::string& db) { smallarea::engine::export_pmtiles_to_path(db, "lsoa", "", "0", "12", db + ".lsoa.pmtiles", 1); });
     return s;
 }
 
@@ -872,6 +881,61 @@ TEST_CASE("leak - TileJSON never offers the percentage base, which is refused ev
     }
     // and a volume of a percentage-only measure is refused too
     CHECK(fetch("/api/breaks?" + query("job_outcomes_group_a", "2017-10", "oa") + "&of=value")->status == 422);
+    for (const auto& path : {"/api/values?" + query(percent_base_id, "2017-10", "lsoa"),
+                             "/api/values?" + query("job_outcomes_group_a", "2017-10", "oa") + "&of=value"}) {
+        CHECK(fetch(path)->status == 422);
+        ++cov().requests["percent_base refused"];
+    }
+}
+
+TEST_CASE("leak - /api/values: every area's figures, rebuilt as objects, at every level, measure and period") {
+    ensure_key();
+    for (const auto& m : all_measures()) {
+        for (const auto& p : periods) {
+            for (const auto& level : levels) {
+                const auto path = "/api/values?" + query(m, p, level);
+                const auto r = fetch(path);
+                INFO(path << " -> " << r->status << " " << r->body.substr(0, 200));
+                REQUIRE(r->status == 200);
+                const auto doc = json::parse(r->body);
+                walk(doc, m, p, path); // names no percentage base
+                const bool percent = std::find(percent_measures.begin(), percent_measures.end(), m) != percent_measures.end();
+                CHECK(doc.contains("value") != percent); // a percentage-only measure never has a volume array
+                CHECK_FALSE(doc.contains("households"));
+                std::set<std::size_t> suppressed, missing;
+                for (const auto& i : doc["suppressed"]) suppressed.insert(i.get<std::size_t>());
+                for (const auto& i : doc["missing"]) missing.insert(i.get<std::size_t>());
+                // Each column entry as the area object it stands for, checked like a table row against the raw file.
+                json objects = json::array();
+                for (std::size_t i = 0; i < doc["codes"].size(); ++i) {
+                    json o{{"code", doc["codes"][i]}, {"suppressed", suppressed.count(i) > 0}, {"missing", missing.count(i) > 0}};
+                    if (percent) {
+                        o["percent"] = doc["percent"][i];
+                    } else {
+                        o["value"] = doc["value"][i];
+                        o["rate"] = doc["rate"][i];
+                    }
+                    objects.push_back(std::move(o));
+                }
+                walk(objects, m, p, path);
+                ++cov().requests["values"];
+            }
+        }
+    }
+}
+
+TEST_CASE("leak - the boundary archive is served by ranges and is the same for every caller") {
+    const auto with_key = fetch("/boundaries/lsoa.pmtiles");
+    REQUIRE(with_key->status == 200);
+    CHECK(with_key->body.rfind("PMTiles\x03", 0) == 0);
+    // Boundaries only (ctest -R pmtiles_node decodes every tile: code and name, no dataset property), so the
+    // archive answers alike with and without a key.
+    auto anonymous = srv().request("GET", "/boundaries/lsoa.pmtiles");
+    CHECK(anonymous->status == 200);
+    CHECK(anonymous->body == with_key->body);
+    CHECK(anonymous->get_header_value("Cache-Control").find("public") != std::string::npos);
+    CHECK(send("GET", "/boundaries/lsoa.pmtiles", {}, {{"Range", "bytes=0-126"}})->status == 206);
+    ++cov().requests["boundaries"];
 }
 
 TEST_CASE("leak - optional endpoints, discovered by trying their routes") {

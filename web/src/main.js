@@ -139,7 +139,12 @@ async function main() {
   // The server lists its boundary layers, so the map never probes for one that is not there (a 404 per load).
   try {
     const tileCatalog = await requestJson('/tiles/catalog');
-    for (const layer of tileCatalog.layers || []) catalog.tileLevels.add(layer.level);
+    for (const layer of tileCatalog.layers || []) {
+      catalog.tileLevels.add(layer.level);
+      // An archive of the level's latest boundaries (what the datasets are mapped on): geometry from it, figures
+      // from /api/values (map.js).
+      if (layer.pmtiles && layer.latest) catalog.archives.set(layer.level, layer.pmtiles);
+    }
   } catch {
     // An older server without /tiles/catalog: the map still works at the datasets' own levels.
     for (const d of catalog.datasets) catalog.tileLevels.add(d.level);

@@ -1,12 +1,16 @@
 // The MapLibre map: created once by main.js, with the basemap (if configured) and district outlines as context, and
 // the choropleth's area layers, rebuilt for each dataset/measure/period/level. Vector tiles come from /tiles with the
-// protected figures as attributes; the partner key goes with them through api.js's transformRequest.
+// protected figures as attributes; the partner key goes with them through api.js's transformRequest. When the
+// server has a PMTiles archive of the level (catalog.archives), the shapes come from it instead (code/name only,
+// cacheable forever) and the figures from /api/values as feature-state keyed by code (promoteId): geometry from a
+// static archive, values from the API. Change maps keep /tiles (their change properties are per tile).
 
-import { transformRequest } from './api.js';
+import { requestJson, transformRequest } from './api.js';
 import { $ } from './dom.js';
 import maplibregl from './maplibre.js';
 import { currentDataset, catalog, mappedProperty, state } from './state.js';
-import { changeFillColour, dotsImage, fillColour, hatchImage } from './style.js';
+import { pmtilesSourceUrl } from './pmtiles.js';
+import { changeFillColour, dotsImage, fillColour, hatchImage, stateFillColour } from './style.js';
 import { BOUNDARY_ATTRIBUTION, escapeHtml, formatOf, formatPeriod, honestText, signed } from './text.js';
 
 const AREA_LAYERS = ['areas-fill', 'areas-hatch', 'areas-nochange', 'areas-outline', 'areas-hover', 'areas-selected-casing', 'areas-selected'];
@@ -15,6 +19,13 @@ let map = null;
 let mapReady = false; // set once the style has loaded and the context layers are in
 let basemapShown = false;
 let hoveredId = null;
+let archiveMode = false; // the area layers read an archive and feature-state (refreshAreas)
+let valuesToken = 0;
+let valuesKey = ''; // the view and classing the last /api/values request was for
+const classingKey = () => [state.dataset, state.measure, state.period, state.level, state.classes, state.method, state.of].join('|');
+
+/// Whether the mapped areas come from a PMTiles archive with figures as feature-state.
+export const usesArchive = () => archiveMode;
 
 /// The maplibregl.Map, or null before main.js creates it.
 export const getMap = () => map;
@@ -37,6 +48,13 @@ export function tileTemplate(level, withData) {
     template += `?${q}`;
   }
   return template;
+}
+
+/// A source of a level's bare boundaries (code/name, no figures): its PMTiles archive when the server has one (the
+/// same bytes for every dataset, cached by the browser across views), else /tiles without a dataset.
+export function boundarySource(level) {
+  const archive = catalog.archives.get(level);
+  return archive ? { type: 'vector', url: pmtilesSourceUrl(archive) } : { type: 'vector', tiles: [tileTemplate(level, false)], maxzoom: 16 };
 }
 
 export function showStatus(message) {
@@ -111,7 +129,7 @@ export function addContextLayers(config) {
     map.addLayer({ id: 'basemap', type: 'raster', source: 'basemap' });
   }
   if (catalog.tileLevels.has('lad')) {
-    map.addSource('lad', { type: 'vector', tiles: [tileTemplate('lad', false)], maxzoom: 16 });
+    map.addSource('lad', boundarySource('lad'));
     map.addLayer({
       id: 'lad-outline',
       type: 'line',
@@ -136,7 +154,8 @@ export function bindMapEvents({ onAreaClick, onMoveEnd }) {
       hoveredId = feature.id ?? null;
       if (hoveredId !== null) setHover(hoveredId, true);
     }
-    const p = feature.properties;
+    // In archive mode the figures are the feature-state /api/values set, not tile properties.
+    const p = archiveMode ? { ...feature.properties, ...map.getFeatureState({ source: 'areas', sourceLayer: state.level, id: feature.id }) } : feature.properties;
     const prop = mappedProperty();
     let value = p.suppressed ? 'suppressed' : p.missing || p[prop] === undefined ? (state.compare ? 'no comparable data' : 'no data') : formatOf(state.of, p[prop]);
     if (state.compare && p[prop] !== undefined && !p.suppressed) {
@@ -186,17 +205,25 @@ export function refreshAreas() {
   if (!dataset) return false;
   removeAreaLayers();
   const level = state.level;
-  map.addSource('areas', {
-    type: 'vector',
-    tiles: [tileTemplate(level, true)],
-    minzoom: 0,
-    maxzoom: 16,
-    attribution: escapeHtml(datasetAttribution(dataset)),
-  });
+  const archive = state.compare ? null : catalog.archives.get(level);
+  archiveMode = Boolean(archive);
+  const attribution = escapeHtml(datasetAttribution(dataset));
+  if (archive) {
+    // promoteId: the archive's `code` is the feature id, so /api/values' codes address feature-state directly.
+    map.addSource('areas', { type: 'vector', url: pmtilesSourceUrl(archive), promoteId: 'code', attribution });
+  } else {
+    map.addSource('areas', { type: 'vector', tiles: [tileTemplate(level, true)], minzoom: 0, maxzoom: 16, attribution });
+  }
   const before = map.getLayer('lad-outline') ? 'lad-outline' : undefined;
   const common = { source: 'areas', 'source-layer': level };
   map.addLayer({ id: 'areas-fill', type: 'fill', ...common, paint: { 'fill-color': classColours(), 'fill-opacity': basemapShown ? 0.78 : 1 } }, before);
-  map.addLayer({ id: 'areas-hatch', type: 'fill', ...common, filter: ['==', ['get', 'suppressed'], true], paint: { 'fill-pattern': 'hatch' } }, before);
+  if (archive) {
+    // A layer filter cannot read feature-state, so the hatch shows through its opacity instead.
+    map.addLayer({ id: 'areas-hatch', type: 'fill', ...common, paint: { 'fill-pattern': 'hatch',
+      'fill-opacity': ['case', ['boolean', ['feature-state', 'suppressed'], false], 1, 0] } }, before);
+  } else {
+    map.addLayer({ id: 'areas-hatch', type: 'fill', ...common, filter: ['==', ['get', 'suppressed'], true], paint: { 'fill-pattern': 'hatch' } }, before);
+  }
   // A change map's "no change within rounding" class: neutral grey under dots, its own entry in the legend.
   map.addLayer({ id: 'areas-nochange', type: 'fill', ...common, filter: ['==', ['get', 'no_change_within_rounding'], true],
     layout: { visibility: state.compare ? 'visible' : 'none' }, paint: { 'fill-pattern': 'dots' } }, before);
@@ -227,13 +254,44 @@ export function refreshAreas() {
   const selectedFilter = ['==', ['get', 'code'], state.area || ''];
   map.addLayer({ id: 'areas-selected-casing', type: 'line', ...common, filter: selectedFilter, paint: { 'line-color': '#ffffff', 'line-width': 6 } });
   map.addLayer({ id: 'areas-selected', type: 'line', ...common, filter: selectedFilter, paint: { 'line-color': '#d6336c', 'line-width': 3 } });
+  if (archive) loadValues();
   return true;
+}
+
+/// Archive mode: fetches /api/values for the view (the classes, method and quantity the legend's /api/breaks uses,
+/// so both class alike) and sets each area's figures and class as feature-state; the last call wins.
+export async function loadValues() {
+  if (!archiveMode) return;
+  const token = ++valuesToken;
+  const view = { level: state.level };
+  valuesKey = classingKey();
+  const values = await requestJson('/api/values', {
+    params: { dataset: state.dataset, measure: state.measure, period: state.period, level: state.level,
+      classes: state.classes, method: state.method, of: state.of },
+  }).catch((error) => {
+    showStatus(`Could not load the figures: ${error.message}`);
+    return null;
+  });
+  if (!values || token !== valuesToken || !archiveMode || !map.getSource('areas') || view.level !== state.level) return;
+  const flagged = (name) => new Set(values[name] || []);
+  const suppressed = flagged('suppressed');
+  const missing = flagged('missing');
+  const estimated = flagged('estimated');
+  const withheld = flagged('not_apportioned');
+  const figures = ['value', 'rate', 'percent'].filter((k) => Array.isArray(values[k]));
+  for (let i = 0; i < values.codes.length; i += 1) {
+    const fs = { class: values.class[i], suppressed: suppressed.has(i), missing: missing.has(i) || withheld.has(i), estimated: estimated.has(i) };
+    for (const k of figures) fs[k] = values[k][i] ?? undefined;
+    map.setFeatureState({ source: 'areas', sourceLayer: values.level, id: values.codes[i] }, fs);
+  }
+  state.values = { token, release: values.release, count: values.codes.length, breaks: values.breaks };
 }
 
 // The fill expression for state.breaks; state.colours follows it (the legend and the area panel use the colours).
 function classColours() {
   const { expression, colours } = state.compare && state.breaks && state.breaks.change
-    ? changeFillColour(mappedProperty(), state.breaks) : fillColour(state.of, state.compare ? null : state.breaks);
+    ? changeFillColour(mappedProperty(), state.breaks)
+    : archiveMode ? stateFillColour(state.breaks) : fillColour(state.of, state.compare ? null : state.breaks);
   state.colours = colours;
   return expression;
 }
@@ -242,6 +300,9 @@ function classColours() {
 export function applyClasses() {
   const expression = classColours();
   if (map && map.getLayer('areas-fill')) map.setPaintProperty('areas-fill', 'fill-color', expression);
+  // The classes are /api/values' own: new breaks (classes, method, quantity) need its classes of them.
+  // (also when the classing changed while a request for the old one was in flight: the last call wins).
+  if (archiveMode && valuesKey !== classingKey()) loadValues();
 }
 
 /// Outlines the selected area (state.area), or none.

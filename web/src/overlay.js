@@ -3,7 +3,7 @@
 // the server). Their own sources, so map.js can rebuild the area layers freely; bespoke.js and targets.js set what
 // is shown and call refreshOverlay.
 
-import { getMap, tileTemplate } from './map.js';
+import { boundarySource, getMap } from './map.js';
 import { state } from './state.js';
 
 const SEL_SOURCE = 'bespoke-sel';
@@ -31,7 +31,7 @@ function ensureLayers(map, level) {
     overlay.level = level;
   }
   if (!map.getSource(SEL_SOURCE)) {
-    map.addSource(SEL_SOURCE, { type: 'vector', tiles: [tileTemplate(level, false)], maxzoom: 16 });
+    map.addSource(SEL_SOURCE, boundarySource(level));
     // A dark casing under the orange line keeps the highlight legible over every class colour, the pale yellow
     // of the lowest class included.
     map.addLayer({ id: 'targets-casing', type: 'line', source: SEL_SOURCE, 'source-layer': level,

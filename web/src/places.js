@@ -15,7 +15,7 @@
 import { requestJson } from './api.js';
 import { select } from './details.js';
 import { $ } from './dom.js';
-import { getMap, tileTemplate } from './map.js';
+import { boundarySource, getMap } from './map.js';
 import { catalog, state } from './state.js';
 
 const DEBOUNCE_MS = 200;
@@ -198,7 +198,7 @@ function showAreaOutline(map, level, code) {
   for (const id of ['place-area-casing', 'place-area-line']) if (map.getLayer(id)) map.removeLayer(id);
   if (map.getSource('place-area')) map.removeSource('place-area');
   if (!level) return;
-  map.addSource('place-area', { type: 'vector', tiles: [tileTemplate(level, false)], maxzoom: 16 });
+  map.addSource('place-area', boundarySource(level));
   const common = { source: 'place-area', 'source-layer': level, filter: ['==', ['get', 'code'], code] };
   map.addLayer({ id: 'place-area-casing', type: 'line', ...common, paint: { 'line-color': '#212529', 'line-width': 6 } });
   map.addLayer({ id: 'place-area-line', type: 'line', ...common, paint: { 'line-color': '#f783ac', 'line-width': 3 } });
@@ -351,7 +351,7 @@ function setWards(on) {
 export function startPlaces(map) {
   const toggle = $('ward-overlay');
   if (catalog.tileLevels.has('ward')) {
-    map.addSource('ward-context', { type: 'vector', tiles: [tileTemplate('ward', false)], maxzoom: 16 });
+    map.addSource('ward-context', boundarySource('ward'));
     // Above the choropleth (map.js inserts its area layers under lad-outline, which comes before this one).
     map.addLayer({ id: 'ward-outline', type: 'line', source: 'ward-context', 'source-layer': 'ward', layout: { visibility: 'none' },
       paint: { 'line-color': '#5f3dc4', 'line-width': ['interpolate', ['linear'], ['zoom'], 9, 1, 14, 2.5], 'line-dasharray': [2, 1.5] } });

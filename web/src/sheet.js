@@ -7,7 +7,7 @@
 // Print CSS (style.css, @page A4) prints the sheet alone. Escape or Close returns to the map, where it was.
 
 import { $ } from './dom.js';
-import { getMap, tileTemplate } from './map.js';
+import { boundarySource, getMap } from './map.js';
 import { currentDataset, currentMeasure, state } from './state.js';
 import {
   BOUNDARY_ATTRIBUTION, disclosureLabel, escapeHtml, formatBound, formatCount, formatPeriod, formatRate, honestText, levelNoun,
@@ -28,7 +28,7 @@ async function captureMap(bbox, level, codes) {
   const fill = map.getLayer('targets-fill') ? map.getLayoutProperty('targets-fill', 'visibility') : null;
   try {
     if (level && codes && codes.length) {
-      map.addSource('sheet-focus', { type: 'vector', tiles: [tileTemplate(level, false)], maxzoom: 16 });
+      map.addSource('sheet-focus', boundarySource(level));
       const filter = ['in', ['get', 'code'], ['literal', codes]];
       map.addLayer({ id: 'sheet-focus-casing', type: 'line', source: 'sheet-focus', 'source-layer': level, filter, paint: { 'line-color': '#111827', 'line-width': 8 } });
       map.addLayer({ id: 'sheet-focus-line', type: 'line', source: 'sheet-focus', 'source-layer': level, filter, paint: { 'line-color': '#d6336c', 'line-width': 4 } });

@@ -34,6 +34,7 @@ export const state = {
   colours: null, // one per class, from style.js
   row: null, // the selected area's /api/table row (details.js)
   partial: null, // {key, level, rows, partial}: partial sums on a coarser level (legend.js refreshPartial)
+  values: null, // archive mode: {token, release, count, breaks} of the /api/values answer set as feature-state (map.js)
   ready: false, // classes applied at least once
   error: null,
 };
@@ -41,6 +42,7 @@ export const state = {
 export const catalog = {
   datasets: [], // /api/datasets
   tileLevels: new Set(), // levels with boundaries (/tiles/catalog)
+  archives: new Map(), // level -> URL of its PMTiles boundary archive, when the server has one (/tiles/catalog)
   areaNames: new Map(), // code -> name, for parent areas
 };
 

@@ -47,6 +47,25 @@ export function fillColour(of, breaks) {
   return { expression, colours };
 }
 
+/// The fill-color expression for areas whose class index is feature-state `class` (set from /api/values when the
+/// boundaries come from a PMTiles archive: tiles there carry no figures), in the palette fillColour gives breaks.
+export function stateFillColour(breaks) {
+  const stops = breaks ? breaks.breaks : [];
+  const colours = paletteFor(stops.length);
+  const classed = colours.length === 0 ? MISSING_FILL : ['match', ['number', ['feature-state', 'class'], -1]];
+  if (colours.length > 0) {
+    colours.forEach((c, i) => classed.push(i, c));
+    classed.push(MISSING_FILL); // -1 (no classed figure) or no state yet
+  }
+  const expression = [
+    'case',
+    ['boolean', ['feature-state', 'suppressed'], false], SUPPRESSED_FILL,
+    ['boolean', ['feature-state', 'missing'], false], MISSING_FILL,
+    classed,
+  ];
+  return { expression, colours };
+}
+
 /// The class of value v under `breaks`, as the map colours it; -1 without breaks or a value.
 export function classIndexOf(breaks, v) {
   if (!breaks || v === null || v === undefined) return -1;

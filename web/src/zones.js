@@ -9,7 +9,7 @@
 import { requestJson } from './api.js';
 import { bespoke } from './bespoke.js';
 import { $ } from './dom.js';
-import { getMap, tileTemplate } from './map.js';
+import { boundarySource, getMap } from './map.js';
 import { openSheet } from './sheet.js';
 import { state } from './state.js';
 import { writeUrl } from './url_state.js';
@@ -32,7 +32,7 @@ function ensureLayer(map, level) {
     zones.level = level;
   }
   if (!map.getSource(ZONES_SOURCE)) {
-    map.addSource(ZONES_SOURCE, { type: 'vector', tiles: [tileTemplate(level, false)], maxzoom: 16 });
+    map.addSource(ZONES_SOURCE, boundarySource(level));
     map.addLayer({ id: 'zones-line', type: 'line', source: ZONES_SOURCE, 'source-layer': level,
       filter: ['in', ['get', 'code'], ['literal', []]], paint: { 'line-color': '#c2255c', 'line-width': 2.5 } });
   }

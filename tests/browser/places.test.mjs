@@ -258,6 +258,52 @@ runBrowserTest({ label: 'browser-places', org: 'browser-places', tmpPrefix: 'sma
     });
   }
 
+  if (hasWards && (published.vintages || []).includes(2021)) {
+    await check('a ward map of 2011 data: Geography offers wards, the map moves to 2021 boundaries through the crosswalk, '
+      + 'every ward coloured, the Boundaries picker and the URL say 2021', async () => {
+      await page.evaluate(() => window.__smallareaTest.map.jumpTo({ center: [-2.28, 53.45], zoom: 10.5 }));
+      const levels = await page.evaluate(() => [...document.getElementById('level').options].map((o) => o.value));
+      assert(levels.includes('ward'), `Geography options ${levels}`);
+      await page.selectOption('#level', 'ward');
+      await idle(page);
+      const s = await page.evaluate(() => {
+        const t = window.__smallareaTest;
+        const sources = Object.values(t.map.getStyle().sources).flatMap((src) => src.tiles || []);
+        const coloured = new Set(t.map.queryRenderedFeatures().filter((f) => f.sourceLayer === 'ward' && typeof f.properties.rate === 'number')
+          .map((f) => f.properties.code));
+        return { level: t.state.level, vintage: t.state.vintage, hash: window.location.hash, sources, coloured: coloured.size,
+          breaks: Boolean(t.state.breaks), error: t.state.error,
+          boundaries: [...document.getElementById('vintage').options].filter((o) => o.selected).map((o) => o.textContent) };
+      });
+      assert(s.level === 'ward' && s.vintage === 2021, `state ${JSON.stringify(s)}`);
+      assert(s.hash.includes('vintage=2021'), `hash ${s.hash}`);
+      assert(s.sources.some((u) => u.includes('/tiles/ward/') && u.includes('vintage=2021')), `sources ${s.sources}`);
+      assert(s.coloured >= 30, `${s.coloured} wards coloured`);
+      assert(s.breaks && !s.error, `legend ${JSON.stringify(s)}`);
+      assert(s.boundaries.length === 1 && s.boundaries[0].startsWith('2021'), `Boundaries picker ${s.boundaries}`);
+      const table = await getJson(base, `/api/table?dataset=${published.id}&level=ward&vintage=2021`);
+      assert(table.rows.length === 53 && table.best_fit, `ward table rows ${table.rows.length}`);
+      await shot(page, 'places-ward-map-2021-1280x800.png');
+      await auditAccessibility(page, 'ward map on 2021 boundaries');
+
+      // LSOAs: the dataset's own 2011 boundaries by default, 2021 on request, and back.
+      await page.selectOption('#level', 'lsoa');
+      await idle(page);
+      const own = await page.evaluate(() => window.__smallareaTest.state.vintage);
+      assert(own === null, `LSOAs after wards: vintage ${own} (the wanted 2021 stays only where chosen)`);
+      await page.selectOption('#vintage', '2021');
+      await idle(page);
+      const moved = await page.evaluate(() => {
+        const t = window.__smallareaTest;
+        return { vintage: t.state.vintage, sources: Object.values(t.map.getStyle().sources).flatMap((src) => src.tiles || []),
+          drawn: [...new Set(t.map.queryRenderedFeatures().filter((f) => f.sourceLayer === 'lsoa').map((f) => f.properties.code))] };
+      });
+      assert(moved.vintage === 2021 && moved.sources.some((u) => u.includes('/tiles/lsoa/') && u.includes('vintage=2021')), JSON.stringify(moved.sources));
+      assert(moved.drawn.some((c) => c >= 'E01033900'), 'no 2021-new LSOA code drawn');
+      return `${s.coloured} wards coloured on 2021 boundaries; LSOAs moved to 2021 on request (${moved.drawn.length} drawn)`;
+    });
+  }
+
   await check('no page errors', async () => {
     assert(errors.length === 0, errors.slice(0, 5).join(' | '));
   });

@@ -17,7 +17,7 @@ const hexToRgb = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)
 runBrowserTest({ label: 'browser-pmtiles', org: 'browser-pmtiles', tmpPrefix: 'smallarea-pmtiles-', resultFile: 'pmtiles-result.txt', archives: ['lsoa'] },
   async ({ base, browser, shot }) => {
   const tileCatalog = await getJson(base, '/tiles/catalog');
-  const lsoa = (tileCatalog.layers || []).find((l) => l.level === 'lsoa' && l.latest);
+  const lsoa = (tileCatalog.layers || []).find((l) => l.level === 'lsoa' && l.default);
   await check('/tiles/catalog names the LSOA archive', async () => {
     assert(lsoa && lsoa.pmtiles && lsoa.pmtiles.endsWith('/boundaries/lsoa.pmtiles'), `catalog: ${JSON.stringify(tileCatalog.layers)}`);
     const others = tileCatalog.layers.filter((l) => l.level !== 'lsoa' && l.pmtiles);

@@ -4,7 +4,7 @@
 import { requestJson } from './api.js';
 import { $ } from './dom.js';
 import { setSelectionFilter } from './map.js';
-import { CHANGE_FIELD, LEVEL_SHORT, catalog, coarserLevel, currentDataset, currentMeasure, state } from './state.js';
+import { CHANGE_FIELD, LEVEL_SHORT, catalog, coarserLevel, currentDataset, currentMeasure, state, vintageParams } from './state.js';
 import { clearSeries, loadSeries } from './series.js';
 import { CHANGE_COLOURS, NO_CHANGE_FILL, changeClassOf, classIndexOf } from './style.js';
 import {
@@ -47,7 +47,7 @@ export async function loadDetails({ scroll = false } = {}) {
   $('details-title').textContent = catalog.areaNames.get(code) || code;
   try {
     const table = await requestJson('/api/table', {
-      params: { dataset: state.dataset, measure: state.measure, period: state.period, level: state.level, within: code, compare: state.compare },
+      params: { dataset: state.dataset, measure: state.measure, period: state.period, level: state.level, ...vintageParams(), within: code, compare: state.compare },
     });
     if (token !== detailsToken) return;
     const row = (table.rows || []).find((r) => r.code === code) || null;

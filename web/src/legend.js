@@ -5,7 +5,7 @@ import { requestJson } from './api.js';
 import { $ } from './dom.js';
 import { applyClasses, showStatus } from './map.js';
 import { renderClassification } from './pickers.js';
-import { CHANGE_FIELD, LEVELS, currentDataset, currentMeasure, state, viewKey } from './state.js';
+import { CHANGE_FIELD, LEVELS, currentDataset, currentMeasure, state, vintageParams, viewKey } from './state.js';
 import { CHANGE_COLOURS, changeClassOf, changeClasses } from './style.js';
 import {
   capitalise, disclosureLabel, formatCount, formatOf, formatPeriod, honestText, levelNoun, percentOf, periodCoverage, signed, unitPhrase,
@@ -14,7 +14,7 @@ import {
 // A change map's classes: the change of every area /api/table?compare= gives, in diverging classes (style.js).
 async function changeBreaks() {
   const table = await requestJson('/api/table', {
-    params: { dataset: state.dataset, measure: state.measure, period: state.period, level: state.level, compare: state.compare },
+    params: { dataset: state.dataset, measure: state.measure, period: state.period, level: state.level, ...vintageParams(), compare: state.compare },
   });
   const field = CHANGE_FIELD[state.of] || 'value';
   const rows = table.rows || [];
@@ -58,6 +58,7 @@ export async function refreshBreaks() {
         measure: state.measure,
         period: state.period,
         level: state.level,
+        ...vintageParams(),
         method: state.method,
         classes: state.classes,
         of: state.of,
@@ -81,7 +82,7 @@ export async function refreshBreaks() {
 
 function tableUrl(extra = {}) {
   const url = new URL('/api/table', window.location.href);
-  const params = { dataset: state.dataset, measure: state.measure, period: state.period, level: state.level, ...extra };
+  const params = { dataset: state.dataset, measure: state.measure, period: state.period, level: state.level, ...vintageParams(), ...extra };
   for (const [key, value] of Object.entries(params)) if (value) url.searchParams.set(key, value);
   return url;
 }
@@ -211,7 +212,7 @@ export async function refreshPartial() {
   state.partial = null;
   if (!dataset || state.level === dataset.level) return;
   try {
-    const table = await requestJson('/api/table', { params: { dataset: state.dataset, measure: state.measure, period: state.period, level: state.level } });
+    const table = await requestJson('/api/table', { params: { dataset: state.dataset, measure: state.measure, period: state.period, level: state.level, ...vintageParams() } });
     if (key !== viewKey()) return;
     const rows = table.rows || [];
     if (!rows.some((r) => typeof r.complete === 'boolean')) return;

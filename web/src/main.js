@@ -34,7 +34,7 @@ import { bindViewTable, viewTable } from './view_table.js';
 import { startZones, zones } from './zones.js';
 
 // Changing one of these redraws the areas (new tiles); the others only reclassify them.
-const REDRAWS = new Set(['dataset', 'measure', 'period', 'level', 'compare']);
+const REDRAWS = new Set(['dataset', 'measure', 'period', 'level', 'vintage', 'compare']);
 
 // Draws the mapped dataset/measure/period/level, its classes and partial count, and tells the bespoke card.
 function redraw() {
@@ -52,6 +52,9 @@ function onPickerChange(key, value) {
     wanted.of = null;
   }
   if (key === 'measure') wanted.of = null;
+  // Another geography or dataset starts from the data's own boundaries (wards move to the vintage they exist on);
+  // only the Boundaries picker itself, or a link, asks for others.
+  if (key === 'level' || key === 'dataset') wanted.vintage = null;
   normalise(wanted);
   if (key === 'dataset' || key === 'level') clearSelection({ write: false });
   renderPickers();
@@ -63,7 +66,7 @@ function onPickerChange(key, value) {
 
 // A hash the user edited (or a link opened in the same tab): go to the view it names.
 function applyWanted(wanted, { moveMap }) {
-  const before = { dataset: state.dataset, measure: state.measure, period: state.period, level: state.level, compare: state.compare };
+  const before = { dataset: state.dataset, measure: state.measure, period: state.period, level: state.level, vintage: state.vintage, compare: state.compare };
   normalise(wanted);
   renderPickers();
   const changed = [...REDRAWS].some((k) => before[k] !== state[k]);
@@ -141,9 +144,10 @@ async function main() {
     const tileCatalog = await requestJson('/tiles/catalog');
     for (const layer of tileCatalog.layers || []) {
       catalog.tileLevels.add(layer.level);
-      // An archive of the level's latest boundaries (what the datasets are mapped on): geometry from it, figures
-      // from /api/values (map.js).
-      if (layer.pmtiles && layer.latest) catalog.archives.set(layer.level, layer.pmtiles);
+      catalog.tileLayers.add(`${layer.level}:${layer.vintage}`);
+      // An archive of the level's default boundaries (what a request without vintage gets, and so what the
+      // datasets are mapped on): geometry from it, figures from /api/values (map.js).
+      if (layer.pmtiles && (layer.default ?? layer.latest)) catalog.archives.set(layer.level, layer.pmtiles);
     }
   } catch {
     // An older server without /tiles/catalog: the map still works at the datasets' own levels.

@@ -8,7 +8,7 @@
 import { requestJson, transformRequest } from './api.js';
 import { $ } from './dom.js';
 import maplibregl from './maplibre.js';
-import { currentDataset, catalog, mappedProperty, state } from './state.js';
+import { currentDataset, catalog, mappedProperty, state, vintageParams } from './state.js';
 import { pmtilesSourceUrl } from './pmtiles.js';
 import { changeFillColour, dotsImage, fillColour, hatchImage, stateFillColour } from './style.js';
 import { BOUNDARY_ATTRIBUTION, escapeHtml, formatOf, formatPeriod, honestText, signed } from './text.js';
@@ -43,9 +43,11 @@ export function tileTemplate(level, withData) {
   // Built by hand: new URL() would percent-encode the {z}/{x}/{y} placeholders.
   let template = `${window.location.origin}/tiles/${encodeURIComponent(level)}/{z}/{x}/{y}.mvt`;
   if (withData) {
-    const q = new URLSearchParams({ dataset: state.dataset, measure: state.measure, period: state.period });
+    const q = new URLSearchParams({ dataset: state.dataset, measure: state.measure, period: state.period, ...vintageParams() });
     if (state.compare) q.set('compare', state.compare); // change map: the tiles carry change, change_rate, ...
     template += `?${q}`;
+  } else if (state.vintage && level === state.level) {
+    template += `?vintage=${encodeURIComponent(state.vintage)}`; // the mapped level's outlines on the same boundaries
   }
   return template;
 }
@@ -53,7 +55,7 @@ export function tileTemplate(level, withData) {
 /// A source of a level's bare boundaries (code/name, no figures): its PMTiles archive when the server has one (the
 /// same bytes for every dataset, cached by the browser across views), else /tiles without a dataset.
 export function boundarySource(level) {
-  const archive = catalog.archives.get(level);
+  const archive = state.vintage && level === state.level ? null : catalog.archives.get(level);
   return archive ? { type: 'vector', url: pmtilesSourceUrl(archive) } : { type: 'vector', tiles: [tileTemplate(level, false)], maxzoom: 16 };
 }
 
@@ -205,7 +207,8 @@ export function refreshAreas() {
   if (!dataset) return false;
   removeAreaLayers();
   const level = state.level;
-  const archive = state.compare ? null : catalog.archives.get(level);
+  // Archives hold the default boundaries only: a map moved to other boundaries (state.vintage) uses /tiles.
+  const archive = state.compare || state.vintage ? null : catalog.archives.get(level);
   archiveMode = Boolean(archive);
   const attribution = escapeHtml(datasetAttribution(dataset));
   if (archive) {

@@ -3,7 +3,7 @@
 // handed to main.js, which owns what happens next.
 
 import { $ } from './dom.js';
-import { catalog, currentDataset, currentMeasure, levelOptions, ofOptions, state } from './state.js';
+import { catalog, currentDataset, currentMeasure, levelOptions, levelVintage, ofOptions, state, vintagesFor } from './state.js';
 import {
   BOUNDARY_ATTRIBUTION, COMPLETE_SHARE, disclosureLabel, escapeHtml, formatPeriod, honestText, levelNoun, percentOf, periodCoverage,
   periodCoverageText,
@@ -17,7 +17,7 @@ const OF_LABELS = {
 };
 
 // The pickers' element ids, which are also the state fields they set.
-const PICKERS = ['dataset', 'measure', 'period', 'compare', 'level', 'of', 'method', 'classes'];
+const PICKERS = ['dataset', 'measure', 'period', 'compare', 'level', 'vintage', 'of', 'method', 'classes'];
 
 function fillSelect(select, options, value) {
   select.replaceChildren(
@@ -55,6 +55,13 @@ export function renderPickers() {
     levelOptions(dataset).map((l) => [l.id, l.short]),
     state.level,
   );
+  // Boundaries: the dataset's own vintage, or one a crosswalk moves it to (where the level has boundaries there).
+  const vintages = vintagesFor(dataset, measure).filter((v) => levelVintage(dataset, measure, state.level, v) === v);
+  const shown = state.vintage || (dataset ? dataset.vintage : null);
+  fillSelect($('vintage'), vintages.map((v) => [String(v), dataset && v === dataset.vintage ? `${v} (as published)` : `${v} (moved: ONS lookup)`]),
+    shown === null ? null : String(shown));
+  // Only when there is a choice (a dataset on one census's boundaries has none): the pickers stay above the fold.
+  $('vintage-field').hidden = vintages.length <= 1;
   $('method').value = state.method;
   $('classes').value = String(state.classes);
   $('dataset-source').textContent = dataset

@@ -9,9 +9,10 @@ export const LEVELS = [
   { id: 'oa', label: 'Output Areas (OA)', short: 'OA' },
   { id: 'lsoa', label: 'Lower layer Super Output Areas (LSOA)', short: 'LSOA' },
   { id: 'msoa', label: 'Middle layer Super Output Areas (MSOA)', short: 'MSOA' },
+  { id: 'ward', label: 'Electoral wards (best fit of LSOAs)', short: 'Ward (best fit)' },
   { id: 'lad', label: 'Local authority districts (LAD)', short: 'Local authority' },
 ];
-export const LEVEL_SHORT = { oa: 'Output Area', lsoa: 'LSOA', msoa: 'MSOA', lad: 'Local authority' };
+export const LEVEL_SHORT = { oa: 'Output Area', lsoa: 'LSOA', msoa: 'MSOA', ward: 'Ward', lad: 'Local authority' };
 
 export const state = {
   // In the URL.
@@ -19,6 +20,7 @@ export const state = {
   measure: null,
   period: null,
   level: null,
+  vintage: null, // boundary vintage of the map when not the dataset's own (a crosswalk moves the data there), else null
   of: null,
   method: 'quantile',
   classes: 5,
@@ -42,6 +44,7 @@ export const state = {
 export const catalog = {
   datasets: [], // /api/datasets
   tileLevels: new Set(), // levels with boundaries (/tiles/catalog)
+  tileLayers: new Set(), // "level:vintage" of every boundary layer (/tiles/catalog)
   archives: new Map(), // level -> URL of its PMTiles boundary archive, when the server has one (/tiles/catalog)
   areaNames: new Map(), // code -> name, for parent areas
 };
@@ -54,7 +57,29 @@ export const currentMeasure = () => {
 const levelIndex = (id) => LEVELS.findIndex((l) => l.id === id);
 
 /// What the mapped table is: its figures change when any of these does.
-export const viewKey = () => [state.dataset, state.measure, state.period, state.level, state.compare || ''].join('|');
+export const viewKey = () => [state.dataset, state.measure, state.period, state.level, state.vintage || '', state.compare || ''].join('|');
+
+/// The vintages a dataset's measure can be mapped on: its own, and for counts those a crosswalk reaches
+/// (/api/datasets `vintages`; percentage-only measures never move).
+export function vintagesFor(dataset, measure) {
+  if (!dataset) return [];
+  if (measure && measure.kind === 'percent_only') return [dataset.vintage];
+  return dataset.vintages && dataset.vintages.length ? dataset.vintages : [dataset.vintage];
+}
+
+/// The vintage a level is mapped on: `preferred` when the level has boundaries there, else the dataset's own, else
+/// another vintage the data reaches (wards exist on 2021 only; 2011 LSOA data gets there through the crosswalk).
+/// null when the level has boundaries on none of them.
+export function levelVintage(dataset, measure, level, preferred) {
+  if (!dataset) return null;
+  const vintages = vintagesFor(dataset, measure);
+  if (catalog.tileLayers.size === 0) return level === dataset.level || catalog.tileLevels.has(level) ? dataset.vintage : null;
+  const candidates = [preferred, dataset.vintage, ...vintages].filter((v) => v && vintages.includes(v));
+  return candidates.find((v) => catalog.tileLayers.has(`${level}:${v}`)) ?? null;
+}
+
+/// { vintage } for requests about the mapped view when it is not on the dataset's own boundaries, else {}.
+export const vintageParams = () => (state.vintage ? { vintage: String(state.vintage) } : {});
 
 // In a change map the tiles carry the change as its own properties (server/routes_tiles.cpp, compare=PERIOD).
 const CHANGE_PROPERTY = { rate: 'change_rate', value: 'change', percent: 'change_percent' };
@@ -72,12 +97,21 @@ export function ofOptions(measure) {
 export function levelOptions(dataset) {
   if (!dataset) return [];
   const from = levelIndex(dataset.level);
-  return LEVELS.filter((l, i) => (from < 0 ? l.id === dataset.level : i >= from) && (catalog.tileLevels.has(l.id) || l.id === dataset.level));
+  const measure = dataset.id === state.dataset ? currentMeasure() : null;
+  return LEVELS.filter((l, i) => {
+    if (from < 0 ? l.id !== dataset.level : i < from) return false;
+    // MSOAs straddle wards (the server says NotNested); percentages are not served on best-fit wards.
+    if (l.id === 'ward' && (dataset.level === 'msoa' || (measure && measure.kind === 'percent_only'))) return false;
+    return l.id === dataset.level || levelVintage(dataset, measure, l.id, state.vintage) !== null;
+  });
 }
 
 /// The next level up that the dataset can be shown at (sums of more cells, so the rounding matters less), or null.
 export function coarserLevel() {
-  const options = levelOptions(currentDataset());
+  // On the same boundaries only: a level reached through a crosswalk holds estimates, no remedy for rounding.
+  const dataset = currentDataset();
+  const own = state.vintage || (dataset ? dataset.vintage : null);
+  const options = levelOptions(dataset).filter((l) => levelVintage(dataset, currentMeasure(), l.id, own) === own);
   const i = options.findIndex((l) => l.id === state.level);
   return i >= 0 && i + 1 < options.length ? options[i + 1] : null;
 }
@@ -91,8 +125,12 @@ export function normalise(wanted) {
   state.measure = measure ? measure.id : null;
   const periods = dataset.periods || [];
   state.period = periods.includes(wanted.period) ? wanted.period : periods[periods.length - 1] || null;
+  const wantedVintage = Number.parseInt(wanted.vintage, 10) || null;
+  state.vintage = wantedVintage;
   const levels = levelOptions(dataset).map((l) => l.id);
   state.level = levels.includes(wanted.level) ? wanted.level : dataset.level;
+  const vintage = levelVintage(dataset, measure, state.level, wantedVintage) ?? dataset.vintage;
+  state.vintage = vintage === dataset.vintage ? null : vintage;
   const ofs = ofOptions(measure);
   state.of = ofs.includes(wanted.of) ? wanted.of : ofs[0] || null;
   state.method = ['quantile', 'jenks', 'equal'].includes(wanted.method) ? wanted.method : 'quantile';

@@ -34,7 +34,7 @@ export function readUrl() {
 /// Writes the state (and the map's current view) into the hash without a history entry.
 export function writeUrl() {
   const params = new URLSearchParams();
-  for (const key of ['dataset', 'measure', 'period', 'compare', 'level', 'of', 'method', 'classes']) {
+  for (const key of ['dataset', 'measure', 'period', 'compare', 'level', 'vintage', 'of', 'method', 'classes']) {
     if (state[key] !== null && state[key] !== undefined) params.set(key, String(state[key]));
   }
   const view = mapView();

@@ -6,7 +6,7 @@
 import { requestJson } from './api.js';
 import { $ } from './dom.js';
 import { getMap } from './map.js';
-import { CHANGE_FIELD, LEVEL_SHORT, currentDataset, currentMeasure, state } from './state.js';
+import { CHANGE_FIELD, LEVEL_SHORT, currentDataset, currentMeasure, state, vintageParams } from './state.js';
 import { changeClassOf, classIndexOf } from './style.js';
 import { disclosureLabel, escapeHtml, formatBound, formatCount, formatOf, formatPeriod, formatRate, signed, unitPhrase } from './text.js';
 
@@ -44,7 +44,7 @@ async function open() {
   const inView = codesInView();
   try {
     const table = await requestJson('/api/table', {
-      params: { dataset: state.dataset, measure: state.measure, period: state.period, level: state.level, compare: state.compare },
+      params: { dataset: state.dataset, measure: state.measure, period: state.period, level: state.level, ...vintageParams(), compare: state.compare },
     });
     const measure = currentMeasure();
     const percent = measure && measure.kind === 'percent_only';

@@ -210,10 +210,21 @@ runBrowserTest({ label: 'browser-places', org: 'browser-places', tmpPrefix: 'sma
       assert(on.visibility === 'visible' && on.rendered > 0, `after the toggle ${JSON.stringify(on)}`);
       assert(codes.length >= 20 && codes.every((c) => /^E05/.test(c)), `ward codes drawn ${codes.length}: ${codes.slice(0, 5)}`);
       await shot(page, 'places-ward-overlay-1280x800.png');
+      const hash = await page.evaluate(() => window.location.hash);
+      assert(hash.includes('wards=1'), `the overlay is not in the URL: ${hash}`);
+      // A shared link with wards=1 opens with the overlay on.
+      const shared = await context.newPage();
+      await shared.goto(`${base}/${hash}`, { waitUntil: 'load' });
+      await idle(shared);
+      const sharedOn = await shared.evaluate(() => ({ checked: document.getElementById('ward-overlay').checked,
+        visibility: window.__smallareaTest.map.getLayoutProperty('ward-outline', 'visibility') }));
+      await shared.close();
+      assert(sharedOn.checked && sharedOn.visibility === 'visible', `shared link ${JSON.stringify(sharedOn)}`);
       await page.keyboard.press('Space');
       await idle(page);
       const again = await count();
       assert(again.visibility === 'none' && again.rendered === 0, `after toggling off ${JSON.stringify(again)}`);
+      assert(!(await page.evaluate(() => window.location.hash)).includes('wards=1'), 'wards=1 stays in the URL after toggling off');
       return `${codes.length} wards outlined, then hidden`;
     });
 

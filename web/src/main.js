@@ -158,6 +158,7 @@ async function main() {
   state.bespoke = wanted.bespoke || null; // bespoke.js opens it once the map is ready; the hash keeps it meanwhile
   state.targets = wanted.targets || null; // targets.js and zones.js run a shared link's search once they start
   state.zones = wanted.zones || null;
+  state.wards = wanted.wards === '1'; // places.js turns the overlay on once the map has loaded
   renderPickers();
 
   // Names of parent areas for the details panel (LADs always; LSOAs when a dataset is at OA level).

@@ -17,6 +17,7 @@ import { select } from './details.js';
 import { $ } from './dom.js';
 import { boundarySource, getMap } from './map.js';
 import { catalog, state } from './state.js';
+import { writeUrl } from './url_state.js';
 
 const DEBOUNCE_MS = 200;
 const WARD_ZOOM = 12; // ward names from this zoom, district names below it
@@ -356,7 +357,12 @@ export function startPlaces(map) {
     map.addLayer({ id: 'ward-outline', type: 'line', source: 'ward-context', 'source-layer': 'ward', layout: { visibility: 'none' },
       paint: { 'line-color': '#5f3dc4', 'line-width': ['interpolate', ['linear'], ['zoom'], 9, 1, 14, 2.5], 'line-dasharray': [2, 1.5] } });
     $('ward-overlay-field').hidden = false;
-    toggle.addEventListener('change', () => setWards(toggle.checked));
+    toggle.checked = Boolean(state.wards); // a shared link with wards=1
+    toggle.addEventListener('change', () => {
+      state.wards = toggle.checked;
+      setWards(toggle.checked);
+      writeUrl();
+    });
     setWards(toggle.checked);
   }
   map.on('move', placeLabels);

@@ -30,6 +30,7 @@ export const state = {
   compare: null, // change map (#17): the period the mapped one is compared with, or null for a one-period map
   targets: null, // the target finder's last search {min, max, limit}, restored from the URL (targets.js)
   zones: null, // the zone builder's last parameters {within, min, max, limit, contiguity} (zones.js)
+  wards: false, // the ward outlines overlay is on (places.js)
   // Derived.
   classification: null,
   breaks: null, // the /api/breaks answer for the view (legend.js)

@@ -1,6 +1,6 @@
 // The view in the URL hash, so a copied link reproduces it:
-// #dataset=..&measure=..&period=..&compare=..&level=..&of=..&method=..&classes=..&map=zoom/lat/lng&area=CODE&bespoke=ID
-// &targets=MIN-MAX-LIMIT&targets_within=CODE&zones=MIN-MAX-COUNT-CONTIGUITY&zones_within=CODE
+// #dataset=..&measure=..&period=..&compare=..&level=..&vintage=..&of=..&method=..&classes=..&map=zoom/lat/lng&area=CODE&bespoke=ID
+// &wards=1&targets=MIN-MAX-LIMIT&targets_within=CODE&zones=MIN-MAX-COUNT-CONTIGUITY&zones_within=CODE
 // (a query string is read too, for links written by hand).
 
 import { mapView } from './map.js';
@@ -41,6 +41,7 @@ export function writeUrl() {
   if (view) state.view = view;
   if (state.view) params.set('map', `${state.view.zoom.toFixed(2)}/${state.view.lat.toFixed(5)}/${state.view.lng.toFixed(5)}`);
   if (state.area) params.set('area', state.area);
+  if (state.wards) params.set('wards', '1');
   if (state.bespoke) params.set('bespoke', state.bespoke);
   // The outreach tools' last parameters, so a shared link lists the same targets or builds the same zones.
   if (state.targets) params.set('targets', [state.targets.min, state.targets.max, state.targets.limit].join('-'));

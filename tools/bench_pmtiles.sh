@@ -15,22 +15,10 @@ build="$(cd "${2:-$here/build}" && pwd)"
 runs="${RUNS:-1}"
 maxzoom="${MAXZOOM:-12}"
 threads="${THREADS:-0}"
-harness="$here/.bench/harness"
-mkdir -p "$harness"
-cp -r "$here/../shared/bench/." "$harness/"
-chmod -R u+w "$harness"
-cd "$harness"
-mkdir -p data results
-
-case "$set_name" in
-city) [ -f data/city.geojson ] || python3 tools/gen_synth.py -n 3000 -o data/city.geojson --bbox=-2.40,53.38,-2.10,53.56 ;;
-national) [ -f data/national.geojson ] || python3 tools/gen_synth.py -n 190000 -o data/national.geojson --bbox=-3,51,0,54 ;;
-*) echo "unknown set $set_name (national, city)" >&2; exit 2 ;;
-esac
-data="data/$set_name.geojson"
+source "$here/tools/bench_store.sh"
+bench_harness
 
 # The same polygons as a smallarea store (tools/bench_store.sh; its dataset proves the export leaves values out).
-source "$here/tools/bench_store.sh"
 bench_store
 
 log="results/pmtiles_${set_name}_$(date -u +%Y%m%dT%H%M%SZ).txt"

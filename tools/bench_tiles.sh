@@ -11,29 +11,12 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 set_name="${1:-city}"
 build="$(cd "${2:-$here/build}" && pwd)"
 runs="${RUNS:-3}"
-harness="$here/.bench/harness"
-mkdir -p "$harness"
-cp -r "$here/../shared/bench/." "$harness/"
-chmod -R u+w "$harness"
-cd "$harness"
-mkdir -p data results
-
-case "$set_name" in
-city) [ -f data/city.geojson ] || python3 tools/gen_synth.py -n 3000 -o data/city.geojson --bbox=-2.40,53.38,-2.10,53.56 ;;
-national) [ -f data/national.geojson ] || python3 tools/gen_synth.py -n 190000 -o data/national.geojson --bbox=-3,51,0,54 ;;
-real_oa_city)
-    D="$here/../shared/data/boundaries/local/oa11_by_lad"
-    [ -f data/real_oa_city.geojson ] || python3 tools/prepare_real.py "$D/E08000003.geojson" "$D/E08000009.geojson" \
-        "$D/E08000007.geojson" -o data/real_oa_city.geojson \
-        --counts "$here/../shared/data/counts/national/census2021_oa21_households_population_ew.csv.gz" ;;
-*) echo "unknown set $set_name" >&2; exit 2 ;;
-esac
-data="data/$set_name.geojson"
+source "$here/tools/bench_store.sh"
+bench_harness
 tiles="data/tiles_$set_name.txt"
 [ -f "$tiles" ] || python3 tools/gen_tilelist.py --data "$data" -o "$tiles"
 
 # The same polygons as a smallarea store (tools/bench_store.sh).
-source "$here/tools/bench_store.sh"
 bench_store
 
 log="results/product_${set_name}_$(date -u +%Y%m%dT%H%M%SZ).txt"

@@ -28,11 +28,6 @@ using text::trim;
 
 namespace {
 
-std::string lower(std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
 struct crosswalk_columns {
     int from = -1, to = -1, change = -1, from_name = -1, to_name = -1;
 };
@@ -51,7 +46,7 @@ crosswalk_columns find_columns(const csv_reader& csv, const crosswalk_source& so
             if (year == source.from % 100) (is_name ? c.from_name : c.from) = index;
             if (year == source.to % 100) (is_name ? c.to_name : c.to) = index;
         }
-        const std::string h = lower(trim(header));
+        const std::string h = text::lower(trim(header));
         if (h == "chgind" || h == "chnge" || h == "change" || h == "change_code") c.change = index;
     }
     const auto named = [&](const char* role, int& column) {

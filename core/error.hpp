@@ -105,4 +105,10 @@ public:
     explicit store_error(const std::string& message) : error("StoreError", message) {}
 };
 
+/// The store cannot be reached right now (a PostgreSQL connection lost and not yet re-made): a retry may work.
+class store_unavailable : public store_error {
+public:
+    explicit store_unavailable(const std::string& message) : store_error(message) {}
+};
+
 } // namespace smallarea

@@ -41,7 +41,7 @@ std::int64_t require_organisation(database& db, const std::string& name) {
 /// Statements of the per-request key lookup, prepared once per connection and thread. They are reset after
 /// every use, so no read transaction stays open and the next lookup sees the latest suspension or revocation.
 struct lookup_statements {
-    sqlite3* handle = nullptr;
+    const void* handle = nullptr;
     std::unique_ptr<statement> key;
     std::unique_ptr<statement> datasets;
 };
@@ -157,10 +157,12 @@ organisation add_organisation(database& db, const std::string& name, const std::
     o.datasets = datasets;
     o.rep = rep;
     statement insert(db, "INSERT INTO organisations (name, agreement_signed, status, created_at, representative, "
-                         "representative_contact) VALUES (?, ?, 'active', ?, ?, ?)");
-    insert.bind(1, name).bind(2, agreement_signed).bind(3, o.created_at).bind(4, rep.name).bind(5, rep.contact).run();
-    o.id = db.last_insert_rowid();
-    statement share(db, "INSERT OR IGNORE INTO organisation_datasets (organisation_id, dataset_id) VALUES (?, ?)");
+                         "representative_contact) VALUES (?, ?, 'active', ?, ?, ?) RETURNING id");
+    insert.bind(1, name).bind(2, agreement_signed).bind(3, o.created_at).bind(4, rep.name).bind(5, rep.contact);
+    if (!insert.step()) throw store_error("no id for the new organisation");
+    o.id = insert.int64(0);
+    insert.reset();
+    statement share(db, "INSERT INTO organisation_datasets (organisation_id, dataset_id) VALUES (?, ?) ON CONFLICT DO NOTHING");
     for (const auto& d : datasets) share.bind(1, o.id).bind(2, d).run();
     std::string list;
     for (const auto& d : datasets) list += (list.empty() ? "" : ",") + d;
@@ -220,9 +222,11 @@ issued_key issue_key(database& db, const std::string& organisation) {
     k.key = "sak_" + to_hex(random, sizeof random);
     k.prefix = k.key.substr(0, 12);
     k.organisation = organisation;
-    statement s(db, "INSERT INTO api_keys (organisation_id, key_hash, prefix, created_at) VALUES (?, ?, ?, ?)");
-    s.bind(1, org_id).bind(2, hash_key(k.key)).bind(3, k.prefix).bind(4, utc_now()).run();
-    k.id = db.last_insert_rowid();
+    statement s(db, "INSERT INTO api_keys (organisation_id, key_hash, prefix, created_at) VALUES (?, ?, ?, ?) RETURNING id");
+    s.bind(1, org_id).bind(2, hash_key(k.key)).bind(3, k.prefix).bind(4, utc_now());
+    if (!s.step()) throw store_error("no id for the new key");
+    k.id = s.int64(0);
+    s.reset();
     t.commit();
     return k;
 }
@@ -257,7 +261,7 @@ bool sharing_suspended(database& db) {
 
 key_access lookup_key(database& db, const std::string& key_hash) {
     thread_local lookup_statements cache;
-    if (cache.handle != db.handle() || !cache.key) {
+    if (cache.handle != db.identity() || !cache.key) {
         // A different connection on this thread (a new store path): finalize the old statements first. The old
         // handle cannot be a reused address: sqlite3_close_v2 keeps a zombie until its statements are finalized.
         cache.key.reset();
@@ -268,7 +272,7 @@ key_access lookup_key(database& db, const std::string& key_hash) {
                 "coalesce(o.representative, '') <> '' AND coalesce(o.representative_contact, '') <> '' "
                 "FROM api_keys k JOIN organisations o ON o.id = k.organisation_id WHERE k.key_hash = ?");
         cache.datasets = std::make_unique<statement>(db, "SELECT dataset_id FROM organisation_datasets WHERE organisation_id = ?");
-        cache.handle = db.handle();
+        cache.handle = db.identity();
     }
     key_access out;
     {

@@ -27,10 +27,11 @@ void insert_bespoke(database& db, const bespoke_record& b) {
 namespace {
 
 // One SELECT list and one row reader for every loader, so a single area and the list of areas cannot drift apart.
-std::string select_areas(bool with_outline) {
-    // AsBinary() is NULL for a blob that is not a SpatiaLite geometry: then the column already holds WKB.
-    return std::string("SELECT b.id, b.name, b.level, b.vintage, b.owner, b.source, b.created_at, ") +
-           (with_outline ? "COALESCE(AsBinary(b.outline), b.outline)" : "NULL") +
+std::string select_areas(const database& db, bool with_outline) {
+    // SQLite: AsBinary() is NULL for a blob that is not a SpatiaLite geometry: then the column already holds WKB.
+    // PostgreSQL stores the outline as WKB (bytea) only.
+    const char* outline = !with_outline ? "NULL" : db.is_postgresql() ? "b.outline" : "COALESCE(AsBinary(b.outline), b.outline)";
+    return std::string("SELECT b.id, b.name, b.level, b.vintage, b.owner, b.source, b.created_at, ") + outline +
            ", b.organisation_id, b.visibility = 'public' AND b.always_private = 0, b.always_private, "
            "coalesce(o.name, '') FROM bespoke_areas b LEFT JOIN organisations o ON o.id = b.organisation_id";
 }
@@ -59,7 +60,7 @@ bespoke_record read_area(statement& s) {
 std::optional<bespoke_record> load_bespoke(database& db, const std::string& id, bool with_outline,
                                            const bespoke_reader& who, bool* hidden) {
     if (hidden) *hidden = false;
-    statement s(db, select_areas(with_outline) + " WHERE b.id = ?");
+    statement s(db, select_areas(db, with_outline) + " WHERE b.id = ?");
     s.bind(1, id);
     if (!s.step()) return std::nullopt;
     if (!readable(s, who)) {
@@ -86,7 +87,7 @@ std::vector<bespoke_record> load_bespoke_areas(database& db, const bespoke_reade
     std::vector<bespoke_record> out;
     std::map<std::string, std::size_t> index;
     {
-        statement s(db, select_areas(true) + " ORDER BY b.id");
+        statement s(db, select_areas(db, true) + " ORDER BY b.id");
         while (s.step()) {
             if (!readable(s, who)) continue;
             index.emplace(s.text(0), out.size());
@@ -112,10 +113,10 @@ bool delete_bespoke(database& db, const std::string& id) {
     statement members(db, "DELETE FROM bespoke_members WHERE bespoke_id = ?");
     members.bind(1, id);
     members.run();
-    statement area(db, "DELETE FROM bespoke_areas WHERE id = ?");
+    statement area(db, "DELETE FROM bespoke_areas WHERE id = ? RETURNING id");
     area.bind(1, id);
-    area.run();
-    const bool deleted = db.changes() > 0;
+    const bool deleted = area.step();
+    area.reset();
     t.commit();
     return deleted;
 }

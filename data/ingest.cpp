@@ -20,18 +20,17 @@ namespace smallarea::data {
 
 namespace {
 
+// PostgreSQL keeps its GiST index through the ingest: dropping it would lock the table against every replica
+// still serving the previous release until the commit.
 void drop_spatial_index(database& db) {
-    {
-        // Scoped: a statement still pending on sqlite_master makes the DROP below fail with "table is locked".
-        statement s(db, "SELECT 1 FROM sqlite_master WHERE name = 'idx_areas_geom'");
-        if (!s.step()) return;
-    }
+    if (db.is_postgresql() || !db.has_table("idx_areas_geom")) return;
     db.exec("SELECT DisableSpatialIndex('areas', 'geom')");
     db.exec("DROP TABLE IF EXISTS idx_areas_geom");
 }
 
 void create_spatial_index(database& db) {
     // The R*Tree lets GIS tools (QGIS, ogr2ogr -spat) open the store as a SpatiaLite database with an index.
+    if (db.is_postgresql()) return;
     db.exec("SELECT CreateSpatialIndex('areas', 'geom')");
 }
 
@@ -44,6 +43,7 @@ ingest_summary ingest_manifest(const std::string& manifest_path, const std::stri
     GDALAllRegister();
     database db = create_or_open_store(db_path);
     transaction tx(db);
+    db.lock_for_ingest();
     // SpatiaLite keeps its R*Tree current with a trigger per inserted row; rebuilding it once at the end is
     // several times faster for a national file (ogr2ogr defers its index the same way).
     drop_spatial_index(db);
@@ -64,6 +64,7 @@ ingest_summary ingest_manifest(const std::string& manifest_path, const std::stri
         statement s(db, "UPDATE meta SET value = ? WHERE key = 'release'");
         s.bind(1, std::to_string(release)).run();
     }
+    db.notify_release(release);
     // A hint for users: areas without a household count get no rate. An area whose member areas have counts
     // (a LAD over counted LSOAs) is served rates from its members' households, so it is not named here: saying
     // "no rates" for it would be false. The areas with counted members are one uncorrelated NOT IN, built once:

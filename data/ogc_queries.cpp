@@ -12,7 +12,7 @@ std::unordered_map<std::int64_t, std::string> load_geometry_map(database& db, co
     constexpr std::size_t chunk = 500;
     for (std::size_t first = 0; first < ids.size(); first += chunk) {
         const std::size_t n = std::min(chunk, ids.size() - first);
-        std::string sql = "SELECT id, AsBinary(geom) FROM areas WHERE geom IS NOT NULL AND id IN (";
+        std::string sql = "SELECT id, ST_AsBinary(geom) FROM areas WHERE geom IS NOT NULL AND id IN (";
         for (std::size_t i = 0; i < n; ++i) sql += i == 0 ? "?" : ",?";
         sql += ")";
         statement s(db, sql);

@@ -59,8 +59,7 @@ postcode_row read_row(const statement& s) {
 }
 
 bool has_postcodes_table(database& db) {
-    statement s(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'postcodes'");
-    return s.step();
+    return db.has_table("postcodes");
 }
 
 } // namespace
@@ -103,10 +102,15 @@ std::vector<postcode_row> postcodes_in_box(database& db, double west, double sou
 std::vector<std::int64_t> area_ids_in_box(database& db, const std::string& level, double west, double south, double east,
                                           double north, std::size_t limit) {
     std::vector<std::int64_t> out;
-    {
-        statement t(db, "SELECT 1 FROM sqlite_master WHERE name = 'idx_areas_geom'");
-        if (!t.step()) return out; // every ingest builds it; a store without one has no boundaries
+    if (db.is_postgresql()) {
+        // The GiST index on areas.geom answers the box test (&&: bounding boxes overlap, as the R*Tree below).
+        statement s(db, "SELECT id FROM areas WHERE level = ? AND geom && ST_MakeEnvelope(?, ?, ?, ?, 4326) "
+                        "ORDER BY code LIMIT ?");
+        s.bind(1, level).bind(2, west).bind(3, south).bind(4, east).bind(5, north).bind(6, static_cast<std::int64_t>(limit));
+        while (s.step()) out.push_back(s.int64(0));
+        return out;
     }
+    if (!db.has_table("idx_areas_geom")) return out; // every ingest builds it; a store without one has no boundaries
     statement s(db, "SELECT id FROM areas WHERE level = ? AND geom IS NOT NULL AND id IN "
                     "(SELECT pkid FROM idx_areas_geom WHERE xmax >= ? AND xmin <= ? AND ymax >= ? AND ymin <= ?) "
                     "ORDER BY code LIMIT ?");
@@ -123,10 +127,7 @@ std::int64_t count_postcodes(database& db) {
 
 std::vector<place_name> load_place_names(database& db) {
     std::vector<place_name> out;
-    {
-        statement t(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'place_names'");
-        if (!t.step()) return out;
-    }
+    if (!db.has_table("place_names")) return out;
     statement s(db, "SELECT kind, code, name, vintage, min_lon, min_lat, max_lon, max_lat, lon, lat, postcodes "
                     "FROM place_names ORDER BY kind, name, code");
     while (s.step()) {

@@ -11,16 +11,10 @@
 namespace smallarea::engine {
 
 snapshot::snapshot(data::database& db, bool build_tiles) {
-    // One read transaction: with WAL it sees exactly one committed release, so the areas, datasets, periods and
+    // One read transaction: it sees exactly one committed release, so the areas, datasets, periods and
     // observations of a snapshot always belong together, whatever an ingest commits meanwhile.
-    db.exec("BEGIN");
-    try {
-        load(db, build_tiles);
-    } catch (...) {
-        db.exec("ROLLBACK");
-        throw;
-    }
-    db.exec("COMMIT");
+    data::read_transaction read(db);
+    load(db, build_tiles);
 }
 
 const std::vector<data::observation>& snapshot::observations(const std::string& dataset_id,

@@ -8,6 +8,7 @@
 #include "server/http_util.hpp"
 
 #include <chrono>
+#include <cstdio>
 
 namespace smallarea::server {
 
@@ -27,6 +28,11 @@ context::context(server_config c) : m_config(std::move(c)), m_tiles(m_config.til
         [this]() -> data::database& { return connection(); },
         [this](const std::function<void(data::database&)>& f) { with_writer(f); }, m_config.rate_limit_per_second,
         m_config.rate_limit_burst);
+    m_store_release = m_current->release();
+    m_last_success_ms = now_ms();
+    if (data::is_postgresql_url(m_config.db_path)) {
+        m_listener = std::make_unique<data::release_listener>(m_config.db_path, [this] { reload_if_released(); });
+    }
 }
 
 context::~context() = default;
@@ -48,31 +54,59 @@ data::database& context::writer() {
     return *m_writer;
 }
 
-std::shared_ptr<const snapshot> context::snap() {
-    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::steady_clock::now().time_since_epoch())
-                         .count();
-    auto last = m_last_check_ms.load();
-    if (now - last > 500 && m_last_check_ms.compare_exchange_strong(last, now)) {
+std::int64_t context::now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+void context::reload_if_released() {
+    try {
         const auto release = data::data_release(connection());
+        m_store_release = release;
+        m_last_success_ms = now_ms();
+        if (!m_reachable.exchange(true)) std::fprintf(stderr, "smallarea: store reachable again\n");
         std::shared_ptr<const snapshot> old;
         {
             std::shared_lock<std::shared_mutex> lock(m_snapshot_mutex);
             old = m_current;
         }
-        if (release != old->release()) {
-            std::unique_lock<std::mutex> reload(m_reload_mutex, std::try_to_lock);
-            if (reload.owns_lock()) {
-                auto fresh = std::make_shared<const snapshot>(connection());
-                std::unique_lock<std::shared_mutex> lock(m_snapshot_mutex);
-                m_current = std::move(fresh);
-                std::lock_guard<std::mutex> values_lock(m_values_mutex);
-                m_value_tables.clear();
-            }
-        }
+        if (release == old->release()) return;
+        std::unique_lock<std::mutex> reload(m_reload_mutex, std::try_to_lock);
+        if (!reload.owns_lock()) return; // another thread is building it
+        auto fresh = std::make_shared<const snapshot>(connection());
+        std::unique_lock<std::shared_mutex> lock(m_snapshot_mutex);
+        m_current = std::move(fresh);
+        std::lock_guard<std::mutex> values_lock(m_values_mutex);
+        m_value_tables.clear();
+    } catch (const std::exception& e) {
+        // Keep serving the last snapshot: its figures were protected when it was built, and a map going dark
+        // helps nobody. What needs the store per request (keys, bespoke areas, the audit log) fails on its own.
+        if (m_reachable.exchange(false)) std::fprintf(stderr, "smallarea: cannot check the store for a new release: %s\n", e.what());
     }
+}
+
+std::shared_ptr<const snapshot> context::snap() {
+    const auto now = now_ms();
+    auto last = m_last_check_ms.load();
+    if (now - last > 500 && m_last_check_ms.compare_exchange_strong(last, now)) reload_if_released();
     std::shared_lock<std::shared_mutex> lock(m_snapshot_mutex);
     return m_current;
+}
+
+context::store_status context::status() {
+    store_status out;
+    out.engine = data::is_postgresql_url(m_config.db_path) ? "postgresql" : "sqlite";
+    out.reachable = m_reachable.load();
+    out.store_release = m_store_release.load();
+    out.checked_ms_ago = now_ms() - m_last_success_ms.load();
+    const auto s = snap();
+    out.current = out.reachable && out.checked_ms_ago < 5000 && out.store_release == s->release();
+    if (m_listener) {
+        out.listening = m_listener->connected();
+        out.notifications = m_listener->notifications();
+        out.reconnections = m_listener->reconnections();
+    }
+    return out;
 }
 
 namespace {

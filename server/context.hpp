@@ -4,6 +4,7 @@
 // access check for internal datasets.
 
 #include "data/bespoke_store.hpp"
+#include "data/release_listener.hpp"
 #include "server/app.hpp"
 #include "server/boundaries.hpp"
 #include "engine/catalog.hpp"
@@ -49,8 +50,23 @@ public:
     data::database& connection();
 
     /// The current snapshot; at most every 500 ms it checks whether an ingest made a new release and, if so,
-    /// builds the new snapshot while requests keep using the old one.
+    /// builds the new snapshot while requests keep using the old one. On a PostgreSQL store a listener thread
+    /// also reloads as soon as an ingest commits (NOTIFY); the 500 ms check is then the fallback. When the store
+    /// cannot be reached the last snapshot keeps serving (see store_status).
     std::shared_ptr<const snapshot> snap();
+
+    /// What /health reports about the store behind the snapshot.
+    struct store_status {
+        std::string engine;             ///< "sqlite" or "postgresql"
+        bool reachable = true;          ///< the last release check reached the store
+        bool current = true;            ///< reachable, checked within 5 s, and no newer release seen
+        std::int64_t store_release = 0; ///< the release the store had at the last successful check
+        std::int64_t checked_ms_ago = 0;
+        bool listening = false;         ///< PostgreSQL: the NOTIFY listener is connected
+        std::int64_t notifications = 0;
+        std::int64_t reconnections = 0;
+    };
+    store_status status();
 
     /// The protected table of a query, cached per data release under a key naming every input that changes the
     /// answer (table_cache_key): what tiles, class breaks and OGC items read. Bespoke queries are not cached.
@@ -85,6 +101,10 @@ public:
 
 private:
     data::database& writer(); // call with m_writer_mutex held
+    /// Checks the store's release and swaps in a new snapshot when it moved (one builder at a time: others keep
+    /// serving the old one). Never throws: an unreachable store is recorded for /health.
+    void reload_if_released();
+    static std::int64_t now_ms();
 
     server_config m_config;
     std::vector<boundary_archive> m_archives;
@@ -95,9 +115,13 @@ private:
     std::shared_ptr<const snapshot> m_current;
     std::mutex m_reload_mutex;
     std::atomic<std::int64_t> m_last_check_ms{0};
+    std::atomic<std::int64_t> m_last_success_ms{0};
+    std::atomic<std::int64_t> m_store_release{0};
+    std::atomic<bool> m_reachable{true};
     std::mutex m_values_mutex;
     std::map<std::string, std::shared_ptr<const table_result>> m_value_tables;
-    std::unique_ptr<access_control> m_access; // last: destroyed first, its audit flush still has the writer
+    std::unique_ptr<access_control> m_access; // destroyed before the writer: its audit flush still needs it
+    std::unique_ptr<data::release_listener> m_listener; // last: destroyed first, so it never reloads a dying context
 };
 
 /// Route registration, one function per file.

@@ -39,6 +39,11 @@ void write_error(httplib::Response& res, std::exception_ptr failure) {
     } catch (const rate_limited& e) {
         res.set_header("Retry-After", std::to_string(e.retry_after_seconds()));
         write_error(res, 429, e.code(), e.what());
+    } catch (const store_unavailable& e) {
+        // Retryable: a load balancer or client may try again (another replica, or this one once reconnected).
+        std::fprintf(stderr, "smallarea: store unavailable: %s\n", e.what());
+        res.set_header("Retry-After", "1");
+        write_error(res, 503, "StoreUnavailable", "the store cannot be reached; try again shortly");
     } catch (const std::exception& e) {
         std::fprintf(stderr, "smallarea: internal error: %s\n", e.what());
         write_error(res, 500, "InternalError", "internal error; see the server log");

@@ -87,8 +87,19 @@ void register_api_routes(httplib::Server& http, context& ctx) {
         // Only the datasets this caller may see: a count including internal ones would say they exist.
         std::size_t datasets = 0;
         for (const auto& d : s->datasets()) datasets += ctx.visible(req, d) ? 1 : 0;
-        send_json(res, json{{"status", "ok"}, {"release", s->release()}, {"datasets", datasets},
-                            {"areas", s->areas().size()}, {"tile_cache_bytes", ctx.tiles().bytes()}});
+        const auto store = ctx.status();
+        // 200 either way: a replica that lost its store still serves its last snapshot (the published figures
+        // in it are as protected as ever); "current": false says so to a monitor.
+        json body{{"status", store.current ? "ok" : "degraded"}, {"release", s->release()}, {"datasets", datasets},
+                  {"areas", s->areas().size()}, {"tile_cache_bytes", ctx.tiles().bytes()},
+                  {"store", {{"engine", store.engine}, {"reachable", store.reachable}, {"current", store.current},
+                             {"release", store.store_release}, {"checked_ms_ago", store.checked_ms_ago}}}};
+        if (store.engine == "postgresql") {
+            body["store"]["listening"] = store.listening;
+            body["store"]["notifications"] = store.notifications;
+            body["store"]["reconnections"] = store.reconnections;
+        }
+        send_json(res, body);
     }));
     http.Get("/api/datasets", wrap([&ctx](const httplib::Request& req, httplib::Response& res) {
         const auto s = ctx.snap();

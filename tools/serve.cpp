@@ -2,6 +2,7 @@
 
 #include "tools/cli.hpp"
 
+#include "data/sqlite.hpp"
 #include "server/app.hpp"
 
 #include <csignal>
@@ -48,7 +49,7 @@ int run_serve(const arguments& a) {
         std::cerr << "smallarea: signal " << received << ", finishing in-flight requests\n";
         server.stop();
     });
-    std::cerr << "smallarea: serving " << config.db_path << " on http://" << config.host << ":" << port << "/\n";
+    std::cerr << "smallarea: serving " << smallarea::data::store_display_name(config.db_path) << " on http://" << config.host << ":" << port << "/\n";
     std::cout << "listening on " << config.host << ":" << port << std::endl;
     server.serve();
     pthread_kill(waiter.native_handle(), SIGTERM); // wake the waiter if serve() ended another way

@@ -107,9 +107,9 @@ void ingest_boundaries(ingest_context& ctx, const boundary_source& source) {
     }
 
     statement insert(ctx.db(), "INSERT INTO areas (level, vintage, code, name, geom) VALUES (?, ?, ?, ?, "
-                               "GeomFromWKB(?, 4326))");
+                               "ST_GeomFromWKB(?, 4326)) RETURNING id");
     statement update(ctx.db(), "UPDATE areas SET name = CASE WHEN ? <> '' THEN ? ELSE name END, "
-                               "geom = GeomFromWKB(?, 4326) WHERE id = ?");
+                               "geom = ST_GeomFromWKB(?, 4326) WHERE id = ?");
     // Two stages overlap: this thread reads features with GDAL (parse, reproject, checks, WKB), a second repairs
     // them with GEOS and writes them to SQLite. Reading is half of the work, so overlapping roughly halves the
     // wall time on two cores. The SQLite connection is used by the writer thread only while it runs.
@@ -144,8 +144,10 @@ void ingest_boundaries(ingest_context& ctx, const boundary_source& source) {
                         update.bind(4, *id).run();
                     } else {
                         insert.bind(1, source.level).bind(2, source.vintage).bind(3, it.code).bind(4, it.name);
-                        insert.bind_blob(5, repaired.wkb.data(), repaired.wkb.size()).run();
-                        ctx.remember_area(source.vintage, source.level, it.code, ctx.db().last_insert_rowid());
+                        insert.bind_blob(5, repaired.wkb.data(), repaired.wkb.size());
+                        if (!insert.step()) throw store_error("no id for the new area " + it.code);
+                        ctx.remember_area(source.vintage, source.level, it.code, insert.int64(0));
+                        insert.reset();
                     }
                     ++stored;
                     if (stored % 10000 == 0) {

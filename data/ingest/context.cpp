@@ -9,7 +9,7 @@ using text::lower;
 
 ingest_context::ingest_context(database& db, const progress_callback& progress)
     : m_db(db), m_progress(progress),
-      m_insert_area(db, "INSERT INTO areas (level, vintage, code, name) VALUES (?, ?, ?, ?)"),
+      m_insert_area(db, "INSERT INTO areas (level, vintage, code, name) VALUES (?, ?, ?, ?) RETURNING id"),
       m_name_area(db, "UPDATE areas SET name = ? WHERE id = ? AND name = ''") {
     statement s(m_db, "SELECT id, vintage, level, code FROM areas");
     while (s.step()) {
@@ -30,8 +30,10 @@ std::int64_t ingest_context::ensure_area(int vintage, const std::string& level, 
         if (!name.empty()) m_name_area.bind(1, name).bind(2, *id).run();
         return *id;
     }
-    m_insert_area.bind(1, level).bind(2, vintage).bind(3, code).bind(4, name).run();
-    const auto id = m_db.last_insert_rowid();
+    m_insert_area.bind(1, level).bind(2, vintage).bind(3, code).bind(4, name);
+    if (!m_insert_area.step()) throw store_error("no id for the new area " + code);
+    const auto id = m_insert_area.int64(0);
+    m_insert_area.reset();
     m_areas.emplace(area_key{vintage, level, code}, id);
     return id;
 }

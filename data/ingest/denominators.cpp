@@ -37,7 +37,8 @@ void ingest_denominators(ingest_context& ctx, const denominator_source& source) 
         if (index < 0) throw ingest_error(source.path, 1, "no column \"" + column + "\"");
         measures.emplace_back(name, index);
     }
-    statement insert(ctx.db(), "INSERT OR REPLACE INTO denominators (area_id, measure, value, source) VALUES (?, ?, ?, ?)");
+    statement insert(ctx.db(), "INSERT INTO denominators (area_id, measure, value, source) VALUES (?, ?, ?, ?) "
+                                "ON CONFLICT (area_id, measure) DO UPDATE SET value = excluded.value, source = excluded.source");
     std::unordered_map<std::string, long> seen;
     std::vector<std::string> fields;
     std::int64_t rows = 0;

@@ -16,7 +16,7 @@ namespace smallarea::data::ingest {
 
 void derive_boundaries(ingest_context& ctx, const derived_boundary& d) {
     std::map<std::int64_t, std::vector<std::string>> members; // parent id -> member WKBs
-    statement s(ctx.db(), "SELECT p.id, AsBinary(c.geom) FROM areas c JOIN area_ancestors a ON a.area_id = c.id "
+    statement s(ctx.db(), "SELECT p.id, ST_AsBinary(c.geom) FROM areas c JOIN area_ancestors a ON a.area_id = c.id "
                           "JOIN areas p ON p.id = a.ancestor_id WHERE c.level = ? AND c.vintage = ? AND p.level = ? "
                           "AND c.geom IS NOT NULL");
     s.bind(1, d.from).bind(2, d.vintage).bind(3, d.level);
@@ -25,7 +25,7 @@ void derive_boundaries(ingest_context& ctx, const derived_boundary& d) {
         throw ingest_error(ctx.db().path(), 0, "cannot derive " + d.level + " " + std::to_string(d.vintage) + " boundaries: no " +
                                              d.from + " boundaries linked to a " + d.level + " by a lookup");
     }
-    statement update(ctx.db(), "UPDATE areas SET geom = GeomFromWKB(?, 4326) WHERE id = ?");
+    statement update(ctx.db(), "UPDATE areas SET geom = ST_GeomFromWKB(?, 4326) WHERE id = ?");
     for (const auto& [parent, wkbs] : members) {
         std::vector<std::string_view> parts(wkbs.begin(), wkbs.end());
         const std::string dissolved = geo::union_wkb(parts);

@@ -99,7 +99,7 @@ void ingest_lookup(ingest_context& ctx, const lookup_source& original) {
             linked[i][j] = nests_in(columns[i].level, columns[j].level) && !across_best_fit;
         }
     }
-    statement link(ctx.db(), "INSERT OR IGNORE INTO area_ancestors (area_id, ancestor_id) VALUES (?, ?)");
+    statement link(ctx.db(), "INSERT INTO area_ancestors (area_id, ancestor_id) VALUES (?, ?) ON CONFLICT DO NOTHING");
     // One parent per coarser level: a lookup row that contradicts an earlier one is an error, not a second parent.
     std::unordered_map<std::int64_t, std::map<std::string, std::pair<std::int64_t, long>>> parents;
     {
@@ -166,7 +166,7 @@ void link_through_parents(ingest_context& ctx) {
         statement s(ctx.db(), "SELECT area_id, ancestor_id FROM area_ancestors");
         while (s.step()) parents[s.int64(0)][level_of[s.int64(1)]] = s.int64(1);
     }
-    statement link(ctx.db(), "INSERT OR IGNORE INTO area_ancestors (area_id, ancestor_id) VALUES (?, ?)");
+    statement link(ctx.db(), "INSERT INTO area_ancestors (area_id, ancestor_id) VALUES (?, ?) ON CONFLICT DO NOTHING");
     std::int64_t added = 0;
     for (bool changed = true; changed;) {
         changed = false;

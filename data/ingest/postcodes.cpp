@@ -301,8 +301,11 @@ void ingest_postcodes(ingest_context& ctx, const postcode_source& source) {
             }
         }
     }
-    statement place(ctx.db(), "INSERT OR REPLACE INTO place_names (kind, code, name, vintage, min_lon, min_lat, max_lon, max_lat, "
-                              "lon, lat, postcodes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    statement place(ctx.db(), "INSERT INTO place_names (kind, code, name, vintage, min_lon, min_lat, max_lon, max_lat, "
+                              "lon, lat, postcodes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kind, code, vintage) "
+                              "DO UPDATE SET name = excluded.name, min_lon = excluded.min_lon, min_lat = excluded.min_lat, "
+                              "max_lon = excluded.max_lon, max_lat = excluded.max_lat, lon = excluded.lon, lat = excluded.lat, "
+                              "postcodes = excluded.postcodes");
     for (const auto& [key, p] : places) {
         // The label point is a real postcode's centroid (the one nearest the mean), so it lies on a street of the place.
         double mx = 0, my = 0;

@@ -39,7 +39,7 @@ fi
 
 WORK=$(mktemp -d /tmp/smallarea-replicas-XXXXXX)
 PGDIR=
-PID_A= PID_B= PID_NGINX=
+PID_A='' PID_B='' PID_NGINX=''
 LOAD_PIDS=()
 cleanup() {
     local p
@@ -99,8 +99,8 @@ start_replica() { # start_replica NAME PORT -> sets PID_NAME; 0 when it listens 
         > "$WORK/serve_$name.out" 2>> "$WORK/serve_$name.err" &
     pid=$!
     printf -v "PID_$name" %s "$pid"
-    local i
-    for i in $(seq 1 200); do
+
+    for _ in $(seq 1 200); do
         # The port it says it listens on, found as tools/load_test.sh finds it ("listening on HOST:PORT").
         if grep -qs "^listening on .*:$port\$" "$WORK/serve_$name.out"; then return 0; fi
         kill -0 "$pid" 2> /dev/null || return 1
@@ -110,7 +110,7 @@ start_replica() { # start_replica NAME PORT -> sets PID_NAME; 0 when it listens 
 }
 for name in A B; do
     ok=0
-    for attempt in 1 2 3; do
+    for _ in 1 2 3; do
         port=$(free_port)
         if start_replica "$name" "$port"; then ok=1; break; fi
     done

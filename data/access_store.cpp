@@ -314,7 +314,7 @@ std::vector<audit_row> read_audit(database& db, int limit, const std::string& or
                     "a.detail, coalesce(o.name, ''), coalesce(k.prefix, '') "
                     "FROM audit_log a LEFT JOIN organisations o ON o.id = a.organisation_id "
                     "LEFT JOIN api_keys k ON k.id = a.key_id "
-                    "WHERE ?1 IS NULL OR a.organisation_id = ?1 ORDER BY a.id DESC LIMIT ?2");
+                    "WHERE CAST(?1 AS BIGINT) IS NULL OR a.organisation_id = ?1 ORDER BY a.id DESC LIMIT ?2");
     s.bind(1, org_id).bind(2, static_cast<std::int64_t>(limit < 0 ? 0 : limit));
     std::vector<audit_row> out;
     while (s.step()) {

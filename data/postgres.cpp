@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "data/sqlite.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -117,6 +118,7 @@ std::string pg_number_placeholders(const std::string& sql, int& parameters) {
     std::string out;
     out.reserve(sql.size() + 16);
     parameters = 0;
+    int next = 0;
     char quote = 0;
     bool line_comment = false;
     for (std::size_t i = 0; i < sql.size(); ++i) {
@@ -130,8 +132,14 @@ std::string pg_number_placeholders(const std::string& sql, int& parameters) {
         } else if (ch == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
             line_comment = true;
         } else if (ch == '?') {
+            // ?NNN (SQLite's numbered form) keeps its number; a bare ? takes the next one.
+            std::size_t end = i + 1;
+            while (end < sql.size() && sql[end] >= '0' && sql[end] <= '9') ++end;
+            int number = end > i + 1 ? std::atoi(sql.substr(i + 1, end - i - 1).c_str()) : ++next;
+            parameters = std::max(parameters, number);
             out += '$';
-            out += std::to_string(++parameters);
+            out += std::to_string(number);
+            i = end - 1;
             continue;
         }
         out += ch;

@@ -23,6 +23,9 @@ void app::impl::routes() {
     // connections; idle workers cost a stack and, once used, a SQLite connection.
     const int threads = config.threads > 0 ? config.threads : 32;
     http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
+    // cpp-httplib closes a kept-alive connection after 5 requests; a map or a load balancer then reconnects
+    // constantly (and each new connection may meet a full listen queue). 100 keeps reconnects rare.
+    http.set_keep_alive_max_count(100);
     // Without TCP_NODELAY small responses on a kept-alive connection wait ~40 ms for a delayed ACK (Nagle).
     http.set_tcp_nodelay(true);
     // Rate limits and the access gate run before any route (and before the tile cache); the audit entries are

@@ -48,7 +48,7 @@ std::uint64_t checksum_of(data::database& db, const std::string& sql) {
 
 /// Everything a failed ingest must leave alone: release, row counts, checksums of the rows, and the file's bytes.
 std::string store_state(const std::string& db_path) {
-    std::string out = "file bytes " + std::to_string(fnv1a(read_text(db_path)));
+    std::string out = "file bytes " + std::to_string(fnv1a(store_file_bytes(db_path)));
     auto db = data::open_store(db_path, false);
     out += "\nrelease " + std::to_string(data::data_release(db));
     for (const char* table : {"areas", "area_ancestors", "denominators", "datasets", "measures", "observations"}) {
@@ -56,11 +56,11 @@ std::string store_state(const std::string& db_path) {
     }
     out += "\nobservations checksum " +
            std::to_string(checksum_of(db, "SELECT dataset_id || '|' || measure_id || '|' || period || '|' || area_id || '|' "
-                                          "|| ifnull(value, 'null') FROM observations "
+                                          "|| coalesce(CAST(value AS TEXT), 'null') FROM observations "
                                           "ORDER BY dataset_id, measure_id, period, area_id"));
     out += "\nareas checksum " +
            std::to_string(checksum_of(db, "SELECT id || '|' || level || '|' || vintage || '|' || code || '|' || name || "
-                                          "'|' || ifnull(hex(geom), '') FROM areas ORDER BY id"));
+                                          "'|' || " + geometry_hex_sql(db) + " FROM areas ORDER BY id"));
     out += "\ndatasets checksum " +
            std::to_string(checksum_of(db, "SELECT id || '|' || release || '|' || ingested_at FROM datasets ORDER BY id"));
     return out;
@@ -71,7 +71,7 @@ const std::string& sample_store_template() {
     static temp_dir dir;
     static std::string path;
     if (path.empty()) {
-        const std::string p = dir.file("sample.db");
+        const std::string p = new_store(dir, "sample.db");
         data::ingest_manifest(sample_manifest, p);
         path = p;
     }
@@ -80,9 +80,7 @@ const std::string& sample_store_template() {
 
 /// A fresh store holding the sample, at dir/store.db.
 std::string sample_store_in(const temp_dir& dir) {
-    const std::string target = dir.file("store.db");
-    std::filesystem::copy_file(sample_store_template(), target);
-    return target;
+    return copy_store(sample_store_template(), dir);
 }
 
 /// manifest_tiny.json written into dir with absolute paths; `replace` swaps a fixture name for another path.
@@ -333,7 +331,7 @@ TEST_CASE("sample - re-ingest bumps the release and replaces each dataset atomic
         REQUIRE(data::data_release(db) == 1);
         cells_before = scalar(db, "SELECT count(*) FROM observations");
         observations_before = std::to_string(checksum_of(
-            db, "SELECT dataset_id || measure_id || period || area_id || ifnull(value, 'n') FROM observations "
+            db, "SELECT dataset_id || measure_id || period || area_id || coalesce(CAST(value AS TEXT), 'n') FROM observations "
                 "ORDER BY 1"));
     }
     SUBCASE("the same manifest again: same cells, release + 1, no duplicate areas") {
@@ -343,7 +341,7 @@ TEST_CASE("sample - re-ingest bumps the release and replaces each dataset atomic
         CHECK(data::data_release(db) == 2);
         CHECK(scalar(db, "SELECT count(*) FROM observations") == cells_before);
         CHECK(std::to_string(checksum_of(db, "SELECT dataset_id || measure_id || period || area_id || "
-                                             "ifnull(value, 'n') FROM observations ORDER BY 1")) == observations_before);
+                                             "coalesce(CAST(value AS TEXT), 'n') FROM observations ORDER BY 1")) == observations_before);
         CHECK(scalar(db, "SELECT count(*) FROM areas WHERE level = 'lsoa' AND vintage = 2011") == 420);
         CHECK(scalar(db, "SELECT count(*) FROM areas WHERE level = 'lsoa' AND vintage = 2021") == 434);
         for (const auto& d : data::load_datasets(db)) CHECK(d.release == 2);
@@ -1323,7 +1321,7 @@ TEST_CASE("suppressed cells - a publisher's marker is stored as suppressed, an e
         R"([{"id": "value"}])");
     data::ingest_manifest(manifest, db_path);
     auto db = data::open_store(db_path, false);
-    CHECK(scalar(db, "PRAGMA user_version") == data::schema_version);
+    CHECK(schema_version_of(db) == data::schema_version);
     std::map<std::int64_t, std::string> code_of;
     for (const auto& a : data::load_areas(db)) code_of[a.id] = a.code;
     std::map<std::string, std::string> seen;
@@ -1398,6 +1396,7 @@ TEST_CASE("revisions - a re-published period whose figures changed is marked rev
         CHECK(after.at("2024-09").revision == 1);
     }
     SUBCASE("a store from schema v4 (no period table) migrates: its periods read as first published in their release") {
+        SMALLAREA_SQLITE_ONLY("schema versions of SQLite files (a PostgreSQL store is made at the current one)");
         {
             auto db = data::open_store(db_path, true);
             db.exec("DROP TABLE dataset_periods");
@@ -1406,7 +1405,7 @@ TEST_CASE("revisions - a re-published period whose figures changed is marked rev
         // A write migrates; the existing datasets then have no period rows until they are re-ingested.
         const auto second = ingest({august, month("2024-09", "E01005098,31\nE01005099,40\n")});
         auto db = data::open_store(db_path, false);
-        CHECK(scalar(db, "PRAGMA user_version") == data::schema_version);
+        CHECK(schema_version_of(db) == data::schema_version);
         for (const auto& d : data::load_datasets(db)) {
             if (d.id == "monthly") {
                 CHECK(d.revisions.at("2024-08").revision == 0);

@@ -42,7 +42,7 @@ const std::string published_id = "claimant_count";          // LSOA 2011
 /// opened for reading with its snapshot.
 struct ingested_store {
     temp_dir dir;
-    std::string path = dir.file("store.db");
+    std::string path = new_store(dir);
     std::unique_ptr<data::database> db;
     std::unique_ptr<engine::snapshot> snap;
     explicit ingested_store(const std::function<std::string(const temp_dir&)>& manifest_in) {

@@ -46,7 +46,7 @@ using prepare_fn = std::function<void(const std::string& db_path)>;
 inline const std::string& sample_store() {
     static temp_dir dir;
     static const std::string path = [] {
-        const auto p = dir.file("template.db");
+        const auto p = new_store(dir, "template.db");
         smallarea::data::ingest_manifest(sample_manifest, p);
         return p;
     }();
@@ -55,10 +55,26 @@ inline const std::string& sample_store() {
 
 /// A consistent copy of sample_store() at `to` (VACUUM INTO: the WAL is folded in, the template is untouched).
 inline void copy_sample_store(const std::string& to) {
+    if (postgres_mode()) throw std::logic_error("copy_sample_store: use sample_store_copy(dir) with PostgreSQL");
     auto src = smallarea::data::open_store(sample_store(), false);
     smallarea::data::statement s(src, "VACUUM INTO ?");
     s.bind(1, to);
     s.run();
+}
+
+/// A copy of sample_store() for a test: a file in `dir` (VACUUM INTO) or a database made from it as a template.
+inline std::string sample_store_copy(const temp_dir& dir, const std::string& name = "store.db") {
+    if (postgres_mode()) return copy_store(sample_store(), dir, name);
+    const auto to = dir.file(name);
+    copy_sample_store(to);
+    return to;
+}
+
+/// The LSOA boundary archive of a test store: beside the file, or for a PostgreSQL database in the temp folder
+/// under the database's name.
+inline std::string archive_of(const std::string& db) {
+    if (!smallarea::data::is_postgresql_url(db)) return db + ".lsoa.pmtiles";
+    return (std::filesystem::temp_directory_path() / ("smallarea-" + db.substr(db.rfind('/') + 1) + ".lsoa.pmtiles")).string();
 }
 
 struct copy_of_sample_t {};
@@ -73,15 +89,14 @@ class test_server {
 public:
     explicit test_server(const std::string& manifest = sample_manifest, configure_fn configure = {}, const prepare_fn& prepare = {})
         : m_configure(std::move(configure)) {
-        m_db = m_dir.file("store.db");
+        m_db = new_store(m_dir);
         smallarea::data::ingest_manifest(manifest, m_db);
         if (prepare) prepare(m_db);
         start();
     }
     explicit test_server(copy_of_sample_t, configure_fn configure = {}, const prepare_fn& prepare = {})
         : m_configure(std::move(configure)) {
-        m_db = m_dir.file("store.db");
-        copy_sample_store(m_db);
+        m_db = sample_store_copy(m_dir);
         if (prepare) prepare(m_db);
         start();
     }

@@ -90,8 +90,7 @@ bool any_field_contains(const data::audit_row& r, const std::string& needle) {
 
 TEST_CASE("store - an organisation is added with its datasets; bad dates, duplicates and unknown datasets are refused") {
     temp_dir dir;
-    const auto path = dir.file("s.db");
-    test_fixture::copy_sample_store(path);
+    const auto path = test_fixture::sample_store_copy(dir, "s.db");
     auto db = data::open_store(path, true);
     const auto org = data::add_organisation(db, "Manchester City Council", "2024-02-29", {internal_id, published_id}, {"Test Representative", "rep@example.org"});
     CHECK(org.id > 0);
@@ -113,8 +112,7 @@ TEST_CASE("store - an organisation is added with its datasets; bad dates, duplic
 
 TEST_CASE("store - only the key's SHA-256 hash is stored; revoke, suspend/resume and suspend-all change the lookup") {
     temp_dir dir;
-    const auto path = dir.file("s.db");
-    test_fixture::copy_sample_store(path);
+    const auto path = test_fixture::sample_store_copy(dir, "s.db");
     auto db = data::open_store(path, true);
     data::add_organisation(db, "Trafford Council", "2024-01-15", {internal_id}, {"Test Representative", "rep@example.org"});
     const auto k = data::issue_key(db, "Trafford Council");
@@ -164,8 +162,7 @@ TEST_CASE("store - only the key's SHA-256 hash is stored; revoke, suspend/resume
 
 TEST_CASE("store - the audit log is append-only: UPDATE and DELETE fail") {
     temp_dir dir;
-    const auto path = dir.file("s.db");
-    test_fixture::copy_sample_store(path);
+    const auto path = test_fixture::sample_store_copy(dir, "s.db");
     auto db = data::open_store(path, true);
     data::audit_entry e;
     e.at = data::utc_now();
@@ -183,8 +180,7 @@ TEST_CASE("store - the audit log is append-only: UPDATE and DELETE fail") {
 
 TEST_CASE("cli - keys org-add, issue (the key printed once, alone), revoke, suspend, audit; clear errors exit 1") {
     temp_dir dir;
-    const auto path = dir.file("s.db");
-    test_fixture::copy_sample_store(path);
+    const auto path = test_fixture::sample_store_copy(dir, "s.db");
     const std::string cli = std::string(SMALLAREA_CLI) + " keys ";
     const std::string db = " --db " + path;
     const std::string rep = " --representative 'Ann Example' --representative-contact ann@example.org";

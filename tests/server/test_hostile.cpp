@@ -62,17 +62,17 @@ std::uint64_t checksum_of(data::database& db, const std::string& sql) {
 }
 
 std::string store_state(const std::string& db_path) {
-    std::string out = "file bytes " + std::to_string(fnv1a(read_text(db_path)));
+    std::string out = "file bytes " + std::to_string(fnv1a(store_file_bytes(db_path)));
     auto db = data::open_store(db_path, false);
     out += "\nrelease " + std::to_string(data::data_release(db));
     for (const char* table : {"areas", "area_ancestors", "denominators", "datasets", "measures", "observations"}) {
         out += std::string("\n") + table + " " + std::to_string(checksum_of(db, std::string("SELECT count(*) FROM ") + table));
     }
     out += "\nobservations " + std::to_string(checksum_of(db, "SELECT dataset_id || '|' || measure_id || '|' || period || '|' || "
-                                                              "area_id || '|' || ifnull(value, 'null') FROM observations "
+                                                              "area_id || '|' || coalesce(CAST(value AS TEXT), 'null') FROM observations "
                                                               "ORDER BY 1"));
-    out += "\nareas " + std::to_string(checksum_of(db, "SELECT id || '|' || code || '|' || name || '|' || ifnull(hex(geom), '') "
-                                                       "FROM areas ORDER BY id"));
+    out += "\nareas " + std::to_string(checksum_of(db, "SELECT id || '|' || code || '|' || name || '|' || " + geometry_hex_sql(db) +
+                                                       " FROM areas ORDER BY id"));
     return out;
 }
 
@@ -668,6 +668,7 @@ void expect_clear_failure(const std::vector<std::string>& args, temp_dir& dir, c
 }
 
 TEST_CASE("start-up - unusable stores and a busy port: a clear message and exit 1") {
+    SMALLAREA_SQLITE_ONLY("schema versions of SQLite files (a PostgreSQL store is made at the current one)");
     temp_dir dir;
     auto serve_fails = [&](const std::string& db, const std::string& expected, const std::vector<std::string>& extra = {}) {
         std::vector<std::string> args{cli, "serve", "--db", db, "--port", "0"};
@@ -832,6 +833,7 @@ TEST_CASE("hostile ingest - a percent_base measure without sum_of: a clear CLI e
 }
 
 TEST_CASE("start-up - an older schema and a newer schema for ingest; a directory as the store") {
+    SMALLAREA_SQLITE_ONLY("schema versions of SQLite files (a PostgreSQL store is made at the current one)");
     temp_dir dir;
     auto run_fails = [&](const std::vector<std::string>& args, const std::string& expected) {
         expect_clear_failure(args, dir, expected, 60);

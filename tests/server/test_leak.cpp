@@ -130,9 +130,9 @@ test_server& srv() {
         sample_manifest,
         [](smallarea::server::server_config& config) {
             config.rate_limit_per_second = 0;
-            config.boundaries_pmtiles = "lsoa=" + config.db_path + ".lsoa.pmtiles";
+            config.boundaries_pmtiles = "lsoa=" + test_fixture::archive_of(config.db_path);
         },
-        [](const std::string& db) { smallarea::engine::export_pmtiles_to_path(db, "lsoa", "", "0", "12", db + ".lsoa.pmtiles", 1); });
+        [](const std::string& db) { smallarea::engine::export_pmtiles_to_path(db, "lsoa", "", "0", "12", test_fixture::archive_of(db), 1); });
     return s;
 }
 

@@ -220,16 +220,16 @@ namespace {
 // A server over a copy of the sample whose LSOA archive was exported from that store before it opened.
 configure_fn with_archive(const std::string& spec_suffix = "") {
     return [spec_suffix](smallarea::server::server_config& c) {
-        c.boundaries_pmtiles = "lsoa=" + c.db_path + ".lsoa.pmtiles" + spec_suffix;
+        c.boundaries_pmtiles = "lsoa=" + archive_of(c.db_path) + spec_suffix;
     };
 }
-void export_lsoa(const std::string& db) { smallarea::engine::export_pmtiles_to_path(db, "lsoa", "", "0", "12", db + ".lsoa.pmtiles", 1); }
+void export_lsoa(const std::string& db) { smallarea::engine::export_pmtiles_to_path(db, "lsoa", "", "0", "12", archive_of(db), 1); }
 
 } // namespace
 
 TEST_CASE("boundaries - the archive is served with byte ranges (206, Content-Range, 416) and listed in the catalog") {
     test_server s(copy_of_sample, with_archive(), export_lsoa);
-    const std::string file = slurp(s.db_path() + ".lsoa.pmtiles");
+    const std::string file = slurp(archive_of(s.db_path()));
     REQUIRE(file.size() > 1000);
     const std::string size = std::to_string(file.size());
     httplib::Client c("127.0.0.1", s.port());
@@ -301,8 +301,7 @@ TEST_CASE("boundaries - the archive is served with byte ranges (206, Content-Ran
 
 TEST_CASE("boundaries - a bad --boundaries-pmtiles stops the server at start with the file named") {
     temp_dir dir;
-    const auto db = dir.file("store.db");
-    copy_sample_store(db);
+    const auto db = sample_store_copy(dir);
     export_lsoa(db);
     const auto not_archive = dir.file("not.pmtiles");
     std::ofstream(not_archive) << "this is not an archive";
@@ -322,11 +321,11 @@ TEST_CASE("boundaries - a bad --boundaries-pmtiles stops the server at start wit
     CHECK(contains(start("lsoa=" + not_archive), not_archive));
     CHECK(contains(start("lsoa=" + not_archive), "not a PMTiles archive"));
     CHECK(contains(start("lsoa=" + dir.file("absent.pmtiles")), "cannot be read"));
-    CHECK(contains(start("oa=" + db + ".lsoa.pmtiles"), "holds level lsoa, not oa"));
+    CHECK(contains(start("oa=" + archive_of(db)), "holds level lsoa, not oa"));
     CHECK(contains(start("lsoa"), "neither LEVEL=PATH nor a folder"));
-    CHECK(contains(start("lsoa=" + db + ".lsoa.pmtiles,lsoa=" + db + ".lsoa.pmtiles"), "two archives of level lsoa"));
+    CHECK(contains(start("lsoa=" + archive_of(db) + ",lsoa=" + archive_of(db)), "two archives of level lsoa"));
     CHECK(contains(start("=x"), "is not LEVEL=PATH"));
-    CHECK(start("lsoa=" + db + ".lsoa.pmtiles") == "started");
+    CHECK(start("lsoa=" + archive_of(db)) == "started");
 }
 
 TEST_CASE("boundaries - a Range header on any other route is ignored: the whole answer, never a broken one") {

@@ -17,7 +17,7 @@
 set -euo pipefail
 
 usage() {
-    echo "usage: $0 start DIR | stop DIR | restart DIR | createdb DIR NAME [TEMPLATE]" >&2
+    echo "usage: $0 start DIR | stop DIR | restart DIR | pause DIR | resume DIR | createdb DIR NAME [TEMPLATE]" >&2
     exit 2
 }
 die() { # die CODE MESSAGE
@@ -173,6 +173,16 @@ cmd_restart() {
         die 1 "pg_ctl restart failed; see $LOG"
 }
 
+# pause/resume: the server down and up again, data and port kept (a database outage for the replicas test).
+cmd_pause() {
+    [ -f "$DATA/postgresql.conf" ] || die 1 "no cluster in $DIR"
+    as_pg "$BIN/pg_ctl" stop -m fast -w -t 60 -D "$DATA" > /dev/null 2>&1 || die 1 "pg_ctl stop failed; see $LOG"
+}
+cmd_resume() {
+    [ -f "$DATA/postgresql.conf" ] || die 1 "no cluster in $DIR"
+    as_pg "$BIN/pg_ctl" start -w -t 60 -D "$DATA" -l "$LOG" > /dev/null 2>&1 || die 1 "pg_ctl start failed; see $LOG"
+}
+
 cmd_createdb() {
     [ $# -ge 1 ] && [ $# -le 2 ] || usage
     running || die 1 "no running cluster in $DIR (start one: $0 start $DIR)"
@@ -184,6 +194,8 @@ case "$CMD" in
     start) [ $# -eq 2 ] || usage; cmd_start ;;
     stop) [ $# -eq 2 ] || usage; cmd_stop ;;
     restart) [ $# -eq 2 ] || usage; cmd_restart ;;
+    pause) [ $# -eq 2 ] || usage; cmd_pause ;;
+    resume) [ $# -eq 2 ] || usage; cmd_resume ;;
     createdb) shift 2; cmd_createdb "$@" ;;
     *) usage ;;
 esac

@@ -27,6 +27,7 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 MANIFEST="$ROOT/data/sample/manifest.json"
 INTERNAL=synthetic_work_programme
 INTERNAL_TABLE="/api/table?dataset=$INTERNAL&measure=referrals&period=2017-10&level=lad"
+PUBLIC_TABLE="/api/table?dataset=claimant_count&measure=claimants&period=2017-10&level=lad"
 
 case "$MODE" in postgresql | sqlite) ;; *) echo "replicas_test: REPLICAS_STORE must be postgresql or sqlite, not '$MODE'"; exit 2 ;; esac
 [ -x "$CLI" ] || { echo "replicas_test: no $CLI (build first, or set SMALLAREA_BUILD_DIR)"; exit 2; }
@@ -375,8 +376,24 @@ else
     fail e.restart-a "A did not start again on $PORT_A: $(tail -3 "$WORK/serve_A.err" | tr '\n' ' ')"
 fi
 
-# --- f. PostgreSQL restart under the replicas ----------------------------------------------------------------
+# --- f. PostgreSQL down, then restarted under the replicas ----------------------------------------------------
 if [ "$MODE" = postgresql ]; then
+    # While the database is down: the last snapshot keeps serving published figures, /health says degraded
+    # (HTTP 200), and anything needing the store per request (a key: internal MI) is refused 503, never served.
+    if "$ROOT/tools/pg_cluster.sh" pause "$PGDIR"; then
+        sleep 1.2 # past the 500 ms release check, so the replica has noticed
+        h=$(curl -s "$A/health")
+        down="health $(status "$A/health") $(python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(d['status'], 'reachable' if d['store']['reachable'] else 'unreachable')" "$h" 2>/dev/null || echo unparsable)"
+        down="$down; public table $(status "$A$PUBLIC_TABLE"); internal table with key $(status "$A$INTERNAL_TABLE" "${AUTH[@]}")"
+        "$ROOT/tools/pg_cluster.sh" resume "$PGDIR" || true
+        if [ "$down" = "health 200 degraded unreachable; public table 200; internal table with key 503" ]; then
+            pass f.pg-down "($down)"
+        else
+            fail f.pg-down "expected health 200 degraded unreachable; public table 200; internal table with key 503; got: $down"
+        fi
+    else
+        fail f.pg-down "pg_cluster.sh pause failed"
+    fi
     t0=$(now)
     if ! "$ROOT/tools/pg_cluster.sh" restart "$PGDIR"; then
         fail f.pg-restart "pg_cluster.sh restart failed (see $PGDIR/log)"

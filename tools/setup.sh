@@ -16,7 +16,7 @@ debian_packages=(
     nlohmann-json3-dev doctest-dev libcpp-httplib-dev libprotozero-dev libxlsxwriter-dev zlib1g-dev libpq-dev
     chromium python3 time unzip
     # The PostgreSQL store's tests start a private cluster; the multi-replica test puts nginx in front.
-    postgresql-15 postgresql-15-postgis-3 nginx
+    postgresql-15 postgresql-15-postgis-3 nginx wrk
 )
 
 deps() {

@@ -109,11 +109,11 @@ for run in $(seq 1 "$runs"); do
             --representative "Bench Person" --representative-contact bench@example.org > /dev/null
         key="$("$cli" keys issue --db "$db" --org "Bench" | grep -o 'sak_[0-9a-f]*' | head -1)"
         t2=$(now)
-        "$cli" serve --db "$db" --host 127.0.0.1 --port 0 --rate-limit 0 > /dev/null 2> "$work/serve.err" &
+        "$cli" serve --db "$db" --host 127.0.0.1 --port 0 --rate-limit 0 > "$work/serve.out" 2> "$work/serve.err" &
         server_pid=$!
         port=
         for _ in $(seq 1 6000); do
-            port="$(grep -o 'listening on 127.0.0.1:[0-9]*' "$work/serve.err" | grep -o '[0-9]*$' || true)"
+            port="$(grep -o 'listening on 127.0.0.1:[0-9]*' "$work/serve.out" | grep -o '[0-9]*$' || true)"
             [ -n "$port" ] && curl -sf "http://127.0.0.1:$port/health" > /dev/null && break
             kill -0 "$server_pid" 2>/dev/null || { cat "$work/serve.err" >&2; exit 1; }
             sleep 0.05

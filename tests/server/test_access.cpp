@@ -174,6 +174,8 @@ TEST_CASE("store - the audit log is append-only: UPDATE and DELETE fail") {
     CHECK(data::read_audit(db, 10).size() == 2);
     CHECK_THROWS_AS(db.exec("UPDATE audit_log SET outcome = 500"), smallarea::store_error);
     CHECK_THROWS_AS(db.exec("DELETE FROM audit_log"), smallarea::store_error);
+    // PostgreSQL has TRUNCATE, which row triggers do not see: a statement trigger refuses it too.
+    if (db.is_postgresql()) CHECK_THROWS_AS(db.exec("TRUNCATE audit_log"), smallarea::store_error);
     CHECK(data::read_audit(db, 10).size() == 2);
     CHECK(data::read_audit(db, 1).size() == 1);
 }

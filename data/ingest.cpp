@@ -44,6 +44,7 @@ ingest_summary ingest_manifest(const std::string& manifest_path, const std::stri
     database db = create_or_open_store(db_path);
     transaction tx(db);
     db.lock_for_ingest();
+    db.begin_bulk_writes();
     // SpatiaLite keeps its R*Tree current with a trigger per inserted row; rebuilding it once at the end is
     // several times faster for a national file (ogr2ogr defers its index the same way).
     drop_spatial_index(db);
@@ -64,18 +65,24 @@ ingest_summary ingest_manifest(const std::string& manifest_path, const std::stri
         statement s(db, "UPDATE meta SET value = ? WHERE key = 'release'");
         s.bind(1, std::to_string(release)).run();
     }
+    if (db.is_postgresql()) {
+        // Area ids are handed out by the ingest (ingest_context::new_area_id); keep the identity column's
+        // sequence past them for anything that inserts without an id.
+        db.exec("SELECT setval(pg_get_serial_sequence('areas', 'id'), (SELECT coalesce(max(id), 0) + 1 FROM areas), false)");
+    }
     db.notify_release(release);
     // A hint for users: areas without a household count get no rate. An area whose member areas have counts
     // (a LAD over counted LSOAs) is served rates from its members' households, so it is not named here: saying
-    // "no rates" for it would be false. The areas with counted members are one uncorrelated NOT IN, built once:
-    // area_ancestors has no index on ancestor_id, so a correlated NOT EXISTS scanned the whole table per area
-    // (35,511 national LSOAs x ~640,000 links ran for over 20 minutes); both columns are NOT NULL, so NOT IN
-    // selects exactly the same areas.
+    // "no rates" for it would be false. Both exclusions are anti-joins on derived tables built once, which both
+    // engines hash or index: area_ancestors has no index on ancestor_id, so a correlated NOT EXISTS scanned the
+    // whole table per area (35,511 national LSOAs x ~640,000 links ran for over 20 minutes in SQLite), and
+    // PostgreSQL runs a NOT IN over a subquery too big for work_mem as a scan per row.
     {
-        statement s(db, "SELECT a.level, a.vintage, count(*) FROM areas a WHERE a.geom IS NOT NULL AND NOT EXISTS "
-                        "(SELECT 1 FROM denominators d WHERE d.area_id = a.id AND d.measure = 'households') "
-                        "AND a.id NOT IN (SELECT aa.ancestor_id FROM area_ancestors aa JOIN denominators d "
-                        "ON d.area_id = aa.area_id WHERE d.measure = 'households') "
+        statement s(db, "SELECT a.level, a.vintage, count(*) FROM areas a "
+                        "LEFT JOIN denominators own ON own.area_id = a.id AND own.measure = 'households' "
+                        "LEFT JOIN (SELECT DISTINCT aa.ancestor_id AS id FROM area_ancestors aa JOIN denominators d "
+                        "ON d.area_id = aa.area_id WHERE d.measure = 'households') counted ON counted.id = a.id "
+                        "WHERE a.geom IS NOT NULL AND own.area_id IS NULL AND counted.id IS NULL "
                         "GROUP BY a.level, a.vintage");
         while (s.step()) {
             ctx.summary.notes.push_back(std::to_string(s.int64(2)) + " " + s.text(0) + " " +

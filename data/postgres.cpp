@@ -4,8 +4,10 @@
 #include "data/sqlite.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
+#include <strings.h>
 
 namespace smallarea::data {
 
@@ -98,7 +100,47 @@ std::unique_ptr<pg_connection> pg_connect(const std::string& url) {
     return c;
 }
 
+void pg_flush(pg_connection& c) {
+    if (!c.in_pipeline) return;
+    std::string failure;
+    if (PQpipelineSync(c.conn) != 1) failure = connection_message(c.conn);
+    // Each pipelined statement yields its result then a null; the sync point ends the batch.
+    int ends = 0;
+    while (failure.empty() || ends <= c.pending) {
+        PGresult* r = PQgetResult(c.conn);
+        if (!r) {
+            if (++ends > c.pending + 1 || PQstatus(c.conn) != CONNECTION_OK) {
+                if (failure.empty()) failure = connection_message(c.conn);
+                break;
+            }
+            continue;
+        }
+        const auto status = PQresultStatus(r);
+        if (status == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        if (status == PGRES_FATAL_ERROR && failure.empty()) {
+            failure = PQresultErrorMessage(r);
+            while (!failure.empty() && (failure.back() == '\n' || failure.back() == ' ')) failure.pop_back();
+        }
+        PQclear(r);
+    }
+    PQexitPipelineMode(c.conn);
+    c.in_pipeline = false;
+    c.pending = 0;
+    const std::string sql = c.first_pending_sql;
+    c.first_pending_sql.clear();
+    if (!failure.empty()) {
+        if (PQstatus(c.conn) == CONNECTION_BAD) throw store_unavailable("PostgreSQL store " + store_display_name(c.url) + " lost: " + failure);
+        throw store_error("a batched write failed (the batch began with " + sql_head(sql) + "): " + failure);
+    }
+}
+
 void pg_exec(pg_connection& c, const std::string& sql) {
+    pg_flush(c);
+    // A transaction's end ends bulk mode (an ingest turns it on inside its transaction).
+    if (sql == "COMMIT" || sql == "ROLLBACK") c.bulk = false;
     const bool was_idle = idle(c);
     PGresult* r = PQexec(c.conn, sql.c_str());
     if (!succeeded(r) && reconnect_if_lost(c, was_idle)) {
@@ -110,6 +152,12 @@ void pg_exec(pg_connection& c, const std::string& sql) {
 }
 
 void pg_rollback_quietly(pg_connection& c) noexcept {
+    try {
+        pg_flush(c);
+    } catch (...) {
+        // the failure is why we roll back
+    }
+    c.bulk = false;
     if (PQstatus(c.conn) != CONNECTION_OK) return;
     if (PGresult* r = PQexec(c.conn, "ROLLBACK")) PQclear(r);
 }
@@ -170,6 +218,17 @@ void set_parameter(pg_statement& s, int index, std::string value, Oid type, int 
     s.formats[index - 1] = format;
 }
 
+/// A statement that returns no rows (INSERT/UPDATE/DELETE without RETURNING): one bulk mode may pipeline.
+bool rowless(const std::string& sql) {
+    std::size_t i = 0;
+    while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i]))) ++i;
+    auto starts = [&](const char* word) { return strncasecmp(sql.c_str() + i, word, std::strlen(word)) == 0; };
+    if (!(starts("INSERT") || starts("UPDATE") || starts("DELETE"))) return false;
+    std::string upper(sql);
+    for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    return upper.find("RETURNING") == std::string::npos;
+}
+
 PGresult* execute(pg_statement& s) {
     pg_connection& c = *s.connection;
     std::vector<const char*> values(s.parameters);
@@ -183,6 +242,20 @@ PGresult* execute(pg_statement& s) {
     std::string key = s.sql;
     key += '\x1f';
     for (const auto t : s.types) key += std::to_string(t) + ",";
+    if (c.bulk && !idle(c) && rowless(s.sql) && c.prepared.count(key)) {
+        if (!c.in_pipeline) {
+            if (PQenterPipelineMode(c.conn) != 1) fail(c, nullptr, "cannot start a pipeline");
+            c.in_pipeline = true;
+        }
+        if (PQsendQueryPrepared(c.conn, c.prepared[key].c_str(), s.parameters, values.data(), lengths.data(),
+                                s.formats.data(), 0) != 1) {
+            fail(c, nullptr, "cannot send (" + sql_head(s.sql) + ")");
+        }
+        if (c.pending++ == 0) c.first_pending_sql = s.sql;
+        if (c.pending >= 2000) pg_flush(c);
+        return nullptr; // no rows, by construction
+    }
+    pg_flush(c); // this statement needs its answer now: everything sent before it first
     for (int attempt = 0; attempt < 2; ++attempt) {
         const bool was_idle = idle(c);
         auto it = c.prepared.find(key);
@@ -252,7 +325,7 @@ bool pg_step(pg_statement& s) {
     if (!s.executed) {
         if (s.result) PQclear(s.result);
         s.result = nullptr;
-        s.result = execute(s);
+        s.result = execute(s); // null: sent in a pipeline (bulk mode), no rows
         s.executed = true;
         s.row = -1;
     }

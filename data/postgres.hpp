@@ -21,7 +21,13 @@ struct pg_connection {
     /// SQL text + parameter types -> prepared statement name; cleared when the connection is re-established.
     std::unordered_map<std::string, std::string> prepared;
     int next_statement = 0;
-    int transaction_depth = 0; ///< >0 inside BEGIN: a lost connection is then not silently re-made
+    /// Bulk mode (an ingest): statements without rows are sent in a libpq pipeline and their results collected
+    /// at the next statement that needs an answer, every 2,000 statements and before COMMIT, so a national
+    /// ingest does not wait a round trip per row. The first failure is then reported at that point.
+    bool bulk = false;
+    bool in_pipeline = false;
+    int pending = 0;
+    std::string first_pending_sql; ///< for the message when a pipelined statement fails
     ~pg_connection();
 };
 
@@ -45,6 +51,8 @@ struct pg_statement {
 std::unique_ptr<pg_connection> pg_connect(const std::string& url);
 /// Runs SQL without parameters (several statements allowed). Throws store_error.
 void pg_exec(pg_connection& c, const std::string& sql);
+/// Collects every pipelined result (bulk mode) and leaves pipeline mode; throws the first failure.
+void pg_flush(pg_connection& c);
 /// ROLLBACK, ignoring failures (a destructor's last resort).
 void pg_rollback_quietly(pg_connection& c) noexcept;
 

@@ -108,6 +108,10 @@ void database::lock_for_ingest() {
     if (m_pg) exec("SELECT pg_advisory_xact_lock(73160016)");
 }
 
+void database::begin_bulk_writes() {
+    if (m_pg) m_pg->bulk = true;
+}
+
 void database::notify_release(std::int64_t release) {
     if (m_pg) exec("NOTIFY smallarea_release, '" + std::to_string(release) + "'");
 }

@@ -53,6 +53,10 @@ public:
     /// Inside a transaction: waits until no other ingest runs on the store, so two ingests never both take the
     /// next release number. SQLite's BEGIN IMMEDIATE already is that lock; PostgreSQL takes an advisory lock.
     void lock_for_ingest();
+    /// Inside a transaction, until it ends: writes without rows need not be answered one by one (PostgreSQL
+    /// pipelines them; their failures surface at the next statement that returns rows, or at COMMIT). SQLite
+    /// runs in-process, so there is nothing to save. Only for writers that validate before they write (ingest).
+    void begin_bulk_writes();
     /// Tells every server reading this store that a release was committed (PostgreSQL NOTIFY, delivered when
     /// the transaction commits; SQLite servers see it by polling the release number).
     void notify_release(std::int64_t release);

@@ -106,8 +106,8 @@ void ingest_boundaries(ingest_context& ctx, const boundary_source& source) {
         if (!transform) throw ingest_error(source.path, 0, "cannot transform its CRS to EPSG:4326", "feature");
     }
 
-    statement insert(ctx.db(), "INSERT INTO areas (level, vintage, code, name, geom) VALUES (?, ?, ?, ?, "
-                               "ST_GeomFromWKB(?, 4326)) RETURNING id");
+    statement insert(ctx.db(), "INSERT INTO areas (id, level, vintage, code, name, geom) VALUES (?, ?, ?, ?, ?, "
+                               "ST_GeomFromWKB(?, 4326))");
     statement update(ctx.db(), "UPDATE areas SET name = CASE WHEN ? <> '' THEN ? ELSE name END, "
                                "geom = ST_GeomFromWKB(?, 4326) WHERE id = ?");
     // Two stages overlap: this thread reads features with GDAL (parse, reproject, checks, WKB), a second repairs
@@ -143,11 +143,10 @@ void ingest_boundaries(ingest_context& ctx, const boundary_source& source) {
                         update.bind(1, it.name).bind(2, it.name).bind_blob(3, repaired.wkb.data(), repaired.wkb.size());
                         update.bind(4, *id).run();
                     } else {
-                        insert.bind(1, source.level).bind(2, source.vintage).bind(3, it.code).bind(4, it.name);
-                        insert.bind_blob(5, repaired.wkb.data(), repaired.wkb.size());
-                        if (!insert.step()) throw store_error("no id for the new area " + it.code);
-                        ctx.remember_area(source.vintage, source.level, it.code, insert.int64(0));
-                        insert.reset();
+                        const auto new_id = ctx.new_area_id();
+                        insert.bind(1, new_id).bind(2, source.level).bind(3, source.vintage).bind(4, it.code).bind(5, it.name);
+                        insert.bind_blob(6, repaired.wkb.data(), repaired.wkb.size()).run();
+                        ctx.remember_area(source.vintage, source.level, it.code, new_id);
                     }
                     ++stored;
                     if (stored % 10000 == 0) {

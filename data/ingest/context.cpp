@@ -3,17 +3,20 @@
 #include "core/error.hpp"
 #include "data/text.hpp"
 
+#include <algorithm>
+
 namespace smallarea::data::ingest {
 
 using text::lower;
 
 ingest_context::ingest_context(database& db, const progress_callback& progress)
     : m_db(db), m_progress(progress),
-      m_insert_area(db, "INSERT INTO areas (level, vintage, code, name) VALUES (?, ?, ?, ?) RETURNING id"),
+      m_insert_area(db, "INSERT INTO areas (id, level, vintage, code, name) VALUES (?, ?, ?, ?, ?)"),
       m_name_area(db, "UPDATE areas SET name = ? WHERE id = ? AND name = ''") {
     statement s(m_db, "SELECT id, vintage, level, code FROM areas");
     while (s.step()) {
         m_areas.emplace(area_key{static_cast<int>(s.int64(1)), s.text(2), s.text(3)}, s.int64(0));
+        m_next_area_id = std::max(m_next_area_id, s.int64(0) + 1);
     }
 }
 
@@ -30,10 +33,8 @@ std::int64_t ingest_context::ensure_area(int vintage, const std::string& level, 
         if (!name.empty()) m_name_area.bind(1, name).bind(2, *id).run();
         return *id;
     }
-    m_insert_area.bind(1, level).bind(2, vintage).bind(3, code).bind(4, name);
-    if (!m_insert_area.step()) throw store_error("no id for the new area " + code);
-    const auto id = m_insert_area.int64(0);
-    m_insert_area.reset();
+    const auto id = new_area_id();
+    m_insert_area.bind(1, id).bind(2, level).bind(3, vintage).bind(4, code).bind(5, name).run();
     m_areas.emplace(area_key{vintage, level, code}, id);
     return id;
 }

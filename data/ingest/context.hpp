@@ -37,6 +37,10 @@ public:
     /// The id of the area, inserted (without geometry) when new; a non-empty name fills an empty one.
     std::int64_t ensure_area(int vintage, const std::string& level, const std::string& code, const std::string& name);
     /// Records an area a reader inserted itself (boundaries insert with their geometry).
+    /// The id for an area this ingest adds: handed out here (one past the largest id in the store), not read back
+    /// from each INSERT, so writes need no answer per row (PostgreSQL pipelines them). Ingests hold the store's
+    /// ingest lock, and nothing else adds areas, so no other writer takes the same ids.
+    std::int64_t new_area_id() { return m_next_area_id++; }
     void remember_area(int vintage, const std::string& level, const std::string& code, std::int64_t id);
     /// Gives the area this name when it has none yet.
     void name_area(std::int64_t id, const std::string& name);
@@ -72,6 +76,7 @@ private:
     database& m_db;
     const progress_callback& m_progress;
     statement m_insert_area; // prepared once: lookups create hundreds of thousands of areas
+    std::int64_t m_next_area_id = 1;
     statement m_name_area;
     std::unordered_map<area_key, std::int64_t, area_key_hash> m_areas;
     // level|vintage -> name -> (id, code) of every area with that name, for files that give names, not codes

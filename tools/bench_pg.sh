@@ -130,7 +130,7 @@ for run in $(seq 1 "$runs"); do
 done
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-printf '%-10s %12s %12s %8s   (median of %s interleaved runs)\n' what sqlite postgresql pg/sqlite "$runs"
+printf '%-10s %12s %12s %8s   (median of %s interleaved runs; the lower one of an even count)\n' what sqlite postgresql pg/sqlite "$runs"
 for what in ingest snapshot bespoke keys; do
     a=$(awk -v w=$what '$1=="sqlite" && $2==w {print $3}' "$work/results" | median)
     b=$(awk -v w=$what '$1=="postgresql" && $2==w {print $3}' "$work/results" | median)

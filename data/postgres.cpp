@@ -54,7 +54,11 @@ bool succeeded(PGresult* r) {
 /// Re-makes a lost connection when that is safe: outside a transaction nothing is lost by running the statement
 /// again on a new connection. Inside one the caller's work is gone, so the failure is reported instead.
 bool reconnect_if_lost(pg_connection& c, bool was_idle) {
-    if (!was_idle || PQstatus(c.conn) != CONNECTION_BAD) return false;
+    if (PQstatus(c.conn) != CONNECTION_BAD) return false;
+    if (!was_idle) {
+        c.lost_in_transaction = true;
+        return false;
+    }
     PQreset(c.conn);
     if (PQstatus(c.conn) != CONNECTION_OK) return false;
     PQsetNoticeProcessor(c.conn, ignore_notice, nullptr);
@@ -62,7 +66,12 @@ bool reconnect_if_lost(pg_connection& c, bool was_idle) {
     return true;
 }
 
-bool idle(pg_connection& c) { return PQtransactionStatus(c.conn) == PQTRANS_IDLE; }
+// A connection already lost before a statement is idle for our purpose: the transaction it was in (if any) failed
+// with it, and its caller has rolled back; the statement begins a new piece of work.
+bool idle(pg_connection& c) {
+    if (PQstatus(c.conn) == CONNECTION_BAD) return !c.lost_in_transaction;
+    return PQtransactionStatus(c.conn) == PQTRANS_IDLE;
+}
 
 std::string sql_head(const std::string& sql) { return sql.substr(0, 160); }
 
@@ -89,11 +98,12 @@ pg_statement::~pg_statement() {
     if (result) PQclear(result);
 }
 
-std::unique_ptr<pg_connection> pg_connect(const std::string& url) {
+std::unique_ptr<pg_connection> pg_connect(const std::string& url, bool deferred) {
     auto c = std::make_unique<pg_connection>();
     c->url = url;
     c->conn = open_connection(url);
-    if (!c->conn || PQstatus(c->conn) != CONNECTION_OK) {
+    if (!c->conn) throw store_unavailable("cannot open store '" + store_display_name(url) + "': out of memory");
+    if (PQstatus(c->conn) != CONNECTION_OK && !deferred) {
         const auto message = connection_message(c->conn);
         throw store_unavailable("cannot open store '" + store_display_name(url) + "': " + message);
     }
@@ -132,7 +142,10 @@ void pg_flush(pg_connection& c) {
     const std::string sql = c.first_pending_sql;
     c.first_pending_sql.clear();
     if (!failure.empty()) {
-        if (PQstatus(c.conn) == CONNECTION_BAD) throw store_unavailable("PostgreSQL store " + store_display_name(c.url) + " lost: " + failure);
+        if (PQstatus(c.conn) == CONNECTION_BAD) {
+            c.lost_in_transaction = true; // bulk writes are always inside the ingest's transaction
+            throw store_unavailable("PostgreSQL store " + store_display_name(c.url) + " lost: " + failure);
+        }
         throw store_error("a batched write failed (the batch began with " + sql_head(sql) + "): " + failure);
     }
 }
@@ -141,7 +154,12 @@ void pg_exec(pg_connection& c, const std::string& sql) {
     pg_flush(c);
     // A transaction's end ends bulk mode (an ingest turns it on inside its transaction).
     if (sql == "COMMIT" || sql == "ROLLBACK") c.bulk = false;
-    const bool was_idle = idle(c);
+    if (sql == "ROLLBACK" && c.lost_in_transaction) {
+        c.lost_in_transaction = false; // the transaction died with the connection: nothing to roll back
+        return;
+    }
+    // A COMMIT is never re-run on a new connection: the transaction it would end is gone.
+    const bool was_idle = sql != "COMMIT" && idle(c);
     PGresult* r = PQexec(c.conn, sql.c_str());
     if (!succeeded(r) && reconnect_if_lost(c, was_idle)) {
         if (r) PQclear(r);
@@ -158,6 +176,7 @@ void pg_rollback_quietly(pg_connection& c) noexcept {
         // the failure is why we roll back
     }
     c.bulk = false;
+    c.lost_in_transaction = false;
     if (PQstatus(c.conn) != CONNECTION_OK) return;
     if (PGresult* r = PQexec(c.conn, "ROLLBACK")) PQclear(r);
 }

@@ -25,6 +25,9 @@ struct pg_connection {
     /// at the next statement that needs an answer, every 2,000 statements and before COMMIT, so a national
     /// ingest does not wait a round trip per row. The first failure is then reported at that point.
     bool bulk = false;
+    /// The connection was lost inside a transaction: nothing may run on a new connection until the caller's
+    /// ROLLBACK (a COMMIT there would "succeed" with no transaction in progress).
+    bool lost_in_transaction = false;
     bool in_pipeline = false;
     int pending = 0;
     std::string first_pending_sql; ///< for the message when a pipelined statement fails
@@ -47,8 +50,9 @@ struct pg_statement {
     ~pg_statement();
 };
 
-/// Connects (connect_timeout 3 s unless the URL says otherwise). Throws store_error naming the store.
-std::unique_ptr<pg_connection> pg_connect(const std::string& url);
+/// Connects (connect_timeout 3 s unless the URL says otherwise). Throws store_unavailable naming the store, unless
+/// `deferred`: then a failed connection is kept and re-made by the first statement.
+std::unique_ptr<pg_connection> pg_connect(const std::string& url, bool deferred = false);
 /// Runs SQL without parameters (several statements allowed). Throws store_error.
 void pg_exec(pg_connection& c, const std::string& sql);
 /// Collects every pipelined result (bulk mode) and leaves pipeline mode; throws the first failure.

@@ -32,6 +32,11 @@ std::string store_display_name(const std::string& path) {
     return path.substr(0, colon) + path.substr(at);
 }
 
+database::database(const std::string& path, deferred_t) : m_path(path) {
+    if (!is_postgresql_url(path)) throw store_error("a deferred connection is for PostgreSQL stores only");
+    m_pg = pg_connect(path, true);
+}
+
 database::database(const std::string& path, mode m) : m_path(path) {
     if (is_postgresql_url(path)) {
         m_pg = pg_connect(path);

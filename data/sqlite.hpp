@@ -32,6 +32,12 @@ public:
     /// Opens (or creates) a SQLite file with SpatiaLite loaded, WAL journal and a busy timeout, or connects to
     /// a PostgreSQL URL. Throws store_error when it cannot be opened in the mode asked for.
     database(const std::string& path, mode m);
+    /// A PostgreSQL connection that may start out unconnected: connecting (and re-connecting) happens on the
+    /// first statement, so a server's worker thread can hold one while the database is down and only the
+    /// requests that need the store fail. For a store already checked (the server opened it at start).
+    /// PostgreSQL URLs only (store_error otherwise).
+    struct deferred_t {};
+    database(const std::string& path, deferred_t);
     ~database();
     database(const database&) = delete;
     database& operator=(const database&) = delete;

@@ -43,7 +43,11 @@ data::database& context::connection() {
     if (!db || path != m_config.db_path) {
         // Opened read-write although requests only read: a read-only SQLite connection cannot recreate the WAL
         // index (-shm) after the last writer closed and removed it, and then fails with "disk I/O error".
-        db = std::make_unique<data::database>(data::open_store(m_config.db_path, true));
+        // PostgreSQL: checked at start; a deferred connection lets this thread serve from the snapshot while the
+        // database is down, so only requests that need the store answer 503.
+        db = data::is_postgresql_url(m_config.db_path)
+                 ? std::make_unique<data::database>(m_config.db_path, data::database::deferred_t{})
+                 : std::make_unique<data::database>(data::open_store(m_config.db_path, true));
         path = m_config.db_path;
     }
     return *db;

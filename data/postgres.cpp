@@ -18,26 +18,31 @@ constexpr Oid int8_oid = 20;
 constexpr Oid float8_oid = 701;
 constexpr Oid bytea_oid = 17;
 
-std::string connection_message(PGconn* c) {
-    std::string m = c ? PQerrorMessage(c) : "out of memory";
+/// libpq's messages end in a newline (and sometimes a space).
+std::string trimmed(std::string m) {
     while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
     return m;
 }
 
+std::string connection_message(PGconn* c) { return c ? trimmed(PQerrorMessage(c)) : "out of memory"; }
+
 void ignore_notice(void*, const char*) {}
 
-PGconn* open_connection(const std::string& url) {
+} // namespace
+
+PGconn* pg_open(const std::string& url, const char* application_name) {
     // connect_timeout first: a URL naming its own timeout overrides it (later keywords win).
     const char* keywords[] = {"connect_timeout", "application_name", "dbname", nullptr};
-    const char* values[] = {"3", "smallarea", url.c_str(), nullptr};
+    const char* values[] = {"3", application_name, url.c_str(), nullptr};
     PGconn* c = PQconnectdbParams(keywords, values, 1);
     if (c && PQstatus(c) == CONNECTION_OK) PQsetNoticeProcessor(c, ignore_notice, nullptr);
     return c;
 }
 
+namespace {
+
 [[noreturn]] void fail(pg_connection& c, PGresult* r, const std::string& what) {
-    std::string message = r ? PQresultErrorMessage(r) : connection_message(c.conn);
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+    const std::string message = r ? trimmed(PQresultErrorMessage(r)) : connection_message(c.conn);
     const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
     const bool lost = PQstatus(c.conn) == CONNECTION_BAD || (state && std::strncmp(state, "08", 2) == 0) ||
                       (state && std::strcmp(state, "57P01") == 0); // admin_shutdown: the server is restarting
@@ -101,7 +106,7 @@ pg_statement::~pg_statement() {
 std::unique_ptr<pg_connection> pg_connect(const std::string& url, bool deferred) {
     auto c = std::make_unique<pg_connection>();
     c->url = url;
-    c->conn = open_connection(url);
+    c->conn = pg_open(url, "smallarea");
     if (!c->conn) throw store_unavailable("cannot open store '" + store_display_name(url) + "': out of memory");
     if (PQstatus(c->conn) != CONNECTION_OK && !deferred) {
         const auto message = connection_message(c->conn);
@@ -130,10 +135,7 @@ void pg_flush(pg_connection& c) {
             PQclear(r);
             break;
         }
-        if (status == PGRES_FATAL_ERROR && failure.empty()) {
-            failure = PQresultErrorMessage(r);
-            while (!failure.empty() && (failure.back() == '\n' || failure.back() == ' ')) failure.pop_back();
-        }
+        if (status == PGRES_FATAL_ERROR && failure.empty()) failure = trimmed(PQresultErrorMessage(r));
         PQclear(r);
     }
     PQexitPipelineMode(c.conn);
@@ -214,28 +216,7 @@ std::string pg_number_placeholders(const std::string& sql, int& parameters) {
     return out;
 }
 
-std::unique_ptr<pg_statement> pg_make_statement(pg_connection& c, const std::string& sqlite_style_sql) {
-    auto s = std::make_unique<pg_statement>();
-    s->connection = &c;
-    s->sql = pg_number_placeholders(sqlite_style_sql, s->parameters);
-    s->values.resize(s->parameters);
-    s->is_null.assign(s->parameters, 1); // unbound reads as NULL, as in SQLite
-    s->types.assign(s->parameters, 0);
-    s->formats.assign(s->parameters, 0);
-    return s;
-}
-
 namespace {
-
-void set_parameter(pg_statement& s, int index, std::string value, Oid type, int format) {
-    if (index < 1 || index > s.parameters) {
-        throw store_error("bind index " + std::to_string(index) + " out of range in " + sql_head(s.sql));
-    }
-    s.values[index - 1] = std::move(value);
-    s.is_null[index - 1] = 0;
-    s.types[index - 1] = type;
-    s.formats[index - 1] = format;
-}
 
 /// A statement that returns no rows (INSERT/UPDATE/DELETE without RETURNING): one bulk mode may pipeline.
 bool rowless(const std::string& sql) {
@@ -246,6 +227,36 @@ bool rowless(const std::string& sql) {
     std::string upper(sql);
     for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     return upper.find("RETURNING") == std::string::npos;
+}
+
+} // namespace
+
+std::unique_ptr<pg_statement> pg_make_statement(pg_connection& c, const std::string& sqlite_style_sql) {
+    auto s = std::make_unique<pg_statement>();
+    s->connection = &c;
+    s->sql = pg_number_placeholders(sqlite_style_sql, s->parameters);
+    s->rowless = rowless(s->sql);
+    s->values.resize(s->parameters);
+    s->is_null.assign(s->parameters, 1); // unbound reads as NULL, as in SQLite
+    s->types.assign(s->parameters, 0);
+    s->formats.assign(s->parameters, 0);
+    return s;
+}
+
+namespace {
+
+void check_index(const pg_statement& s, int index) {
+    if (index < 1 || index > s.parameters) {
+        throw store_error("bind index " + std::to_string(index) + " out of range in " + sql_head(s.sql));
+    }
+}
+
+void set_parameter(pg_statement& s, int index, std::string value, Oid type, int format) {
+    check_index(s, index);
+    s.values[index - 1] = std::move(value);
+    s.is_null[index - 1] = 0;
+    s.types[index - 1] = type;
+    s.formats[index - 1] = format;
 }
 
 PGresult* execute(pg_statement& s) {
@@ -261,12 +272,13 @@ PGresult* execute(pg_statement& s) {
     std::string key = s.sql;
     key += '\x1f';
     for (const auto t : s.types) key += std::to_string(t) + ",";
-    if (c.bulk && !idle(c) && rowless(s.sql) && c.prepared.count(key)) {
+    const auto known = c.bulk && s.rowless && !idle(c) ? c.prepared.find(key) : c.prepared.end();
+    if (known != c.prepared.end()) {
         if (!c.in_pipeline) {
             if (PQenterPipelineMode(c.conn) != 1) fail(c, nullptr, "cannot start a pipeline");
             c.in_pipeline = true;
         }
-        if (PQsendQueryPrepared(c.conn, c.prepared[key].c_str(), s.parameters, values.data(), lengths.data(),
+        if (PQsendQueryPrepared(c.conn, known->second.c_str(), s.parameters, values.data(), lengths.data(),
                                 s.formats.data(), 0) != 1) {
             fail(c, nullptr, "cannot send (" + sql_head(s.sql) + ")");
         }
@@ -332,9 +344,7 @@ void pg_bind_blob(pg_statement& s, int index, const void* data, std::size_t size
 }
 
 void pg_bind_null(pg_statement& s, int index) {
-    if (index < 1 || index > s.parameters) {
-        throw store_error("bind index " + std::to_string(index) + " out of range in " + sql_head(s.sql));
-    }
+    check_index(s, index);
     s.is_null[index - 1] = 1;
     s.types[index - 1] = 0;
     s.formats[index - 1] = 0;

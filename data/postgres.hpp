@@ -38,6 +38,7 @@ struct pg_statement {
     pg_connection* connection = nullptr;
     std::string sql;       ///< with $1, $2... in place of ?
     int parameters = 0;
+    bool rowless = false;  ///< INSERT/UPDATE/DELETE without RETURNING: bulk mode may pipeline it
     std::vector<std::string> values;
     std::vector<char> is_null;
     std::vector<Oid> types;  ///< 0: let the server infer (text); int8, float8, bytea for typed binds
@@ -50,6 +51,8 @@ struct pg_statement {
     ~pg_statement();
 };
 
+/// A new libpq connection (connect_timeout 3 s unless the URL says otherwise, notices ignored); check PQstatus.
+PGconn* pg_open(const std::string& url, const char* application_name);
 /// Connects (connect_timeout 3 s unless the URL says otherwise). Throws store_unavailable naming the store, unless
 /// `deferred`: then a failed connection is kept and re-made by the first statement.
 std::unique_ptr<pg_connection> pg_connect(const std::string& url, bool deferred = false);

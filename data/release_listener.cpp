@@ -1,6 +1,7 @@
 #include "data/release_listener.hpp"
 
-#include <libpq-fe.h>
+#include "data/postgres.hpp"
+
 #include <sys/select.h>
 
 #include <algorithm>
@@ -35,9 +36,7 @@ void release_listener::run() {
             std::lock_guard<std::mutex> lock(m_mutex);
             if (m_stop) return;
         }
-        const char* keywords[] = {"connect_timeout", "application_name", "dbname", nullptr};
-        const char* values[] = {"3", "smallarea-listener", m_url.c_str(), nullptr};
-        PGconn* c = PQconnectdbParams(keywords, values, 1);
+        PGconn* c = pg_open(m_url, "smallarea-listener");
         PGresult* r = c && PQstatus(c) == CONNECTION_OK ? PQexec(c, "LISTEN smallarea_release") : nullptr;
         const bool listening = r && PQresultStatus(r) == PGRES_COMMAND_OK;
         if (r) PQclear(r);

@@ -314,8 +314,6 @@ int read_user_version(database& db) {
     return s.step() ? static_cast<int>(s.int64(0)) : 0;
 }
 
-bool has_table(database& db, const char* name) { return db.has_table(name); }
-
 void check_version(database& db) {
     const int version = read_user_version(db);
     if (version > schema_version) {
@@ -323,7 +321,7 @@ void check_version(database& db) {
                           ", newer than this smallarea understands (" + std::to_string(schema_version) +
                           "); upgrade smallarea");
     }
-    if (version < 1 || !has_table(db, "areas")) {
+    if (version < 1 || !db.has_table("areas")) {
         throw store_error("'" + store_display_name(db.path()) + "' is not a smallarea store (run `smallarea ingest` to create one)");
     }
 }
@@ -383,10 +381,10 @@ database open_store_migrating(const std::string& path) {
 database create_or_open_store(const std::string& path) {
     database db(path, database::mode::create);
     const int version = read_user_version(db);
-    if (version == 0 && !has_table(db, "areas") && db.is_postgresql()) {
+    if (version == 0 && !db.has_table("areas") && db.is_postgresql()) {
         transaction tx(db);
         db.lock_for_ingest(); // two first ingests at once: the second waits, then finds the schema made
-        if (!has_table(db, "areas")) {
+        if (!db.has_table("areas")) {
             // PostGIS may already be there (made by a superuser: CREATE EXTENSION needs one).
             db.exec("CREATE EXTENSION IF NOT EXISTS postgis");
             db.exec(postgresql_before_schema);
@@ -398,7 +396,7 @@ database create_or_open_store(const std::string& path) {
         tx.commit();
         return db;
     }
-    if (version == 0 && !has_table(db, "areas")) {
+    if (version == 0 && !db.has_table("areas")) {
         transaction tx(db);
         // Only the WGS84 reference systems: the full EPSG table would add seconds and megabytes for nothing.
         db.exec("SELECT InitSpatialMetadata(0, 'WGS84')");

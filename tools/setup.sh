@@ -15,8 +15,9 @@ debian_packages=(
     libgdal-dev gdal-bin libgeos-dev libspatialite-dev libsqlite3-mod-spatialite libsqlite3-dev sqlite3
     nlohmann-json3-dev doctest-dev libcpp-httplib-dev libprotozero-dev libxlsxwriter-dev zlib1g-dev libpq-dev
     chromium python3 time unzip
-    # The PostgreSQL store's tests start a private cluster; the multi-replica test puts nginx in front.
-    postgresql-15 postgresql-15-postgis-3 nginx wrk
+    # The PostgreSQL store's tests start a private cluster; the multi-replica test puts nginx in front and drives it
+    # with wrk, curl and jq.
+    postgresql-15 postgresql-15-postgis-3 nginx wrk curl jq
 )
 
 deps() {

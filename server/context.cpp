@@ -13,6 +13,12 @@
 namespace smallarea::server {
 
 context::context(server_config c) : m_config(std::move(c)), m_tiles(m_config.tile_cache_bytes) {
+    if (data::is_postgresql_url(m_config.db_path)) {
+        // The one checked open (reachable, a smallarea store, this schema version) with its clear messages: the
+        // request threads' connections are deferred and skip it (connection()).
+        std::lock_guard<std::mutex> lock(m_writer_mutex);
+        writer();
+    }
     m_current = std::make_shared<const snapshot>(connection());
     // Checked before serving: a typo or a stale archive fails at start with the file named, not on a map later.
     m_archives = load_boundary_archives(m_config.boundaries_pmtiles);

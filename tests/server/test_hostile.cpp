@@ -754,6 +754,19 @@ TEST_CASE("start-up - a writer's BEGIN EXCLUSIVE (WAL) does not stop the server 
     CHECK(wait_exit(process, 10) == 0);
 }
 
+TEST_CASE("start-up - a store that is not one (an empty file path, an empty PostgreSQL database): a clear message, exit 1") {
+    temp_dir dir;
+    std::string db = new_store(dir, "empty.db");
+    // A password in the URL must not reach the message (trust authentication ignores it).
+    if (smallarea::data::is_postgresql_url(db)) db.insert(db.find("@"), ":sekret-password");
+    const auto process = spawn({cli, "serve", "--db", db, "--port", "0"}, dir, "serve");
+    CHECK(wait_exit(process, 30) == 1);
+    const auto err = read_text(process.err);
+    INFO("stderr: " << err);
+    CHECK(contains(err, smallarea::data::is_postgresql_url(db) ? "is not a smallarea store" : "does not exist"));
+    CHECK_FALSE(contains(err, "sekret-password"));
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // 5. Gaps closed later: strict UTF-8, a percentage base that says nothing of its parts, more start-up cases
 
